@@ -1,0 +1,70 @@
+"""Workflow state <-> JSON. A configuration, as SpiffWorkflow intends: one class, one converter.
+
+The process spec is not stored with each case: it lives once in its definition version and is
+parsed once per process (engine.definitions caches it), so a case's state holds only its tasks
+and data. That keeps every persisted step small and fast.
+"""
+
+from __future__ import annotations
+
+import json
+from copy import copy
+from typing import Any
+
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+from engine.timers import CLOCKED
+
+STATE_FORMAT = 1
+
+
+class SpeclessWorkflowConverter(BpmnWorkflowConverter):
+    """Leaves the spec out of the dict; restoring takes the cached spec as an argument."""
+
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct: dict[str, Any], spec: Any = None, subprocess_specs: Any = None) -> BpmnWorkflow:
+        from uuid import UUID
+
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _config() -> dict[type, type]:
+    config = copy(SPIFF_CONFIG)
+    config[BpmnWorkflow] = SpeclessWorkflowConverter
+    for clocked in CLOCKED.values():
+        config[clocked] = TimerConditionalEventDefinitionConverter
+    return config
+
+
+_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config()))
+
+
+def dump_state(workflow: BpmnWorkflow) -> str:
+    dct = _SERIALIZER.to_dict(workflow)
+    dct["format"] = STATE_FORMAT
+    return json.dumps(dct, separators=(",", ":"), ensure_ascii=False)
+
+
+def load_state(state: str, spec: Any, subprocess_specs: dict[str, Any], script_engine: Any) -> BpmnWorkflow:
+    dct = json.loads(state)
+    fmt = dct.pop("format", None)
+    if fmt != STATE_FORMAT:
+        raise ValueError(f"unknown workflow state format {fmt!r}")
+    workflow = _SERIALIZER.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
+    workflow.script_engine = script_engine
+    return workflow

@@ -1,0 +1,274 @@
+"""One engine step on one case: load the workflow, act, run, and persist everything it changed.
+
+A step is one database transaction: the serialized workflow state, the task rows, the timer
+due times, the timeline events and the queued notifications are written together or not at
+all. The case row is locked (PostgreSQL) and versioned (every database), so two steps on the
+same case never both commit.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from engine.definitions import ParsedProcess
+from engine.hooks import CaseHooks
+from engine.models import (
+    Case,
+    CaseStatus,
+    CaseTask,
+    CaseTimer,
+    EventKind,
+    Notification,
+    TaskStatus,
+    TimelineEvent,
+)
+from engine.scripting import CaseScriptEngine, Effect
+from engine.serialization import dump_state
+from engine.timeline import GENESIS, event_hash
+from engine.timers import is_timer, pending_timers
+
+ENGINE_EFFECTS = {"notify", "escalate"}
+
+
+@dataclass
+class StepRecorder:
+    """Collects what a step did, then writes it in bulk (few statements per step, not per row)."""
+
+    session: Session
+    case: Case
+    now: datetime
+    actor: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    notification_ids: list[int] = field(default_factory=list)
+
+    def event(self, kind: EventKind, payload: dict[str, Any] | None = None, actor: str | None = None) -> None:
+        case = self.case
+        seq = case.timeline_seq + 1
+        prev = case.timeline_head or GENESIS
+        who = actor or self.actor
+        # Hash exactly what the database will hand back: JSON-native values only.
+        body = json.loads(json.dumps(payload or {}, default=str, ensure_ascii=False))
+        digest = event_hash(case.id, seq, kind.value, self.now, who, body, prev)
+        self.events.append(
+            {
+                "case_id": case.id,
+                "seq": seq,
+                "kind": kind.value,
+                "at": self.now,
+                "actor": who,
+                "payload": body,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        case.timeline_seq = seq
+        case.timeline_head = digest
+
+    def flush_events(self) -> None:
+        if self.events:
+            self.session.execute(insert(TimelineEvent), self.events)
+            self.events = []
+
+
+def _human_tasks(workflow: BpmnWorkflow) -> dict[str, Task]:
+    return {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+
+
+def run_engine(workflow: BpmnWorkflow, recorder: StepRecorder) -> None:
+    """Run every automatic task, firing due timers, until only people or the clock can move it."""
+
+    def did_complete(task: Task) -> None:
+        definition = getattr(task.task_spec, "event_definition", None)
+        if definition is not None and is_timer(definition) and task.task_spec.bpmn_id:
+            value = task._get_internal_data("event_value")
+            recorder.event(
+                EventKind.TIMER_FIRED,
+                {
+                    "element": task.task_spec.bpmn_id,
+                    "name": task.task_spec.bpmn_name,
+                    "due": value if isinstance(value, str) else None,
+                },
+            )
+
+    workflow.refresh_timers()
+    for _ in range(1000):  # a bound, so a pathological diagram cannot spin a worker forever
+        workflow.do_engine_steps(did_complete_task=did_complete)
+        workflow.refresh_timers()  # a timer that came due makes its event ready: go round again
+        if not workflow.get_tasks(state=TaskState.READY, manual=False):
+            return
+    raise RuntimeError("engine did not settle after 1000 rounds")
+
+
+def _due_at(task: Task, parsed: ParsedProcess, engine: CaseScriptEngine, now: datetime) -> datetime | None:
+    spec = parsed.human_tasks.get(task.task_spec.bpmn_id)
+    if spec is None or not spec.due_in:
+        return None
+    value = engine.evaluate(task, spec.due_in)
+    if not value:
+        return None
+    if str(value).upper().startswith("P"):
+        parsed_duration = TimerEventDefinition.parse_iso_duration(str(value))
+        return now + TimerEventDefinition.get_timedelta_from_start(parsed_duration, now)
+    return datetime.fromisoformat(str(value))
+
+
+def sync_tasks(
+    workflow: BpmnWorkflow,
+    parsed: ParsedProcess,
+    engine: CaseScriptEngine,
+    hooks: CaseHooks,
+    recorder: StepRecorder,
+    known: dict[str, CaseTask],
+) -> None:
+    """Ready user tasks become task rows; rows whose BPMN task went away are cancelled."""
+    session, case, now = recorder.session, recorder.case, recorder.now
+    ready = _human_tasks(workflow)
+    new_rows = []
+    for spiff_id, task in ready.items():
+        if spiff_id in known:
+            continue
+        spec = parsed.human_tasks.get(task.task_spec.bpmn_id)
+        role = spec.role if spec else (task.task_spec.lane or "")
+        assignment = hooks.assign(session, case, role)
+        new_rows.append(
+            {
+                "case_id": case.id,
+                "spiff_task_id": spiff_id,
+                "bpmn_id": task.task_spec.bpmn_id,
+                "title": spec.title if spec else task.task_spec.bpmn_id,
+                "role": role,
+                "organisation_id": assignment.organisation_id,
+                "assignee_id": assignment.user_id,
+                "form": spec.form if spec else None,
+                "status": TaskStatus.OPEN,
+                "created_at": now,
+                "due_at": _due_at(task, parsed, engine, now),
+            }
+        )
+        recorder.event(
+            EventKind.TASK_CREATED,
+            {
+                "task": spiff_id,
+                "element": task.task_spec.bpmn_id,
+                "title": new_rows[-1]["title"],
+                "role": role,
+                "organisation_id": assignment.organisation_id,
+                "due_at": new_rows[-1]["due_at"],
+            },
+        )
+        if assignment.user_id is not None:
+            recorder.event(EventKind.TASK_ASSIGNED, {"task": spiff_id, "user_id": assignment.user_id})
+    if new_rows:
+        session.execute(insert(CaseTask), new_rows)
+    for spiff_id, row in known.items():
+        if spiff_id not in ready and row.status == TaskStatus.OPEN:
+            row.status = TaskStatus.CANCELLED
+            row.completed_at = now
+            recorder.event(EventKind.TASK_CANCELLED, {"task": spiff_id, "element": row.bpmn_id})
+
+
+def apply_effects(effects: list[Effect], hooks: CaseHooks, recorder: StepRecorder) -> None:
+    """Notifications and escalations the BPMN asked for, role by role; domain effects to hooks."""
+    session, case, now = recorder.session, recorder.case, recorder.now
+    for index, effect in enumerate(effects):
+        if effect.kind not in ENGINE_EFFECTS:
+            payload = hooks.apply_effect(session, case, effect)
+            recorder.event(
+                EventKind.FLAG_SET, {"service": effect.kind, "element": effect.bpmn_id, **(payload or {})}
+            )
+            continue
+        roles = effect.params.get("roles") or effect.params.get("role") or []
+        roles = [roles] if isinstance(roles, str) else list(roles)
+        message = str(effect.params.get("message") or "")
+        if effect.kind == "escalate":
+            level = int(effect.params.get("level") or case.escalation_level + 1)
+            case.escalation_level = max(case.escalation_level, level)
+            recorder.event(
+                EventKind.ESCALATED,
+                {"level": level, "roles": roles, "reason": message, "element": effect.bpmn_id},
+            )
+        cause = f"{case.id}:{case.timeline_seq}:{index}:{effect.bpmn_id}"
+        rows = [
+            {
+                "case_id": case.id,
+                "role": r.role,
+                "organisation_id": r.organisation_id,
+                "user_id": r.user_id,
+                "channel": "inbox",
+                "subject": f"[{case.number}] {message}"[:200],
+                "body": message,
+                "dedupe_key": f"{cause}:{r.role}:{r.organisation_id}:{r.user_id}:inbox",
+                "status": "queued",
+                "attempts": 0,
+                "created_at": now,
+            }
+            for role in roles
+            for r in hooks.recipients(session, case, role)
+        ]
+        ids: list[int] = []
+        if rows:
+            ids = list(session.scalars(insert(Notification).returning(Notification.id), rows))
+            recorder.notification_ids.extend(ids)
+        recorder.event(
+            EventKind.NOTIFICATION_QUEUED,
+            {"roles": roles, "message": message, "element": effect.bpmn_id, "notifications": ids},
+        )
+
+
+def sync_timers(workflow: BpmnWorkflow, recorder: StepRecorder) -> datetime | None:
+    session, case = recorder.session, recorder.case
+    session.execute(delete(CaseTimer).where(CaseTimer.case_id == case.id))
+    pending = pending_timers(workflow) if not workflow.completed else []
+    if pending:
+        session.execute(
+            insert(CaseTimer),
+            [
+                {"case_id": case.id, "spiff_task_id": tid, "bpmn_id": bpmn_id, "fire_at": due}
+                for tid, bpmn_id, due in pending
+            ],
+        )
+    return min((due for _, _, due in pending), default=None)
+
+
+def finish_step(
+    workflow: BpmnWorkflow,
+    parsed: ParsedProcess,
+    engine: CaseScriptEngine,
+    hooks: CaseHooks,
+    recorder: StepRecorder,
+    known: dict[str, CaseTask],
+) -> None:
+    apply_effects(engine.effects, hooks, recorder)
+    engine.effects = []
+    case = recorder.case
+    if workflow.completed and case.status == CaseStatus.OPEN:
+        sync_tasks(workflow, parsed, engine, hooks, recorder, known)
+        last = workflow.last_task
+        outcome = workflow.data.get("outcome") or (last.data.get("outcome") if last else None)
+        case.status = CaseStatus.CLOSED
+        case.closed_at = recorder.now
+        case.close_reason = str(outcome) if outcome else "completed"
+        case.open_key = None
+        recorder.event(EventKind.CASE_CLOSED, {"outcome": case.close_reason})
+    else:
+        sync_tasks(workflow, parsed, engine, hooks, recorder, known)
+    sync_timers(workflow, recorder)
+    case.state = dump_state(workflow)
+    recorder.flush_events()
+
+
+def open_task_rows(session: Session, case_id: int) -> dict[str, CaseTask]:
+    rows = session.scalars(
+        select(CaseTask).where(CaseTask.case_id == case_id, CaseTask.status == TaskStatus.OPEN)
+    )
+    return {row.spiff_task_id: row for row in rows}

@@ -1,0 +1,132 @@
+"""BPMN timer events on the engine's clock, and the due times the scheduler fires.
+
+SpiffWorkflow's timer definitions read `datetime.now()`; these subclasses read the clock of
+the workflow's script engine instead, so tests and scenarios move time by hand.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+
+def _now(my_task: Any) -> datetime:
+    return my_task.workflow.script_engine.clock.now()
+
+
+def parse_cycle(expression: str, now: datetime) -> tuple[int, datetime, timedelta]:
+    """R[n]/[start/]duration -> (cycles, first due time, interval); a bare duration starts at now."""
+    parts = expression.upper().replace("--", "/").strip("R").split("/")
+    if len(parts) == 2 and parts[1].startswith("P"):
+        cycles = int(parts[0]) if parts[0] else -1
+        interval = TimerEventDefinition.get_timedelta_from_start(
+            TimerEventDefinition.parse_iso_duration(parts[1]), now
+        )
+        return cycles, now + interval, interval
+    return TimerEventDefinition.parse_iso_recurring_interval(expression)
+
+
+class ClockedTimeDate(TimeDateEventDefinition):
+    def has_fired(self, my_task: Any) -> bool:
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            my_task._set_internal_data(event_value=event_value)
+        if TimerEventDefinition.parse_time_or_duration(event_value) <= _now(my_task):
+            my_task._set_internal_data(event_fired=True)
+        return my_task._get_internal_data("event_fired", False)
+
+
+class ClockedDuration(DurationTimerEventDefinition):
+    def has_fired(self, my_task: Any) -> bool:
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            start = _now(my_task)
+            delta = TimerEventDefinition.get_timedelta_from_start(
+                TimerEventDefinition.parse_iso_duration(expression), start
+            )
+            event_value = (start + delta).isoformat()
+            my_task._set_internal_data(event_value=event_value)
+        if TimerEventDefinition.get_datetime(event_value) <= _now(my_task):
+            my_task._set_internal_data(event_fired=True)
+        return my_task._get_internal_data("event_fired", False)
+
+
+class ClockedCycle(CycleTimerEventDefinition):
+    def cycle_complete(self, my_task: Any) -> bool:
+        now = _now(my_task)
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            cycles, start, interval = parse_cycle(expression, now)
+            event_value = {"cycles": cycles, "next": start.isoformat(), "duration": interval.total_seconds()}
+        ready = False
+        if event_value["cycles"] != 0:
+            next_event = datetime.fromisoformat(event_value["next"])
+            if next_event <= now:
+                # After downtime a cycle fires once, then resumes from now: no burst of missed beats.
+                following = next_event + timedelta(seconds=event_value["duration"])
+                while following <= now:
+                    following += timedelta(seconds=event_value["duration"])
+                event_value["next"] = following.isoformat()
+                event_value["cycles"] -= 1
+                ready = True
+        else:
+            my_task.internal_data.pop("event_value", None)
+            my_task.internal_data["event_fired"] = True
+        my_task._set_internal_data(event_value=event_value)
+        return ready
+
+
+CLOCKED = {
+    TimeDateEventDefinition: ClockedTimeDate,
+    DurationTimerEventDefinition: ClockedDuration,
+    CycleTimerEventDefinition: ClockedCycle,
+}
+
+
+def use_engine_clock(event_definition: Any) -> None:
+    """Swap a parsed timer definition to its clocked twin (same state, same converter)."""
+    if isinstance(event_definition, MultipleEventDefinition):
+        for inner in event_definition.event_definitions:
+            use_engine_clock(inner)
+    elif type(event_definition) in CLOCKED:
+        event_definition.__class__ = CLOCKED[type(event_definition)]
+
+
+def is_timer(event_definition: Any) -> bool:
+    if isinstance(event_definition, MultipleEventDefinition):
+        return any(is_timer(e) for e in event_definition.event_definitions)
+    return isinstance(event_definition, TimerEventDefinition)
+
+
+def pending_timers(workflow: BpmnWorkflow) -> list[tuple[str, str, datetime]]:
+    """(spiff task id, BPMN element id, due time) of every waiting timer, subprocesses included."""
+    due: list[tuple[str, str, datetime]] = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if definition is None or not is_timer(definition):
+            continue
+        value = task._get_internal_data("event_value")
+        if isinstance(value, dict):  # cycle
+            value = value.get("next") if value.get("cycles") else None
+        if not value:
+            continue
+        try:
+            when = TimerEventDefinition.parse_time_or_duration(value)
+        except Exception:
+            continue
+        if isinstance(when, datetime):
+            due.append((str(task.id), task.task_spec.bpmn_id or task.task_spec.name, when))
+    return due

@@ -1,0 +1,1 @@
+"""liftcase: the application shell (settings, database, registry, CLI) around the case engine."""

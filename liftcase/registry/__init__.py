@@ -1,0 +1,1 @@
+"""The register of organisations, people, elevators and devices that cases refer to."""

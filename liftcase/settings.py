@@ -1,0 +1,44 @@
+"""One typed settings object, read once at start from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'liftcase.sqlite3'}"
+    # None means embedded: jobs run in-process instead of on rq workers.
+    redis_url: str | None = None
+    bpmn_dir: Path = ROOT / "bpmn"
+    forms_dir: Path = ROOT / "forms"
+    sla_file: Path = ROOT / "processes" / "sla.toml"
+    timezone: str = "Asia/Shanghai"
+    timer_poll_seconds: float = 0.25
+    script_time_limit_seconds: float = 1.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        return self.redis_url is None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        base = cls()
+        return replace(
+            base,
+            database_url=env.get("LIFTCASE_DATABASE_URL", base.database_url),
+            redis_url=env.get("LIFTCASE_REDIS_URL") or None,
+            bpmn_dir=Path(env.get("LIFTCASE_BPMN_DIR", base.bpmn_dir)),
+            forms_dir=Path(env.get("LIFTCASE_FORMS_DIR", base.forms_dir)),
+            sla_file=Path(env.get("LIFTCASE_SLA_FILE", base.sla_file)),
+            timer_poll_seconds=float(env.get("LIFTCASE_TIMER_POLL_SECONDS", base.timer_poll_seconds)),
+            script_time_limit_seconds=float(
+                env.get("LIFTCASE_SCRIPT_TIME_LIMIT", base.script_time_limit_seconds)
+            ),
+        )
