@@ -116,9 +116,7 @@ def parse_process(xml: str | bytes, filename: str = "<bpmn>") -> ParsedProcess:
         subprocess_specs = parser.get_subprocess_specs(key)
     except ValidationException as err:
         raise DefinitionError([Problem(getattr(err, "id", "") or "", str(err).splitlines()[0])]) from err
-    parsed = ParsedProcess(
-        key=key, name=spec.description or key, spec=spec, subprocess_specs=subprocess_specs
-    )
+    parsed = ParsedProcess(key=key, name=spec.description or key, spec=spec, subprocess_specs=subprocess_specs)
     lanes = _explicit_lanes(tree)
     for task_spec in _all_specs(parsed):
         # Tasks inside an embedded subprocess inherit its lane in SpiffWorkflow; a lane that lists
@@ -256,9 +254,7 @@ class Deployment:
 
 def latest_definition(session: Session, key: str) -> ProcessDefinition | None:
     return session.scalars(
-        select(ProcessDefinition)
-        .where(ProcessDefinition.key == key)
-        .order_by(ProcessDefinition.version.desc())
+        select(ProcessDefinition).where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc())
     ).first()
 
 
@@ -274,16 +270,13 @@ def deploy(
     filename: str = "<bpmn>",
 ) -> Deployment:
     """A new numbered version only when content (BPMN or its forms) changed; else the current one."""
-    parsed, forms = validate(
-        xml, forms_dir=forms_dir, known_roles=known_roles, services=services, filename=filename
-    )
+    parsed, forms = validate(xml, forms_dir=forms_dir, known_roles=known_roles, services=services, filename=filename)
     digest = content_hash(xml, forms)
     current = latest_definition(session, parsed.key)
     if current is not None and current.content_hash == digest:
         return Deployment(current, created=False)
     version = (
-        session.scalar(select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == parsed.key))
-        or 0
+        session.scalar(select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == parsed.key)) or 0
     ) + 1
     definition = ProcessDefinition(
         key=parsed.key,

@@ -272,9 +272,7 @@ class CaseEngine:
         def act(workflow: BpmnWorkflow, recorder: StepRecorder, session: Session) -> None:
             event = BpmnEvent(MessageEventDefinition(message), payload)
             caught = workflow.event_manager.catch(event, internal=False)
-            recorder.event(
-                EventKind.MESSAGE_RECEIVED, {"message": message, "payload": payload, "caught": bool(caught)}
-            )
+            recorder.event(EventKind.MESSAGE_RECEIVED, {"message": message, "payload": payload, "caught": bool(caught)})
 
         return self._step(case_id, actor, act)
 
@@ -282,9 +280,7 @@ class CaseEngine:
         """Fire whatever timers of this case are due now (the scheduler calls this)."""
         return self._step(case_id, "timer", lambda *_: None)
 
-    def record(
-        self, case_id: int, kind: EventKind, payload: dict[str, Any], *, actor: str = "system"
-    ) -> None:
+    def record(self, case_id: int, kind: EventKind, payload: dict[str, Any], *, actor: str = "system") -> None:
         """Append an event that is not an engine step (a signal joined, a notification sent)."""
         with self._transaction() as session:
             case = self._lock_case(session, case_id)

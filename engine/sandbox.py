@@ -61,11 +61,7 @@ def _guarded_binop(op: str, left: Any, right: Any) -> Any:
     """`*`, `**` and `<<` are where one short expression becomes gigabytes."""
     if op == "*":
         for seq, n in ((left, right), (right, left)):
-            if (
-                isinstance(seq, str | bytes | list | tuple)
-                and isinstance(n, int)
-                and len(seq) * n > _MAX_REPEAT
-            ):
+            if isinstance(seq, str | bytes | list | tuple) and isinstance(n, int) and len(seq) * n > _MAX_REPEAT:
                 raise SandboxError("sequence repetition too large")
         return left * right
     if op == "**":

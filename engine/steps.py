@@ -183,9 +183,7 @@ def apply_effects(effects: list[Effect], hooks: CaseHooks, recorder: StepRecorde
     for index, effect in enumerate(effects):
         if effect.kind not in ENGINE_EFFECTS:
             payload = hooks.apply_effect(session, case, effect)
-            recorder.event(
-                EventKind.FLAG_SET, {"service": effect.kind, "element": effect.bpmn_id, **(payload or {})}
-            )
+            recorder.event(EventKind.FLAG_SET, {"service": effect.kind, "element": effect.bpmn_id, **(payload or {})})
             continue
         roles = effect.params.get("roles") or effect.params.get("role") or []
         roles = [roles] if isinstance(roles, str) else list(roles)
@@ -254,7 +252,7 @@ def finish_step(
     if workflow.completed and case.status == CaseStatus.OPEN:
         sync_tasks(workflow, parsed, engine, hooks, recorder, known)
         last = workflow.last_task
-        outcome = workflow.data.get("outcome") or (last.data.get("outcome") if last else None)
+        outcome = workflow.data.get("closed_as") or (last.data.get("closed_as") if last else None)
         case.status = CaseStatus.CLOSED
         case.closed_at = recorder.now
         case.close_reason = str(outcome) if outcome else "completed"
@@ -268,7 +266,5 @@ def finish_step(
 
 
 def open_task_rows(session: Session, case_id: int) -> dict[str, CaseTask]:
-    rows = session.scalars(
-        select(CaseTask).where(CaseTask.case_id == case_id, CaseTask.status == TaskStatus.OPEN)
-    )
+    rows = session.scalars(select(CaseTask).where(CaseTask.case_id == case_id, CaseTask.status == TaskStatus.OPEN))
     return {row.spiff_task_id: row for row in rows}

@@ -17,9 +17,7 @@ from typing import Any
 GENESIS = "0" * 64
 
 
-def event_hash(
-    case_id: int, seq: int, kind: str, at: datetime, actor: str, payload: Any, prev_hash: str
-) -> str:
+def event_hash(case_id: int, seq: int, kind: str, at: datetime, actor: str, payload: Any, prev_hash: str) -> str:
     body = json.dumps(
         [case_id, seq, kind, at.isoformat(timespec="microseconds"), actor, payload, prev_hash],
         sort_keys=True,
@@ -62,23 +60,15 @@ def verify_chain(
     prev = GENESIS
     for expected_seq, link in enumerate(links, start=1):
         if link.seq != expected_seq:
-            return Break(
-                case_id, link.seq, f"sequence gap or reorder: expected #{expected_seq}, found #{link.seq}"
-            )
+            return Break(case_id, link.seq, f"sequence gap or reorder: expected #{expected_seq}, found #{link.seq}")
         if link.prev_hash != prev:
-            return Break(
-                case_id, link.seq, "prev_hash does not match the previous event (deleted or reordered)"
-            )
-        recomputed = event_hash(
-            case_id, link.seq, link.kind, link.at, link.actor, link.payload, link.prev_hash
-        )
+            return Break(case_id, link.seq, "prev_hash does not match the previous event (deleted or reordered)")
+        recomputed = event_hash(case_id, link.seq, link.kind, link.at, link.actor, link.payload, link.prev_hash)
         if recomputed != link.hash:
             return Break(case_id, link.seq, "content does not match its hash (edited)")
         prev = link.hash
     if length is not None and len(links) != length:
-        return Break(
-            case_id, None, f"chain has {len(links)} events, the case recorded {length} (tail deleted)"
-        )
+        return Break(case_id, None, f"chain has {len(links)} events, the case recorded {length} (tail deleted)")
     if head is not None and prev != (head or GENESIS):
         return Break(case_id, None, "chain head does not match the case's recorded head")
     return None

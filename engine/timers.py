@@ -29,9 +29,7 @@ def parse_cycle(expression: str, now: datetime) -> tuple[int, datetime, timedelt
     parts = expression.upper().replace("--", "/").strip("R").split("/")
     if len(parts) == 2 and parts[1].startswith("P"):
         cycles = int(parts[0]) if parts[0] else -1
-        interval = TimerEventDefinition.get_timedelta_from_start(
-            TimerEventDefinition.parse_iso_duration(parts[1]), now
-        )
+        interval = TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(parts[1]), now)
         return cycles, now + interval, interval
     return TimerEventDefinition.parse_iso_recurring_interval(expression)
 

@@ -113,12 +113,8 @@ PROFILES: dict[str, SiteProfile] = {
         (6, 24),
         {"3110": 0.8, "3120": 0.12, "3310": 0.08},
     ),
-    "mall": SiteProfile(
-        ("A区", "B区"), (6, 14), (6, 8), {"3310": 0.5, "3320": 0.08, "3110": 0.35, "3120": 0.07}
-    ),
-    "school": SiteProfile(
-        ("教学楼", "实验楼", "图书馆", "行政楼", "学生宿舍"), (1, 2), (6, 12), {"3110": 1.0}
-    ),
+    "mall": SiteProfile(("A区", "B区"), (6, 14), (6, 8), {"3310": 0.5, "3320": 0.08, "3110": 0.35, "3120": 0.07}),
+    "school": SiteProfile(("教学楼", "实验楼", "图书馆", "行政楼", "学生宿舍"), (1, 2), (6, 12), {"3110": 1.0}),
     "hotel": SiteProfile(("主楼",), (2, 6), (8, 28), {"3110": 0.85, "3120": 0.1, "3310": 0.05}),
     "office": SiteProfile(("A座", "B座"), (3, 8), (12, 33), {"3110": 0.9, "3120": 0.05, "3310": 0.05}),
 }
@@ -198,9 +194,7 @@ def seed_city(
     # One hash for everyone: a deliberately slow hasher would otherwise cost minutes.
     password_hash = hash_password(DEMO_PASSWORD) if hash_password else None
     users = _users(rng, city, lifts, password_hash)
-    districts = [
-        {"code": d.code, "name": d.name, "urban": d.urban, "lat": d.lat, "lon": d.lon} for d in DISTRICTS
-    ]
+    districts = [{"code": d.code, "name": d.name, "urban": d.urban, "lat": d.lat, "lon": d.lon} for d in DISTRICTS]
     # Parents before children: SQLite checks foreign keys row by row.
     tables = (
         (District, districts),
@@ -241,9 +235,7 @@ def _advance_id_sequences(session: Session) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     for table in ("organisations", "users", "elevators"):
-        session.execute(
-            text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-        )
+        session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
 
 
 # --- organisations -------------------------------------------------------------------------
@@ -252,9 +244,7 @@ def _advance_id_sequences(session: Session) -> None:
 def _organisations(rng: random.Random) -> _City:
     city = _City()
 
-    def add(
-        code: str, name: str, kind: OrgKind, district: DistrictInfo | None, phone: str, spread: float
-    ) -> ROW:
+    def add(code: str, name: str, kind: OrgKind, district: DistrictInfo | None, phone: str, spread: float) -> ROW:
         lat, lon = _near(rng, district or DISTRICTS[0], spread)
         row = {
             "id": len(city.orgs) + 1,
@@ -466,9 +456,7 @@ def _devices(rng: random.Random, lifts: list[ROW], count: int) -> list[ROW]:
 def _users(rng: random.Random, city: _City, lifts: list[ROW], password_hash: str | None) -> list[ROW]:
     rows: list[ROW] = []
 
-    def add(
-        username: str, roles: list[Role], org_code: str | int, *, on_call: bool = False, name: str = ""
-    ) -> None:
+    def add(username: str, roles: list[Role], org_code: str | int, *, on_call: bool = False, name: str = "") -> None:
         org_id = org_code if isinstance(org_code, int) else city.ids[org_code]
         rows.append(
             {

@@ -38,7 +38,5 @@ class Settings:
             forms_dir=Path(env.get("LIFTCASE_FORMS_DIR", base.forms_dir)),
             sla_file=Path(env.get("LIFTCASE_SLA_FILE", base.sla_file)),
             timer_poll_seconds=float(env.get("LIFTCASE_TIMER_POLL_SECONDS", base.timer_poll_seconds)),
-            script_time_limit_seconds=float(
-                env.get("LIFTCASE_SCRIPT_TIME_LIMIT", base.script_time_limit_seconds)
-            ),
+            script_time_limit_seconds=float(env.get("LIFTCASE_SCRIPT_TIME_LIMIT", base.script_time_limit_seconds)),
         )

@@ -12,7 +12,7 @@ from engine.clock import Clock, SystemClock
 from engine.definitions import Deployment, deploy
 from engine.jobs import InProcessJobs, JobQueue, RqJobs
 from engine.runner import CaseEngine
-from liftcase.db import Base, make_engine, make_sessionmaker
+from liftcase.db import make_engine, make_sessionmaker
 from liftcase.settings import Settings
 from processes import complaint, expiry, rectification, rescue, warning  # noqa: F401 - register case types
 from processes.catalogue import CASE_TYPES
@@ -48,11 +48,11 @@ class System:
         return results
 
     def create_schema(self) -> None:
-        import engine.models  # noqa: F401
-        import liftcase.registry.models  # noqa: F401
-        import processes.models  # noqa: F401
+        """Bring the database to the newest migration (Alembic), on SQLite and PostgreSQL alike."""
+        from liftcase.migrate import upgrade
 
-        Base.metadata.create_all(self.db)
+        with self.db.begin() as connection:
+            upgrade(self.settings.database_url, connection=connection)
 
 
 _CURRENT: System | None = None

@@ -162,9 +162,7 @@ def test_use_unit_is_in_the_elevators_district(session: Session) -> None:
 def test_maintenance_units_are_mostly_local(session: Session) -> None:
     mu = aliased(Organisation)
     same_district = mu.district_code == Elevator.district_code
-    query = (
-        select(mu.kind, same_district).select_from(Elevator).join(mu, Elevator.maintenance_unit_id == mu.id)
-    )
+    query = select(mu.kind, same_district).select_from(Elevator).join(mu, Elevator.maintenance_unit_id == mu.id)
     rows = session.execute(query).all()
     assert {kind for kind, _ in rows} == {OrgKind.MAINTENANCE_UNIT}
     local = sum(1 for _, same in rows if same)

@@ -98,9 +98,7 @@ def make_register_code(category: str, region: str, year: int, serial: int) -> st
     code = f"{category}{region}{year:04d}{serial:06d}"
     problems = validate_register_code(code)
     if problems:
-        raise ValueError(
-            f"cannot make register code from {category}/{region}/{year}/{serial}: " + "; ".join(problems)
-        )
+        raise ValueError(f"cannot make register code from {category}/{region}/{year}/{serial}: " + "; ".join(problems))
     return code
 
 

@@ -1,0 +1,205 @@
+"""`liftcase` command line: set up, seed, run the parts, verify the timeline, run scenarios."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import tempfile
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from liftcase.settings import Settings
+
+
+def _system(**overrides: object):  # -> System (import late: the CLI should start fast)
+    import liftcase.jobs  # noqa: F401 - registers job functions
+    from liftcase.system import build_system
+
+    return build_system(replace(Settings.from_env(), **overrides))  # type: ignore[arg-type]
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True)
+def main(verbose: bool) -> None:
+    """liftcase: BPMN-driven elevator rescue and safety-supervision cases."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@main.command()
+def init() -> None:
+    """Migrate the database to the newest schema and deploy the BPMN in bpmn/."""
+    system = _system()
+    system.create_schema()
+    for d in system.deploy_processes():
+        state = "deployed" if d.created else "unchanged"
+        click.echo(f"{d.definition.key} v{d.definition.version} {state}")
+
+
+@main.command()
+@click.option("--seed", "seed_value", default=20261123, show_default=True)
+@click.option("--elevators", default=14188, show_default=True)
+@click.option("--devices", default=1000, show_default=True)
+def seed(seed_value: int, elevators: int, devices: int) -> None:
+    """Generate the demo city (Dazhou) deterministically from a seed."""
+    from werkzeug.security import generate_password_hash
+
+    from liftcase.seed import seed_city
+
+    system = _system()
+    with system.sessions() as session, session.begin():
+        counts = seed_city(
+            session,
+            seed=seed_value,
+            elevators=elevators,
+            devices=devices,
+            clock_now=system.clock.now(),
+            hash_password=generate_password_hash,
+        )
+    click.echo(json.dumps(counts, ensure_ascii=False))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Serve the web app (development server; deploy with gunicorn 'web.wsgi:app')."""
+    from werkzeug.serving import run_simple
+
+    from web.app import create_app
+
+    run_simple(host, port, create_app(_system()), threaded=True)
+
+
+@main.command()
+def worker() -> None:
+    """Run an rq worker for engine steps and notification sends (needs LIFTCASE_REDIS_URL)."""
+    from redis import Redis
+    from rq import Worker
+
+    settings = Settings.from_env()
+    if not settings.redis_url:
+        raise click.UsageError("set LIFTCASE_REDIS_URL to run a worker (embedded mode runs jobs in-process)")
+    _system()
+    Worker(["liftcase"], connection=Redis.from_url(settings.redis_url)).work(with_scheduler=True)
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the timer loop: fire every case timer within a poll interval of its due time."""
+    from engine.scheduler import run_forever
+
+    system = _system()
+    run_forever(system.engine, system.settings.timer_poll_seconds)
+
+
+@main.command("verify-timeline")
+@click.option("--case", "case_number", help="one case number (default: every case)")
+def verify_timeline(case_number: str | None) -> None:
+    """Check every case's hash chain; name the first broken link. Exit 1 if any is broken."""
+    from engine.timeline_store import verify_cases
+
+    system = _system()
+    checked, breaks = verify_cases(system.sessions, case_number)
+    for b in breaks:
+        click.echo(f"BROKEN {b}", err=True)
+    click.echo(f"checked {checked} case(s): {'OK' if not breaks else f'{len(breaks)} broken'}")
+    sys.exit(1 if breaks else 0)
+
+
+@main.command("scenario")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="print the case's timeline as JSON")
+def scenario_cmd(name: str, as_json: bool) -> None:
+    """Run one case type end to end in a throwaway database on a simulated clock."""
+    import liftcase.jobs  # noqa: F401
+    from engine.clock import SimulatedClock
+    from liftcase.system import build_system
+    from processes.scenarios import SCENARIOS
+    from processes.timelines import case_timeline
+
+    if name not in SCENARIOS:
+        raise click.UsageError(f"unknown scenario {name!r}; choose from {', '.join(sorted(SCENARIOS))}")
+    with tempfile.TemporaryDirectory() as tmp:
+        clock = SimulatedClock(datetime(2026, 11, 23, 1, 30, tzinfo=UTC))
+        settings = replace(
+            Settings.from_env(), database_url=f"sqlite:///{Path(tmp) / 'scenario.sqlite3'}", redis_url=None
+        )
+        system = build_system(settings, clock=clock)
+        system.create_schema()
+        _seed_small(system)
+        system.deploy_processes()
+        case_id = SCENARIOS[name](system, clock)
+        timeline = case_timeline(system.sessions, case_id)
+        system.db.dispose()
+    if as_json:
+        click.echo(json.dumps(timeline, ensure_ascii=False, indent=2))
+    else:
+        for event in timeline["events"]:
+            click.echo(f"{event['at_local']}  {event['kind']:<20} {event['summary']}")
+
+
+def _seed_small(system) -> None:  # type: ignore[no-untyped-def]
+    from liftcase.seed import seed_city
+
+    with system.sessions() as session, session.begin():
+        seed_city(session, elevators=300, devices=30, clock_now=system.clock.now())
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True)
+@click.option("--no-serve", is_flag=True, help="set up and make activity, then exit")
+@click.option("--fresh/--keep", default=True, show_default=True, help="start from an empty demo database")
+def demo(port: int, no_serve: bool, fresh: bool) -> None:
+    """Embedded demo: SQLite, in-process jobs and timers, a seeded city, some live cases."""
+    from engine.scheduler import start_background
+    from processes.demo import make_activity
+
+    settings = Settings.from_env()
+    db_path = Path(settings.database_url.split("///", 1)[-1])
+    if fresh and settings.database_url.startswith("sqlite") and db_path.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    system = _system(redis_url=None)
+    system.create_schema()
+    from engine.models import Case
+
+    with system.sessions() as session:
+        seeded = session.scalar(select(Case.id).limit(1)) is not None
+    if not seeded:
+        from werkzeug.security import generate_password_hash
+
+        from liftcase.seed import seed_city
+
+        with system.sessions() as session, session.begin():
+            seed_city(session, clock_now=system.clock.now(), hash_password=generate_password_hash)
+    system.deploy_processes()
+    timers = start_background(system.engine, system.settings.timer_poll_seconds)
+    summary = make_activity(system)
+    click.echo(f"""
+liftcase demo is running (embedded: SQLite, in-process jobs, timer loop every {settings.timer_poll_seconds}s)
+  database        {db_path}
+  cases opened    {summary}
+  health          http://127.0.0.1:{port}/healthz
+  check timeline  .venv/bin/liftcase verify-timeline
+  see a ladder    .venv/bin/liftcase scenario rescue
+  demo users      dispatcher, maint, maint_manager, property, regulator, city_regulator, analyst, auditor, admin
+""")
+    if no_serve:
+        timers.shutdown(wait=False)
+        return
+    from werkzeug.serving import run_simple
+
+    from web.app import create_app
+
+    run_simple("127.0.0.1", port, create_app(system), threaded=True)
+
+
+if __name__ == "__main__":
+    main()

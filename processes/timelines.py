@@ -1,0 +1,76 @@
+"""A case's timeline as people read it: local (Asia/Shanghai) times and one-line summaries."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from engine.models import Case, TimelineEvent
+from engine.timeline import verify_chain
+from engine.timeline_store import links_of
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def summarize(kind: str, p: dict[str, Any]) -> str:
+    match kind:
+        case "case_opened":
+            return f"{p.get('number')} {p.get('type')} (process {p.get('process')} v{p.get('version')})"
+        case "task_created":
+            return f"task {p.get('element')} 「{p.get('title')}」 for {p.get('role')}"
+        case "task_completed":
+            return f"task {p.get('element')} 「{p.get('title')}」 done"
+        case "timer_fired":
+            return f"timer {p.get('element')} 「{p.get('name')}」 (due {p.get('due')})"
+        case "escalated":
+            return f"level {p.get('level')} -> {', '.join(p.get('roles', []))}: {p.get('reason')}"
+        case "notification_queued":
+            return f"notify {', '.join(p.get('roles', []))} ({len(p.get('notifications', []))} recipients)"
+        case "notification_sent":
+            return f"{len(p.get('notifications', []))} notice(s) delivered via {p.get('channel')}"
+        case "message_received":
+            return f"message {p.get('message')}"
+        case "case_closed" | "case_cancelled":
+            return str(p.get("outcome") or p.get("reason"))
+    return ", ".join(f"{k}={v}" for k, v in p.items() if k not in ("task",))[:160]
+
+
+def case_timeline(sessions: sessionmaker, case_id: int) -> dict[str, Any]:
+    with sessions() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            raise LookupError(f"case {case_id} not found")
+        events = session.scalars(
+            select(TimelineEvent).where(TimelineEvent.case_id == case_id).order_by(TimelineEvent.seq)
+        ).all()
+        broken = verify_chain(case.id, links_of(session, case.id), case.timeline_head, case.timeline_seq)
+        return {
+            "case": {
+                "number": case.number,
+                "type": case.case_type,
+                "status": case.status,
+                "priority": case.priority,
+                "escalation_level": case.escalation_level,
+                "opened_at": case.opened_at.isoformat(),
+                "closed_at": case.closed_at and case.closed_at.isoformat(),
+                "close_reason": case.close_reason,
+                "milestones": case.milestones,
+            },
+            "chain": "intact" if broken is None else f"BROKEN: {broken}",
+            "events": [
+                {
+                    "seq": e.seq,
+                    "kind": e.kind,
+                    "at": e.at.isoformat(),
+                    "at_local": e.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+                    "actor": e.actor,
+                    "summary": summarize(e.kind, e.payload),
+                    "payload": e.payload,
+                    "hash": e.hash,
+                }
+                for e in events
+            ],
+        }

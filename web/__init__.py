@@ -1,0 +1,1 @@
+"""The web layer: Flask app factory, API blueprints, templates and static assets."""
