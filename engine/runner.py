@@ -210,7 +210,7 @@ class CaseEngine:
                     },
                 )
                 run_engine(workflow, recorder)
-                finish_step(workflow, parsed, engine, self.hooks, recorder, {})
+                finish_step(workflow, parsed, engine, self.hooks, recorder, {}, new_case=True)
         except IntegrityError as err:
             if start.correlation_key and "open_key" in str(err.orig):
                 existing = self.find_open(start.correlation_key)

@@ -79,6 +79,14 @@ _GUARDED_OPS = {ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<"}
 class _Policy(RestrictingNodeTransformer):
     """RestrictedPython's policy, plus `a * b`, `a ** b`, `a << b` routed through a size guard."""
 
+    def visit_Import(self, node: ast.Import) -> ast.AST:
+        self.error(node, "import statements are not allowed")
+        return node
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> ast.AST:
+        self.error(node, "import statements are not allowed")
+        return node
+
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         node = super().visit_BinOp(node)
         op = _GUARDED_OPS.get(type(node.op)) if isinstance(node, ast.BinOp) else None

@@ -223,9 +223,10 @@ def apply_effects(effects: list[Effect], hooks: CaseHooks, recorder: StepRecorde
         )
 
 
-def sync_timers(workflow: BpmnWorkflow, recorder: StepRecorder) -> datetime | None:
+def sync_timers(workflow: BpmnWorkflow, recorder: StepRecorder, new_case: bool = False) -> datetime | None:
     session, case = recorder.session, recorder.case
-    session.execute(delete(CaseTimer).where(CaseTimer.case_id == case.id))
+    if not new_case:
+        session.execute(delete(CaseTimer).where(CaseTimer.case_id == case.id))
     pending = pending_timers(workflow) if not workflow.completed else []
     if pending:
         session.execute(
@@ -245,6 +246,7 @@ def finish_step(
     hooks: CaseHooks,
     recorder: StepRecorder,
     known: dict[str, CaseTask],
+    new_case: bool = False,
 ) -> None:
     apply_effects(engine.effects, hooks, recorder)
     engine.effects = []
@@ -260,7 +262,7 @@ def finish_step(
         recorder.event(EventKind.CASE_CLOSED, {"outcome": case.close_reason})
     else:
         sync_tasks(workflow, parsed, engine, hooks, recorder, known)
-    sync_timers(workflow, recorder)
+    sync_timers(workflow, recorder, new_case)
     case.state = dump_state(workflow)
     recorder.flush_events()
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -33,32 +36,82 @@ def _distance(a: Any, b: Any) -> float:
     return math.hypot(a.lat - b.lat, (a.lon - b.lon) * math.cos(math.radians(a.lat)))
 
 
+@dataclass(frozen=True)
+class _OrgRef:
+    id: int
+    lat: float | None
+    lon: float | None
+
+
+@dataclass(frozen=True)
+class _UserRef:
+    id: int
+    roles: tuple[str, ...]
+    on_call: bool
+
+
+class _TtlCache:
+    """Reference data (who belongs where) changes rarely and is read on every case step; a short
+    TTL keeps lookups off the database without serving stale assignments for long."""
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self.ttl = ttl_seconds
+        self._items: dict[Any, tuple[float, Any]] = {}
+
+    def get(self, key: Any, load: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        hit = self._items.get(key)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        value = load()
+        self._items[key] = (now, value)
+        return value
+
+
 class RegistryRoles:
     """The engine's CaseHooks over the organisation register."""
 
     known_roles = KNOWN_ROLES
 
-    def __init__(self, prefixes: dict[str, str], services: dict[str, Any] | None = None) -> None:
+    def __init__(self, prefixes: dict[str, str], services: dict[str, Any] | None = None,
+                 cache_seconds: float = 30.0) -> None:
         self.prefixes = prefixes
         self.effect_handlers = services or {}
+        self._cache = _TtlCache(cache_seconds)
 
     def number_prefix(self, case_type: str) -> str:
         return self.prefixes.get(case_type, "AJ")
 
-    def _one(self, session: Session, kind: OrgKind, district: str | None = None) -> Organisation | None:
-        stmt = select(Organisation).where(Organisation.kind == kind)
-        if district is not None:
-            stmt = stmt.where(Organisation.district_code == district)
-        return session.scalars(stmt.order_by(Organisation.id).limit(1)).first()
+    def _one(self, session: Session, kind: OrgKind, district: str | None = None) -> _OrgRef | None:
+        def load() -> _OrgRef | None:
+            stmt = select(Organisation).where(Organisation.kind == kind)
+            if district is not None:
+                stmt = stmt.where(Organisation.district_code == district)
+            org = session.scalars(stmt.order_by(Organisation.id).limit(1)).first()
+            return _OrgRef(org.id, org.lat, org.lon) if org else None
 
-    def organisation(self, session: Session, case: Case, role: str) -> Organisation | None:
-        elevator = session.get(Elevator, case.elevator_id) if case.elevator_id else None
+        return self._cache.get(("kind", kind, district), load)
+
+    def _org(self, session: Session, org_id: int) -> _OrgRef | None:
+        def load() -> _OrgRef | None:
+            org = session.get(Organisation, org_id)
+            return _OrgRef(org.id, org.lat, org.lon) if org else None
+
+        return self._cache.get(("org", org_id), load)
+
+    def _elevator(self, session: Session, elevator_id: int | None) -> Elevator | None:
+        if elevator_id is None:
+            return None
+        return self._cache.get(("elevator", elevator_id), lambda: session.get(Elevator, elevator_id))
+
+    def organisation(self, session: Session, case: Case, role: str) -> _OrgRef | None:
+        elevator = self._elevator(session, case.elevator_id)
         district = case.district_code or (elevator.district_code if elevator else None)
         match role:
             case "maintenance" | "maintenance_manager":
-                return session.get(Organisation, elevator.maintenance_unit_id) if elevator else None
+                return self._org(session, elevator.maintenance_unit_id) if elevator else None
             case "property":
-                return session.get(Organisation, elevator.use_unit_id) if elevator else None
+                return self._org(session, elevator.use_unit_id) if elevator else None
             case "backup_maintenance":
                 return self._backup_unit(session, elevator)
             case "rescue_centre":
@@ -71,23 +124,26 @@ class RegistryRoles:
                 return self._one(session, OrgKind.INSPECTION_AGENCY)
         return None
 
-    def _backup_unit(self, session: Session, elevator: Elevator | None) -> Organisation | None:
+    def _backup_unit(self, session: Session, elevator: Elevator | None) -> _OrgRef | None:
         """Level 2: the nearest other maintenance unit to the elevator."""
         if elevator is None:
             return None
-        units = session.scalars(
-            select(Organisation).where(
-                Organisation.kind == OrgKind.MAINTENANCE_UNIT, Organisation.id != elevator.maintenance_unit_id
-            )
-        ).all()
-        return min(units, key=lambda u: _distance(u, elevator), default=None)
+        units = self._cache.get("maintenance_units", lambda: [
+            _OrgRef(o.id, o.lat, o.lon)
+            for o in session.scalars(select(Organisation).where(Organisation.kind == OrgKind.MAINTENANCE_UNIT))
+        ])
+        others = [u for u in units if u.id != elevator.maintenance_unit_id]
+        return min(others, key=lambda u: _distance(u, elevator), default=None)
 
-    def _users(self, session: Session, org: Organisation, role: str) -> list[User]:
+    def _users(self, session: Session, org: _OrgRef, role: str) -> list[_UserRef]:
         tag = LANES[role]
-        users = session.scalars(
-            select(User).where(User.organisation_id == org.id, User.active.is_(True)).order_by(User.id)
-        ).all()
-        return [u for u in users if tag in (u.roles or [])]
+        users = self._cache.get(("users", org.id), lambda: [
+            _UserRef(u.id, tuple(u.roles or ()), u.on_call)
+            for u in session.scalars(
+                select(User).where(User.organisation_id == org.id, User.active.is_(True)).order_by(User.id)
+            )
+        ])
+        return [u for u in users if tag in u.roles]
 
     def assign(self, session: Session, case: Case, role: str) -> Assignment:
         org = self.organisation(session, case, role)

@@ -1,0 +1,220 @@
+"""Engine throughput on PostgreSQL against raw SpiffWorkflow, measured in the same run.
+
+liftcase: a warning comes in -> intake decides -> case started, tasks assigned, timers and
+timeline written, notifications queued, all committed. Then the first task of every case is
+completed (persisted). Raw: SpiffWorkflow alone on the same BPMN, with a JSON serialize and
+deserialize round trip per step (its own default serializer), no database.
+
+Usage: python bench/engine.py [--cases 2000] [--workers 2] [--process warning]
+Last line: start_per_s=… complete_per_s=… raw_start_per_s=… raw_complete_per_s=… start_ratio=… complete_ratio=…
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+REDIS = os.environ.get("LIFTCASE_BENCH_REDIS", "redis://127.0.0.1:6379/14")
+PG = os.environ.get("LIFTCASE_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SIGNALS = {
+    "warning": {"source": "iot", "kind": "door_lock_fault", "warning_type": "door_lock_fault", "recent_count": 1},
+    "rescue": {"source": "iot", "kind": "trapped"},
+}
+
+
+def _system(url: str):  # type: ignore[no-untyped-def]
+    import liftcase.jobs  # noqa: F401
+    from liftcase.settings import Settings
+    from liftcase.system import build_system
+
+    # Deployed mode: notification sends go to rq on the real Redis, as in production.
+    return build_system(Settings(database_url=url, redis_url=REDIS))
+
+
+def _start_worker(url: str, process: str, elevator_ids: list[int], out: mp.Queue) -> None:
+    from processes.intake import open_or_join
+
+    system = _system(url)
+    t0 = time.perf_counter()
+    ids = [open_or_join(system.engine, system.settings.sla_file, process, elevator_id=e,
+                        signal=SIGNALS[process]).case_id for e in elevator_ids]
+    out.put((time.perf_counter() - t0, ids))
+
+
+def _complete_worker(url: str, task_ids: list[int], data: dict, out: mp.Queue) -> None:  # noqa: D103
+    system = _system(url)
+    t0 = time.perf_counter()
+    for task_id in task_ids:
+        system.engine.complete_task(task_id, data, actor="bench")
+    out.put((time.perf_counter() - t0, len(task_ids)))
+
+
+def _parallel(target, arg_sets: list[tuple]) -> tuple[float, list]:  # type: ignore[no-untyped-def]
+    """Run one worker process per argument set; wall time from first start to last result."""
+    ctx = mp.get_context("fork")
+    out: mp.Queue = ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*a, out)) for a in arg_sets]
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+    results = [out.get() for _ in procs]
+    wall = time.perf_counter() - t0
+    for p in procs:
+        p.join()
+    return wall, results
+
+
+def raw_spiff(bpmn: Path, process: str, variables: dict, cases: int, task: tuple | None) -> tuple[float, float]:
+    """SpiffWorkflow alone: create + run + JSON round trip per start; load + complete + run + dump per completion."""
+    from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.spiff.parser import SpiffBpmnParser
+    from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+    from SpiffWorkflow.util.task import TaskState
+
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(bpmn))
+    spec, subs = parser.get_spec(process), parser.get_subprocess_specs(process)
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+
+    from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+
+    class RawEngine(PythonScriptEngine):
+        def call_service(self, task, **kwargs):  # type: ignore[no-untyped-def]
+            # raw Spiff has no notify service: answer like ours does, with no side effects
+            return '{"queued": true}'
+
+    engine = RawEngine()
+    from engine.sandbox import iso_helpers
+
+    engine.environment.globals.update(iso_helpers(lambda: datetime.now(UTC)))
+    states = []
+    t0 = time.perf_counter()
+    for _ in range(cases):
+        wf = BpmnWorkflow(spec, subs, script_engine=engine)
+        for t in wf.get_tasks(state=TaskState.READY):
+            t.data.update(variables)
+        wf.do_engine_steps()
+        states.append(serializer.serialize_json(wf))
+        serializer.deserialize_json(states[-1])
+    start_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for state in states:
+        wf = serializer.deserialize_json(state)
+        wf.script_engine = engine
+        ready = wf.get_tasks(state=TaskState.READY, manual=True)
+        if ready:
+            ready[0].data.update(task[1] if task else {})
+            ready[0].run()
+        wf.do_engine_steps()
+        serializer.serialize_json(wf)
+    complete_s = time.perf_counter() - t0
+    return cases / start_s, cases / complete_s
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", type=int, default=2000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--process", default="warning")
+    args = ap.parse_args()
+
+    from engine.models import CaseTask
+
+    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
+    name = f"liftcase_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        from liftcase.seed import seed_city
+
+        system = _system(url)
+        system.create_schema()
+        with system.sessions() as session, session.begin():
+            seed_city(session, clock_now=datetime.now(UTC))
+        system.deploy_processes()
+        system.db.dispose()
+        elevators = list(range(1, args.cases + 1))
+        chunks = [elevators[i :: args.workers] for i in range(args.workers)]
+        wall, results = _parallel(_start_worker, [(url, args.process, c) for c in chunks])
+        case_ids = [cid for _, ids in results for cid in ids]
+        start_per_s = len(case_ids) / wall
+
+        system = _system(url)
+        with system.sessions() as session:
+            rows = session.execute(
+                select(CaseTask.id, CaseTask.case_id, CaseTask.bpmn_id).where(CaseTask.status == "open")
+                .order_by(CaseTask.id)
+            ).all()
+        system.db.dispose()
+        first: dict[int, tuple[int, str]] = {}
+        for task_id, case_id, bpmn_id in rows:
+            first.setdefault(case_id, (task_id, bpmn_id))
+        task_ids = [t for t, _ in first.values()]
+        bpmn_id = next(iter(first.values()))[1]
+        data = _form_data(args.process, bpmn_id)
+        chunks = [task_ids[i :: args.workers] for i in range(args.workers)]
+        wall, _ = _parallel(_complete_worker, [(url, c, data) for c in chunks])
+        complete_per_s = len(task_ids) / wall
+
+        variables = _variables(url, args.process)
+        raw_n = min(args.cases, 1000)
+        raw_start, raw_complete = raw_spiff(ROOT / "bpmn" / f"{args.process}.bpmn", args.process, variables, raw_n,
+                                            (bpmn_id, data))
+        # Raw Spiff runs in one process; ours used `workers` processes: compare per process.
+        per = args.workers
+        print(f"# cases={len(case_ids)} workers={args.workers} first task={bpmn_id} (ratios are per process)")
+        print(f"start_per_s={start_per_s:.1f} complete_per_s={complete_per_s:.1f} raw_start_per_s={raw_start:.1f} "
+              f"raw_complete_per_s={raw_complete:.1f} start_ratio={start_per_s / per / raw_start:.3f} "
+              f"complete_ratio={complete_per_s / per / raw_complete:.3f}")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _variables(url: str, process: str) -> dict:
+    from engine.models import Case
+
+    system = _system(url)
+    with system.sessions() as session:
+        variables = session.scalar(select(Case.variables).limit(1))
+    system.db.dispose()
+    return dict(variables or {})
+
+
+def _form_data(process: str, bpmn_id: str) -> dict:
+    """Valid data for the first task's form, generated from its JSON Schema's required fields."""
+    import json
+
+    from engine.definitions import parse_process
+    from liftcase.settings import Settings
+
+    parsed = parse_process((ROOT / "bpmn" / f"{process}.bpmn").read_text(encoding="utf-8"))
+    form = parsed.human_tasks[bpmn_id].form
+    schema = json.loads((Settings().forms_dir / form).read_text(encoding="utf-8")) if form else {}
+    return {name: _example(schema["properties"][name]) for name in schema.get("required", [])}
+
+
+def _example(prop: dict):  # type: ignore[no-untyped-def]
+    if "const" in prop:
+        return prop["const"]
+    if "enum" in prop:
+        return prop["enum"][0]
+    return {"integer": prop.get("minimum", 1), "number": 1.0, "boolean": True,
+            "string": "x" * max(prop.get("minLength", 1), 4), "array": []}[prop.get("type", "string")]
+
+
+if __name__ == "__main__":
+    main()
