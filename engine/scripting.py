@@ -65,6 +65,7 @@ class CaseScriptEngine(PythonScriptEngine):
         self.clock = clock
         self.services = services
         self.effects: list[Effect] = []
+        self.fired_timers: list[dict[str, Any]] = []
 
     def validate(self, expression: str) -> None:
         from engine.sandbox import compile_expression

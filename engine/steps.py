@@ -35,7 +35,7 @@ from engine.models import (
 from engine.scripting import CaseScriptEngine, Effect
 from engine.serialization import dump_state
 from engine.timeline import GENESIS, event_hash
-from engine.timers import is_timer, pending_timers
+from engine.timers import pending_timers
 
 ENGINE_EFFECTS = {"notify", "escalate"}
 
@@ -86,24 +86,14 @@ def _human_tasks(workflow: BpmnWorkflow) -> dict[str, Task]:
 
 def run_engine(workflow: BpmnWorkflow, recorder: StepRecorder) -> None:
     """Run every automatic task, firing due timers, until only people or the clock can move it."""
-
-    def did_complete(task: Task) -> None:
-        definition = getattr(task.task_spec, "event_definition", None)
-        if definition is not None and is_timer(definition) and task.task_spec.bpmn_id:
-            value = task._get_internal_data("event_value")
-            recorder.event(
-                EventKind.TIMER_FIRED,
-                {
-                    "element": task.task_spec.bpmn_id,
-                    "name": task.task_spec.bpmn_name,
-                    "due": value if isinstance(value, str) else None,
-                },
-            )
-
+    engine = workflow.script_engine
     workflow.refresh_timers()
     for _ in range(1000):  # a bound, so a pathological diagram cannot spin a worker forever
-        workflow.do_engine_steps(did_complete_task=did_complete)
+        workflow.do_engine_steps()
         workflow.refresh_timers()  # a timer that came due makes its event ready: go round again
+        for fired in engine.fired_timers:
+            recorder.event(EventKind.TIMER_FIRED, fired)
+        engine.fired_timers = []
         if not workflow.get_tasks(state=TaskState.READY, manual=False):
             return
     raise RuntimeError("engine did not settle after 1000 rounds")

@@ -24,6 +24,14 @@ def _now(my_task: Any) -> datetime:
     return my_task.workflow.script_engine.clock.now()
 
 
+def _report_fired(my_task: Any, due: str) -> None:
+    """Tell the step a timer fired (once per firing; a cycle reports each beat) for the timeline."""
+    fired = getattr(my_task.workflow.script_engine, "fired_timers", None)
+    if fired is not None:
+        spec = my_task.task_spec
+        fired.append({"element": spec.bpmn_id, "name": spec.bpmn_name, "due": due})
+
+
 def parse_cycle(expression: str, now: datetime) -> tuple[int, datetime, timedelta]:
     """R[n]/[start/]duration -> (cycles, first due time, interval); a bare duration starts at now."""
     parts = expression.upper().replace("--", "/").strip("R").split("/")
@@ -40,8 +48,11 @@ class ClockedTimeDate(TimeDateEventDefinition):
         if event_value is None:
             event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
             my_task._set_internal_data(event_value=event_value)
-        if TimerEventDefinition.parse_time_or_duration(event_value) <= _now(my_task):
+        if not my_task._get_internal_data("event_fired", False) and (
+            TimerEventDefinition.parse_time_or_duration(event_value) <= _now(my_task)
+        ):
             my_task._set_internal_data(event_fired=True)
+            _report_fired(my_task, event_value)
         return my_task._get_internal_data("event_fired", False)
 
 
@@ -56,8 +67,11 @@ class ClockedDuration(DurationTimerEventDefinition):
             )
             event_value = (start + delta).isoformat()
             my_task._set_internal_data(event_value=event_value)
-        if TimerEventDefinition.get_datetime(event_value) <= _now(my_task):
+        if not my_task._get_internal_data("event_fired", False) and (
+            TimerEventDefinition.get_datetime(event_value) <= _now(my_task)
+        ):
             my_task._set_internal_data(event_fired=True)
+            _report_fired(my_task, event_value)
         return my_task._get_internal_data("event_fired", False)
 
 
@@ -80,6 +94,7 @@ class ClockedCycle(CycleTimerEventDefinition):
                 event_value["next"] = following.isoformat()
                 event_value["cycles"] -= 1
                 ready = True
+                _report_fired(my_task, next_event.isoformat())
         else:
             my_task.internal_data.pop("event_value", None)
             my_task.internal_data["event_fired"] = True
