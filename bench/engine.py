@@ -47,12 +47,14 @@ def _start_worker(url: str, process: str, elevator_ids: list[int], out: mp.Queue
 
     system = _system(url)
     t0 = time.perf_counter()
-    ids = [open_or_join(system.engine, system.settings.sla_file, process, elevator_id=e,
-                        signal=SIGNALS[process]).case_id for e in elevator_ids]
+    ids = [
+        open_or_join(system.engine, system.settings.sla_file, process, elevator_id=e, signal=SIGNALS[process]).case_id
+        for e in elevator_ids
+    ]
     out.put((time.perf_counter() - t0, ids))
 
 
-def _complete_worker(url: str, task_ids: list[int], data: dict, out: mp.Queue) -> None:  # noqa: D103
+def _complete_worker(url: str, task_ids: list[int], data: dict, out: mp.Queue) -> None:
     system = _system(url)
     t0 = time.perf_counter()
     for task_id in task_ids:
@@ -155,7 +157,8 @@ def main() -> None:
         system = _system(url)
         with system.sessions() as session:
             rows = session.execute(
-                select(CaseTask.id, CaseTask.case_id, CaseTask.bpmn_id).where(CaseTask.status == "open")
+                select(CaseTask.id, CaseTask.case_id, CaseTask.bpmn_id)
+                .where(CaseTask.status == "open")
                 .order_by(CaseTask.id)
             ).all()
         system.db.dispose()
@@ -171,14 +174,17 @@ def main() -> None:
 
         variables = _variables(url, args.process)
         raw_n = min(args.cases, 1000)
-        raw_start, raw_complete = raw_spiff(ROOT / "bpmn" / f"{args.process}.bpmn", args.process, variables, raw_n,
-                                            (bpmn_id, data))
+        raw_start, raw_complete = raw_spiff(
+            ROOT / "bpmn" / f"{args.process}.bpmn", args.process, variables, raw_n, (bpmn_id, data)
+        )
         # Raw Spiff runs in one process; ours used `workers` processes: compare per process.
         per = args.workers
         print(f"# cases={len(case_ids)} workers={args.workers} first task={bpmn_id} (ratios are per process)")
-        print(f"start_per_s={start_per_s:.1f} complete_per_s={complete_per_s:.1f} raw_start_per_s={raw_start:.1f} "
-              f"raw_complete_per_s={raw_complete:.1f} start_ratio={start_per_s / per / raw_start:.3f} "
-              f"complete_ratio={complete_per_s / per / raw_complete:.3f}")
+        print(
+            f"start_per_s={start_per_s:.1f} complete_per_s={complete_per_s:.1f} raw_start_per_s={raw_start:.1f} "
+            f"raw_complete_per_s={raw_complete:.1f} start_ratio={start_per_s / per / raw_start:.3f} "
+            f"complete_ratio={complete_per_s / per / raw_complete:.3f}"
+        )
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -212,8 +218,13 @@ def _example(prop: dict):  # type: ignore[no-untyped-def]
         return prop["const"]
     if "enum" in prop:
         return prop["enum"][0]
-    return {"integer": prop.get("minimum", 1), "number": 1.0, "boolean": True,
-            "string": "x" * max(prop.get("minLength", 1), 4), "array": []}[prop.get("type", "string")]
+    return {
+        "integer": prop.get("minimum", 1),
+        "number": 1.0,
+        "boolean": True,
+        "string": "x" * max(prop.get("minLength", 1), 4),
+        "array": [],
+    }[prop.get("type", "string")]
 
 
 if __name__ == "__main__":

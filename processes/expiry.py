@@ -1,1 +1,86 @@
-"""placeholder"""
+"""检验到期: a periodic inspection falls due, or maintenance is overdue (15-day cycle)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from processes.catalogue import CaseType, StartContext, elevator_facts, register
+
+# Dates people write (a due date, a deadline) mean Beijing time.
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+KINDS = ("inspection", "maintenance")
+
+
+def utc_iso(value: str | date | datetime | None) -> str | None:
+    """An instant as an ISO string in UTC. A bare date means the end of that local day (the
+    date is still valid, per 民法典 art. 203); a naive date-time means Beijing time."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        value = datetime.combine(value + timedelta(days=1), time(0), tzinfo=LOCAL_TZ)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=LOCAL_TZ)
+    return value.astimezone(UTC).isoformat()
+
+
+def expiry_variables(ctx: StartContext) -> dict[str, Any]:
+    sla = ctx.sla["expiry"]
+    kind = ctx.signal.get("kind", "inspection")
+    if kind not in KINDS:
+        raise ValueError(f"expiry signal kind must be one of {KINDS}, not {kind!r}")
+    e = ctx.elevator
+    due = ctx.signal.get("due_date") or (e.next_inspection_due if e is not None else None)
+    last = ctx.signal.get("last_maintenance_at") or (e.last_maintenance_at if e is not None else None)
+    variables: dict[str, Any] = {**elevator_facts(ctx), "kind": kind, "source": ctx.signal.get("source", "scan")}
+    if kind == "inspection":
+        if due is None:
+            raise ValueError("an inspection expiry needs due_date")
+        first, second, last_warning = sla["warn_before"]
+        return {
+            **variables,
+            "due_date": utc_iso(due),
+            "warn_first_before": first,
+            "warn_second_before": second,
+            "warn_last_before": last_warning,
+            "apply_before": sla["apply_before"],
+            "city_after_expiry": sla["city_after_expiry"],
+        }
+    if last is None:
+        raise ValueError("a maintenance expiry needs last_maintenance_at")
+    return {
+        **variables,
+        "last_maintenance_at": utc_iso(last),
+        "maintenance_due_after": f"P{int(sla['maintenance_cycle_days'])}D",
+        "maintenance_warn_after": f"P{int(sla['maintenance_warn_unit_day'])}D",
+        "maintenance_escalate_after": f"P{int(sla['maintenance_escalate_day'])}D",
+    }
+
+
+@dataclass(frozen=True)
+class ExpiryCaseType(CaseType):
+    def correlation_key(self, elevator_id: int | None, signal: dict[str, Any]) -> str | None:
+        """An inspection expiry and a maintenance expiry of one elevator are separate cases."""
+        if elevator_id is None:
+            return None
+        return f"{self.key}:{signal.get('kind', 'inspection')}:{elevator_id}"
+
+
+EXPIRY = register(
+    ExpiryCaseType(
+        key="expiry",
+        process_key="expiry",
+        prefix="DQ",
+        title="检验到期",
+        variables=expiry_variables,
+        milestones={
+            "apply_inspection": "applied",
+            "record_inspection": "inspected",
+            "record_maintenance": "maintained",
+        },
+    )
+)

@@ -73,8 +73,9 @@ class RegistryRoles:
 
     known_roles = KNOWN_ROLES
 
-    def __init__(self, prefixes: dict[str, str], services: dict[str, Any] | None = None,
-                 cache_seconds: float = 30.0) -> None:
+    def __init__(
+        self, prefixes: dict[str, str], services: dict[str, Any] | None = None, cache_seconds: float = 30.0
+    ) -> None:
         self.prefixes = prefixes
         self.effect_handlers = services or {}
         self._cache = _TtlCache(cache_seconds)
@@ -128,21 +129,27 @@ class RegistryRoles:
         """Level 2: the nearest other maintenance unit to the elevator."""
         if elevator is None:
             return None
-        units = self._cache.get("maintenance_units", lambda: [
-            _OrgRef(o.id, o.lat, o.lon)
-            for o in session.scalars(select(Organisation).where(Organisation.kind == OrgKind.MAINTENANCE_UNIT))
-        ])
+        units = self._cache.get(
+            "maintenance_units",
+            lambda: [
+                _OrgRef(o.id, o.lat, o.lon)
+                for o in session.scalars(select(Organisation).where(Organisation.kind == OrgKind.MAINTENANCE_UNIT))
+            ],
+        )
         others = [u for u in units if u.id != elevator.maintenance_unit_id]
         return min(others, key=lambda u: _distance(u, elevator), default=None)
 
     def _users(self, session: Session, org: _OrgRef, role: str) -> list[_UserRef]:
         tag = LANES[role]
-        users = self._cache.get(("users", org.id), lambda: [
-            _UserRef(u.id, tuple(u.roles or ()), u.on_call)
-            for u in session.scalars(
-                select(User).where(User.organisation_id == org.id, User.active.is_(True)).order_by(User.id)
-            )
-        ])
+        users = self._cache.get(
+            ("users", org.id),
+            lambda: [
+                _UserRef(u.id, tuple(u.roles or ()), u.on_call)
+                for u in session.scalars(
+                    select(User).where(User.organisation_id == org.id, User.active.is_(True)).order_by(User.id)
+                )
+            ],
+        )
         return [u for u in users if tag in u.roles]
 
     def assign(self, session: Session, case: Case, role: str) -> Assignment:

@@ -7,8 +7,14 @@ HEAD = """<?xml version="1.0" encoding="UTF-8"?>
   xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">"""
 
 
-def one_task(script: str = "x = 1", timer: str = "'PT10M'", lane: str = "maintenance",
-             form: str = "rescue_accept.json", key: str = "sample", condition: str = "x == 1") -> str:
+def one_task(
+    script: str = "x = 1",
+    timer: str = "'PT10M'",
+    lane: str = "maintenance",
+    form: str = "rescue_accept.json",
+    key: str = "sample",
+    condition: str = "x == 1",
+) -> str:
     """start -> script -> gateway(condition) -> user task (boundary timer) -> end."""
     return f"""{HEAD}
   <bpmn:process id="{key}" isExecutable="true">

@@ -12,8 +12,9 @@ from liftcase.system import System
 
 def events(system: System, case_id: int) -> list[TimelineEvent]:
     with system.sessions() as session:
-        return list(session.scalars(
-            select(TimelineEvent).where(TimelineEvent.case_id == case_id).order_by(TimelineEvent.seq)))
+        return list(
+            session.scalars(select(TimelineEvent).where(TimelineEvent.case_id == case_id).order_by(TimelineEvent.seq))
+        )
 
 
 def kinds(system: System, case_id: int, kind: str) -> list[dict[str, Any]]:

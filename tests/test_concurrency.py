@@ -16,8 +16,9 @@ from tests.helpers import kinds
 
 def test_concurrent_completions_one_wins(system: System) -> None:
     for _attempt in range(5):  # several rounds, so the race really happens on both databases
-        case_id = open_or_join(system.engine, system.settings.sla_file, "rescue", elevator_id=an_elevator(system),
-                               signal={"source": "qr"}).case_id
+        case_id = open_or_join(
+            system.engine, system.settings.sla_file, "rescue", elevator_id=an_elevator(system), signal={"source": "qr"}
+        ).case_id
         task_id = open_task(system, case_id, "verify_dispatch")
         barrier = threading.Barrier(2)
         results: list[str] = []
@@ -39,8 +40,14 @@ def test_concurrent_completions_one_wins(system: System) -> None:
         assert "already completed" in next(r for r in results if r != "ok") or "changed by someone" in "".join(results)
         assert len(kinds(system, case_id, "task_completed")) == 1
         with system.sessions() as session:
-            assert session.scalar(select(func.count()).select_from(CaseTask)
-                                  .where(CaseTask.case_id == case_id, CaseTask.bpmn_id == "accept_order")) == 1
+            assert (
+                session.scalar(
+                    select(func.count())
+                    .select_from(CaseTask)
+                    .where(CaseTask.case_id == case_id, CaseTask.bpmn_id == "accept_order")
+                )
+                == 1
+            )
             seqs = list(session.scalars(select(TimelineEvent.seq).where(TimelineEvent.case_id == case_id)))
             assert sorted(seqs) == list(range(1, len(seqs) + 1))
         system.engine.cancel_case(case_id, "test round over", actor="test")

@@ -16,14 +16,26 @@ from tests.helpers import open_tasks
 
 def _deploy(system: System, xml: str):  # type: ignore[no-untyped-def]
     with system.sessions() as session, session.begin():
-        return deploy(session, xml, forms_dir=system.settings.forms_dir, known_roles=KNOWN_ROLES,
-                      services=system.engine.services.handlers, deployed_by="analyst", now=system.clock.now())
+        return deploy(
+            session,
+            xml,
+            forms_dir=system.settings.forms_dir,
+            known_roles=KNOWN_ROLES,
+            services=system.engine.services.handlers,
+            deployed_by="analyst",
+            now=system.clock.now(),
+        )
 
 
 def _versions(system: System, key: str) -> list[int]:
     with system.sessions() as session:
-        return list(session.scalars(select(ProcessDefinition.version).where(ProcessDefinition.key == key)
-                                    .order_by(ProcessDefinition.version)))
+        return list(
+            session.scalars(
+                select(ProcessDefinition.version)
+                .where(ProcessDefinition.key == key)
+                .order_by(ProcessDefinition.version)
+            )
+        )
 
 
 def test_redeploying_the_same_content_makes_no_new_version(sqlite_system: System) -> None:
@@ -43,9 +55,13 @@ def test_a_case_stays_on_the_version_it_started_with(sqlite_system: System) -> N
     _deploy(system, one_task(timer="'PT20M'"))
     new = system.engine.start_case(start)
     with system.sessions() as session:
-        versions = dict(session.execute(
-            select(Case.id, ProcessDefinition.version).join(ProcessDefinition, Case.definition_id == ProcessDefinition.id)
-        ).all())
+        versions = dict(
+            session.execute(
+                select(Case.id, ProcessDefinition.version).join(
+                    ProcessDefinition, Case.definition_id == ProcessDefinition.id
+                )
+            ).all()
+        )
     assert versions == {old.id: 1, new.id: 2}
     system.engine.fire_timers(old.id)
     assert open_tasks(system, old.id) == ["work"]
@@ -61,17 +77,20 @@ BAD = [
     (one_task(script="x = ().__class__"), "invalid attribute name"),
     (one_task(condition="open('/etc/passwd')"), ""),  # compiles; fails only at run time, in the sandbox
     ("<bpmn:definitions", "not well-formed XML"),
-    ("""<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>
+    (
+        """<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&x;</bpmn:definitions>""",
-     "DOCTYPE declarations are not allowed"),
+        "DOCTYPE declarations are not allowed",
+    ),
     (one_task().replace("<bpmn:startEvent", "<bpmn:starEvent"), ""),
     (one_task().replace('id="notify"', 'id="rm_rf"'), "unknown service operator 'rm_rf'"),
 ]
 
 
 @pytest.mark.parametrize(("xml", "reason"), [b for b in BAD if b[1]])
-def test_invalid_bpmn_is_refused_with_the_reason_and_nothing_is_deployed(sqlite_system: System, xml: str,
-                                                                         reason: str) -> None:
+def test_invalid_bpmn_is_refused_with_the_reason_and_nothing_is_deployed(
+    sqlite_system: System, xml: str, reason: str
+) -> None:
     with sqlite_system.sessions() as session:
         before = session.scalar(select(func.count()).select_from(ProcessDefinition))
     with pytest.raises(DefinitionError) as err:

@@ -44,8 +44,9 @@ def redis_queue() -> Queue:
 def test_notifications_go_through_rq_on_real_redis(db_url: str, clock: SimulatedClock, redis_queue: Queue) -> None:
     system: System = make_system(db_url, clock, elevators=50)
     system.engine.jobs = RqJobs(REDIS_URL)
-    case_id = open_or_join(system.engine, system.settings.sla_file, "rescue", elevator_id=an_elevator(system),
-                           signal={"source": "qr"}).case_id
+    case_id = open_or_join(
+        system.engine, system.settings.sla_file, "rescue", elevator_id=an_elevator(system), signal={"source": "qr"}
+    ).case_id
     with system.sessions() as session:
         statuses = set(session.scalars(select(Notification.status).where(Notification.case_id == case_id)))
     assert statuses == {"queued"} and redis_queue.count == 1
@@ -62,8 +63,11 @@ def test_scenario_command_shows_the_ladder() -> None:
     assert result.exit_code == 0, result.output
     timeline = json.loads(result.output)
     levels = [(e["payload"]["level"], e["payload"]["roles"]) for e in timeline["events"] if e["kind"] == "escalated"]
-    assert levels == [(2, ["backup_maintenance", "maintenance_manager"]), (3, ["district_regulator", "rescue_centre"]),
-                      (3, ["district_regulator"])]
+    assert levels == [
+        (2, ["backup_maintenance", "maintenance_manager"]),
+        (3, ["district_regulator", "rescue_centre"]),
+        (3, ["district_regulator"]),
+    ]
     assert timeline["chain"] == "intact" and timeline["case"]["status"] == "closed"
 
 

@@ -16,8 +16,13 @@ from tests.helpers import case, escalations, kinds, notified_roles, open_tasks
 
 
 def start(system: System, urban: bool = True, **signal: object) -> int:
-    return open_or_join(system.engine, system.settings.sla_file, "rescue", elevator_id=an_elevator(system, urban),
-                        signal={"source": "qr", **signal}).case_id
+    return open_or_join(
+        system.engine,
+        system.settings.sla_file,
+        "rescue",
+        elevator_id=an_elevator(system, urban),
+        signal={"source": "qr", **signal},
+    ).case_id
 
 
 def test_ladder_fires_each_level_at_its_time(system: System, clock: SimulatedClock) -> None:
@@ -113,8 +118,13 @@ def test_self_escaped_message_interrupts_the_rescue(system: System, clock: Simul
 
 def test_second_signal_joins_the_open_case(system: System) -> None:
     first = start(system)
-    again = open_or_join(system.engine, system.settings.sla_file, "rescue", elevator_id=an_elevator(system),
-                         signal={"source": "iot", "kind": "trapped"})
+    again = open_or_join(
+        system.engine,
+        system.settings.sla_file,
+        "rescue",
+        elevator_id=an_elevator(system),
+        signal={"source": "iot", "kind": "trapped"},
+    )
     assert again.joined and again.case_id == first
     assert kinds(system, first, "signal_joined")[0]["source"] == "iot"
 

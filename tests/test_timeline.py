@@ -14,16 +14,20 @@ from processes.scenarios import an_elevator, complete
 
 
 def _case_with_history(system: System) -> int:
-    case_id = open_or_join(system.engine, system.settings.sla_file, "rescue", elevator_id=an_elevator(system),
-                           signal={"source": "qr"}).case_id
+    case_id = open_or_join(
+        system.engine, system.settings.sla_file, "rescue", elevator_id=an_elevator(system), signal={"source": "qr"}
+    ).case_id
     complete(system, case_id, "verify_dispatch", {"outcome": "dispatch"}, "dispatcher")
     return case_id
 
 
 def _ids(system: System, case_id: int) -> list[int]:
     with system.sessions() as session:
-        return list(session.scalars(select(TimelineEvent.id).where(TimelineEvent.case_id == case_id)
-                                    .order_by(TimelineEvent.seq)))
+        return list(
+            session.scalars(
+                select(TimelineEvent.id).where(TimelineEvent.case_id == case_id).order_by(TimelineEvent.seq)
+            )
+        )
 
 
 def test_intact_chain_verifies(system: System) -> None:
@@ -78,8 +82,9 @@ def test_reordered_events_are_caught(system: System) -> None:
 def test_cli_names_the_first_broken_link_and_fails(system: System, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     case_id = _case_with_history(system)
     with system.sessions() as session, session.begin():
-        session.execute(update(TimelineEvent).where(TimelineEvent.id == _ids(system, case_id)[0])
-                        .values(payload={"forged": True}))
+        session.execute(
+            update(TimelineEvent).where(TimelineEvent.id == _ids(system, case_id)[0]).values(payload={"forged": True})
+        )
     monkeypatch.setenv("LIFTCASE_DATABASE_URL", system.settings.database_url)
     result = CliRunner().invoke(main, ["verify-timeline"])
     assert result.exit_code == 1

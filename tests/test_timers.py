@@ -23,8 +23,15 @@ from tests.helpers import case, kinds, open_tasks
 
 def _start_ticker(system: System) -> int:
     with system.sessions() as session, session.begin():
-        deploy(session, cycle_and_intermediate(), forms_dir=system.settings.forms_dir, known_roles=KNOWN_ROLES,
-               services=system.engine.services.handlers, deployed_by="test", now=system.clock.now())
+        deploy(
+            session,
+            cycle_and_intermediate(),
+            forms_dir=system.settings.forms_dir,
+            known_roles=KNOWN_ROLES,
+            services=system.engine.services.handlers,
+            deployed_by="test",
+            now=system.clock.now(),
+        )
     return system.engine.start_case(CaseStart("ticker", "expiry", {}, elevator_id=1)).id
 
 
