@@ -23,7 +23,7 @@ def test_concurrent_completions_one_wins(system: System) -> None:
         barrier = threading.Barrier(2)
         results: list[str] = []
 
-        def complete(who: str) -> None:
+        def complete(who: str, barrier=barrier, task_id=task_id, results=results) -> None:  # type: ignore[no-untyped-def]
             barrier.wait()
             try:
                 system.engine.complete_task(task_id, {"outcome": "dispatch"}, actor=who)

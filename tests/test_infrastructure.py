@@ -25,7 +25,7 @@ from tests.helpers import kinds
 
 
 def test_migrations_produce_exactly_the_models(db_url: str, clock: SimulatedClock) -> None:
-    system = make_system(db_url, clock, elevators=10)
+    system = make_system(db_url, clock, elevators=60)
     with make_engine(db_url).connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     system.db.dispose()
