@@ -23,13 +23,13 @@ from engine.definitions import load_forms, parse_process
 from engine.models import Case, CaseTask, CaseTimer, EventKind, Notification, TimelineEvent
 from engine.runner import Conflict
 from forms.validation import FormInvalid, validate_form
-from liftcase.registry.models import Elevator
+from liftcase.registry.models import Elevator, Organisation, OrgKind
 from liftcase.seed import seed_city
 from liftcase.settings import ROOT, Settings
 from liftcase.system import System, build_system
 from processes.catalogue import CASE_TYPES
 from processes.complaint import working_days_deadline
-from processes.expiry import utc_iso
+from processes.expiry import LOCAL_TZ, utc_iso
 from processes.intake import open_or_join
 from processes.roles import KNOWN_ROLES
 
@@ -102,6 +102,21 @@ class Harness:
 
     def flags(self, case_id: int) -> list[tuple[str, bool]]:
         return [(e["element"], e["value"]) for e in self.events(case_id, EventKind.FLAG_SET)]
+
+    def recipient_orgs(self, case_id: int, role: str) -> set[int | None]:
+        with self.system.sessions() as session:
+            stmt = select(Notification.organisation_id).where(
+                Notification.case_id == case_id, Notification.role == role
+            )
+            return set(session.scalars(stmt))
+
+    def district_regulator_of(self, elevator_id: int) -> int:
+        with self.system.sessions() as session:
+            district = session.get(Elevator, elevator_id).district_code
+            stmt = select(Organisation.id).where(
+                Organisation.kind == OrgKind.DISTRICT_REGULATOR, Organisation.district_code == district
+            )
+            return session.scalars(stmt).one()
 
     def tasks(self, case_id: int) -> list[CaseTask]:
         with self.system.sessions() as session:
@@ -219,6 +234,7 @@ def test_warning_p2_full_ladder_with_rejected_fix(h: Harness) -> None:
     h.expect_timer(cid, "t_fix_overdue", START + timedelta(hours=24))
     assert h.escalations(cid) == [("escalate_fix_overdue", 2, ["district_regulator", "maintenance_manager"])]
     assert h.case(cid).escalation_level == 2
+    assert h.recipient_orgs(cid, "district_regulator") == {h.district_regulator_of(1)}
     h.complete(cid, "report_fix", {"cause_category": "door_system", "description": "更换门锁总成", "photos": ["a1"]})
     h.complete(cid, "verify_fix", {"confirmed": True})
 
@@ -519,6 +535,14 @@ def test_expiry_maintenance_defaults_to_the_registers_last_visit(h: Harness) -> 
     assert h.task(cid, "record_maintenance").due_at == last + timedelta(days=15)
     h.complete(cid, "record_maintenance", {"record_no": "WB-002", "maintained_on": "2026-11-23"})
     assert h.case(cid).close_reason == "maintained"
+
+
+def test_expiry_inspection_defaults_to_the_registers_due_date(h: Harness) -> None:
+    due_day = h.elevator(26).next_inspection_due
+    cid = h.open("expiry", 26, kind="inspection")
+    # The register's date is valid through that Beijing day.
+    assert h.timers(cid)["t_expired"] == datetime.fromisoformat(utc_iso(due_day))
+    assert h.timers(cid)["t_expired"].astimezone(LOCAL_TZ).date() == due_day + timedelta(days=1)
 
 
 def test_expiry_refuses_an_unknown_kind(h: Harness) -> None:
