@@ -13,7 +13,7 @@ import operator
 import sys
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from types import CodeType, FrameType
 from typing import Any
@@ -161,16 +161,21 @@ def iso_helpers(now: Callable[[], datetime]) -> dict[str, Callable[..., Any]]:
     """Date helpers offered to scripts: ISO strings in, ISO strings out (task data stays JSON)."""
     from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as T
 
-    def parse_duration(duration: str) -> timedelta:
-        sign = -1 if duration.startswith("-") else 1
-        parsed = T.parse_iso_duration(duration.lstrip("-"))
-        return sign * T.get_timedelta_from_start(parsed, now())
+    def shift(ts: str, duration: str, forward: bool) -> str:
+        # Months and years are counted from `ts` itself, so the result does not depend on today.
+        start = datetime.fromisoformat(ts)
+        if duration.startswith("-"):
+            duration, forward = duration[1:], not forward
+        parsed = T.parse_iso_duration(duration)
+        if forward:
+            return (start + T.get_timedelta_from_start(parsed, start)).isoformat()
+        return (start - T.get_timedelta_from_end(parsed, start)).isoformat()
 
     def iso_plus(ts: str, duration: str) -> str:
-        return (datetime.fromisoformat(ts) + parse_duration(duration)).isoformat()
+        return shift(ts, duration, True)
 
     def iso_minus(ts: str, duration: str) -> str:
-        return (datetime.fromisoformat(ts) - parse_duration(duration)).isoformat()
+        return shift(ts, duration, False)
 
     def now_iso() -> str:
         return now().isoformat()

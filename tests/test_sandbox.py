@@ -55,3 +55,14 @@ def test_script_can_delete_a_variable() -> None:
     data = {"a": 1, "b": 2}
     Sandbox().execute("del b", data)
     assert data == {"a": 1}
+
+
+def test_month_arithmetic_counts_from_the_given_time() -> None:
+    from datetime import UTC, datetime
+
+    from engine.sandbox import iso_helpers
+
+    helpers = iso_helpers(lambda: datetime(2026, 3, 15, tzinfo=UTC))
+    assert helpers["iso_plus"]("2027-01-31T00:00:00+00:00", "P1M") == "2027-03-03T00:00:00+00:00"
+    assert helpers["iso_plus"]("2026-11-23T01:30:00+00:00", "PT30M") == "2026-11-23T02:00:00+00:00"
+    assert helpers["iso_minus"]("2026-12-23T00:00:00+00:00", "P7D") == "2026-12-16T00:00:00+00:00"
