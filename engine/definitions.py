@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import func, select
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from engine.models import ProcessDefinition
 from engine.sandbox import SandboxError, compile_expression, compile_script
-from engine.timers import CLOCKED, is_timer, use_engine_clock
+from engine.timers import is_timer, use_engine_clock
 
 FORM_PROPERTY = "formJsonSchemaFilename"
 ROLE_PROPERTY = "role"
@@ -154,7 +154,7 @@ def _lint_timer(element: str, definition: Any, problems: list[Problem]) -> None:
     if text[:1] in "'\"":  # a literal: it must parse as ISO 8601 now, not at 3 a.m. in production
         literal = text.strip("'\"")
         try:
-            if type(definition) is CLOCKED_CYCLE:
+            if isinstance(definition, CycleTimerEventDefinition):
                 TimerEventDefinition.parse_iso_recurring_interval(literal)
             elif literal.upper().startswith("P"):
                 TimerEventDefinition.parse_iso_duration(literal)
@@ -163,8 +163,6 @@ def _lint_timer(element: str, definition: Any, problems: list[Problem]) -> None:
         except Exception as err:
             problems.append(Problem(element, f"timer {literal!r} is not ISO 8601: {err}"))
 
-
-CLOCKED_CYCLE = next(c for b, c in CLOCKED.items() if b.__name__.startswith("Cycle"))
 
 
 def load_forms(parsed: ParsedProcess, forms_dir: Path) -> tuple[dict[str, Any], list[Problem]]:
