@@ -27,3 +27,29 @@ def upgrade(url: str, revision: str = "head", connection: Any = None) -> None:
 
 def autogenerate(url: str, message: str) -> None:
     command.revision(alembic_config(url), message=message, autogenerate=True)
+
+
+def draft_upgrade() -> str:
+    """The Alembic operations that bring a database at `head` to the current models, as Python
+    source to paste into a migration's upgrade(). For developers: `python -m liftcase.migrate`."""
+    import tempfile
+
+    from alembic.autogenerate import produce_migrations, render_python_code
+    from alembic.migration import MigrationContext
+
+    import liftcase.migrations.models  # noqa: F401 - every table
+    from liftcase.db import Base, make_engine
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/draft.sqlite3"
+        engine = make_engine(url)
+        with engine.begin() as connection:
+            upgrade(url, connection=connection)
+        with engine.connect() as connection:
+            script = produce_migrations(MigrationContext.configure(connection), Base.metadata)
+        engine.dispose()
+    return render_python_code(script.upgrade_ops) + "\n\n# downgrade:\n" + render_python_code(script.downgrade_ops)
+
+
+if __name__ == "__main__":
+    print(draft_upgrade())

@@ -20,6 +20,13 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     timer_poll_seconds: float = 0.25
     script_time_limit_seconds: float = 1.0
+    # Signs session cookies and CSRF tokens. Deployed: the same value on every API machine.
+    secret_key: str = "dev-only-change-me"
+    upload_dir: Path = ROOT / "var" / "uploads"
+    max_upload_bytes: int = 10 * 1024 * 1024
+    # Lockout: this many failed sign-ins within the window lock the account for the window.
+    lockout_failures: int = 5
+    lockout_minutes: int = 15
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -39,4 +46,7 @@ class Settings:
             sla_file=Path(env.get("LIFTCASE_SLA_FILE", base.sla_file)),
             timer_poll_seconds=float(env.get("LIFTCASE_TIMER_POLL_SECONDS", base.timer_poll_seconds)),
             script_time_limit_seconds=float(env.get("LIFTCASE_SCRIPT_TIME_LIMIT", base.script_time_limit_seconds)),
+            secret_key=env.get("LIFTCASE_SECRET_KEY", base.secret_key),
+            upload_dir=Path(env.get("LIFTCASE_UPLOAD_DIR", base.upload_dir)),
+            max_upload_bytes=int(env.get("LIFTCASE_MAX_UPLOAD_BYTES", base.max_upload_bytes)),
         )

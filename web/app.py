@@ -1,18 +1,64 @@
-"""Flask app factory. The REST API and console grow here (see the people and console issues)."""
+"""Flask app factory: the REST API under /api/v1 (flask-smorest, OpenAPI at /api/openapi.json),
+the public QR pages and AI webhook, and the console.
+
+Every route needs a signed-in user unless its view is marked `@public` (web.auth): deny by default.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 from flask import Flask, jsonify
+from flask_smorest import Api
 from sqlalchemy import text
 
 from liftcase.system import System
+from web import auth, errors
+
+# Each module exposes `blp` (a flask_smorest.Blueprint); they appear in the OpenAPI document.
+API_MODULES: list[str] = [
+    "web.api.session",
+]
+# Plain Flask blueprints (public pages, webhooks, the console); each module exposes `bp`.
+PAGE_MODULES: list[str] = []
 
 
-def create_app(system: System) -> Flask:
+def create_app(system: System, *, config: dict[str, object] | None = None) -> Flask:
     app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=system.settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=system.settings.max_upload_bytes,
+        API_TITLE="liftcase",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="/static/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={
+            "components": {
+                "securitySchemes": {
+                    "token": {"type": "http", "scheme": "bearer"},
+                    "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+                }
+            },
+            "security": [{"token": []}, {"session": []}],
+        },
+    )
+    app.config.update(config or {})
     app.extensions["liftcase"] = system
+    auth.install(app)
+    api = Api(app)
+    errors.install(app)  # after Api(), which installs its own handler for HTTP errors
+    for name in API_MODULES:
+        api.register_blueprint(importlib.import_module(name).blp, url_prefix="/api/v1")
+    for name in PAGE_MODULES:
+        app.register_blueprint(importlib.import_module(name).bp)
 
     @app.get("/healthz")
+    @auth.public
     def healthz() -> tuple[object, int]:
         """Liveness for load balancers: the database answers. Reveals nothing else."""
         with system.db.connect() as conn:

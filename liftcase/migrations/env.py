@@ -5,9 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import engine.models  # noqa: F401 - tables
-import liftcase.registry.models  # noqa: F401
-import processes.models  # noqa: F401
+import liftcase.migrations.models  # noqa: F401 - every table
 from liftcase.db import Base, make_engine
 
 config = context.config

@@ -1,0 +1,1 @@
+"""Telemetry fault rules, the ONNX models (elevator risk, car-camera vision) and their training scripts."""

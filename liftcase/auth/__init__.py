@@ -1,0 +1,1 @@
+"""Sign-in, sessions, personal API tokens and the sign-in audit trail."""

@@ -1,0 +1,9 @@
+"""Every package's tables, imported in one place so migrations see the whole schema."""
+
+import connectors.models  # noqa: F401
+import detectors.models  # noqa: F401
+import engine.models  # noqa: F401
+import liftcase.auth.models  # noqa: F401
+import liftcase.registry.models  # noqa: F401
+import processes.models  # noqa: F401
+import reports.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""PDF reports, XLSX/CSV exports and verifiable audit packages."""

@@ -1,0 +1,1 @@
+"""REST API blueprints under /api/v1 (flask-smorest)."""

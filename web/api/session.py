@@ -1,0 +1,143 @@
+"""Sign-in, sign-out, who am I, personal API tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from liftcase.auth import service
+from liftcase.auth.models import ApiToken
+from liftcase.registry.models import Organisation
+from liftcase.scope import Scope
+from web import auth, context
+
+blp = Blueprint("session", __name__, description="Sign-in, sign-out and personal API tokens")
+
+
+class CredentialsSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200), load_only=True)
+
+
+class MeSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    roles = fields.List(fields.String())
+    organisation_id = fields.Integer(allow_none=True)
+    organisation_kind = fields.String(allow_none=True)
+    district_code = fields.String(allow_none=True)
+    csrf_token = fields.String(allow_none=True)
+
+
+class TokenRequestSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+
+
+class TokenSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    prefix = fields.String()
+    created_at = fields.DateTime()
+    last_used_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    secret = fields.String(metadata={"description": "shown once, at creation"})
+
+
+def _me(csrf: str | None = None) -> dict[str, Any]:
+    user, scope = auth.current_user(), context.scope()
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "roles": sorted(scope.roles),
+        "organisation_id": user.organisation_id,
+        "organisation_kind": scope.organisation_kind,
+        "district_code": scope.district_code,
+        "csrf_token": csrf,
+    }
+
+
+@blp.route("/session")
+class SessionView(MethodView):
+    @auth.public
+    @blp.arguments(CredentialsSchema)
+    @blp.response(200, MeSchema)
+    @blp.alt_response(401, description="wrong username or password")
+    @blp.alt_response(423, description="locked after repeated failures")
+    def post(self, credentials: dict[str, str]) -> dict[str, Any]:
+        """Sign in with username and password; sets the session cookie and returns the CSRF token."""
+        system, db = context.system(), context.db()
+        result = service.sign_in(
+            db,
+            credentials["username"],
+            credentials["password"],
+            now=system.clock.now(),
+            failures_allowed=system.settings.lockout_failures,
+            lockout=timedelta(minutes=system.settings.lockout_minutes),
+            remote_addr=request.remote_addr,
+            user_agent=request.user_agent.string,
+        )
+        db.commit()
+        if result.user is None:
+            if result.reason == "locked":
+                abort(423, message="too many failed sign-ins; try again later")
+            abort(401, message="wrong username or password")
+        org = db.get(Organisation, result.user.organisation_id) if result.user.organisation_id else None
+        g.user, g.scope = result.user, Scope.of(result.user, org)
+        return _me(auth.start_session(result.user))
+
+    @blp.response(200, MeSchema)
+    def get(self) -> dict[str, Any]:
+        """The signed-in user, their roles and scope."""
+        return _me(None if g.get("via_token") else auth.csrf_token())
+
+    @blp.response(204)
+    def delete(self) -> None:
+        """Sign out."""
+        db = context.db()
+        service.record_sign_out(db, auth.current_user(), now=context.system().clock.now(),
+                                remote_addr=request.remote_addr)
+        db.commit()
+        auth.end_session()
+
+
+@blp.route("/tokens")
+class TokensView(MethodView):
+    @blp.response(200, TokenSchema(many=True))
+    def get(self) -> list[ApiToken]:
+        """My personal API tokens (without their secrets)."""
+        return list(
+            context.db().scalars(
+                select(ApiToken).where(ApiToken.user_id == auth.current_user().id).order_by(ApiToken.id)
+            )
+        )
+
+    @blp.arguments(TokenRequestSchema)
+    @blp.response(201, TokenSchema)
+    def post(self, body: dict[str, str]) -> ApiToken:
+        """Create a personal API token; its secret is in this answer only."""
+        db = context.db()
+        token, secret = service.create_token(db, auth.current_user(), body["name"], now=context.system().clock.now())
+        db.commit()
+        token.secret = secret  # type: ignore[attr-defined] - answered once, never stored
+        return token
+
+
+@blp.route("/tokens/<int:token_id>")
+class TokenView(MethodView):
+    @blp.response(204)
+    def delete(self, token_id: int) -> None:
+        """Revoke one of my tokens."""
+        db = context.db()
+        token = db.get(ApiToken, token_id)
+        if token is None or token.user_id != auth.current_user().id:
+            abort(404, message="no such token")
+        token.revoked_at = context.system().clock.now()
+        db.commit()

@@ -1,0 +1,126 @@
+"""Who is calling: a session cookie (console, with a CSRF token on every unsafe request) or a
+personal API token (`Authorization: Bearer lct_...`, integrations, no CSRF since no cookie).
+
+Deny by default: every view needs a signed-in user unless marked `@public`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, request, session
+from flask_smorest import abort
+from sqlalchemy import select
+
+from liftcase.auth.service import user_for_token
+from liftcase.registry.models import Organisation, User
+from liftcase.scope import Scope
+from web import context
+
+F = TypeVar("F", bound=Callable[..., Any])
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def public(view: F) -> F:
+    """Mark a view as open to everyone (QR pages, the AI webhook with its own signature, sign-in)."""
+    view.liftcase_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def require_roles(*roles: str) -> Callable[[F], F]:
+    """The signed-in user must hold one of `roles` (403 otherwise: the action, not a resource, is refused)."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not context.scope().has(*roles):
+                abort(403, message=f"needs one of the roles: {', '.join(roles)}")
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def csrf_token() -> str:
+    """The session's CSRF token (created on first use); the console sends it back in a header."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+def start_session(user: User) -> str:
+    session.clear()
+    session["uid"] = user.id
+    session.permanent = False
+    return csrf_token()
+
+
+def end_session() -> None:
+    session.clear()
+
+
+def _is_public() -> bool:
+    if request.endpoint is None:
+        return True  # 404/405 from the router: nothing to protect
+    if request.endpoint == "static" or request.endpoint.startswith("api-docs."):
+        return True
+    view = current_app.view_functions.get(request.endpoint)
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:  # a MethodView: the mark is on the method
+        view = getattr(view_class, request.method.lower(), None)
+    return bool(getattr(view, "liftcase_public", False))
+
+
+def _authenticate() -> User | None:
+    db = context.db()
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        user = user_for_token(db, header[7:].strip(), now=context.system().clock.now())
+        if user is not None:
+            db.commit()
+        g.via_token = True
+        return user
+    uid = session.get("uid")
+    if uid is None:
+        return None
+    user = db.get(User, uid)
+    if user is None or not user.active:
+        return None
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent, session.get("csrf", "")):
+            abort(403, message="missing or wrong CSRF token (send the X-CSRF-Token header)")
+    return user
+
+
+def install(app: Flask) -> None:
+    context.install(app)
+
+    @app.before_request
+    def _require_user() -> None:
+        g.user = None
+        if _is_public():
+            return
+        user = _authenticate()
+        if user is None:
+            abort(401, message="sign in first (session cookie or Bearer token)")
+        org = context.db().get(Organisation, user.organisation_id) if user.organisation_id else None
+        g.user = user
+        g.scope = Scope.of(user, org)
+
+
+def current_user() -> User:
+    return g.user
+
+
+def organisation_names(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = context.db().execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))
+    return dict(rows.tuples().all())

@@ -1,0 +1,33 @@
+"""Per-request access to the system, a database session and the signed-in user's scope."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session
+
+from liftcase.scope import Scope
+from liftcase.system import System
+
+
+def system() -> System:
+    return current_app.extensions["liftcase"]
+
+
+def db() -> Session:
+    """One session per request, closed when the request ends. Writes commit explicitly."""
+    if "db" not in g:
+        g.db = system().sessions()
+    return g.db
+
+
+def scope() -> Scope:
+    """The signed-in user's scope (set by web.auth before the view runs)."""
+    return g.scope
+
+
+def install(app: Flask) -> None:
+    @app.teardown_appcontext
+    def _close(_exc: BaseException | None) -> None:
+        session = g.pop("db", None)
+        if session is not None:
+            session.close()

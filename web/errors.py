@@ -1,0 +1,50 @@
+"""One error body everywhere: `{"code": 422, "status": "Unprocessable Entity", "message": "...",
+"errors": {"field": ["message", ...]}}` (flask-smorest's shape, used for our own errors too)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+from engine.runner import Conflict, NotFound
+from forms.validation import FormInvalid
+
+
+def body(code: int, message: str, errors: dict[str, Any] | None = None) -> tuple[Any, int]:
+    status = HTTP_STATUS_CODES.get(code, "Error")
+    payload: dict[str, Any] = {"code": code, "status": status, "message": message}
+    if errors:
+        payload["errors"] = errors
+    return jsonify(payload), code
+
+
+def install(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> tuple[Any, int]:
+        data = getattr(exc, "data", {}) or {}
+        message = data.get("message") or exc.description or exc.name
+        errors = data.get("messages") or data.get("errors")
+        if isinstance(errors, dict) and set(errors) <= {"json", "query", "form", "files", "headers", "view_args"}:
+            # webargs nests by location; flatten the common single-location case
+            errors = next(iter(errors.values())) if len(errors) == 1 else errors
+        return body(exc.code or 500, str(message), errors)
+
+    @app.errorhandler(FormInvalid)
+    def _form(exc: FormInvalid) -> tuple[Any, int]:
+        return body(422, "the form has errors", exc.errors)
+
+    @app.errorhandler(NotFound)
+    def _missing(exc: NotFound) -> tuple[Any, int]:
+        return body(404, str(exc) or "not found")
+
+    @app.errorhandler(Conflict)
+    def _conflict(exc: Conflict) -> tuple[Any, int]:
+        return body(409, str(exc) or "conflict")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Any, int]:
+        app.logger.exception("unhandled error")
+        return body(500, "internal error; it has been logged")
