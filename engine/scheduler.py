@@ -7,7 +7,9 @@ timers that came due while the system was down are simply due now and fire once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -66,17 +68,26 @@ def _schedule(scheduler: BackgroundScheduler | BlockingScheduler, engine: CaseEn
     )
 
 
-def start_background(engine: CaseEngine, poll_seconds: float = 0.25) -> BackgroundScheduler:
-    """Embedded mode: the timer loop as a daemon thread of this process."""
+def start_background(
+    engine: CaseEngine, poll_seconds: float = 0.25, extra: Callable[[Any], None] | None = None
+) -> BackgroundScheduler:
+    """Embedded mode: the timer loop as a daemon thread of this process. `extra` adds the
+    application's periodic jobs (liftcase.schedule.add_to)."""
     scheduler = BackgroundScheduler(daemon=True)
     _schedule(scheduler, engine, poll_seconds)
+    if extra is not None:
+        extra(scheduler)
     scheduler.start()
     return scheduler
 
 
-def run_forever(engine: CaseEngine, poll_seconds: float = 0.25) -> None:
+def run_forever(
+    engine: CaseEngine, poll_seconds: float = 0.25, extra: Callable[[Any], None] | None = None
+) -> None:
     """Deployed mode: `liftcase scheduler`, its own process."""
     scheduler = BlockingScheduler()
     _schedule(scheduler, engine, poll_seconds)
+    if extra is not None:
+        extra(scheduler)
     fire_due_timers(engine)  # whatever came due while we were down fires now, once
     scheduler.start()

@@ -94,9 +94,10 @@ def worker() -> None:
 def scheduler() -> None:
     """Run the timer loop: fire every case timer within a poll interval of its due time."""
     from engine.scheduler import run_forever
+    from liftcase.schedule import add_to
 
     system = _system()
-    run_forever(system.engine, system.settings.timer_poll_seconds)
+    run_forever(system.engine, system.settings.timer_poll_seconds, extra=add_to)
 
 
 @main.command("verify-timeline")
@@ -180,7 +181,9 @@ def demo(port: int, no_serve: bool, fresh: bool) -> None:
         with system.sessions() as session, session.begin():
             seed_city(session, clock_now=system.clock.now(), hash_password=generate_password_hash)
     system.deploy_processes()
-    timers = start_background(system.engine, system.settings.timer_poll_seconds)
+    from liftcase.schedule import add_to
+
+    timers = start_background(system.engine, system.settings.timer_poll_seconds, extra=add_to)
     summary = make_activity(system)
     click.echo(f"""
 liftcase demo is running (embedded: SQLite, in-process jobs, timer loop every {settings.timer_poll_seconds}s)

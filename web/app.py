@@ -13,7 +13,7 @@ from flask_smorest import Api
 from sqlalchemy import text
 
 from liftcase.system import System
-from web import auth, errors
+from web import auth, errors, i18n
 
 # Each module exposes `blp` (a flask_smorest.Blueprint); they appear in the OpenAPI document.
 API_MODULES: list[str] = [
@@ -50,6 +50,7 @@ def create_app(system: System, *, config: dict[str, object] | None = None) -> Fl
     app.config.update(config or {})
     app.extensions["liftcase"] = system
     auth.install(app)
+    i18n.install(app)
     api = Api(app)
     errors.install(app)  # after Api(), which installs its own handler for HTTP errors
     for name in API_MODULES:

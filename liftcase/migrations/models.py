@@ -3,7 +3,7 @@
 import connectors.models  # noqa: F401
 import detectors.models  # noqa: F401
 import engine.models  # noqa: F401
-import liftcase.auth.models  # noqa: F401
+import liftcase.auth.models
 import liftcase.registry.models  # noqa: F401
 import processes.models  # noqa: F401
 import reports.models  # noqa: F401
