@@ -33,9 +33,9 @@ from engine.models import (
     ProcessDefinition,
     TaskStatus,
 )
-from engine.scripting import CaseScriptEngine, ServiceRegistry
+from engine.scripting import CaseScriptEngine, Effect, ServiceRegistry
 from engine.serialization import load_state
-from engine.steps import StepRecorder, finish_step, open_task_rows, run_engine
+from engine.steps import StepRecorder, apply_effects, finish_step, open_task_rows, run_engine
 from forms.validation import validate_form
 
 # Case numbers carry the local (Beijing) date, as people read them.
@@ -306,3 +306,31 @@ class CaseEngine:
             recorder.event(EventKind.CASE_CANCELLED, {"reason": reason})
             recorder.flush_events()
         return case
+
+    def escalate(self, case_id: int, *, roles: list[str], reason: str, actor: str, level: int | None = None) -> Case:
+        """A person raises the case a level (a regulator's manual escalation): the same effect as
+        a BPMN escalate step, so the same recipients are told and the timeline reads the same."""
+        def act(workflow: BpmnWorkflow, recorder: StepRecorder, session: Session) -> None:
+            params = {"roles": roles, "message": reason, "level": level or recorder.case.escalation_level + 1}
+            apply_effects([Effect("escalate", params, "manual")], self.hooks, recorder)
+
+        return self._step(case_id, actor, act)
+
+    def assign_task(self, task_id: int, user_id: int | None, *, actor: str) -> CaseTask:
+        """Claim, release or hand over an open task; the change is on the case timeline."""
+        with self._transaction() as session:
+            row = session.get(CaseTask, task_id)
+            if row is None:
+                raise NotFound(f"task {task_id} not found")
+            case = self._lock_case(session, row.case_id)
+            session.refresh(row)
+            if row.status != TaskStatus.OPEN:
+                raise Conflict(f"task {task_id} is already {row.status}")
+            row.assignee_id = user_id
+            recorder = StepRecorder(session, case, self.clock.now(), actor)
+            recorder.event(
+                EventKind.TASK_ASSIGNED,
+                {"task": row.spiff_task_id, "element": row.bpmn_id, "title": row.title, "assignee_id": user_id},
+            )
+            recorder.flush_events()
+        return row
