@@ -27,6 +27,10 @@ class Settings:
     # Lockout: this many failed sign-ins within the window lock the account for the window.
     lockout_failures: int = 5
     lockout_minutes: int = 15
+    # Absolute URL the QR codes encode (`{public_base_url}/r/{code}`): the address passengers reach.
+    public_base_url: str = "http://127.0.0.1:8000"
+    # The car-camera vision model (ONNX) and its sidecar TOML (class names, input size, layout).
+    vision_model: Path = ROOT / "detectors" / "vision" / "models" / "car_v1.onnx"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -49,4 +53,6 @@ class Settings:
             secret_key=env.get("LIFTCASE_SECRET_KEY", base.secret_key),
             upload_dir=Path(env.get("LIFTCASE_UPLOAD_DIR", base.upload_dir)),
             max_upload_bytes=int(env.get("LIFTCASE_MAX_UPLOAD_BYTES", base.max_upload_bytes)),
+            public_base_url=env.get("LIFTCASE_PUBLIC_BASE_URL", base.public_base_url).rstrip("/"),
+            vision_model=Path(env.get("LIFTCASE_VISION_MODEL", base.vision_model)),
         )
