@@ -19,10 +19,11 @@ $(SYSTEM_STAMP):
 	fi
 	mkdir -p $(VENV) && touch $@
 
-$(STAMP): pyproject.toml $(SYSTEM_STAMP)
+$(STAMP): pyproject.toml web/package-lock.json $(SYSTEM_STAMP)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	cd web && npm ci --no-audit --no-fund
 	touch $(STAMP)
 
 install: $(STAMP)
