@@ -1,0 +1,114 @@
+"""The shipped risk model at run time: onnxruntime only (no scikit-learn), scores and factors in bulk.
+
+Score = 100 x the model's probability of a serious incident in the next 90 days. Levels come
+from the model card's thresholds (configuration, not code).
+
+Factors: for each elevator and feature, the score it would lose if that one feature were set
+to its training median (the "typical elevator" baseline in the card), everything else kept:
+`contribution_j = score(x) - score(x with x_j = median_j)`. Why this and not coefficient x
+standardised value: it is in score points a regulator can read, it is exact for the question
+"how much lower would this lift score without this", it needs no access to the model's
+internals, so a tree model or a city's own ONNX drops in unchanged, and it costs one batched
+run per feature (17 runs of 14,188 rows, a few milliseconds each). For the shipped logistic
+regression it orders factors exactly like coefficient x (value - median) / scale, which is the
+linear-model attribution shifted to a median baseline; medians (mostly 0 for counts) make
+"no such events" the neutral point instead of a fractional mean.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from detectors.risk.features import LABELS, NAMES
+
+HERE = Path(__file__).resolve().parent
+MODEL_PATH = HERE / "risk.onnx"
+CARD_PATH = HERE / "risk_card.json"
+LEVELS = ("low", "medium", "high", "critical")
+
+
+@dataclass(frozen=True)
+class Scored:
+    scores: np.ndarray  # (n,) 0-100
+    levels: list[str]
+    contributions: np.ndarray  # (n, features) score points over the median baseline
+
+
+class RiskModel:
+    def __init__(self, model_path: Path = MODEL_PATH, card_path: Path = CARD_PATH) -> None:
+        import onnxruntime as ort
+
+        self.card: dict[str, Any] = json.loads(card_path.read_text(encoding="utf-8"))
+        if tuple(self.card["features"]) != NAMES:
+            raise ValueError(f"{card_path.name} lists features {self.card['features']}, the code has {list(NAMES)}")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1  # a nightly batch on a shared 2-core machine: leave a core to the API
+        self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        self.baseline = np.asarray(self.card["baseline"], dtype=np.float32)
+        self.thresholds: dict[str, float] = self.card["levels"]  # lower bound of each level above low
+        self.version: str = self.card["version"]
+
+    def probability(self, X: np.ndarray) -> np.ndarray:
+        """P(serious incident in 90 days) per row; accepts any (n, features) array."""
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != len(NAMES):
+            raise ValueError(f"expected (n, {len(NAMES)}) features, got {X.shape}")
+        if len(X) == 0:
+            return np.zeros(0, dtype=np.float64)
+        outputs = self.session.run(None, {self.input_name: X})
+        probabilities = next(o for o in outputs if getattr(o, "ndim", 0) == 2)  # (n, 2); the other is labels
+        return probabilities[:, 1].astype(np.float64)
+
+    def score(self, X: np.ndarray) -> np.ndarray:
+        return np.round(100.0 * self.probability(X), 2)
+
+    def level(self, scores: np.ndarray) -> list[str]:
+        bounds = [self.thresholds[name] for name in LEVELS[1:]]
+        return [LEVELS[i] for i in np.searchsorted(bounds, scores, side="right")]
+
+    def explain(self, X: np.ndarray) -> Scored:
+        """Scores, levels and every feature's contribution, in one batched run per feature."""
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        n, k = X.shape
+        # One stacked input: the rows as they are, then k copies with column j set to its median.
+        stacked = np.repeat(X[np.newaxis], k + 1, axis=0)
+        for j in range(k):
+            stacked[j + 1, :, j] = self.baseline[j]
+        probs = 100.0 * self.probability(stacked.reshape(-1, k)).reshape(k + 1, n)
+        scores = np.round(probs[0], 2)
+        contributions = probs[0][:, np.newaxis] - probs[1:].T
+        return Scored(scores, self.level(scores), contributions)
+
+    def factors(self, X: np.ndarray, contributions: np.ndarray, top: int = 3) -> list[list[dict[str, Any]]]:
+        """Per row, the features that raise the score most (positive contributions, largest first)."""
+        order = np.argsort(-contributions, axis=1, kind="stable")[:, :top]
+        out: list[list[dict[str, Any]]] = []
+        for row, idx in enumerate(order):
+            picked = []
+            for j in idx:
+                c = float(contributions[row, j])
+                if c < 0.01:  # nothing left that raises the score
+                    break
+                picked.append(
+                    {"factor": NAMES[j], "label": LABELS[NAMES[j]], "value": _plain(X[row, j]), "contribution": round(c, 2)}
+                )
+            out.append(picked)
+        return out
+
+
+def _plain(value: Any) -> float | int:
+    v = float(value)
+    return int(v) if v.is_integer() else round(v, 2)
+
+
+@cache
+def shipped_model() -> RiskModel:
+    """The committed model, loaded once per process."""
+    return RiskModel()
