@@ -31,6 +31,8 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:8000"
     # The car-camera vision model (ONNX) and its sidecar TOML (class names, input size, layout).
     vision_model: Path = ROOT / "detectors" / "vision" / "models" / "car_v1.onnx"
+    # Map tiles for the console's big screen ({z}/{x}/{y} template); empty: offline district outlines.
+    map_tile_url: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -55,4 +57,5 @@ class Settings:
             max_upload_bytes=int(env.get("LIFTCASE_MAX_UPLOAD_BYTES", base.max_upload_bytes)),
             public_base_url=env.get("LIFTCASE_PUBLIC_BASE_URL", base.public_base_url).rstrip("/"),
             vision_model=Path(env.get("LIFTCASE_VISION_MODEL", base.vision_model)),
+            map_tile_url=env.get("LIFTCASE_MAP_TILE_URL", base.map_tile_url),
         )
