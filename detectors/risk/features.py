@@ -32,7 +32,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("complaints_365d", "近一年投诉", "complaint cases in the last 365 days"),
     Feature("maintenance_overdue_days", "维保超期天数", "days since the last maintenance beyond the 15-day cycle"),
     Feature("inspection_overdue_days", "检验超期天数", "days past the next-inspection due date"),
-    Feature("rectifications_365d", "近一年检验整改", "inspections with nonconformities (rectification cases), 365 days"),
+    Feature("rectifications_365d", "近一年检验整改", "inspections with nonconformities, 365 days"),
     Feature("rectification_open", "整改未完成", "1 while a rectification case is open"),
     Feature("stop_use", "停用", "1 while the elevator is flagged out of use"),
 )

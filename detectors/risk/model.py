@@ -96,8 +96,9 @@ class RiskModel:
                 c = float(contributions[row, j])
                 if c < 0.01:  # nothing left that raises the score
                     break
+                name = NAMES[j]
                 picked.append(
-                    {"factor": NAMES[j], "label": LABELS[NAMES[j]], "value": _plain(X[row, j]), "contribution": round(c, 2)}
+                    {"factor": name, "label": LABELS[name], "value": _plain(X[row, j]), "contribution": round(c, 2)}
                 )
             out.append(picked)
         return out

@@ -47,8 +47,8 @@ def _candidates() -> dict[str, Any]:
 
 def train(model_path: Path = MODEL_PATH, card_path: Path = CARD_PATH, *, write: bool = True) -> dict[str, Any]:
     """Fit, pick, export; return the model card (written next to the model when `write`)."""
-    import sklearn
     import skl2onnx
+    import sklearn
     from skl2onnx import to_onnx
     from sklearn.metrics import roc_auc_score
 
