@@ -33,6 +33,22 @@ class Settings:
     vision_model: Path = ROOT / "detectors" / "vision" / "models" / "car_v1.onnx"
     # Map tiles for the console's big screen ({z}/{x}/{y} template); empty: offline district outlines.
     map_tile_url: str = ""
+    # Notification channels; a channel without its address (host, URL) is off. SMS and IM go through
+    # an HTTP gateway that checks our HMAC-SHA256 signature (gateway_secret).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "liftcase@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    sms_gateway_url: str | None = None
+    im_webhook_url: str | None = None
+    im_flavour: str = "wecom"  # wecom | dingtalk
+    gateway_secret: str = ""
+    notify_timeout_seconds: float = 10.0
+    # Attempts per notice; the wait doubles from notify_backoff_seconds after each failure.
+    notify_max_attempts: int = 5
+    notify_backoff_seconds: float = 30.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -55,6 +71,19 @@ class Settings:
             secret_key=env.get("LIFTCASE_SECRET_KEY", base.secret_key),
             upload_dir=Path(env.get("LIFTCASE_UPLOAD_DIR", base.upload_dir)),
             max_upload_bytes=int(env.get("LIFTCASE_MAX_UPLOAD_BYTES", base.max_upload_bytes)),
+            smtp_host=env.get("LIFTCASE_SMTP_HOST") or None,
+            smtp_port=int(env.get("LIFTCASE_SMTP_PORT", base.smtp_port)),
+            smtp_from=env.get("LIFTCASE_SMTP_FROM", base.smtp_from),
+            smtp_user=env.get("LIFTCASE_SMTP_USER") or None,
+            smtp_password=env.get("LIFTCASE_SMTP_PASSWORD") or None,
+            smtp_starttls=env.get("LIFTCASE_SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
+            sms_gateway_url=env.get("LIFTCASE_SMS_GATEWAY_URL") or None,
+            im_webhook_url=env.get("LIFTCASE_IM_WEBHOOK_URL") or None,
+            im_flavour=env.get("LIFTCASE_IM_FLAVOUR", base.im_flavour),
+            gateway_secret=env.get("LIFTCASE_GATEWAY_SECRET", base.gateway_secret),
+            notify_timeout_seconds=float(env.get("LIFTCASE_NOTIFY_TIMEOUT", base.notify_timeout_seconds)),
+            notify_max_attempts=int(env.get("LIFTCASE_NOTIFY_MAX_ATTEMPTS", base.notify_max_attempts)),
+            notify_backoff_seconds=float(env.get("LIFTCASE_NOTIFY_BACKOFF", base.notify_backoff_seconds)),
             public_base_url=env.get("LIFTCASE_PUBLIC_BASE_URL", base.public_base_url).rstrip("/"),
             vision_model=Path(env.get("LIFTCASE_VISION_MODEL", base.vision_model)),
             map_tile_url=env.get("LIFTCASE_MAP_TILE_URL", base.map_tile_url),
