@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
+from detectors.risk.commands import risk as risk_commands
 from liftcase.settings import Settings
 
 
@@ -203,6 +204,8 @@ liftcase demo is running (embedded: SQLite, in-process jobs, timer loop every {s
 
     run_simple("127.0.0.1", port, create_app(system), threaded=True)
 
+
+main.add_command(risk_commands)  # 风险研判: liftcase risk score | train
 
 if __name__ == "__main__":
     main()
