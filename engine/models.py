@@ -39,6 +39,8 @@ class EventKind(StrEnum):
     NOTIFICATION_SENT = "notification_sent"
     NOTIFICATION_FAILED = "notification_failed"
     FLAG_SET = "flag_set"
+    COMMENT_ADDED = "comment_added"
+    ATTACHMENT_ADDED = "attachment_added"
     CASE_CLOSED = "case_closed"
     CASE_CANCELLED = "case_cancelled"
     CASE_FAILED = "case_failed"

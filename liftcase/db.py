@@ -63,9 +63,12 @@ def make_engine(url: str) -> Engine:
         def _no_pysqlite_begin(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None
 
+        # Web requests read with a deferred BEGIN (WAL lets them run beside a writer); they bind
+        # through `engine.execution_options(read_mostly=True)`.
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            deferred = conn.get_execution_options().get("read_mostly")
+            conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)

@@ -18,9 +18,15 @@ from web import auth, errors, i18n
 # Each module exposes `blp` (a flask_smorest.Blueprint); they appear in the OpenAPI document.
 API_MODULES: list[str] = [
     "web.api.session",
+    "web.console.filters",
+    "web.api.cases",
+    "web.api.tasks",
 ]
 # Plain Flask blueprints (public pages, webhooks, the console); each module exposes `bp`.
-PAGE_MODULES: list[str] = []
+PAGE_MODULES: list[str] = [
+    "web.console.views",
+    "web.console.assets",
+]
 
 
 def create_app(system: System, *, config: dict[str, object] | None = None) -> Flask:

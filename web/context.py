@@ -16,8 +16,16 @@ def system() -> System:
 def db() -> Session:
     """One session per request, closed when the request ends. Writes commit explicitly."""
     if "db" not in g:
-        g.db = system().sessions()
+        g.db = system().sessions(bind=system().db.execution_options(read_mostly=True))
     return g.db
+
+
+def end_reads() -> None:
+    """End the request's read transaction before the engine writes in its own (SQLite takes the
+    write lock at BEGIN, so an open read would block the engine's transaction)."""
+    session = g.get("db")
+    if session is not None:
+        session.close()
 
 
 def scope() -> Scope:

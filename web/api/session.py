@@ -102,8 +102,9 @@ class SessionView(MethodView):
     def delete(self) -> None:
         """Sign out."""
         db = context.db()
-        service.record_sign_out(db, auth.current_user(), now=context.system().clock.now(),
-                                remote_addr=request.remote_addr)
+        service.record_sign_out(
+            db, auth.current_user(), now=context.system().clock.now(), remote_addr=request.remote_addr
+        )
         db.commit()
         auth.end_session()
 

@@ -1,0 +1,207 @@
+"""Reads of cases and tasks for people: filtered, paged and always within the caller's scope.
+No side effects; the engine (engine/runner.py) does the writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import Select, exists, or_, select
+from sqlalchemy.orm import Session
+
+from engine.definitions import parsed_definition
+from engine.models import Case, CaseStatus, CaseTask, Notification, ProcessDefinition, TaskStatus
+from engine.runner import NotFound
+from engine.serialization import load_state
+from liftcase.registry.models import Elevator, Organisation, User
+from liftcase.scope import Scope, cases_visible, elevators_visible, tasks_actionable
+from processes.catalogue import CASE_TYPES
+from processes.models import Attachment, CaseComment
+from processes.sla_state import milestone_states
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    case_type: str | None = None
+    status: str | None = None
+    district: str | None = None
+    elevator_id: int | None = None
+    opened_from: datetime | None = None
+    opened_to: datetime | None = None
+    overdue: bool | None = None
+    number: str | None = None
+    priority: str | None = None
+
+
+def overdue_condition(now: datetime) -> Any:
+    return exists().where(CaseTask.case_id == Case.id, CaseTask.status == TaskStatus.OPEN, CaseTask.due_at < now)
+
+
+def case_query(scope: Scope, filters: CaseFilters, now: datetime) -> Select[tuple[Case]]:
+    stmt = select(Case).where(cases_visible(scope))
+    f = filters
+    if f.case_type:
+        stmt = stmt.where(Case.case_type == f.case_type)
+    if f.status:
+        stmt = stmt.where(Case.status == f.status)
+    if f.district:
+        stmt = stmt.where(Case.district_code == f.district)
+    if f.elevator_id is not None:
+        stmt = stmt.where(Case.elevator_id == f.elevator_id)
+    if f.opened_from:
+        stmt = stmt.where(Case.opened_at >= f.opened_from)
+    if f.opened_to:
+        stmt = stmt.where(Case.opened_at < f.opened_to)
+    if f.priority:
+        stmt = stmt.where(Case.priority == f.priority)
+    if f.number:
+        stmt = stmt.where(Case.number.startswith(f.number))
+    if f.overdue is True:
+        stmt = stmt.where(Case.status == CaseStatus.OPEN, overdue_condition(now))
+    elif f.overdue is False:
+        stmt = stmt.where(~overdue_condition(now))
+    return stmt
+
+
+def visible_case(session: Session, scope: Scope, case_id: int) -> Case:
+    """The case, or NotFound when it does not exist *or* is outside the scope (no leak)."""
+    case = session.scalar(select(Case).where(Case.id == case_id, cases_visible(scope)))
+    if case is None:
+        raise NotFound(f"case {case_id} not found")
+    return case
+
+
+def case_by_number(session: Session, scope: Scope, number: str) -> Case:
+    case = session.scalar(select(Case).where(Case.number == number, cases_visible(scope)))
+    if case is None:
+        raise NotFound(f"case {number} not found")
+    return case
+
+
+def case_tasks(session: Session, case_id: int) -> list[CaseTask]:
+    return list(session.scalars(select(CaseTask).where(CaseTask.case_id == case_id).order_by(CaseTask.id)))
+
+
+def sla_of(case: Case, tasks: list[CaseTask], now: datetime) -> list[dict[str, Any]]:
+    ct = CASE_TYPES.get(case.case_type)
+    return [m.as_dict() for m in milestone_states(ct.milestones if ct else {}, tasks, now)]
+
+
+def participants(session: Session, case: Case, tasks: list[CaseTask]) -> list[dict[str, Any]]:
+    """Who is on the case, by role: organisations given tasks or told, and the people assigned."""
+    pairs: dict[tuple[str, int | None], set[int]] = {}
+    for t in tasks:
+        pairs.setdefault((t.role, t.organisation_id), set())
+        if t.assignee_id:
+            pairs[(t.role, t.organisation_id)].add(t.assignee_id)
+    told = session.execute(
+        select(Notification.role, Notification.organisation_id, Notification.user_id)
+        .where(Notification.case_id == case.id, Notification.channel == "inbox")
+        .distinct()
+    )
+    for role, org_id, user_id in told:
+        pairs.setdefault((role, org_id), set())
+        if user_id:
+            pairs[(role, org_id)].add(user_id)
+    org_ids = {o for _, o in pairs if o}
+    user_ids = set().union(*pairs.values()) if pairs else set()
+    orgs = dict(
+        session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))).tuples().all()
+    )
+    users = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).tuples().all())
+    return [
+        {
+            "role": role,
+            "organisation_id": org_id,
+            "organisation": orgs.get(org_id) if org_id else None,
+            "people": sorted(users.get(u, str(u)) for u in people),
+        }
+        for (role, org_id), people in sorted(pairs.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))
+    ]
+
+
+def diagram(session: Session, case: Case) -> dict[str, Any]:
+    """The version's BPMN and which of its elements are done and which are active now."""
+    definition = session.get(ProcessDefinition, case.definition_id)
+    parsed = parsed_definition(definition)
+    workflow = load_state(case.state, parsed.spec, parsed.subprocess_specs, None)
+    completed: set[str] = set()
+    active: set[str] = set()
+    for task in workflow.get_tasks():
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if not bpmn_id:
+            continue
+        if task.state == TaskState.COMPLETED:
+            completed.add(bpmn_id)
+        elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED) and case.status == CaseStatus.OPEN:
+            active.add(bpmn_id)
+    return {
+        "process_key": definition.key,
+        "version": definition.version,
+        "xml": definition.bpmn_xml,
+        "completed": sorted(completed - active),
+        "active": sorted(active),
+    }
+
+
+def comments(session: Session, case_id: int) -> list[CaseComment]:
+    return list(session.scalars(select(CaseComment).where(CaseComment.case_id == case_id).order_by(CaseComment.id)))
+
+
+def attachments(session: Session, case_id: int) -> list[Attachment]:
+    return list(session.scalars(select(Attachment).where(Attachment.case_id == case_id).order_by(Attachment.id)))
+
+
+# -- tasks ----------------------------------------------------------------------------------------
+
+
+def task_query(scope: Scope, which: str, status: str | None) -> Select[tuple[CaseTask]]:
+    """mine: assigned to me, or open to my organisation and my roles and not taken by someone else;
+    org: everything open to my organisation and roles; all: every task of the cases I can see."""
+    stmt = select(CaseTask)
+    if which == "mine":
+        stmt = stmt.where(
+            or_(
+                CaseTask.assignee_id == scope.user_id,
+                tasks_actionable(scope) & CaseTask.assignee_id.is_(None),
+            )
+        )
+    elif which == "org":
+        stmt = stmt.where(tasks_actionable(scope))
+    else:
+        stmt = stmt.where(
+            or_(tasks_actionable(scope), CaseTask.case_id.in_(select(Case.id).where(cases_visible(scope))))
+        )
+    if status:
+        stmt = stmt.where(CaseTask.status == status)
+    return stmt
+
+
+def visible_task(session: Session, scope: Scope, task_id: int) -> CaseTask:
+    stmt = task_query(scope, "all", None).where(CaseTask.id == task_id)
+    task = session.scalar(stmt)
+    if task is None:
+        raise NotFound(f"task {task_id} not found")
+    return task
+
+
+def may_act_on(session: Session, scope: Scope, task: CaseTask) -> bool:
+    return session.scalar(select(CaseTask.id).where(CaseTask.id == task.id, tasks_actionable(scope))) is not None
+
+
+def task_form(session: Session, task: CaseTask) -> dict[str, Any] | None:
+    if not task.form:
+        return None
+    definition = session.scalar(
+        select(ProcessDefinition).join(Case, Case.definition_id == ProcessDefinition.id).where(Case.id == task.case_id)
+    )
+    return definition.forms.get(task.form) if definition else None
+
+
+def visible_elevator(session: Session, scope: Scope, elevator_id: int) -> Elevator:
+    elevator = session.scalar(select(Elevator).where(Elevator.id == elevator_id, elevators_visible(scope)))
+    if elevator is None:
+        raise NotFound(f"elevator {elevator_id} not found")
+    return elevator

@@ -1,0 +1,184 @@
+"""Tasks: mine and my organisation's; claim, release, assign, complete with the form; evidence files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from engine.models import CaseTask, EventKind, TaskStatus
+from liftcase.registry.models import User
+from processes import case_service as svc
+from processes.attachments import AttachmentRejected, attach
+from web import auth, context
+from web.api.cases import AttachmentSchema, CaseSchema, TaskBriefSchema
+from web.api.paging import PageArgs, paged
+
+blp = Blueprint("tasks", __name__, description="Tasks: inbox, claim, assign, complete with a form, evidence")
+
+
+class TaskListArgs(PageArgs):
+    scope = fields.String(load_default="mine", validate=validate.OneOf(["mine", "org", "all"]))
+    status = fields.String(load_default="open", validate=validate.OneOf([s.value for s in TaskStatus] + ["any"]))
+    case_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class TaskSchema(TaskBriefSchema):
+    case_id = fields.Integer()
+    case = fields.Nested(CaseSchema)
+    form = fields.String(allow_none=True)
+    form_schema = fields.Dict(allow_none=True)
+    can_act = fields.Boolean()
+
+
+class CompleteSchema(Schema):
+    data = fields.Dict(required=True, metadata={"description": "the form's fields, checked against its JSON Schema"})
+
+
+class AssignSchema(Schema):
+    user_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+
+
+def _task_out(task: CaseTask, *, with_form: bool) -> CaseTask:
+    """The task with what the schema adds (its case, whether I may act, the form) as plain attributes."""
+    db, scope = context.db(), context.scope()
+    task.case = svc.visible_case(db, scope, task.case_id) if _case_visible(task) else None  # type: ignore[attr-defined]
+    task.can_act = task.status == TaskStatus.OPEN and svc.may_act_on(db, scope, task)  # type: ignore[attr-defined]
+    task.form_schema = svc.task_form(db, task) if with_form else None  # type: ignore[attr-defined]
+    return task
+
+
+def _case_visible(task: CaseTask) -> bool:
+    try:
+        svc.visible_case(context.db(), context.scope(), task.case_id)
+        return True
+    except svc.NotFound:
+        return False
+
+
+def _actionable(task_id: int) -> CaseTask:
+    db, scope = context.db(), context.scope()
+    task = svc.visible_task(db, scope, task_id)
+    if not svc.may_act_on(db, scope, task):
+        abort(403, message="this task is for another organisation or role")
+    if task.assignee_id not in (None, scope.user_id) and request.endpoint != "tasks.TaskAssignView":
+        abort(409, message="someone else has claimed this task")
+    return task
+
+
+@blp.route("/tasks")
+class TasksView(MethodView):
+    @blp.arguments(TaskListArgs, location="query")
+    @blp.response(200, TaskSchema(many=True))
+    @blp.paginate()
+    def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[CaseTask]:
+        """My tasks (scope=mine), my organisation's (org) or every task I can see (all); soonest due first."""
+        status = None if args["status"] == "any" else args["status"]
+        stmt = svc.task_query(context.scope(), args["scope"], status)
+        if args.get("case_id"):
+            stmt = stmt.where(CaseTask.case_id == args["case_id"])
+        rows = paged(stmt, pagination_parameters, CaseTask.due_at.is_(None), CaseTask.due_at, CaseTask.id)
+        return [_task_out(t, with_form=False) for t in rows]
+
+
+@blp.route("/tasks/<int:task_id>")
+class TaskView(MethodView):
+    @blp.response(200, TaskSchema)
+    def get(self, task_id: int) -> CaseTask:
+        """One task with its form's JSON Schema."""
+        return _task_out(svc.visible_task(context.db(), context.scope(), task_id), with_form=True)
+
+
+@blp.route("/tasks/<int:task_id>/claim")
+class TaskClaimView(MethodView):
+    @blp.response(200, TaskSchema)
+    def post(self, task_id: int) -> CaseTask:
+        """Take the task: others of my organisation see it is mine."""
+        task = _actionable(task_id)
+        context.end_reads()
+        context.system().engine.assign_task(task.id, context.scope().user_id, actor=context.scope().username)
+        return _task_out(svc.visible_task(context.db(), context.scope(), task_id), with_form=False)
+
+
+@blp.route("/tasks/<int:task_id>/release")
+class TaskReleaseView(MethodView):
+    @blp.response(200, TaskSchema)
+    def post(self, task_id: int) -> CaseTask:
+        """Give the task back to my organisation."""
+        task = _actionable(task_id)
+        context.end_reads()
+        context.system().engine.assign_task(task.id, None, actor=context.scope().username)
+        return _task_out(svc.visible_task(context.db(), context.scope(), task_id), with_form=False)
+
+
+@blp.route("/tasks/<int:task_id>/assign")
+class TaskAssignView(MethodView):
+    @blp.arguments(AssignSchema)
+    @blp.response(200, TaskSchema)
+    def post(self, body: dict[str, Any], task_id: int) -> CaseTask:
+        """Hand the task to a colleague of the task's organisation."""
+        task = _actionable(task_id)
+        db = context.db()
+        user = db.scalar(select(User).where(User.id == body["user_id"], User.active.is_(True)))
+        if user is None or user.organisation_id != task.organisation_id:
+            abort(
+                422,
+                message="the assignee must be an active user of the task's organisation",
+                errors={"user_id": ["not a member of the task's organisation"]},
+            )
+        context.end_reads()
+        context.system().engine.assign_task(task.id, user.id, actor=context.scope().username)
+        return _task_out(svc.visible_task(db, context.scope(), task_id), with_form=False)
+
+
+@blp.route("/tasks/<int:task_id>/complete")
+class TaskCompleteView(MethodView):
+    @blp.arguments(CompleteSchema)
+    @blp.response(200, CaseSchema)
+    @blp.alt_response(422, description="the form has errors: one message per field")
+    @blp.alt_response(409, description="the task was completed by someone else first")
+    def post(self, body: dict[str, Any], task_id: int) -> Any:
+        """Submit the task's form; the server checks it against the form's JSON Schema."""
+        task = _actionable(task_id)
+        context.end_reads()
+        return context.system().engine.complete_task(task.id, body["data"], actor=context.scope().username)
+
+
+@blp.route("/tasks/<int:task_id>/attachments")
+class TaskAttachmentsView(MethodView):
+    @blp.response(201, AttachmentSchema)
+    @blp.alt_response(413, description="the file is too large")
+    @blp.alt_response(422, description="empty file or a type that is not accepted")
+    def post(self, task_id: int) -> Any:
+        """Upload evidence (multipart field `file`): a photo (JPEG/PNG/WebP) or a PDF, size-limited."""
+        task = _actionable(task_id)
+        upload = request.files.get("file")
+        if upload is None:
+            abort(422, message="send the file in the multipart field 'file'", errors={"file": ["required"]})
+        system, db = context.system(), context.db()
+        try:
+            row = attach(
+                db,
+                system.settings.upload_dir,
+                upload.read(system.settings.max_upload_bytes + 1),
+                case_id=task.case_id,
+                task_id=task.id,
+                filename=upload.filename or "upload",
+                uploaded_by=auth.current_user().username,
+                now=system.clock.now(),
+                max_bytes=system.settings.max_upload_bytes,
+            )
+        except AttachmentRejected as err:
+            abort(422, message=str(err), errors={"file": [str(err)]})
+        db.commit()
+        system.engine.record(
+            task.case_id,
+            EventKind.ATTACHMENT_ADDED,
+            {"attachment": row.id, "task": task.bpmn_id, "sha256": row.sha256, "filename": row.filename},
+            actor=auth.current_user().username,
+        )
+        return row
