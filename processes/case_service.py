@@ -108,9 +108,9 @@ def participants(session: Session, case: Case, tasks: list[CaseTask]) -> list[di
     org_ids = {o for _, o in pairs if o}
     user_ids = set().union(*pairs.values()) if pairs else set()
     orgs = dict(
-        session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))).tuples().all()
+        session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))).all()
     )
-    users = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).tuples().all())
+    users = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all())
     return [
         {
             "role": role,

@@ -123,4 +123,4 @@ def organisation_names(ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     rows = context.db().execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))
-    return dict(rows.tuples().all())
+    return dict(rows.all())
