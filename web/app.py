@@ -21,6 +21,7 @@ API_MODULES: list[str] = [
     "web.console.filters",
     "web.api.cases",
     "web.api.tasks",
+    "web.api.definitions",
 ]
 # Plain Flask blueprints (public pages, webhooks, the console); each module exposes `bp`.
 PAGE_MODULES: list[str] = [
