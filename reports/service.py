@@ -1,0 +1,396 @@
+"""Reads for the reports, always inside a user's (or a regulator's) scope. No side effects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import case as when
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from detectors.models import ElevatorRisk
+from engine.models import Case, CaseTask, TaskStatus, TimelineEvent
+from engine.timeline import verify_chain
+from engine.timeline_store import links_of
+from liftcase.registry.models import District, Elevator, Organisation, OrgKind
+from liftcase.scope import Scope, cases_visible, elevators_visible
+from processes.catalogue import CASE_TYPES
+from processes.models import Attachment
+from processes.timelines import summarize
+from reports.figures import SHANGHAI, CaseFacts, RescueFigures, rescue_figures
+from reports.sla_results import SlaResult, sla_results
+
+# The rescue metrics and the milestone that ends each (names from processes/rescue.py).
+RESCUE_METRIC_MILESTONES = {"response": "accepted", "arrival": "on_site", "rescue": "released"}
+
+
+def local_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start, end) local dates as UTC instants."""
+    lo = datetime.combine(start, time(0), tzinfo=SHANGHAI).astimezone(UTC)
+    hi = datetime.combine(end, time(0), tzinfo=SHANGHAI).astimezone(UTC)
+    return lo, hi
+
+
+def local(at: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    return at.astimezone(SHANGHAI).strftime(fmt) if at else ""
+
+
+def case_titles() -> dict[str, str]:
+    import processes.complaint
+    import processes.expiry
+    import processes.rectification
+    import processes.rescue
+    import processes.warning  # noqa: F401 - each registers its case type
+
+    return {key: ct.title for key, ct in CASE_TYPES.items()}
+
+
+def rescue_steps() -> dict[str, str]:
+    titles = case_titles()  # registers the case types
+    del titles
+    by_name = {name: step for step, name in CASE_TYPES["rescue"].milestones.items()}
+    return {metric: by_name[name] for metric, name in RESCUE_METRIC_MILESTONES.items()}
+
+
+def district_names(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(District.code, District.name)).tuples().all())
+
+
+def scope_label(session: Session, scope: Scope) -> str:
+    if scope.city_wide:
+        city = session.scalar(select(Organisation.name).where(Organisation.kind == OrgKind.CITY_REGULATOR).limit(1))
+        return (city or "全市").replace("市场监督管理局", "") or "全市"
+    if scope.district_code and scope.organisation_kind == OrgKind.DISTRICT_REGULATOR:
+        return district_names(session).get(scope.district_code, scope.district_code)
+    if scope.organisation_id is not None:
+        org = session.get(Organisation, scope.organisation_id)
+        return org.name if org else "—"
+    return "—"
+
+
+def _parse_milestones(raw: dict[str, Any] | None) -> dict[str, datetime]:
+    out = {}
+    for step, value in (raw or {}).items():
+        try:
+            out[step] = datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            continue  # a malformed entry is left out rather than failing the whole report
+    return out
+
+
+def period_cases(session: Session, scope: Scope, start: date, end: date) -> list[CaseFacts]:
+    lo, hi = local_bounds(start, end)
+    stmt = (
+        select(
+            Case.id,
+            Case.number,
+            Case.case_type,
+            Case.status,
+            func.coalesce(Case.district_code, Elevator.district_code),
+            Elevator.maintenance_unit_id,
+            Case.opened_at,
+            Case.closed_at,
+            Case.close_reason,
+            Case.escalation_level,
+            Case.milestones,
+        )
+        .outerjoin(Elevator, Elevator.id == Case.elevator_id)
+        .where(cases_visible(scope), Case.opened_at >= lo, Case.opened_at < hi)
+        .order_by(Case.id)
+    )
+    return [
+        CaseFacts(
+            id=r[0],
+            number=r[1],
+            case_type=r[2],
+            status=r[3],
+            district_code=r[4],
+            maintenance_unit_id=r[5],
+            opened_at=r[6],
+            closed_at=r[7],
+            close_reason=r[8],
+            escalation_level=r[9] or 1,
+            milestones=_parse_milestones(r[10]),
+        )
+        for r in session.execute(stmt)
+    ]
+
+
+def rescue_report(session: Session, scope: Scope, start: date, end: date) -> RescueFigures:
+    cases = period_cases(session, scope, start, end)
+    units = dict(
+        session.execute(select(Organisation.id, Organisation.name).where(Organisation.kind == OrgKind.MAINTENANCE_UNIT))
+        .tuples()
+        .all()
+    )
+    unit_elevators = dict(
+        session.execute(
+            select(Elevator.maintenance_unit_id, func.count())
+            .where(elevators_visible(scope))
+            .group_by(Elevator.maintenance_unit_id)
+        )
+        .tuples()
+        .all()
+    )
+    return rescue_figures(
+        cases,
+        start=start,
+        end=end,
+        steps=rescue_steps(),
+        titles=case_titles(),
+        district_names=district_names(session),
+        unit_names=units,
+        unit_elevators=unit_elevators,
+    )
+
+
+# -- one case ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CaseReport:
+    case: Case
+    type_title: str
+    elevator: Elevator | None
+    district: str
+    use_unit: str
+    maintenance_unit: str
+    chain_ok: bool
+    chain_message: str
+    events: list[dict[str, Any]]
+    sla: list[SlaResult]
+    forms: list[dict[str, Any]]
+    photos: list[dict[str, Any]]
+
+
+def visible_case(session: Session, scope: Scope, ref: int | str) -> Case:
+    """The case by id or number, if the scope sees it; LookupError otherwise (views answer 404)."""
+    key = Case.id == ref if isinstance(ref, int) else Case.number == ref
+    case = session.scalar(select(Case).where(key, cases_visible(scope)))
+    if case is None:
+        raise LookupError(f"case {ref} not found")
+    return case
+
+
+def case_report(session: Session, scope: Scope, ref: int | str, *, now: datetime, upload_dir: Path) -> CaseReport:
+    case = visible_case(session, scope, ref)
+    elevator = session.get(Elevator, case.elevator_id) if case.elevator_id else None
+    orgs = {}
+    if elevator is not None:
+        orgs = dict(
+            session.execute(
+                select(Organisation.id, Organisation.name).where(
+                    Organisation.id.in_([elevator.use_unit_id, elevator.maintenance_unit_id])
+                )
+            )
+            .tuples()
+            .all()
+        )
+    district_code = case.district_code or (elevator.district_code if elevator else None)
+    broken = verify_chain(case.id, links_of(session, case.id), case.timeline_head, case.timeline_seq)
+    events = [
+        {
+            "seq": e.seq,
+            "at": local(e.at),
+            "kind": e.kind,
+            "actor": e.actor,
+            "summary": summarize(e.kind, e.payload),
+            "hash": e.hash,
+        }
+        for e in session.scalars(
+            select(TimelineEvent).where(TimelineEvent.case_id == case.id).order_by(TimelineEvent.seq)
+        )
+    ]
+    tasks = session.scalars(
+        select(CaseTask)
+        .where(CaseTask.case_id == case.id, CaseTask.status == TaskStatus.COMPLETED)
+        .order_by(CaseTask.completed_at, CaseTask.id)
+    ).all()
+    forms = [
+        {
+            "title": t.title,
+            "by": t.completed_by or "",
+            "at": local(t.completed_at),
+            "fields": [(k, _show(v)) for k, v in (t.data or {}).items()],
+        }
+        for t in tasks
+    ]
+    photos = []
+    root = upload_dir.resolve()
+    for a in session.scalars(select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)):
+        path = (root / a.storage_key).resolve()
+        image = a.content_type.startswith("image/") and path.is_relative_to(root) and path.is_file()
+        photos.append(
+            {
+                "filename": a.filename,
+                "kind": a.kind,
+                "by": a.uploaded_by,
+                "at": local(a.created_at),
+                "sha256": a.sha256,
+                "uri": path.as_uri() if image else None,
+            }
+        )
+    return CaseReport(
+        case=case,
+        type_title=case_titles().get(case.case_type, case.case_type),
+        elevator=elevator,
+        district=district_names(session).get(district_code or "", district_code or ""),
+        use_unit=orgs.get(elevator.use_unit_id, "") if elevator else "",
+        maintenance_unit=orgs.get(elevator.maintenance_unit_id, "") if elevator else "",
+        chain_ok=broken is None,
+        chain_message="完整（哈希链校验通过）" if broken is None else f"异常：{broken}",
+        events=events,
+        sla=sla_results(
+            case.case_type, case.opened_at, case.variables or {}, case.milestones or {}, now, case.closed_at
+        ),
+        forms=forms,
+        photos=photos,
+    )
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list | dict):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)[:300]
+    return str(value)[:300]
+
+
+# -- elevators ---------------------------------------------------------------------------------
+def risk_report(session: Session, scope: Scope, *, limit: int = 50) -> dict[str, Any]:
+    """The highest-risk elevators in scope with their factors, and the count per level."""
+    use_unit, maint = aliased(Organisation), aliased(Organisation)
+    rows = session.execute(
+        select(ElevatorRisk, Elevator, use_unit.name, maint.name)
+        .join(Elevator, Elevator.id == ElevatorRisk.elevator_id)
+        .join(use_unit, use_unit.id == Elevator.use_unit_id)
+        .join(maint, maint.id == Elevator.maintenance_unit_id)
+        .where(elevators_visible(scope))
+        .order_by(ElevatorRisk.score.desc(), Elevator.id)
+        .limit(limit)
+    ).all()
+    levels = dict(
+        session.execute(
+            select(ElevatorRisk.level, func.count())
+            .join(Elevator, Elevator.id == ElevatorRisk.elevator_id)
+            .where(elevators_visible(scope))
+            .group_by(ElevatorRisk.level)
+        )
+        .tuples()
+        .all()
+    )
+    scored_at = session.scalar(
+        select(func.max(ElevatorRisk.scored_at))
+        .join(Elevator, Elevator.id == ElevatorRisk.elevator_id)
+        .where(elevators_visible(scope))
+    )
+    names = district_names(session)
+    return {
+        "levels": [(lvl, label, levels.get(lvl, 0)) for lvl, label in RISK_LEVELS],
+        "scored": sum(levels.values()),
+        "scored_at": local(scored_at),
+        "model_version": rows[0][0].model_version if rows else "",
+        "rows": [
+            {
+                "rank": i,
+                "register_code": e.register_code,
+                "address": e.address,
+                "district": names.get(e.district_code, e.district_code),
+                "use_unit": uu,
+                "maintenance_unit": mu,
+                "score": round(r.score, 1),
+                "level": dict(RISK_LEVELS).get(r.level, r.level),
+                "factors": [
+                    f"{f.get('label') or f.get('factor')}：{f.get('value')}（+{float(f.get('contribution') or 0):.1f}）"
+                    for f in (r.factors or [])[:4]
+                    if isinstance(f, dict)
+                ],
+            }
+            for i, (r, e, uu, mu) in enumerate(rows, start=1)
+        ],
+    }
+
+
+RISK_LEVELS = (("critical", "极高"), ("high", "高"), ("medium", "中"), ("low", "低"))
+
+
+def inspection_report(session: Session, scope: Scope, *, today: date, limit: int = 100) -> dict[str, Any]:
+    """Periodic-inspection and maintenance status of the elevators in scope, as of `today` (local)."""
+    soon = today + timedelta(days=30)
+    later = today + timedelta(days=60)
+    maint_cutoff = datetime.combine(today - timedelta(days=15), time(0), tzinfo=SHANGHAI)
+    due = Elevator.next_inspection_due
+    base = select(
+        Elevator.district_code,
+        func.count(),
+        func.sum(_int(due < today)),
+        func.sum(_int((due >= today) & (due < soon))),
+        func.sum(_int((due >= soon) & (due < later))),
+        func.sum(_int(due.is_(None))),
+        func.sum(_int(Elevator.last_maintenance_at < maint_cutoff)),
+        func.sum(_int(Elevator.stop_use.is_(True))),
+    ).where(elevators_visible(scope))
+    names = district_names(session)
+    per_district = []
+    for code, total, expired, in30, in60, unknown, maint_late, stopped in session.execute(
+        base.group_by(Elevator.district_code).order_by(Elevator.district_code)
+    ):
+        per_district.append(
+            {
+                "district": names.get(code, code),
+                "total": total,
+                "expired": int(expired or 0),
+                "within_30": int(in30 or 0),
+                "within_60": int(in60 or 0),
+                "unknown": int(unknown or 0),
+                "maintenance_overdue": int(maint_late or 0),
+                "stop_use": int(stopped or 0),
+            }
+        )
+    totals: dict[str, Any] = {}
+    if per_district:
+        totals = {k: sum(r[k] for r in per_district) for k in per_district[0] if k != "district"}
+        totals["district"] = "合计"
+    use_unit = aliased(Organisation)
+    overdue_rows = session.execute(
+        select(Elevator, use_unit.name)
+        .join(use_unit, use_unit.id == Elevator.use_unit_id)
+        .where(elevators_visible(scope), due < today)
+        .order_by(due, Elevator.id)
+        .limit(limit)
+    ).all()
+    open_cases = dict(
+        session.execute(
+            select(Case.case_type, func.count())
+            .where(cases_visible(scope), Case.status == "open", Case.case_type.in_(["expiry", "rectification"]))
+            .group_by(Case.case_type)
+        )
+        .tuples()
+        .all()
+    )
+    return {
+        "today": today.isoformat(),
+        "districts": per_district,
+        "totals": totals,
+        "overdue": [
+            {
+                "register_code": e.register_code,
+                "address": e.address,
+                "district": names.get(e.district_code, e.district_code),
+                "use_unit": uu,
+                "due": e.next_inspection_due.isoformat() if e.next_inspection_due else "",
+                "days": (today - e.next_inspection_due).days if e.next_inspection_due else 0,
+                "stop_use": e.stop_use,
+            }
+            for e, uu in overdue_rows
+        ],
+        "open_expiry_cases": open_cases.get("expiry", 0),
+        "open_rectification_cases": open_cases.get("rectification", 0),
+    }
+
+
+def _int(condition: Any) -> Any:
+    return when((condition, 1), else_=0)
