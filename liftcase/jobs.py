@@ -2,36 +2,52 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
-
+from connectors.notify import flows, live
+from connectors.notify.base import Channel
+from connectors.notify.channels import configured_channels
 from engine.jobs import job
-from engine.models import EventKind, Notification
-from liftcase.system import current_system
+from liftcase.schedule import periodic
+from liftcase.system import System, current_system
+
+_channels: dict[int, tuple[object, dict[str, Channel]]] = {}
+
+
+def channels(system: System) -> dict[str, Channel]:
+    """The configured outbound channels, built once per settings object."""
+    cached = _channels.get(id(system))
+    if cached is None or cached[0] is not system.settings:
+        cached = _channels[id(system)] = (system.settings, configured_channels(system.settings))
+    return cached[1]
 
 
 @job("send_notifications")
 def send_notifications(notification_ids: list[int]) -> int:
-    """Deliver queued notices. The in-app inbox is the channel every recipient has; the other
-    channels (e-mail, SMS/IM gateway, SSE) plug in here as they arrive."""
+    """Deliver queued inbox notices (the channel every recipient has), wake the recipients' live
+    streams, and queue each notice on the recipients' other channels."""
     system = current_system()
-    now = system.clock.now()
-    with system.sessions() as session, session.begin():
-        rows = session.scalars(
-            select(Notification).where(Notification.id.in_(notification_ids), Notification.status == "queued")
-        ).all()
-        if not rows:
-            return 0
-        session.execute(
-            update(Notification)
-            .where(Notification.id.in_([r.id for r in rows]))
-            .values(status="sent", sent_at=now, attempts=Notification.attempts + 1)
-        )
-        case_id = rows[0].case_id
-    if case_id is not None:
-        system.engine.record(
-            case_id,
-            EventKind.NOTIFICATION_SENT,
-            {"notifications": [r.id for r in rows], "channel": "inbox"},
-            actor="notifier",
-        )
-    return len(rows)
+    result = flows.deliver_to_inbox(system, notification_ids, set(channels(system)))
+    live.publish(system.settings.redis_url, result.recipients)
+    if result.outbound:
+        system.engine.jobs.enqueue("deliver_notifications", result.outbound)
+    return len(result.delivered)
+
+
+@job("deliver_notifications")
+def deliver_notifications(notification_ids: list[int]) -> int:
+    """One attempt per notice on its channel (e-mail, SMS, IM); failures wait out their backoff and
+    are taken up again by `retry_notifications`. Never raises for a failed delivery: the retries
+    are ours (recorded, with backoff), not the queue's."""
+    system = current_system()
+    return sum(a.ok for a in flows.deliver(system, notification_ids, channels(system)))
+
+
+@periodic("retry_notifications", second="*/5")
+def retry_notifications() -> tuple[int, int]:
+    """Queue the notices whose backoff ended, whose worker died mid-attempt, or whose job was lost."""
+    system = current_system()
+    inbox, outbound = flows.due_work(system)
+    if inbox:
+        system.engine.jobs.enqueue("send_notifications", inbox)
+    if outbound:
+        system.engine.jobs.enqueue("deliver_notifications", outbound)
+    return len(inbox), len(outbound)
