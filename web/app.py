@@ -22,9 +22,13 @@ API_MODULES: list[str] = [
     "web.api.cases",
     "web.api.tasks",
     "web.api.definitions",
+    "web.api.registry",
+    "web.api.dashboard",
 ]
 # Plain Flask blueprints (public pages, webhooks, the console); each module exposes `bp`.
 PAGE_MODULES: list[str] = [
+    "connectors.qr.views",
+    "connectors.ai_events.views",
     "web.console.views",
     "web.console.assets",
 ]

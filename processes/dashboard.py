@@ -1,0 +1,122 @@
+"""Live figures for the dispatch screen and role home pages, within the caller's scope.
+Reads only; times are measured from case opening to the milestone tasks' completion."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from statistics import median
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.models import Case, CaseStatus
+from liftcase.registry.models import Elevator, Organisation
+from liftcase.scope import Scope, cases_visible
+from processes.case_service import overdue_condition
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Rescue milestones (BPMN task ids) for the response, arrival and release times.
+DISPATCHED, ON_SITE, RELEASED = "verify_dispatch", "report_arrival", "report_release"
+ARRIVAL_TARGET = timedelta(minutes=30)
+
+
+def local_midnight(now: datetime) -> datetime:
+    local = now.astimezone(SHANGHAI)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _minutes(case: Case, milestone: str) -> float | None:
+    reached = (case.milestones or {}).get(milestone)
+    if not reached:
+        return None
+    return (datetime.fromisoformat(reached) - case.opened_at).total_seconds() / 60
+
+
+def _stats(values: list[float]) -> dict[str, Any]:
+    return {"count": len(values), "median_min": round(median(values), 1) if values else None}
+
+
+def summary(session: Session, scope: Scope, now: datetime) -> dict[str, Any]:
+    visible = cases_visible(scope)
+    open_by_type = dict(
+        session.execute(
+            select(Case.case_type, func.count()).where(visible, Case.status == CaseStatus.OPEN).group_by(Case.case_type)
+        ).all()
+    )
+    overdue = session.scalar(
+        select(func.count()).where(visible, Case.status == CaseStatus.OPEN, overdue_condition(now))
+    )
+    start = local_midnight(now)
+    today = list(session.scalars(select(Case).where(visible, Case.opened_at >= start)))
+    today_by_type: dict[str, int] = {}
+    for case in today:
+        today_by_type[case.case_type] = today_by_type.get(case.case_type, 0) + 1
+    rescues = [c for c in today if c.case_type == "rescue"]
+    response = [m for c in rescues if (m := _minutes(c, DISPATCHED)) is not None]
+    arrival = [m for c in rescues if (m := _minutes(c, ON_SITE)) is not None]
+    release = [m for c in rescues if (m := _minutes(c, RELEASED)) is not None]
+    within = sum(1 for m in arrival if m <= ARRIVAL_TARGET.total_seconds() / 60)
+    return {
+        "at": now,
+        "open_by_type": open_by_type,
+        "open_total": sum(open_by_type.values()),
+        "overdue": overdue or 0,
+        "today_by_type": today_by_type,
+        "today": {
+            "response": _stats(response),
+            "arrival": _stats(arrival),
+            "release": _stats(release),
+            "arrival_30min_rate": round(within / len(arrival), 3) if arrival else None,
+        },
+        "ranking": ranking(session, scope, now - timedelta(days=30)),
+    }
+
+
+def ranking(session: Session, scope: Scope, since: datetime, limit: int = 10) -> list[dict[str, Any]]:
+    """Maintenance units by median arrival time on rescues since `since` (faster first)."""
+    rows = session.execute(
+        select(Case, Elevator.maintenance_unit_id)
+        .join(Elevator, Elevator.id == Case.elevator_id)
+        .where(cases_visible(scope), Case.case_type == "rescue", Case.opened_at >= since)
+    ).all()
+    per_unit: dict[int, list[float]] = {}
+    for case, unit in rows:
+        minutes = _minutes(case, ON_SITE)
+        if minutes is not None:
+            per_unit.setdefault(unit, []).append(minutes)
+    names = dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(per_unit))).all())
+    ranked = sorted(per_unit.items(), key=lambda kv: median(kv[1]))
+    return [
+        {
+            "organisation_id": unit,
+            "name": names.get(unit, str(unit)),
+            "rescues": len(values),
+            "median_arrival_min": round(median(values), 1),
+            "arrival_30min_rate": round(sum(1 for v in values if v <= 30) / len(values), 3),
+        }
+        for unit, values in ranked[:limit]
+    ]
+
+
+def open_case_points(session: Session, scope: Scope, limit: int = 2000) -> list[dict[str, Any]]:
+    """Open cases with their elevator's position, for the live map."""
+    rows = session.execute(
+        select(
+            Case.id,
+            Case.number,
+            Case.case_type,
+            Case.priority,
+            Case.escalation_level,
+            Case.opened_at,
+            Elevator.lat,
+            Elevator.lon,
+            Elevator.address,
+        )
+        .join(Elevator, Elevator.id == Case.elevator_id)
+        .where(cases_visible(scope), Case.status == CaseStatus.OPEN)
+        .order_by(Case.opened_at.desc())
+        .limit(limit)
+    ).all()
+    return [dict(r._mapping) for r in rows]

@@ -1,0 +1,53 @@
+"""Dashboard figures: open cases, overdue, today's response/arrival/release times, the 30-minute
+arrival rate, the maintenance-unit ranking, and open cases on the map."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from processes import dashboard
+from web import context
+
+blp = Blueprint("dashboard", __name__, description="Live figures for role home pages and the dispatch screen")
+
+
+class SummarySchema(Schema):
+    at = fields.DateTime()
+    open_by_type = fields.Dict(keys=fields.String(), values=fields.Integer())
+    open_total = fields.Integer()
+    overdue = fields.Integer()
+    today_by_type = fields.Dict(keys=fields.String(), values=fields.Integer())
+    today = fields.Dict()
+    ranking = fields.List(fields.Dict())
+
+
+class PointSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    case_type = fields.String()
+    priority = fields.String(allow_none=True)
+    escalation_level = fields.Integer()
+    opened_at = fields.DateTime()
+    lat = fields.Float()
+    lon = fields.Float()
+    address = fields.String()
+
+
+@blp.route("/dashboard/summary")
+class SummaryView(MethodView):
+    @blp.response(200, SummarySchema)
+    def get(self) -> dict[str, Any]:
+        """Figures within my scope (a district regulator sees their district, the city all)."""
+        return dashboard.summary(context.db(), context.scope(), context.system().clock.now())
+
+
+@blp.route("/dashboard/map")
+class MapView(MethodView):
+    @blp.response(200, PointSchema(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """Open cases with their positions."""
+        return dashboard.open_case_points(context.db(), context.scope())
