@@ -2,9 +2,12 @@
 
 import connectors.models  # noqa: F401
 import connectors.notify.models  # noqa: F401
+import connectors.qr.models  # noqa: F401
+import connectors.ai_events.models  # noqa: F401
 import detectors.models  # noqa: F401
 import engine.models  # noqa: F401
 import liftcase.auth.models
 import liftcase.registry.models  # noqa: F401
 import processes.models  # noqa: F401
 import reports.models  # noqa: F401
+import web.console.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""The web console: server-rendered page shells whose small ES modules call the JSON API."""

@@ -1,0 +1,110 @@
+// Case page: status, SLA milestones, the diagram with current and completed steps, the timeline
+// with its hash check, participants, attachments, comments and the regulator's/dispatcher's actions.
+import { ApiError, api, errorText, fmtDuration, fmtTime, h, live, statusLabel, t, tickCountdowns, toast, typeLabel } from './api.js';
+import { showDiagram } from './diagram.js';
+import { taskCard } from './tasks.js';
+
+const root = document.getElementById('case');
+const caseId = Number(root.dataset.caseId);
+let diagramShown = null;
+
+function slaRow(m) {
+  const left = m.state === 'pending' || m.state === 'overdue'
+    ? h('span', { class: 'due', 'data-due': m.due_at || '' })
+    : (m.seconds_left === null || m.seconds_left === undefined ? '—'
+      : h('span', { class: m.seconds_left < 0 ? 'ms-missed' : 'ms-met' },
+        `${m.seconds_left < 0 ? t('overdue_by') : ''} ${fmtDuration(m.seconds_left)}`));
+  return h('tr', { 'data-milestone': m.milestone, 'data-state': m.state },
+    h('td', {}, m.milestone), h('td', {}, fmtTime(m.due_at)), h('td', {}, fmtTime(m.reached_at)),
+    h('td', { class: `ms-${m.state}` }, t('ms_' + m.state)), h('td', {}, left));
+}
+
+function render(c) {
+  document.title = `${c.number} · ${document.title.split('·').pop()}`;
+  document.getElementById('case-number').textContent = c.number;
+  const status = document.getElementById('case-status');
+  status.textContent = statusLabel(c.status);
+  status.className = `status ${c.status}`;
+  const el = c.elevator;
+  document.getElementById('case-meta').replaceChildren(
+    h('span', {}, typeLabel(c.case_type)),
+    c.priority ? h('span', { class: `prio ${c.priority}` }, c.priority) : null,
+    h('span', { id: 'escalation-level' }, `${t('level')} ${c.escalation_level}`),
+    h('span', {}, fmtTime(c.opened_at)),
+    el ? h('a', { href: `/console/elevators/${el.id}` }, `${el.address} · ${el.register_code}`) : null,
+    c.close_reason ? h('span', {}, `${t('reason')}: ${c.close_reason}`) : null,
+  );
+  document.querySelector('#sla tbody').replaceChildren(...(c.sla || []).map(slaRow));
+
+  const timeline = c.timeline || {};
+  const intact = timeline.chain === 'intact';
+  const chain = document.getElementById('chain');
+  chain.textContent = intact ? `✔ ${t('chain_intact')}` : `✘ ${t('chain_broken')}: ${timeline.chain || ''}`;
+  chain.className = intact ? 'chain-ok' : 'chain-broken';
+  chain.dataset.chain = intact ? 'intact' : 'broken';
+  document.getElementById('timeline').replaceChildren(...(timeline.events || []).map((e) => h('li', { 'data-kind': e.kind },
+    h('span', { class: 'muted' }, `#${e.seq}`), h('span', {}, e.at_local || fmtTime(e.at)),
+    h('span', {}, h('strong', {}, e.actor), ' ', e.summary || e.kind),
+    e.hash ? h('span', { class: 'hash', title: e.hash }, e.hash.slice(0, 16)) : null)));
+
+  const open = (c.tasks || []).filter((task) => task.status === 'open');
+  document.getElementById('case-tasks').replaceChildren(...(open.length
+    ? open.map((task) => taskCard({ ...task, case: c }, { onChange: load }))
+    : [h('li', { class: 'muted' }, t('no_items'))]));
+  document.getElementById('participants').replaceChildren(...(c.participants || []).map((p) => h('li', {},
+    h('strong', {}, p.role), ': ', p.organisation || '—', p.people?.length ? ` (${p.people.join('、')})` : '')));
+  document.getElementById('attachments').replaceChildren(...((c.attachments || []).length
+    ? c.attachments.map((a) => h('li', {}, h('a', { href: `/api/v1/cases/${c.id}/attachments/${a.id}`, target: '_blank' }, a.filename),
+      ` · ${a.uploaded_by} · ${fmtTime(a.created_at)}`))
+    : [h('li', { class: 'muted' }, t('no_items'))]));
+  document.getElementById('comments').replaceChildren(...(c.comments || []).map((m) => h('li', {},
+    h('strong', {}, m.author), ' ', h('span', { class: 'muted' }, fmtTime(m.created_at)), h('div', {}, m.body))));
+  if (c.status !== 'open') document.getElementById('case-actions').hidden = true;
+}
+
+async function loadDiagram() {
+  const d = await api(`/cases/${caseId}/diagram`);
+  const key = JSON.stringify([d.version, d.active, d.completed]);
+  if (diagramShown === key) return;
+  document.getElementById('diagram-version').textContent = `${d.process_key} v${d.version}`;
+  const container = document.getElementById('diagram');
+  container.replaceChildren();
+  await showDiagram(container, d.xml, d);
+  diagramShown = key;
+}
+
+async function load() {
+  try {
+    render(await api(`/cases/${caseId}`));
+    await loadDiagram();
+  } catch (err) {
+    toast(errorText(err), 'error');
+  }
+}
+
+function wire(formId, errorId, send, done) {
+  const form = document.getElementById(formId);
+  if (!form) return;
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const error = document.getElementById(errorId);
+    error.textContent = '';
+    try {
+      await send(Object.fromEntries(new FormData(form)));
+      form.reset();
+      toast(t(done), 'ok');
+      await load();
+    } catch (err) {
+      error.textContent = err instanceof ApiError && err.body.errors
+        ? Object.values(err.body.errors).flat().join(' ') : errorText(err);
+    }
+  });
+}
+
+wire('comment-form', 'comment-error', (b) => api(`/cases/${caseId}/comments`, { method: 'POST', json: b }), 'comment_added');
+wire('escalate-form', 'escalate-error', (b) => api(`/cases/${caseId}/escalate`, { method: 'POST', json: b }), 'escalated');
+wire('cancel-form', 'cancel-error', (b) => api(`/cases/${caseId}/cancel`, { method: 'POST', json: b }), 'cancelled');
+
+load();
+tickCountdowns(root);
+live(load, { everySeconds: 15 });

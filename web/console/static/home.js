@@ -1,0 +1,35 @@
+import { api, apiPage, fmtTime, h, t, tickCountdowns } from './api.js';
+import { taskCard } from './tasks.js';
+
+async function count(id, path, query) {
+  const node = document.getElementById(id);
+  if (!node) return;
+  try {
+    node.textContent = (await apiPage(path, { query: { ...query, page_size: 1 } })).total;
+  } catch {
+    node.textContent = '–';
+  }
+}
+
+count('tile-mine', '/tasks', { scope: 'mine' });
+count('tile-open', '/cases', { status: 'open' });
+count('tile-overdue', '/cases', { status: 'open', overdue: 'true' });
+
+const list = document.getElementById('home-tasks');
+if (list) {
+  apiPage('/tasks', { query: { scope: 'mine', page_size: 5 } }).then(({ items }) => {
+    list.replaceChildren(...(items.length ? items.map((task) => taskCard(task)) : [h('li', { class: 'muted' }, t('no_tasks'))]));
+    tickCountdowns(list);
+  }).catch(() => list.replaceChildren(h('li', { class: 'muted' }, t('error'))));
+}
+
+const defs = document.getElementById('home-definitions');
+if (defs) {
+  api('/process-definitions').then((rows) => {
+    defs.replaceChildren(h('tbody', {}, rows.map((d) => h('tr', {},
+      h('td', {}, h('a', { href: `/console/modeler?key=${encodeURIComponent(d.key)}` }, d.name || d.key)),
+      h('td', {}, `v${d.latest_version ?? d.version ?? ''}`),
+      h('td', {}, fmtTime(d.deployed_at)),
+    ))));
+  }).catch(() => defs.replaceChildren(h('tbody', {}, h('tr', {}, h('td', { class: 'muted' }, t('error'))))));
+}

@@ -1,0 +1,25 @@
+// Every signed-in page: sign-out and the unread-notifications badge.
+import { api, me } from './api.js';
+
+document.getElementById('signout')?.addEventListener('click', async () => {
+  try { await api('/session', { method: 'DELETE' }); } finally { location.href = '/console/signin'; }
+});
+
+export async function refreshBadge() {
+  const badge = document.getElementById('unread-badge');
+  if (!badge || !me) return;
+  try {
+    const data = await api('/notifications/unread-count');
+    const count = typeof data === 'number' ? data : (data.unread ?? data.count ?? 0);
+    badge.textContent = count > 99 ? '99+' : String(count);
+    badge.hidden = !count;
+  } catch {
+    badge.hidden = true;
+  }
+}
+
+if (me) {
+  refreshBadge();
+  setInterval(refreshBadge, 20000);
+  window.addEventListener('lc:notifications-changed', refreshBadge);
+}

@@ -1,0 +1,83 @@
+// One task: its case, due countdown, claim/release, and the form rendered from its JSON Schema.
+import { ApiError, api, errorText, fmtTime, h, me, statusLabel, t, tickCountdowns, toast, typeLabel } from './api.js';
+import { renderForm } from './form.js';
+
+const root = document.getElementById('task');
+const taskId = Number(root.dataset.taskId);
+const formNode = document.getElementById('task-form');
+let form = null;
+
+async function action(name) {
+  try {
+    await api(`/tasks/${taskId}/${name}`, { method: 'POST' });
+    await load();
+  } catch (err) { toast(errorText(err), 'error'); }
+}
+
+async function load() {
+  let task;
+  try {
+    task = await api(`/tasks/${taskId}`);
+  } catch (err) {
+    document.getElementById('task-title').textContent = errorText(err);
+    return;
+  }
+  const c = task.case || {};
+  document.getElementById('task-title').textContent = task.title;
+  document.getElementById('task-meta').replaceChildren(
+    c.id ? h('a', { href: `/console/cases/${c.id}`, id: 'task-case-link' }, c.number) : null,
+    c.case_type ? h('span', {}, typeLabel(c.case_type)) : null,
+    c.priority ? h('span', { class: `prio ${c.priority}` }, c.priority) : null,
+    h('span', { class: 'pill' }, statusLabel(task.status)),
+    c.elevator_id ? h('a', { href: `/console/elevators/${c.elevator_id}` }, `${t('elevator')} #${c.elevator_id}`) : null,
+  );
+  const due = document.getElementById('task-due');
+  if (task.status === 'open') due.dataset.due = task.due_at || '';
+  else { delete due.dataset.due; due.textContent = `${statusLabel(task.status)} ${fmtTime(task.completed_at)} · ${task.completed_by || ''}`; }
+  const actions = document.getElementById('task-actions');
+  actions.replaceChildren();
+  if (task.status === 'open' && task.can_act) {
+    if (!task.assignee_id) actions.append(h('button', { type: 'button', id: 'claim-task', onclick: () => action('claim') }, t('claim')));
+    else if (task.assignee_id === me.id) actions.append(h('button', { type: 'button', class: 'link', id: 'release-task', onclick: () => action('release') }, t('release')));
+  }
+  if (task.status !== 'open' || !task.can_act) {
+    formNode.hidden = true;
+    const done = document.getElementById('task-done');
+    done.hidden = false;
+    done.textContent = task.status === 'open' ? t('claimed_other') : t('task_done_already');
+    return;
+  }
+  if (!form) {
+    formNode.hidden = false;
+    form = renderForm(document.getElementById('form-fields'), task.form_schema || { properties: {} }, { taskId });
+  }
+}
+
+formNode.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const button = document.getElementById('submit-task');
+  button.disabled = true;
+  try {
+    await api(`/tasks/${taskId}/complete`, { method: 'POST', json: { data: form.collect() } });
+    form.showErrors({});
+    formNode.hidden = true;
+    const done = document.getElementById('task-done');
+    done.hidden = false;
+    done.replaceChildren(h('strong', {}, t('completed')), ' ', h('a', { href: '/console/inbox' }, t('nav_inbox')));
+    toast(t('completed'), 'ok');
+    setTimeout(() => { location.href = '/console/inbox'; }, 1500);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 422) {
+      toast(t('form_errors'), 'error');
+      form.showErrors(err.body.errors || { _form: [err.message] });
+    } else {
+      toast(errorText(err), 'error');
+      if (err instanceof ApiError && err.status === 409) load();
+    }
+  } finally {
+    button.disabled = false;
+  }
+});
+
+load();
+tickCountdowns(root);

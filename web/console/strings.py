@@ -1,0 +1,39 @@
+"""The words the console's scripts show, translated on the server (one catalog for pages and scripts)."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+
+def js_strings() -> dict[str, str]:
+    return {
+        "nav_home": _("Home"), "nav_inbox": _("Tasks"), "nav_cases": _("Cases"),
+        "nav_dispatch": _("Dispatch screen"), "nav_equipment": _("Equipment screen"),
+        "nav_modeler": _("Process modeler"), "nav_notifications": _("Notifications"),
+        "loading": _("Loading…"), "error": _("Something went wrong"), "saved": _("Saved"),
+        "due_in": _("due in"), "overdue_by": _("overdue by"), "no_due": _("no due time"),
+        "min": _("min"), "h": _("h"), "d": _("d"), "s": _("s"),
+        "claim": _("Claim"), "release": _("Release"), "open": _("Open"), "submit": _("Submit"),
+        "claimed_by_me": _("Mine"), "unclaimed": _("Unclaimed"), "claimed_other": _("Claimed by a colleague"),
+        "no_tasks": _("No open tasks."), "form_errors": _("Please correct the marked fields."),
+        "completed": _("Task completed."), "task_done_already": _("This task is no longer open."),
+        "choose": _("— choose —"), "yes": _("Yes"), "no": _("No"),
+        "take_photo": _("Take or choose a photo"), "uploading": _("Uploading…"), "uploaded": _("Uploaded"),
+        "one_per_line": _("one per line"), "case": _("Case"), "elevator": _("Elevator"),
+        "status_open": _("Open"), "status_closed": _("Closed"), "status_cancelled": _("Cancelled"),
+        "status_failed": _("Failed"), "status_completed": _("Completed"),
+        "ms_met": _("met"), "ms_missed": _("missed"), "ms_pending": _("pending"), "ms_overdue": _("overdue"),
+        "ms_waiting": _("not started"), "ms_cancelled": _("cancelled"),
+        "chain_intact": _("Hash chain intact"), "chain_broken": _("Hash chain BROKEN"),
+        "comment_added": _("Comment added."), "escalated": _("Escalated."), "cancelled": _("Case cancelled."),
+        "reason": _("Reason"), "no_items": _("None."), "level": _("level"),
+        "valid": _("Valid: no problems found."), "invalid": _("Refused: the diagram has problems"),
+        "deployed": _("Deployed as version"), "unchanged": _("Unchanged: same as version"),
+        "cases_on_version": _("cases"), "version": _("Version"), "select_element": _("Select an element."),
+        "unread": _("unread"), "mark_read": _("Mark read"), "mark_all_read": _("Mark all read"),
+        "no_notifications": _("No notifications."), "live": _("live"), "offline": _("offline"),
+        "page": _("Page"), "prev": _("Previous"), "next": _("Next"), "total": _("total"),
+        "filter_name": _("Name for these filters"), "export_pdf": _("PDF"),
+        "type_rescue": _("Rescue"), "type_warning": _("Fault warning"), "type_rectification": _("Rectification"),
+        "type_expiry": _("Inspection expiry"), "type_complaint": _("Complaint"),
+    }

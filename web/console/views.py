@@ -1,0 +1,119 @@
+"""Console pages: thin server-rendered shells (who is signed in, the language, translated strings);
+each page's ES module fetches its data from the JSON API under /api/v1 with the CSRF header.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from liftcase.registry.models import District, Role
+from web import auth, context
+from web.console.strings import js_strings
+
+bp = Blueprint("console", __name__, template_folder="templates", url_prefix="/console")
+
+
+def _nav(roles: frozenset[str]) -> list[tuple[str, str, str]]:
+    """(endpoint, label key, id) of the menu entries this user's roles use."""
+    items = [("console.home", "nav_home", "home")]
+    if roles - {Role.ANALYST}:
+        items += [("console.inbox", "nav_inbox", "inbox"), ("console.cases", "nav_cases", "cases")]
+    if roles & {Role.DISPATCHER, Role.REGULATOR, Role.ADMIN, Role.AUDITOR}:
+        items += [("console.dispatch_screen", "nav_dispatch", "dispatch"),
+                  ("console.equipment_screen", "nav_equipment", "equipment")]
+    if roles & {Role.ANALYST, Role.ADMIN}:
+        items.append(("console.modeler", "nav_modeler", "modeler"))
+    items.append(("console.notifications", "nav_notifications", "notifications"))
+    return items
+
+
+def page(template: str, **values: Any) -> str:
+    user = auth.current_user()
+    scope = context.scope() if user is not None else None
+    system = context.system()
+    return render_template(
+        f"console/{template}",
+        me=user,
+        scope=scope,
+        nav=_nav(scope.roles) if scope else [],
+        csrf=auth.csrf_token(),
+        lang=str(get_locale() or "zh_CN"),
+        server_now=system.clock.now().isoformat(),
+        strings=js_strings(),
+        **values,
+    )
+
+
+@bp.errorhandler(401)
+def _sign_in_first(_exc: Exception) -> Response:
+    """A page asked without a session: go to sign-in and come back."""
+    return redirect(url_for("console.signin", next=request.full_path.rstrip("?")))
+
+
+@bp.get("/signin")
+@auth.public
+def signin() -> str:
+    nxt = request.args.get("next", "")
+    return page("signin.html", next=nxt if nxt.startswith("/") and not nxt.startswith("//") else "")
+
+
+@bp.get("/")
+def home() -> str:
+    return page("home.html")
+
+
+@bp.get("/inbox")
+def inbox() -> str:
+    return page("inbox.html")
+
+
+@bp.get("/tasks/<int:task_id>")
+def task(task_id: int) -> str:
+    return page("task.html", task_id=task_id)
+
+
+@bp.get("/cases")
+def cases() -> str:
+    return page("cases.html", districts=_districts())
+
+
+@bp.get("/cases/<int:case_id>")
+def case(case_id: int) -> str:
+    return page("case.html", case_id=case_id)
+
+
+@bp.get("/elevators/<int:elevator_id>")
+def elevator(elevator_id: int) -> str:
+    return page("elevator.html", elevator_id=elevator_id)
+
+
+@bp.get("/modeler")
+@auth.require_roles(Role.ANALYST, Role.ADMIN)
+def modeler() -> str:
+    return page("modeler.html", process_key=request.args.get("key", "rescue"))
+
+
+@bp.get("/screens/dispatch")
+def dispatch_screen() -> str:
+    return page("dispatch.html", districts=_districts(), tile_url=context.system().settings.map_tile_url)
+
+
+@bp.get("/screens/equipment")
+def equipment_screen() -> str:
+    return page("equipment.html", districts=_districts())
+
+
+@bp.get("/notifications")
+def notifications() -> str:
+    return page("notifications.html")
+
+
+def _districts() -> list[dict[str, Any]]:
+    """Reference data (names, seats, urban or not) that every user may see: no scope applies."""
+    rows = context.db().scalars(select(District).order_by(District.code))
+    return [{"code": d.code, "name": d.name, "urban": d.urban, "lat": d.lat, "lon": d.lon} for d in rows]
