@@ -15,6 +15,8 @@ from sqlalchemy import select
 
 from detectors.risk.commands import risk as risk_commands
 from liftcase.settings import Settings
+from reports.cli import audit as audit_commands
+from reports.cli import report as report_commands
 
 
 def _system(**overrides: object):  # -> System (import late: the CLI should start fast)
@@ -206,6 +208,8 @@ liftcase demo is running (embedded: SQLite, in-process jobs, timer loop every {s
 
 
 main.add_command(risk_commands)  # 风险研判: liftcase risk score | train
+main.add_command(audit_commands)  # liftcase audit export | verify
+main.add_command(report_commands)  # liftcase report rescue | case
 
 if __name__ == "__main__":
     main()

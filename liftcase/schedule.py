@@ -23,7 +23,7 @@ class Periodic:
 
 PERIODIC: dict[str, Periodic] = {}
 # Modules that register periodic jobs; imported when a scheduler starts.
-MODULES: list[str] = ["detectors.risk.flows", "liftcase.jobs"]
+MODULES: list[str] = ["detectors.risk.flows", "liftcase.jobs", "reports.flows"]
 
 
 def periodic(name: str, **cron: Any) -> Callable[[Callable[[], Any]], Callable[[], Any]]:

@@ -1,4 +1,4 @@
-"""Case lists and case timelines as CSV or XLSX, with the console's filters, inside a scope.
+"""Case lists and case timelines as CSV or XLSX, with the console's filters (`CaseFilters`), in a scope.
 
 Times are written in Asia/Shanghai. A cell that a spreadsheet would run as a formula (it starts
 with = + - @ or a control character) is prefixed with an apostrophe: an exported address or
@@ -11,18 +11,18 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from engine.models import Case, CaseTask, TaskStatus, TimelineEvent
+from engine.models import Case, TimelineEvent
 from liftcase.registry.models import District, Elevator, Organisation
-from liftcase.scope import Scope, cases_visible
+from liftcase.scope import Scope
+from processes.case_service import CaseFilters, case_query, overdue_condition
 from processes.timelines import summarize
-from reports.service import case_titles, local, local_bounds
+from reports.service import STATUS_LABELS, case_titles, local
 
 FORMATS = ("csv", "xlsx")
 CASE_COLUMNS = (
@@ -54,60 +54,13 @@ EVENT_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class CaseFilter:
-    """The console's filters; None means no filter. Dates are local (Asia/Shanghai), `until` inclusive."""
-
-    case_type: str | None = None
-    status: str | None = None
-    district: str | None = None
-    elevator: str | int | None = None  # elevator id, 20-digit register code or QR code
-    overdue: bool | None = None
-    since: date | None = None
-    until: date | None = None
-
-    def validate(self) -> None:
-        if self.since and self.until and self.since > self.until:
-            raise ValueError(f"date range is empty: {self.since} is after {self.until}")
+def filtered_ids(scope: Scope, f: CaseFilters, now: datetime) -> Any:
+    """The console's own query (processes/case_service.py), so an export lists what the screen lists."""
+    return case_query(scope, f, now).with_only_columns(Case.id).subquery()
 
 
-def overdue_condition(now: datetime) -> Any:
-    """A case is overdue while one of its open tasks is past its due time."""
-    return exists().where(
-        CaseTask.case_id == Case.id,
-        CaseTask.status == TaskStatus.OPEN,
-        CaseTask.due_at.is_not(None),
-        CaseTask.due_at < now,
-    )
-
-
-def filtered_cases(scope: Scope, f: CaseFilter, now: datetime) -> Select[Any]:
-    f.validate()
-    stmt = select(Case.id).where(cases_visible(scope))
-    if f.case_type:
-        stmt = stmt.where(Case.case_type == f.case_type)
-    if f.status:
-        stmt = stmt.where(Case.status == f.status)
-    if f.district:
-        lift_district = select(Elevator.district_code).where(Elevator.id == Case.elevator_id).scalar_subquery()
-        stmt = stmt.where(func.coalesce(Case.district_code, lift_district) == f.district)
-    if f.elevator is not None and f.elevator != "":
-        ref = str(f.elevator)
-        match_lift = or_(Elevator.register_code == ref, Elevator.qr_code == ref)
-        if ref.isdigit() and len(ref) < 20:
-            match_lift = or_(match_lift, Elevator.id == int(ref))
-        stmt = stmt.where(Case.elevator_id.in_(select(Elevator.id).where(match_lift)))
-    if f.overdue is not None:
-        cond = overdue_condition(now)
-        stmt = stmt.where(cond if f.overdue else ~cond)
-    if f.since or f.until:
-        lo, hi = local_bounds(f.since or date(1970, 1, 1), (f.until or date(9998, 12, 30)) + timedelta(days=1))
-        stmt = stmt.where(and_(Case.opened_at >= lo, Case.opened_at < hi))
-    return stmt
-
-
-def case_rows(session: Session, scope: Scope, f: CaseFilter, now: datetime) -> list[dict[str, Any]]:
-    ids = filtered_cases(scope, f, now).subquery()
+def case_rows(session: Session, scope: Scope, f: CaseFilters, now: datetime) -> list[dict[str, Any]]:
+    ids = filtered_ids(scope, f, now)
     use_unit, maint = aliased(Organisation), aliased(Organisation)
     district = aliased(District)
     is_overdue = overdue_condition(now)
@@ -125,7 +78,7 @@ def case_rows(session: Session, scope: Scope, f: CaseFilter, now: datetime) -> l
         {
             "number": c.number,
             "type": titles.get(c.case_type, c.case_type),
-            "status": c.status,
+            "status": STATUS_LABELS.get(c.status, c.status),
             "priority": c.priority or "",
             "district": dname or "",
             "register_code": e.register_code if e else "",
@@ -142,8 +95,8 @@ def case_rows(session: Session, scope: Scope, f: CaseFilter, now: datetime) -> l
     ]
 
 
-def event_rows(session: Session, scope: Scope, f: CaseFilter, now: datetime) -> Iterator[dict[str, Any]]:
-    ids = filtered_cases(scope, f, now).subquery()
+def event_rows(session: Session, scope: Scope, f: CaseFilters, now: datetime) -> Iterator[dict[str, Any]]:
+    ids = filtered_ids(scope, f, now)
     stmt = (
         select(Case.number, TimelineEvent)
         .join(ids, ids.c.id == TimelineEvent.case_id)
@@ -201,13 +154,13 @@ def to_xlsx(columns: Sequence[tuple[str, str]], rows: Iterable[dict[str, Any]], 
     return out.getvalue()
 
 
-def export_cases(session: Session, scope: Scope, f: CaseFilter, *, fmt: str, now: datetime) -> bytes:
+def export_cases(session: Session, scope: Scope, f: CaseFilters, *, fmt: str, now: datetime) -> bytes:
     """The filtered case list in `fmt` (csv or xlsx)."""
     rows = case_rows(session, scope, f, now)
     return _encode(fmt, CASE_COLUMNS, rows, "案件列表")
 
 
-def export_timelines(session: Session, scope: Scope, f: CaseFilter, *, fmt: str, now: datetime) -> bytes:
+def export_timelines(session: Session, scope: Scope, f: CaseFilters, *, fmt: str, now: datetime) -> bytes:
     """Every timeline event of the filtered cases, one row each, with its hash chain fields."""
     return _encode(fmt, EVENT_COLUMNS, event_rows(session, scope, f, now), "案件时间线")
 

@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from engine.models import EventKind
 from reports import charts
 from reports.figures import METRICS, RescueFigures
-from reports.service import CaseReport, local
+from reports.service import STATUS_LABELS, CaseReport, local
 
 PLATFORM = "达州市电梯应急救援综合监管平台"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -25,7 +25,14 @@ METRIC_TITLES = {
     "arrival": "到达时间分布（分钟）",
     "rescue": "救援时间分布（分钟）",
 }
-STATUS = {"open": "办理中", "closed": "已办结", "cancelled": "已撤销", "failed": "异常"}
+SLA_STATES = {
+    "met": "按时",
+    "missed": "超时",
+    "pending": "进行中",
+    "overdue": "已逾期",
+    "waiting": "未到达",
+    "cancelled": "已取消",
+}
 EVENT_KINDS = {
     EventKind.CASE_OPENED: "立案",
     EventKind.SIGNAL_JOINED: "信号并案",
@@ -109,8 +116,9 @@ def case_pdf(r: CaseReport, *, generated: datetime) -> Rendered:
         r=r,
         opened=local(r.case.opened_at),
         closed=local(r.case.closed_at),
-        status_label=STATUS.get(r.case.status, r.case.status),
+        status_label=STATUS_LABELS.get(r.case.status, r.case.status),
         kinds=EVENT_KINDS,
+        sla_states=SLA_STATES,
     )
 
 

@@ -12,19 +12,23 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from detectors.models import ElevatorRisk
-from engine.models import Case, CaseTask, TaskStatus, TimelineEvent
+from engine.models import Case, TaskStatus, TimelineEvent
 from engine.timeline import verify_chain
 from engine.timeline_store import links_of
 from liftcase.registry.models import District, Elevator, Organisation, OrgKind
 from liftcase.scope import Scope, cases_visible, elevators_visible
+from processes import complaint, expiry, rectification, rescue, warning  # noqa: F401 - register case types
+from processes.case_service import case_by_number, case_tasks, visible_case
 from processes.catalogue import CASE_TYPES
 from processes.models import Attachment
+from processes.sla_state import MilestoneState, milestone_states
 from processes.timelines import summarize
 from reports.figures import SHANGHAI, CaseFacts, RescueFigures, rescue_figures
-from reports.sla_results import SlaResult, sla_results
 
 # The rescue metrics and the milestone that ends each (names from processes/rescue.py).
-RESCUE_METRIC_MILESTONES = {"response": "accepted", "arrival": "on_site", "rescue": "released"}
+# Response ends at dispatch, as on the live dashboard (processes/dashboard.py), so both agree.
+STATUS_LABELS = {"open": "办理中", "closed": "已办结", "cancelled": "已撤销", "failed": "异常"}
+RESCUE_METRIC_MILESTONES = {"response": "dispatched", "arrival": "on_site", "rescue": "released"}
 
 
 def local_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -39,18 +43,10 @@ def local(at: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
 
 
 def case_titles() -> dict[str, str]:
-    import processes.complaint
-    import processes.expiry
-    import processes.rectification
-    import processes.rescue
-    import processes.warning  # noqa: F401 - each registers its case type
-
     return {key: ct.title for key, ct in CASE_TYPES.items()}
 
 
 def rescue_steps() -> dict[str, str]:
-    titles = case_titles()  # registers the case types
-    del titles
     by_name = {name: step for step, name in CASE_TYPES["rescue"].milestones.items()}
     return {metric: by_name[name] for metric, name in RESCUE_METRIC_MILESTONES.items()}
 
@@ -159,22 +155,13 @@ class CaseReport:
     chain_ok: bool
     chain_message: str
     events: list[dict[str, Any]]
-    sla: list[SlaResult]
+    sla: list[tuple[str, MilestoneState]]  # (label, state)
     forms: list[dict[str, Any]]
     photos: list[dict[str, Any]]
 
 
-def visible_case(session: Session, scope: Scope, ref: int | str) -> Case:
-    """The case by id or number, if the scope sees it; LookupError otherwise (views answer 404)."""
-    key = Case.id == ref if isinstance(ref, int) else Case.number == ref
-    case = session.scalar(select(Case).where(key, cases_visible(scope)))
-    if case is None:
-        raise LookupError(f"case {ref} not found")
-    return case
-
-
 def case_report(session: Session, scope: Scope, ref: int | str, *, now: datetime, upload_dir: Path) -> CaseReport:
-    case = visible_case(session, scope, ref)
+    case = visible_case(session, scope, ref) if isinstance(ref, int) else case_by_number(session, scope, ref)
     elevator = session.get(Elevator, case.elevator_id) if case.elevator_id else None
     orgs = {}
     if elevator is not None:
@@ -202,11 +189,10 @@ def case_report(session: Session, scope: Scope, ref: int | str, *, now: datetime
             select(TimelineEvent).where(TimelineEvent.case_id == case.id).order_by(TimelineEvent.seq)
         )
     ]
-    tasks = session.scalars(
-        select(CaseTask)
-        .where(CaseTask.case_id == case.id, CaseTask.status == TaskStatus.COMPLETED)
-        .order_by(CaseTask.completed_at, CaseTask.id)
-    ).all()
+    all_tasks = case_tasks(session, case.id)
+    tasks = sorted((t for t in all_tasks if t.status == TaskStatus.COMPLETED), key=lambda t: (t.completed_at, t.id))
+    titles = {t.bpmn_id: t.title for t in all_tasks}
+    milestones = CASE_TYPES[case.case_type].milestones if case.case_type in CASE_TYPES else {}
     forms = [
         {
             "title": t.title,
@@ -241,9 +227,7 @@ def case_report(session: Session, scope: Scope, ref: int | str, *, now: datetime
         chain_ok=broken is None,
         chain_message="完整（哈希链校验通过）" if broken is None else f"异常：{broken}",
         events=events,
-        sla=sla_results(
-            case.case_type, case.opened_at, case.variables or {}, case.milestones or {}, now, case.closed_at
-        ),
+        sla=[(titles.get(m.task, m.milestone), m) for m in milestone_states(milestones, all_tasks, now)],
         forms=forms,
         photos=photos,
     )
