@@ -9,8 +9,8 @@ to its training median (the "typical elevator" baseline in the card), everything
 standardised value: it is in score points a regulator can read, it is exact for the question
 "how much lower would this lift score without this", it needs no access to the model's
 internals, so a tree model or a city's own ONNX drops in unchanged, and it costs one batched
-run per feature (17 runs of 14,188 rows, a few milliseconds each). For the shipped logistic
-regression it orders factors exactly like coefficient x (value - median) / scale, which is the
+run over the rows whose feature differs from its median (a few per elevator). For the shipped
+logistic regression it orders factors exactly like coefficient x (value - median) / scale, which is the
 linear-model attribution shifted to a median baseline; medians (mostly 0 for counts) make
 "no such events" the neutral point instead of a fractional mean.
 """
@@ -18,6 +18,7 @@ linear-model attribution shifted to a median baseline; medians (mostly 0 for cou
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -74,16 +75,8 @@ class RiskModel:
         return [LEVELS[i] for i in np.searchsorted(bounds, scores, side="right")]
 
     def explain(self, X: np.ndarray) -> Scored:
-        """Scores, levels and every feature's contribution, in one batched run per feature."""
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        n, k = X.shape
-        # One stacked input: the rows as they are, then k copies with column j set to its median.
-        stacked = np.repeat(X[np.newaxis], k + 1, axis=0)
-        for j in range(k):
-            stacked[j + 1, :, j] = self.baseline[j]
-        probs = 100.0 * self.probability(stacked.reshape(-1, k)).reshape(k + 1, n)
-        scores = np.round(probs[0], 2)
-        contributions = probs[0][:, np.newaxis] - probs[1:].T
+        """Scores, levels and every feature's contribution (score points over the baseline), in one batched run."""
+        scores, contributions = occlusion(np.ascontiguousarray(X, dtype=np.float32), self.baseline, self.probability)
         return Scored(scores, self.level(scores), contributions)
 
     def factors(self, X: np.ndarray, contributions: np.ndarray, top: int = 3) -> list[list[dict[str, Any]]]:
@@ -107,6 +100,24 @@ class RiskModel:
 def _plain(value: Any) -> float | int:
     v = float(value)
     return int(v) if v.is_integer() else round(v, 2)
+
+
+def occlusion(
+    X: np.ndarray, baseline: np.ndarray, probability: Callable[[np.ndarray], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, contributions) of any probability function, with one call over a stacked input:
+    the rows as they are, then, for each feature j, a copy of every row whose x_j differs from
+    the baseline with x_j set to it. Where x_j already equals the baseline the contribution is
+    exactly 0, and in a city most counts sit at their median of 0, so this scores ~3 rows per
+    elevator instead of features + 1."""
+    n, k = X.shape
+    rows, cols = np.nonzero(baseline != X)
+    occluded = X[rows]
+    occluded[np.arange(len(rows)), cols] = baseline[cols]
+    probs = 100.0 * probability(np.concatenate([X, occluded]))
+    contributions = np.zeros((n, k), dtype=np.float64)
+    contributions[rows, cols] = probs[rows] - probs[n:]
+    return np.round(probs[:n], 2), contributions
 
 
 @cache
