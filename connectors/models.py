@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from liftcase.db import Base, UTCDateTime
 
-
 # --- MQTT ingest -------------------------------------------------------------------------------
 
 

@@ -211,5 +211,50 @@ main.add_command(risk_commands)  # 风险研判: liftcase risk score | train
 main.add_command(audit_commands)  # liftcase audit export | verify
 main.add_command(report_commands)  # liftcase report rescue | case
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=1883, show_default=True)
+@click.option("--client-id", default="liftcase-ingest-1", show_default=True, help="stable per process (session)")
+@click.option("--group", default="liftcase", show_default=True, help="shared-subscription group")
+@click.option("--thresholds", type=click.Path(exists=True, path_type=Path), help="detector thresholds TOML")
+@click.option("--seconds", type=float, help="stop after this long (default: until SIGTERM)")
+def ingest(host: str, port: int, client_id: str, group: str, thresholds: Path | None, seconds: float | None) -> None:
+    """Run an MQTT ingest process: status/event/online telemetry through the detectors into cases."""
+    from connectors.mqtt.ingest import IngestConfig
+    from connectors.mqtt.run import run_ingest
+
+    config = IngestConfig(host=host, port=port, client_id=client_id, group=group)
+    run_ingest(_system(), config, thresholds, seconds)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=1883, show_default=True)
+@click.option("--devices", default=20, show_default=True, help="how many registered devices to simulate")
+@click.option("--seconds", default=600.0, show_default=True, help="length of the simulated stream")
+@click.option("--fault-rate", default=0.05, show_default=True, help="chance of a fault after each trip")
+@click.option("--fault", "faults", multiple=True, help="inject only these fault kinds (repeatable)")
+@click.option("--seed", "seed_value", default=1, show_default=True)
+@click.option("--realtime/--burst", default=False, show_default=True, help="pace by timestamps, or send at once")
+@click.option("--truth", type=click.Path(path_type=Path), default=Path("var/simulate-truth.jsonl"), show_default=True)
+def simulate(host: str, port: int, devices: int, seconds: float, fault_rate: float, faults: tuple[str, ...],
+             seed_value: int, realtime: bool, truth: Path) -> None:  # fmt: skip
+    """Publish realistic status streams for registered devices over MQTT, with injected faults and a
+    ground-truth JSONL log of every fault."""
+    from connectors.mqtt.run import SimulateOptions, registered_devices, run_simulate
+    from connectors.mqtt.simulator import FAULTS
+
+    unknown = set(faults) - set(FAULTS)
+    if unknown:
+        raise click.UsageError(f"unknown fault(s) {', '.join(sorted(unknown))}; choose from {', '.join(FAULTS)}")
+    system = _system()
+    chosen = registered_devices(system.sessions, devices)
+    if not chosen:
+        raise click.UsageError("no registered devices: run `liftcase init` and `liftcase seed` first")
+    options = SimulateOptions(host, port, len(chosen), seconds, fault_rate, tuple(faults) or FAULTS, seed_value,
+                              realtime, truth)  # fmt: skip
+    click.echo(json.dumps(run_simulate(chosen, options)))
+
+
 if __name__ == "__main__":
     main()

@@ -8,6 +8,7 @@ from connectors.notify.channels import configured_channels
 from engine.jobs import job
 from liftcase.schedule import periodic
 from liftcase.system import System, current_system
+from processes import telemetry as _telemetry  # noqa: F401 - registers telemetry_signals for workers
 from reports import flows as report_flows  # noqa: F401 - registers make_scheduled_reports for workers
 
 _channels: dict[int, tuple[object, dict[str, Channel]]] = {}

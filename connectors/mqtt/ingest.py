@@ -1,0 +1,171 @@
+"""The ingest process: a paho-mqtt client on the shared subscriptions feeding an `IngestPipeline`.
+
+QoS 1 with a persistent session (MQTT 5 session expiry, clean_start False, a stable client id per
+process), so the broker keeps what arrives while we are away and redelivers what we never acked.
+Messages are acknowledged by hand, only after the batch they belong to has been flushed (handed on
+and written). paho reconnects by itself with exponential backoff (`reconnect_delay_set`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from connectors.mqtt.pipeline import IngestPipeline
+from connectors.mqtt.store import mark_silent_offline
+from connectors.mqtt.topics import SHARE_GROUP, shared_filters
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    client_id: str = "liftcase-ingest-1"
+    group: str = SHARE_GROUP
+    keepalive: int = 30
+    session_expiry_s: int = 7 * 24 * 3600
+    # How many unacked messages the broker may have in flight to us: the batch size ceiling.
+    receive_maximum: int = 2000
+    flush_messages: int = 1000
+    flush_seconds: float = 0.2
+    offline_check_s: float = 60
+    reconnect_min_s: int = 1
+    reconnect_max_s: int = 60
+
+
+class IngestService:
+    def __init__(self, pipeline: IngestPipeline, config: IngestConfig) -> None:
+        self.pipeline = pipeline
+        self.config = config
+        self.stopping = threading.Event()
+        self.connected = threading.Event()
+        self._lock = threading.Lock()
+        self._unacked: list[int] = []
+        self._flush_failures = 0
+        self._retry_at = 0.0
+        self.client = self._client()
+
+    def _client(self) -> mqtt.Client:
+        c = self.config
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=c.client_id, protocol=mqtt.MQTTv5, manual_ack=True
+        )
+        client.reconnect_delay_set(min_delay=c.reconnect_min_s, max_delay=c.reconnect_max_s)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    # -- paho callbacks (network thread) --------------------------------------------------------
+    def _on_connect(self, client: mqtt.Client, _userdata, _flags, reason_code, _props) -> None:  # type: ignore[no-untyped-def]
+        if reason_code.is_failure:
+            log.warning("MQTT connect refused: %s", reason_code)
+            return
+        # Subscribing again on a resumed session is harmless and covers a broker that lost it.
+        client.subscribe([(f, 1) for f in shared_filters(self.config.group)])
+        self.connected.set()
+        log.info("ingest %s connected to %s:%s", self.config.client_id, self.config.host, self.config.port)
+
+    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _props) -> None:  # type: ignore[no-untyped-def]
+        self.connected.clear()
+        if not self.stopping.is_set():
+            log.warning("MQTT connection lost (%s); paho reconnects with backoff", reason_code)
+
+    def _on_message(self, _client: mqtt.Client, _userdata, msg: mqtt.MQTTMessage) -> None:  # type: ignore[no-untyped-def]
+        with self._lock:
+            self.pipeline.handle(msg.topic, msg.payload)
+            if msg.qos:
+                self._unacked.append(msg.mid)
+            if len(self._unacked) >= self.config.flush_messages:
+                self._flush_and_ack()
+
+    # -- batches --------------------------------------------------------------------------------
+    def _flush_and_ack(self) -> bool:
+        now = time.monotonic()
+        if now < self._retry_at:
+            return False
+        try:
+            self.pipeline.flush()
+        except Exception:
+            self._flush_failures += 1
+            delay = min(30.0, 0.5 * 2 ** min(self._flush_failures, 6))
+            self._retry_at = now + delay
+            log.exception("flush failed (%d in a row); retrying in %.1fs, messages stay unacked",
+                          self._flush_failures, delay)  # fmt: skip
+            return False
+        self._flush_failures = 0
+        for mid in self._unacked:
+            self.client.ack(mid, 1)
+        self._unacked.clear()
+        return True
+
+    def flush(self) -> bool:
+        with self._lock:
+            if not self._unacked and not self.pipeline.pending():
+                return True
+            return self._flush_and_ack()
+
+    # -- running --------------------------------------------------------------------------------
+    def start(self) -> None:
+        c = self.config
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = c.session_expiry_s
+        props.ReceiveMaximum = c.receive_maximum
+        delay = c.reconnect_min_s
+        while not self.stopping.is_set():
+            try:
+                self.client.connect(c.host, c.port, keepalive=c.keepalive, clean_start=False, properties=props)
+                break
+            except OSError as err:
+                log.warning("MQTT broker %s:%s unreachable (%s); retrying in %ss", c.host, c.port, err, delay)
+                self.stopping.wait(delay)
+                delay = min(delay * 2, c.reconnect_max_s)
+        self.client.loop_start()
+
+    def run(self, seconds: float | None = None) -> None:
+        """Flush on a timer until `stop()` (or for `seconds`); check heartbeats now and then."""
+        self.start()
+        deadline = None if seconds is None else time.monotonic() + seconds
+        next_offline = time.monotonic() + self.config.offline_check_s
+        try:
+            while not self.stopping.wait(self.config.flush_seconds):
+                self.flush()
+                if time.monotonic() >= next_offline:
+                    next_offline = time.monotonic() + self.config.offline_check_s
+                    self.check_offline()
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+        finally:
+            self.close()
+
+    def check_offline(self) -> list[str]:
+        p = self.pipeline
+        try:
+            silent = mark_silent_offline(p.sessions, p.clock.now(), p.limits.heartbeat_timeout_s)
+        except Exception:
+            log.exception("heartbeat check failed")
+            return []
+        with self._lock:
+            for device_id in silent:
+                if device_id in p.views:
+                    p.views[device_id].online = False
+        if silent:
+            log.info("%d device(s) went silent: offline", len(silent))
+        return silent
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.flush()
+        self.client.disconnect()
+        self.client.loop_stop()

@@ -1,0 +1,188 @@
+"""From a received MQTT message to findings handed on and state written, without the network part.
+
+`handle(topic, payload)` parses, checks and judges one message in memory and never raises;
+`flush()` hands the findings on (first: a crash after it re-emits the same idempotency keys, which
+downstream ignores), then writes one transaction with the dead letters, counters, the detector
+states that made a transition and device presence. The caller acknowledges the batch's MQTT
+messages only after `flush()` returns, so a killed process loses nothing: the broker redelivers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import sessionmaker
+
+from connectors.mqtt.gate import DeviceView, check_status
+from connectors.mqtt.messages import (
+    MAX_DEVICE_ID,
+    Reason,
+    Rejection,
+    parse_event,
+    parse_online,
+    parse_status,
+)
+from connectors.mqtt.store import Batch, load_devices, write_batch
+from connectors.mqtt.topics import split
+from detectors.rules.events import judge_event
+from detectors.rules.machine import judge_status
+from detectors.rules.thresholds import ThresholdBook
+from engine.clock import Clock
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[list[dict[str, Any]]], None]
+# A box is marked seen at most this often; the offline timeout (10 min) is far coarser.
+SEEN_EVERY = timedelta(seconds=60)
+UNKNOWN_RECHECK = timedelta(seconds=60)
+EVENT_MEMORY = 64
+
+
+class IngestPipeline:
+    def __init__(self, sessions: sessionmaker, book: ThresholdBook, deliver: Deliver, clock: Clock) -> None:
+        self.sessions = sessions
+        self.book = book
+        self.limits = book.ingest
+        self.deliver = deliver
+        self.clock = clock
+        self.views: dict[str, DeviceView] = load_devices(sessions, book)
+        self.batch = Batch()
+        self.signals: list[dict[str, Any]] = []
+        self.dirty: set[str] = set()
+        self.handled = 0
+        self._unknown: dict[str, datetime] = {}
+        self._events: dict[str, deque[str]] = {}
+        self._accepted: dict[str, int] = {"status": 0, "event": 0, "online": 0}
+
+    # -- one message ---------------------------------------------------------------------------
+    def handle(self, topic: str, payload: bytes) -> None:
+        self.handled += 1
+        try:
+            self._handle(topic, payload)
+        except Exception as err:  # a bug must not stop the loop; keep the message for a replay
+            log.exception("ingest failed on %s", topic)
+            self._reject(topic, None, payload, Rejection(Reason.INTERNAL_ERROR, repr(err)[:300]))
+
+    def _handle(self, topic: str, payload: bytes) -> None:
+        parts = split(topic)
+        if parts is None:
+            self._reject(topic, None, payload, Rejection(Reason.BAD_TOPIC, "not lift/{device_id}/status|event|online"))
+            return
+        device_id, kind = parts
+        if kind == "status":
+            m = parse_status(payload, device_id)
+            if type(m) is Rejection:
+                self._reject(topic, device_id, payload, m)
+                return
+            view = self._view(device_id)
+            if view is None:
+                self._reject(topic, device_id, payload, Rejection(Reason.UNKNOWN_DEVICE, device_id))
+                return
+            now = self.clock.now()
+            refused = check_status(view, m, now, self.limits)
+            if refused is not None:
+                self._reject(topic, device_id, payload, refused)
+                return
+            st = view.state
+            findings = judge_status(st, m, view.thresholds)
+            if st.dirty:
+                self.dirty.add(device_id)
+                st.dirty = False
+            if findings:
+                self.signals.extend({**f.signal(), "elevator_id": view.elevator_id} for f in findings)
+            self._accepted["status"] += 1
+            self._seen(view, now, m.seq)
+        elif kind == "event":
+            e = parse_event(payload, device_id)
+            if isinstance(e, Rejection):
+                self._reject(topic, device_id, payload, e)
+                return
+            view = self._view(device_id)
+            if view is None:
+                self._reject(topic, device_id, payload, Rejection(Reason.UNKNOWN_DEVICE, device_id))
+                return
+            recent = self._events.setdefault(device_id, deque(maxlen=EVENT_MEMORY))
+            if e.event_id in recent:
+                self._reject(topic, device_id, payload, Rejection(Reason.DUPLICATE_EVENT, e.event_id))
+                return
+            recent.append(e.event_id)
+            self.signals.extend({**f.signal(), "elevator_id": view.elevator_id} for f in judge_event(view.state, e))
+            self._accepted["event"] += 1
+            self._seen(view, self.clock.now(), view.state.last_seq)
+        else:
+            o = parse_online(payload, device_id)
+            if isinstance(o, Rejection):
+                self._reject(topic, device_id, payload, o)
+                return
+            view = self._view(device_id)
+            if view is None:
+                self._reject(topic, device_id, payload, Rejection(Reason.UNKNOWN_DEVICE, device_id))
+                return
+            now = self.clock.now()
+            view.online = o.online
+            if o.online:
+                view.seen_written_at = now
+            self.batch.presence[device_id] = {
+                "online": o.online,
+                "last_seen_at": view.seen_written_at or now,
+                "last_seq": view.state.last_seq,
+            }
+            self._accepted["online"] += 1
+
+    def _view(self, device_id: str) -> DeviceView | None:
+        view = self.views.get(device_id)
+        if view is not None or len(device_id) > MAX_DEVICE_ID:
+            return view
+        now = self.clock.now()
+        if self._unknown.get(device_id, now - UNKNOWN_RECHECK) > now - UNKNOWN_RECHECK:
+            return None
+        found = load_devices(self.sessions, self.book, [device_id])  # registered after we started?
+        if device_id in found:
+            self.views[device_id] = found[device_id]
+            self._unknown.pop(device_id, None)
+            return found[device_id]
+        self._unknown[device_id] = now
+        return None
+
+    def _seen(self, view: DeviceView, now: datetime, seq: int | None) -> None:
+        if view.online and view.seen_written_at is not None and now - view.seen_written_at < SEEN_EVERY:
+            return
+        view.online = True
+        view.seen_written_at = now
+        self.batch.presence[view.device_id] = {"online": True, "last_seen_at": now, "last_seq": seq}
+
+    def _reject(self, topic: str, device_id: str | None, payload: bytes, rejection: Rejection) -> None:
+        self.batch.dead_letters.append(
+            {
+                "received_at": self.clock.now(),
+                "topic": topic[:200],
+                "device_id": device_id[:40] if device_id else None,
+                "reason": rejection.reason.value,
+                "detail": rejection.detail[:300],
+                "raw": bytes(payload),
+            }
+        )
+        self.batch.count(f"rejected.{rejection.reason.value}")
+
+    # -- the batch ------------------------------------------------------------------------------
+    def pending(self) -> bool:
+        return bool(self.signals or self.dirty or not self.batch.empty() or any(self._accepted.values()))
+
+    def flush(self) -> None:
+        """Hand on, then persist. Raises when either fails; the caller retries and does not ack."""
+        if self.signals:
+            self.deliver(self.signals)
+            self.signals = []
+        for device_id in self.dirty:
+            self.batch.states[device_id] = self.views[device_id].state.durable()
+        for kind, n in self._accepted.items():
+            if n:
+                self.batch.count(f"accepted.{kind}", n)
+        write_batch(self.sessions, self.batch, self.clock.now())
+        self.batch = Batch()
+        self.dirty.clear()
+        self._accepted = dict.fromkeys(self._accepted, 0)

@@ -1,0 +1,414 @@
+"""A device simulator: realistic GB/T 24476 status streams for N cars, faults injected at configured
+rates, and the ground truth of every injected fault (for tests and `bench/detect.py`).
+
+Each car runs trips (a passenger boards, doors close, the car travels floor by floor, stops in the
+leveling zone, doors open, the passenger leaves) and repeats its status at least every 5 s. After a
+trip, with probability `fault_rate`, one fault scenario plays out; its ground-truth line says what the
+platform should judge and between which times.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from connectors.mqtt.topics import topic
+
+CITY_TZ = ZoneInfo("Asia/Shanghai")
+HEARTBEAT_S = 5.0
+FAULTS = (
+    "power_loss",
+    "power_loss_passenger",
+    "overrun_top",
+    "overrun_bottom",
+    "car_door_closing_anomaly",
+    "door_open_close_fault",
+    "door_lock_fault",
+    "floor_position_lost",
+    "door_held_open",
+    "repeated_door_cycles",
+    "abnormal_stop",
+    "abnormal_start",
+    "door_open_outside_zone",
+    "trapped",
+    "trapped_alarm",
+)
+
+
+@dataclass
+class Truth:
+    device_id: str
+    warning_type: str
+    case_type: str
+    start: datetime
+    end: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "device_id": self.device_id,
+            "warning_type": self.warning_type,
+            "case_type": self.case_type,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+        }
+
+
+@dataclass
+class Car:
+    device_id: str
+    floors: int
+    t: datetime
+    rng: random.Random
+    seq: int = 0
+    out: list[tuple[datetime, str, dict[str, Any]]] = field(default_factory=list)
+    truth: list[Truth] = field(default_factory=list)
+    s: dict[str, Any] = field(
+        default_factory=lambda: {
+            "service_mode": 1,
+            "car_status": 0,
+            "car_direction": 0,
+            "car_position": 1,
+            "door_zone": 1,
+            "door_status": 1,
+            "passenger_status": 2,
+            "power_status": 1,
+            "speed": 0.0,
+            "alarm_button": 0,
+            "up_limit": 0,
+            "down_limit": 0,
+        }
+    )
+
+    # -- the stream -----------------------------------------------------------------------------
+    def _emit(self) -> None:
+        self.seq += 1
+        body = {"device_id": self.device_id, "ts": self.t.astimezone(CITY_TZ).isoformat(timespec="milliseconds"),
+                "seq": self.seq, **self.s}  # fmt: skip
+        self.out.append((self.t, "status", body))
+
+    def set(self, **changes: Any) -> None:
+        self.s.update(changes)
+        self._emit()
+
+    def wait(self, seconds: float) -> None:
+        """Time passes; the box repeats its status every 5 s meanwhile."""
+        end = self.t + timedelta(seconds=seconds)
+        while (end - self.t).total_seconds() > HEARTBEAT_S:
+            self.t += timedelta(seconds=HEARTBEAT_S)
+            self._emit()
+        self.t = end
+
+    def record(self, warning_type: str, start: datetime, case_type: str = "warning") -> None:
+        self.truth.append(Truth(self.device_id, warning_type, case_type, start, self.t))
+
+    # -- normal service -------------------------------------------------------------------------
+    def open_doors(self) -> None:
+        self.set(door_status=3)
+        self.wait(1.5)
+        self.set(door_status=0)
+        self.wait(1.0)
+
+    def close_doors(self) -> None:
+        self.set(door_status=2)
+        self.wait(2.0)
+        self.set(door_status=1)
+        self.wait(0.8)
+
+    def destination(self, minimum: int = 1) -> int:
+        here = self.s["car_position"]
+        choices = [f for f in range(1, self.floors + 1) if abs(f - here) >= minimum]
+        return self.rng.choice(choices)
+
+    def travel(self, dest: int, *, stop_midway: str | None = None) -> None:
+        here = self.s["car_position"]
+        step = 1 if dest > here else -1
+        self.set(car_status=1, car_direction=1 if step > 0 else 2, door_zone=2, speed=1.0)
+        floors = list(range(here + step, dest + step, step))
+        for i, floor in enumerate(floors):
+            self.wait(2.0)
+            if stop_midway and i == len(floors) // 2:
+                getattr(self, f"_midway_{stop_midway}")()
+            self.set(car_position=floor)
+        self.wait(1.0)
+        self.set(car_status=0, car_direction=0, door_zone=1, speed=0.0)
+        self.wait(0.4)
+
+    def trip(self, *, passenger: bool, dest: int | None = None, stop_midway: str | None = None) -> None:
+        if passenger:
+            self.open_doors()
+            self.set(passenger_status=1)
+            self.wait(self.rng.uniform(1.5, 4))
+            self.close_doors()
+        self.travel(dest or self.destination(), stop_midway=stop_midway)
+        self.open_doors()
+        if self.s["passenger_status"] == 1:
+            self.set(passenger_status=2)
+        self.wait(self.rng.uniform(2, 5))
+        self.close_doors()
+        self.wait(self.rng.uniform(3, 40))
+
+    # -- faults ---------------------------------------------------------------------------------
+    def fault(self, name: str) -> None:
+        getattr(self, f"_fault_{name}")()
+
+    def _fault_power_loss(self, passenger: bool = False) -> None:
+        if passenger:
+            self.open_doors()
+            self.set(passenger_status=1)
+            self.wait(2)
+            self.close_doors()
+        start = self.t
+        self.set(power_status=2)
+        self.wait(self.rng.uniform(20, 60))
+        self.set(power_status=1)
+        self.record("power_loss", start, "rescue" if passenger else "warning")
+        self.wait(0.5)
+        self.open_doors()
+        self.set(passenger_status=2)
+        self.wait(2)
+        self.close_doors()
+
+    def _fault_power_loss_passenger(self) -> None:
+        self._fault_power_loss(passenger=True)
+
+    def _overrun(self, top: bool) -> None:
+        end_floor = self.floors if top else 1
+        if self.s["car_position"] == end_floor:
+            self.trip(passenger=False, dest=self.destination(2))
+        here = self.s["car_position"]
+        step = 1 if top else -1
+        self.set(car_status=1, car_direction=1 if top else 2, door_zone=2, speed=1.0)
+        for floor in range(here + step, end_floor + step, step):
+            self.wait(2.0)
+            self.set(car_position=floor)
+        self.wait(1.5)
+        start = self.t
+        beyond = {"up_limit": 1} if top else {"down_limit": 1}
+        self.set(car_position=end_floor + step, car_status=0, car_direction=0, speed=0.0, **beyond)
+        self.wait(self.rng.uniform(4, 10))
+        self.set(service_mode=2)  # maintenance brings it back on inspection
+        self.wait(4)
+        self.set(car_status=1, car_direction=2 if top else 1, speed=0.3)
+        self.wait(3)
+        self.set(car_position=end_floor, up_limit=0, down_limit=0)
+        self.record("overrun_top" if top else "overrun_bottom", start)
+        self.wait(1)
+        self.set(car_status=0, car_direction=0, door_zone=1, speed=0.0)
+        self.wait(3)
+        self.set(service_mode=1)
+        self.wait(2)
+
+    def _fault_overrun_top(self) -> None:
+        self._overrun(True)
+
+    def _fault_overrun_bottom(self) -> None:
+        self._overrun(False)
+
+    def _fault_car_door_closing_anomaly(self) -> None:
+        start = self.t
+        self.open_doors()
+        for _ in range(self.rng.randint(3, 5)):
+            self.set(door_status=2)
+            self.wait(1)
+            self.set(door_status=3)
+            self.wait(1)
+            self.set(door_status=0)
+            self.wait(2)
+        self.set(door_status=2)
+        self.wait(2)
+        self.set(door_status=1)
+        self.record("car_door_closing_anomaly", start)
+        self.wait(2)
+
+    def _fault_door_open_close_fault(self) -> None:
+        start = self.t
+        self.set(door_status=3)
+        self.wait(self.rng.uniform(14, 30))
+        self.set(door_status=0)
+        self.record("door_open_close_fault", start)
+        self.wait(2)
+        self.close_doors()
+
+    def _fault_door_lock_fault(self) -> None:
+        self.open_doors()
+        start = self.t
+        self.set(door_status=2)
+        self.wait(self.rng.uniform(14, 30))
+        self.set(door_status=1)
+        self.record("door_lock_fault", start)
+        self.wait(2)
+
+    def _fault_floor_position_lost(self) -> None:
+        start = self.t
+        self.set(car_position=self.destination(2))
+        self.wait(self.rng.uniform(3, 10))
+        self.trip(passenger=False)  # re-levels at the next landing and opens normally
+        self.record("floor_position_lost", start)
+
+    def _fault_door_held_open(self) -> None:
+        self.set(door_status=3)
+        self.wait(1.5)
+        start = self.t
+        self.set(door_status=0)
+        self.wait(self.rng.uniform(70, 180))
+        self.set(door_status=2)
+        self.record("door_held_open", start)
+        self.wait(2)
+        self.set(door_status=1)
+        self.wait(1)
+
+    def _fault_repeated_door_cycles(self) -> None:
+        start = self.t
+        for _ in range(self.rng.randint(6, 8)):
+            self.open_doors()
+            self.wait(1)
+            self.close_doors()
+        self.trip(passenger=False, dest=self.destination(1))
+        self.record("repeated_door_cycles", start)
+
+    def _midway_abnormal_stop(self) -> None:
+        start = self.t
+        self.set(car_status=0, speed=0.0)
+        self.wait(self.rng.uniform(20, 45))
+        self.set(car_status=1, speed=1.0)
+        self.record("abnormal_stop", start)
+        self.wait(2.0)
+
+    def _fault_abnormal_stop(self) -> None:
+        self.trip(passenger=False, dest=self.destination(2), stop_midway="abnormal_stop")
+
+    def _fault_abnormal_start(self) -> None:
+        self.open_doors()
+        start = self.t
+        self.set(car_status=1, car_direction=1, speed=0.2)
+        self.wait(1)
+        self.set(car_status=0, car_direction=0, speed=0.0)
+        self.record("abnormal_start", start)
+        self.wait(2)
+        self.close_doors()
+
+    def _midway_door_open_outside_zone(self) -> None:
+        self.set(car_status=0, speed=0.0)
+        self.wait(3)
+        start = self.t
+        self.set(door_status=3)
+        self.wait(1)
+        self.set(door_status=0)
+        self.wait(self.rng.uniform(5, 12))
+        self.set(door_status=2)
+        self.record("door_open_outside_zone", start)
+        self.wait(2)
+        self.set(door_status=1)
+        self.wait(1)
+        self.set(car_status=1, speed=1.0)
+        self.wait(2.0)
+
+    def _fault_door_open_outside_zone(self) -> None:
+        self.trip(passenger=False, dest=self.destination(2), stop_midway="door_open_outside_zone")
+
+    def _midway_trapped(self) -> None:
+        start = self.t
+        self.set(car_status=0, speed=0.0)
+        self.wait(self.rng.uniform(45, 150))
+        self.set(car_status=1, speed=1.0)
+        self.record("trapped", start, "rescue")
+        self.wait(2.0)
+
+    def _midway_trapped_alarm(self) -> None:
+        start = self.t
+        self.set(car_status=0, speed=0.0)
+        self.wait(self.rng.uniform(5, 12))
+        self.set(alarm_button=1)
+        self.wait(2)
+        self.set(alarm_button=0)
+        self.wait(self.rng.uniform(20, 60))
+        self.set(car_status=1, speed=1.0)
+        self.record("trapped", start, "rescue")
+        self.wait(2.0)
+
+    def _fault_trapped(self) -> None:
+        self.trip(passenger=True, dest=self.destination(2), stop_midway="trapped")
+
+    def _fault_trapped_alarm(self) -> None:
+        self.trip(passenger=True, dest=self.destination(2), stop_midway="trapped_alarm")
+
+
+def car_stream(
+    device_id: str,
+    floors: int,
+    start: datetime,
+    seconds: float,
+    rng: random.Random,
+    fault_rate: float = 0.05,
+    faults: tuple[str, ...] = FAULTS,
+) -> Car:
+    car = Car(device_id, max(floors, 4), start, rng)
+    car.s["car_position"] = rng.randint(1, car.floors)
+    car.wait(rng.uniform(0, HEARTBEAT_S))
+    car._emit()
+    end = start + timedelta(seconds=seconds)
+    while car.t < end:
+        car.trip(passenger=rng.random() < 0.7)
+        if faults and rng.random() < fault_rate:
+            car.fault(rng.choice(faults))
+    return car
+
+
+@dataclass
+class CityStream:
+    messages: list[tuple[datetime, str, bytes]]  # time order
+    truth: list[Truth]
+
+
+def city_stream(
+    devices: list[tuple[str, int]],
+    start: datetime,
+    seconds: float,
+    *,
+    seed: int = 1,
+    fault_rate: float = 0.05,
+    faults: tuple[str, ...] = FAULTS,
+) -> CityStream:
+    """Every car's stream merged in time order, as (ts, topic, payload)."""
+    rng = random.Random(seed)
+    cars = [car_stream(d, f, start, seconds, random.Random(rng.random()), fault_rate, faults) for d, f in devices]
+    merged = heapq.merge(*[c.out for c in cars], key=lambda item: item[0])
+    messages = [(t, topic(body["device_id"], kind), json.dumps(body).encode()) for t, kind, body in merged]
+    return CityStream(messages, [t for c in cars for t in c.truth])
+
+
+def blackout(devices: list[str], at: datetime, passengers: set[str], total: int) -> Iterator[tuple[str, bytes]]:
+    """A city-wide power cut: every box reports power_status 2, some with someone in the car; boxes
+    repeat their status (heartbeat) until `total` messages are out."""
+    n = 0
+    repeat = 0
+    while n < total:
+        for i, device_id in enumerate(devices):
+            if n >= total:
+                return
+            body = {
+                "device_id": device_id,
+                "ts": (at + timedelta(seconds=5 * repeat)).astimezone(CITY_TZ).isoformat(timespec="milliseconds"),
+                "seq": 1000 + repeat,
+                "service_mode": 1,
+                "car_status": 0,
+                "car_direction": 0,
+                "car_position": 1 + i % 6,
+                "door_zone": 1,
+                "door_status": 1,
+                "passenger_status": 1 if device_id in passengers else 2,
+                "power_status": 2,
+                "speed": 0.0,
+                "alarm_button": 0,
+                "up_limit": 0,
+                "down_limit": 0,
+            }
+            yield topic(device_id, "status"), json.dumps(body).encode()
+            n += 1
+        repeat += 1

@@ -1,0 +1,235 @@
+"""One IoT box's state machine over its status stream.
+
+`judge_status(state, message, thresholds)` updates the state and returns the findings: a fault raised
+when its condition has held for its threshold (judged on the messages' own timestamps; boxes send at
+least every 5 s), and cleared when the condition ends. Each fault episode has one idempotency key
+(device, type, time of onset), so a message processed twice (redelivery after a crash) emits nothing
+new downstream.
+
+`state.dirty` says whether the durable part changed (see `DeviceState.durable`): the ingest writes
+the state only then, not on every message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from connectors.mqtt.messages import StatusMessage
+from detectors.rules.findings import Change, Finding, WarningType
+from detectors.rules.thresholds import Thresholds
+
+W = WarningType
+OPEN, LOCKED, CLOSING, OPENING = 0, 1, 2, 3
+IN_ZONE, OUT_OF_ZONE = 1, 2
+PRESENT = 1
+POWER_CUT = 2
+NORMAL_SERVICE = 1
+RESCUE_TYPES = frozenset({W.TRAPPED})
+
+
+@dataclass(slots=True)
+class DeviceState:
+    device_id: str
+    # Volatile: restored as None after a restart (the next message re-establishes them).
+    last_seq: int | None = None
+    last_ts: datetime | None = None
+    position: int | None = None
+    # Durable (written when they change).
+    running: bool = False
+    door: int | None = None
+    passenger: int | None = None
+    power: int | None = None
+    # Onset times of the conditions being timed: name -> ISO time.
+    since: dict[str, str] = field(default_factory=dict)
+    # Open faults: type -> (idempotency key, case type).
+    active: dict[str, list[str]] = field(default_factory=dict)
+    door_cycles: int = 0
+    reversals: int = 0
+    stop_position: int | None = None
+    dirty: bool = False
+
+    def durable(self) -> dict[str, Any]:
+        return {
+            "running": self.running,
+            "door": self.door,
+            "passenger": self.passenger,
+            "power": self.power,
+            "since": dict(self.since),
+            "active": {k: list(v) for k, v in self.active.items()},
+            "door_cycles": self.door_cycles,
+            "reversals": self.reversals,
+            "stop_position": self.stop_position,
+        }
+
+    @classmethod
+    def restore(cls, device_id: str, data: dict[str, Any] | None, last_seq: int | None = None) -> DeviceState:
+        state = cls(device_id, last_seq=last_seq)
+        if data:
+            for name in ("running", "door", "passenger", "power", "door_cycles", "reversals", "stop_position"):
+                if name in data:
+                    setattr(state, name, data[name])
+            state.since = dict(data.get("since") or {})
+            state.active = {k: list(v) for k, v in (data.get("active") or {}).items()}
+            state.position = None if state.running else state.stop_position
+        return state
+
+
+class _Judge:
+    """The bookkeeping shared by every rule: timed conditions, raising and clearing faults."""
+
+    __slots__ = ("findings", "m", "st", "ts", "ts_iso")
+
+    def __init__(self, st: DeviceState, m: StatusMessage) -> None:
+        self.st = st
+        self.m = m
+        self.ts = m.ts
+        self.ts_iso = m.ts.isoformat()
+        self.findings: list[Finding] = []
+
+    def held(self, name: str, condition: bool, seconds: float) -> bool:
+        """Whether `condition` has held for `seconds` (its onset is remembered in the state)."""
+        since = self.st.since
+        if not condition:
+            if name in since:
+                del since[name]
+                self.st.dirty = True
+            return False
+        start = since.get(name)
+        if start is None:
+            since[name] = self.ts_iso
+            self.st.dirty = True
+            return seconds <= 0
+        return self.ts - datetime.fromisoformat(start) >= timedelta(seconds=seconds)
+
+    def fault(self, wtype: WarningType, on: bool, case_type: str = "warning", **detail: Any) -> None:
+        """Raise `wtype` when `on` and not yet raised; clear it when not `on` and raised."""
+        active = self.st.active
+        current = active.get(wtype)
+        if on and current is None:
+            onset = self.st.since.get(wtype, self.ts_iso)
+            key = f"{self.st.device_id}:{wtype.value}:{onset}"
+            active[wtype] = [key, case_type]
+            self.st.dirty = True
+            self.findings.append(
+                Finding(self.st.device_id, Change.RAISED, wtype, case_type, key, self.ts_iso, self.m.seq, detail=detail)
+            )
+        elif not on and current is not None:
+            del active[wtype]
+            self.st.dirty = True
+            self.findings.append(
+                Finding(
+                    self.st.device_id,
+                    Change.CLEARED,
+                    wtype,
+                    current[1],
+                    f"{current[0]}:cleared",
+                    self.ts_iso,
+                    self.m.seq,
+                )
+            )
+
+    def timed_fault(self, wtype: WarningType, condition: bool, seconds: float, **detail: Any) -> None:
+        if self.held(wtype, condition, seconds):
+            self.fault(wtype, True, **detail)
+        elif not condition:
+            self.fault(wtype, False)
+
+
+def judge_status(st: DeviceState, m: StatusMessage, th: Thresholds) -> list[Finding]:
+    j = _Judge(st, m)
+    normal = m.service_mode == NORMAL_SERVICE
+    stopped = m.car_status == 0
+    prev_position, was_running, prev_door = st.position, st.running, st.door
+
+    # Power loss first: with someone in the car it is a rescue (DESIGN), and it explains the stop.
+    power_cut = m.power_status == POWER_CUT
+    if power_cut and W.POWER_LOSS not in st.active:
+        st.since.setdefault(W.POWER_LOSS, j.ts_iso)
+        j.fault(W.POWER_LOSS, True, "rescue" if m.passenger_status == PRESENT else "warning",
+                passenger=m.passenger_status == PRESENT)  # fmt: skip
+    elif power_cut and m.passenger_status == PRESENT and st.active[W.POWER_LOSS][1] == "warning":
+        # Someone is found in the car after the warning was raised: that is a rescue now.
+        key = f"{st.active[W.POWER_LOSS][0]}:rescue"
+        st.active[W.POWER_LOSS] = [key, "rescue"]
+        st.dirty = True
+        j.findings.append(Finding(st.device_id, Change.RAISED, W.POWER_LOSS, "rescue", key, j.ts_iso, m.seq,
+                                  detail={"passenger": True}))  # fmt: skip
+    elif not power_cut and W.POWER_LOSS in st.active:
+        st.since.pop(W.POWER_LOSS, None)
+        j.fault(W.POWER_LOSS, False)
+    power_rescue = W.POWER_LOSS in st.active and st.active[W.POWER_LOSS][1] == "rescue"
+
+    # Trapped: alarm button, or stopped with doors closed and a passenger for trapped_s. Priority:
+    # while it holds, the abnormal stop it explains is not raised as a warning.
+    closed_in = stopped and m.door_status == LOCKED and m.passenger_status == PRESENT
+    alarm = m.alarm_button == 1
+    trapped = not power_rescue and j.held(W.TRAPPED, closed_in or alarm, 0 if alarm else th.trapped_s)
+    if power_rescue:
+        j.held(W.TRAPPED, False, th.trapped_s)  # the power-loss rescue covers it; time afresh after
+    else:
+        if trapped:
+            j.fault(W.TRAPPED, True, "rescue", alarm_button=alarm)
+        elif not (closed_in or alarm):
+            j.fault(W.TRAPPED, False)
+
+    # Overrun: a limit switch, or the car beyond its end floors.
+    j.fault(W.OVERRUN_TOP, m.up_limit == 1 or m.car_position > th.top_floor, position=m.car_position)
+    j.fault(W.OVERRUN_BOTTOM, m.down_limit == 1 or m.car_position < th.bottom_floor, position=m.car_position)
+
+    # Abnormal start: the car moves while its doors are not closed and locked.
+    j.fault(W.ABNORMAL_START, not stopped and m.door_status != LOCKED, door_status=m.door_status)
+
+    # Floor position lost: the position changes while the car stands, or jumps several floors.
+    if prev_position is not None:
+        jumped = abs(m.car_position - prev_position) >= th.floor_jump
+        drifted = stopped and not was_running and m.car_position != prev_position
+        if (jumped or drifted) and W.FLOOR_POSITION_LOST not in st.active:
+            j.fault(W.FLOOR_POSITION_LOST, True, previous=prev_position, position=m.car_position)
+    if W.FLOOR_POSITION_LOST in st.active and stopped and m.door_zone == IN_ZONE and m.door_status == OPEN:
+        j.fault(W.FLOOR_POSITION_LOST, False)  # re-levelled at a landing and opened normally
+
+    # Door rules, judged in normal service only (inspection and fire modes move doors by hand).
+    door_open = m.door_status in (OPEN, OPENING)
+    j.timed_fault(W.DOOR_OPEN_OUTSIDE_ZONE, normal and door_open and m.door_zone == OUT_OF_ZONE,
+                  th.door_open_outside_zone_s)  # fmt: skip
+    j.timed_fault(W.DOOR_HELD_OPEN, normal and m.door_status == OPEN, th.door_held_open_s)
+    j.timed_fault(W.DOOR_OPEN_CLOSE_FAULT, normal and m.door_status == OPENING, th.door_opening_timeout_s)
+    j.timed_fault(W.DOOR_LOCK_FAULT, normal and m.door_status == CLOSING, th.door_lock_timeout_s)
+    out_stop = normal and stopped and m.door_zone == OUT_OF_ZONE and m.door_status == LOCKED and not power_cut
+    if m.passenger_status == PRESENT and W.ABNORMAL_STOP not in st.active:
+        j.held(W.ABNORMAL_STOP, False, th.abnormal_stop_s)  # someone inside: trapped judges it
+    else:
+        j.timed_fault(W.ABNORMAL_STOP, out_stop, th.abnormal_stop_s)
+
+    # Closing reversals (closing turns to opening) and open/close cycles without travel.
+    if prev_door != m.door_status:
+        if prev_door == CLOSING and m.door_status == OPENING:
+            st.reversals += 1
+        if m.door_status == LOCKED:
+            st.reversals = 0
+            if prev_door in (OPEN, CLOSING, OPENING) and stopped:
+                st.door_cycles += 1
+        st.dirty = True
+    j.fault(W.CAR_DOOR_CLOSING_ANOMALY, normal and st.reversals >= th.closing_reversals, reversals=st.reversals)
+    if not stopped and st.door_cycles:
+        st.door_cycles = 0
+        st.dirty = True
+    if st.door_cycles >= th.door_cycles and W.REPEATED_DOOR_CYCLES not in st.active:
+        j.fault(W.REPEATED_DOOR_CYCLES, normal, cycles=st.door_cycles)
+    elif not stopped and W.REPEATED_DOOR_CYCLES in st.active:
+        j.fault(W.REPEATED_DOOR_CYCLES, False)
+
+    # Remember the stream; only transitions mark the state dirty.
+    if was_running != (not stopped):
+        st.running = not stopped
+        st.stop_position = m.car_position
+        st.dirty = True
+    if st.door != m.door_status or st.passenger != m.passenger_status or st.power != m.power_status:
+        st.door, st.passenger, st.power = m.door_status, m.passenger_status, m.power_status
+        st.dirty = True
+    st.position = m.car_position
+    st.last_seq = m.seq
+    st.last_ts = m.ts
+    return j.findings

@@ -1,0 +1,106 @@
+"""IoT findings -> cases: a raised fault opens a warning (or rescue) case or joins the open one; a
+cleared fault is correlated into the open warning case as the BPMN message `fault_recovered`.
+
+The ingest hands findings over as the job `telemetry_signals` (rq workers when deployed, in-process
+when embedded). Every finding carries an idempotency key, so redelivery after a crash changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from engine.jobs import JobQueue, job
+from liftcase.system import System, current_system
+from processes.catalogue import CASE_TYPES
+from processes.intake import open_or_join
+from processes.models import Signal
+from processes.sla import load_sla
+
+log = logging.getLogger(__name__)
+JOB = "telemetry_signals"
+CHUNK = 25
+
+
+class RaiseNotYetApplied(Exception):
+    """A clearance arrived before its raise was applied (two workers); rq retries the job later."""
+
+
+def hand_over(jobs: JobQueue, signals: list[dict[str, Any]], chunk: int = CHUNK) -> None:
+    """Queue findings in chunks so several workers share a burst. A device's raise and clear can land
+    in different chunks; the clear waits for its raise (see `RaiseNotYetApplied`)."""
+    for i in range(0, len(signals), chunk):
+        jobs.enqueue(JOB, signals[i : i + chunk])
+
+
+@job(JOB)
+def telemetry_signals(signals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    system = current_system()
+    return [apply_signal(system, s) for s in signals]
+
+
+def apply_signal(system: System, signal: dict[str, Any]) -> dict[str, Any]:
+    elevator_id = signal.get("elevator_id")
+    if elevator_id is None:
+        log.warning("finding from device %s without an elevator: %s", signal.get("device_id"), signal)
+        return {"ignored": "no elevator"}
+    if signal.get("change") == "cleared":
+        return _cleared(system, elevator_id, signal)
+    case_type = "rescue" if signal.get("case_type") == "rescue" else "warning"
+    if case_type == "warning":
+        signal = {**signal, "recent_count": _recent_warnings(system, elevator_id, signal) + 1}
+    result = open_or_join(system.engine, system.settings.sla_file, case_type, elevator_id=elevator_id, signal=signal)
+    return {"case_id": result.case_id, "joined": result.joined, "duplicate": result.duplicate}
+
+
+def _recent_warnings(system: System, elevator_id: int, signal: dict[str, Any]) -> int:
+    days = int(load_sla(system.settings.sla_file)["warning"]["repeat_window_days"])
+    since = system.clock.now() - timedelta(days=days)
+    with system.sessions() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(Signal)
+                .where(Signal.elevator_id == elevator_id, Signal.kind == "warning", Signal.received_at >= since)
+            )
+            or 0
+        )
+
+
+def _cleared(system: System, elevator_id: int, signal: dict[str, Any]) -> dict[str, Any]:
+    key = signal["idempotency_key"]
+    raised_key = key.removesuffix(":cleared")
+    with system.sessions() as session:
+        if session.scalar(select(Signal.id).where(Signal.idempotency_key == key)) is not None:
+            return {"duplicate": True}
+        raised = session.scalar(select(Signal).where(Signal.idempotency_key == raised_key))
+    if raised is None:
+        raise RaiseNotYetApplied(raised_key)
+    case_id = None
+    if signal.get("case_type") != "rescue":  # a rescue is closed by people, not by the box
+        correlation = CASE_TYPES["warning"].correlation_key(elevator_id, signal)
+        payload = {k: signal.get(k) for k in ("warning_type", "device_id", "ts", "seq", "idempotency_key")}
+        case = system.engine.correlate_message(correlation or "", "fault_recovered", payload, actor="iot")
+        case_id = case.id if case is not None else None
+    with system.sessions() as session, session.begin():
+        try:
+            with session.begin_nested():
+                session.add(
+                    Signal(
+                        idempotency_key=key,
+                        source="iot",
+                        kind="fault_recovered",
+                        elevator_id=elevator_id,
+                        payload=signal,
+                        case_id=case_id,
+                        joined=True,
+                        received_at=system.clock.now(),
+                    )
+                )
+        except IntegrityError:
+            return {"duplicate": True}
+    return {"case_id": case_id, "recovered": True}
