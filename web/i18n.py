@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, request
@@ -42,7 +43,8 @@ def compile_catalogs(sources: list[Path] = TRANSLATION_DIRS, target: Path = COMP
     for index, source in enumerate(sources):
         directory = target / str(index)
         for po in source.glob("*/LC_MESSAGES/messages.po"):
-            mo = directory / po.relative_to(source).with_suffix(".mo")
+            # Babel looks catalogs up by str(Locale): "zh_CN" is "zh_Hans_CN", so compile under that name.
+            mo = directory / str(Locale.parse(po.parent.parent.name)) / "LC_MESSAGES" / "messages.mo"
             if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
                 mo.parent.mkdir(parents=True, exist_ok=True)
                 with po.open("rb") as src:
