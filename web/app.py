@@ -18,6 +18,7 @@ from web import auth, errors, i18n
 # Each module exposes `blp` (a flask_smorest.Blueprint); they appear in the OpenAPI document.
 API_MODULES: list[str] = [
     "web.api.session",
+    "web.api.notifications",
     "web.console.filters",
     "web.api.cases",
     "web.api.tasks",

@@ -337,7 +337,7 @@ def due_work(system: System, limit: int = 500) -> tuple[list[int], list[int]]:
             select(Notification.id, Notification.channel)
             .where(Notification.status == "queued", Notification.created_at <= stale, never_tried)
             .order_by(Notification.id).limit(limit)
-        ).tuples().all()
+        ).all()
     inbox = [nid for nid, channel in queued if channel == INBOX]
     outbound = retries + [nid for nid, channel in queued if channel != INBOX]
     return inbox, outbound
