@@ -45,8 +45,11 @@ def _candidates() -> dict[str, Any]:
     }
 
 
-def train(model_path: Path = MODEL_PATH, card_path: Path = CARD_PATH, *, write: bool = True) -> dict[str, Any]:
-    """Fit, pick, export; return the model card (written next to the model when `write`)."""
+def train(
+    model_path: Path = MODEL_PATH, card_path: Path = CARD_PATH, *, write: bool = True, only: str | None = None
+) -> dict[str, Any]:
+    """Fit, pick, export; return the model card (written next to the model when `write`).
+    `only` fits just that candidate (a quick reproducibility check of the shipped one)."""
     import skl2onnx
     import sklearn
     from skl2onnx import to_onnx
@@ -57,11 +60,13 @@ def train(model_path: Path = MODEL_PATH, card_path: Path = CARD_PATH, *, write: 
     aucs: dict[str, float] = {}
     fitted: dict[str, Any] = {}
     for name, estimator in _candidates().items():
+        if only is not None and name != only:
+            continue
         estimator.fit(train_set.X, train_set.y)
         fitted[name] = estimator
         aucs[name] = round(float(roc_auc_score(holdout.y, estimator.predict_proba(holdout.X)[:, 1])), 4)
-    chosen = "logistic_regression"
-    if aucs["gradient_boosting"] > aucs["logistic_regression"] + PREFER_LINEAR_WITHIN:
+    chosen = only or "logistic_regression"
+    if only is None and aucs["gradient_boosting"] > aucs["logistic_regression"] + PREFER_LINEAR_WITHIN:
         chosen = "gradient_boosting"
     estimator = fitted[chosen]
 
