@@ -66,6 +66,7 @@ class Car:
     t: datetime
     rng: random.Random
     seq: int = 0
+    cycles: int = 0  # door open/close cycles since the car last travelled
     out: list[tuple[datetime, str, dict[str, Any]]] = field(default_factory=list)
     truth: list[Truth] = field(default_factory=list)
     s: dict[str, Any] = field(
@@ -93,6 +94,10 @@ class Car:
         self.out.append((self.t, "status", body))
 
     def set(self, **changes: Any) -> None:
+        if changes.get("door_status") == 1 and self.s["door_status"] != 1 and self.s["car_status"] == 0:
+            self.cycles += 1
+        if changes.get("car_status") == 1:
+            self.cycles = 0
         self.s.update(changes)
         self._emit()
 
@@ -149,12 +154,35 @@ class Car:
         self.open_doors()
         if self.s["passenger_status"] == 1:
             self.set(passenger_status=2)
-        self.wait(self.rng.uniform(2, 5))
+        self.near_misses()
         self.close_doors()
         self.wait(self.rng.uniform(3, 40))
 
+    def near_misses(self) -> None:
+        """Normal service that comes close to a rule without breaking it (precision is judged here)."""
+        roll = self.rng.random()
+        if roll < 0.15:  # a hand in the door: it turns back once or twice
+            for _ in range(self.rng.randint(1, 2)):
+                self.wait(self.rng.uniform(1, 3))
+                self.set(door_status=2)
+                self.wait(0.8)
+                self.set(door_status=3)
+                self.wait(1.0)
+                self.set(door_status=0)
+        elif roll < 0.20:  # loading furniture: doors held, but under a minute
+            self.wait(self.rng.uniform(20, 50))
+        elif roll < 0.25:  # a hall call at the same floor: one more cycle without travel
+            self.wait(2)
+            self.close_doors()
+            self.wait(self.rng.uniform(3, 20))
+            self.open_doors()
+        self.wait(self.rng.uniform(2, 5))
+
     # -- faults ---------------------------------------------------------------------------------
     def fault(self, name: str) -> None:
+        if self.cycles >= 2 and name != "repeated_door_cycles":
+            # Reposition first, so the fault's own door cycles do not add up to "repeated cycles".
+            self.travel(self.destination())
         getattr(self, f"_fault_{name}")()
 
     def _fault_power_loss(self, passenger: bool = False) -> None:
