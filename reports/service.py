@@ -52,7 +52,7 @@ def rescue_steps() -> dict[str, str]:
 
 
 def district_names(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(District.code, District.name)).tuples().all())
+    return dict(session.execute(select(District.code, District.name)).all())
 
 
 def scope_label(session: Session, scope: Scope) -> str:
@@ -118,18 +118,16 @@ def period_cases(session: Session, scope: Scope, start: date, end: date) -> list
 def rescue_report(session: Session, scope: Scope, start: date, end: date) -> RescueFigures:
     cases = period_cases(session, scope, start, end)
     units = dict(
-        session.execute(select(Organisation.id, Organisation.name).where(Organisation.kind == OrgKind.MAINTENANCE_UNIT))
-        .tuples()
-        .all()
+        session.execute(
+            select(Organisation.id, Organisation.name).where(Organisation.kind == OrgKind.MAINTENANCE_UNIT)
+        ).all()
     )
     unit_elevators = dict(
         session.execute(
             select(Elevator.maintenance_unit_id, func.count())
             .where(elevators_visible(scope))
             .group_by(Elevator.maintenance_unit_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     return rescue_figures(
         cases,
@@ -170,9 +168,7 @@ def case_report(session: Session, scope: Scope, ref: int | str, *, now: datetime
                 select(Organisation.id, Organisation.name).where(
                     Organisation.id.in_([elevator.use_unit_id, elevator.maintenance_unit_id])
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
     district_code = case.district_code or (elevator.district_code if elevator else None)
     broken = verify_chain(case.id, links_of(session, case.id), case.timeline_head, case.timeline_seq)
@@ -206,7 +202,7 @@ def case_report(session: Session, scope: Scope, ref: int | str, *, now: datetime
     root = upload_dir.resolve()
     for a in session.scalars(select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)):
         path = (root / a.storage_key).resolve()
-        image = a.content_type.startswith("image/") and path.is_relative_to(root) and path.is_file()
+        image = a.content_type.startswith("image/") and path.is_relative_to(root) and readable_image(path)
         photos.append(
             {
                 "filename": a.filename,
@@ -231,6 +227,19 @@ def case_report(session: Session, scope: Scope, ref: int | str, *, now: datetime
         forms=forms,
         photos=photos,
     )
+
+
+def readable_image(path: Path) -> bool:
+    """A photo the PDF can embed. A missing or corrupt file is listed without its picture
+    rather than failing the whole report."""
+    from PIL import Image, UnidentifiedImageError  # WeasyPrint's own image library
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+        return True
+    except (OSError, UnidentifiedImageError, ValueError):
+        return False
 
 
 def _show(value: Any) -> str:
@@ -262,9 +271,7 @@ def risk_report(session: Session, scope: Scope, *, limit: int = 50) -> dict[str,
             .join(Elevator, Elevator.id == ElevatorRisk.elevator_id)
             .where(elevators_visible(scope))
             .group_by(ElevatorRisk.level)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     scored_at = session.scalar(
         select(func.max(ElevatorRisk.scored_at))
@@ -351,9 +358,7 @@ def inspection_report(session: Session, scope: Scope, *, today: date, limit: int
             select(Case.case_type, func.count())
             .where(cases_visible(scope), Case.status == "open", Case.case_type.in_(["expiry", "rectification"]))
             .group_by(Case.case_type)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     return {
         "today": today.isoformat(),
