@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session
 
 from detectors.models import ElevatorRisk
@@ -20,22 +21,40 @@ def next_run_id(session: Session) -> int:
 
 
 def upsert_scores(session: Session, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert or replace one row per elevator in a single executemany statement."""
+    """Insert or replace one row per elevator in one statement.
+
+    PostgreSQL: the rows travel as one JSON parameter expanded by json_populate_recordset (one
+    round trip; executemany would batch 14,188 rows into ~15 statements and took 1.5-2x as long
+    on this machine). SQLite, in-process, needs no round trips: one executemany upsert."""
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    else:
+        session.execute(_PG_UPSERT, {"rows": json.dumps([_plain(r) for r in rows], ensure_ascii=False)})
+        return len(rows)
+    if dialect != "sqlite":
         raise NotImplementedError(f"risk upsert on {dialect}")
+    from sqlalchemy.dialects.sqlite import insert
+
     statement = insert(ElevatorRisk)
     statement = statement.on_conflict_do_update(
         index_elements=[ElevatorRisk.elevator_id], set_={c: statement.excluded[c] for c in UPDATED}
     )
     session.execute(statement, list(rows))
     return len(rows)
+
+
+_COLUMNS = ("elevator_id", *UPDATED)
+_PG_UPSERT = text(
+    f"INSERT INTO elevator_risk ({', '.join(_COLUMNS)}) "
+    f"SELECT {', '.join(_COLUMNS)} FROM json_populate_recordset(NULL::elevator_risk, CAST(:rows AS json)) "
+    "ON CONFLICT (elevator_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in UPDATED)
+)
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    # UTCDateTime's storage form (naive UTC), which the SQL above bypasses.
+    return {**row, "scored_at": row["scored_at"].astimezone(UTC).replace(tzinfo=None).isoformat()}
 
 
 def risk_of(session: Session, elevator_id: int) -> ElevatorRisk | None:
