@@ -65,8 +65,10 @@ class _Waker:
         self.pubsub = None
         if redis_url:
             try:
-                self.pubsub = _redis(redis_url).pubsub(ignore_subscribe_messages=True)
+                self.pubsub = _redis(redis_url).pubsub()
                 self.pubsub.subscribe(topic(user_id))
+                # Take the confirmation now, so the first wait really waits (for a message or the poll).
+                self.pubsub.get_message(timeout=1.0)
             except Exception:  # fall back to polling
                 self.pubsub = None
 

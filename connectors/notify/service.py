@@ -44,9 +44,7 @@ def mark_read(session: Session, user_id: int, notification_id: int, *, now: date
 
 
 def mark_all_read(session: Session, user_id: int, *, now: datetime) -> int:
-    ids = select(Notification.id).where(
-        Notification.user_id == user_id, Notification.channel == INBOX, Notification.read_at.is_(None)
-    )
+    ids = inbox(user_id, unread=True).with_only_columns(Notification.id)
     result = session.execute(
         update(Notification).where(Notification.id.in_(ids.scalar_subquery())).values(read_at=now),
         execution_options={"synchronize_session": False},
