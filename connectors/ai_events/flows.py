@@ -1,0 +1,85 @@
+"""The one path from an AI event to a case, for the webhook and for detectors/vision alike:
+resolve the elevator, store the snapshot, open or join the case (idempotent on event_id),
+attach the snapshot to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from connectors.ai_events import service, snapshots
+from connectors.ai_events.schema import AiEvent, EventInvalid
+from engine.models import Case
+from liftcase.system import System
+from processes.intake import open_or_join
+
+# Event type -> (case type, warning type). trapped is a rescue (P1); the others are warnings whose
+# priority processes/sla.toml decides (ebike is listed as safety-critical there: P2; the rest P3).
+ROUTES: dict[str, tuple[str, str | None]] = {
+    "trapped": ("rescue", None),
+    "ebike": ("warning", "ebike"),
+    "abnormal_behavior": ("warning", "abnormal_behavior"),
+    "left_object": ("warning", "left_object"),
+    "ad_violation": ("warning", "ad_violation"),
+}
+
+
+@dataclass(frozen=True)
+class Accepted:
+    case_id: int
+    case_number: str
+    case_type: str
+    priority: str | None
+    joined: bool
+    duplicate: bool
+    attachment_id: int | None
+
+
+def idempotency_key(source: str, event_id: str) -> str:
+    return f"ai:{source}:{event_id}"[:160]
+
+
+def accept_event(system: System, event: AiEvent) -> Accepted:
+    """EventInvalid (per field) when the event names no known elevator; otherwise the case it reached."""
+    with system.sessions() as session:
+        elevator_id = service.elevator_for(
+            session, source_name=event.source, elevator_code=event.elevator_code, camera_id=event.camera_id
+        )
+    if elevator_id is None:
+        field = "elevator_code" if event.elevator_code else "camera_id"
+        raise EventInvalid({field: [f"no registered elevator for {field} {event.elevator_code or event.camera_id!r}"]})
+    # The file first: if we stop after it, a retry finds the signal and still attaches the file.
+    stored = (
+        snapshots.store(system.settings.upload_dir, event.snapshot.data, event.snapshot.content_type)
+        if event.snapshot
+        else None
+    )
+    case_type, warning_type = ROUTES[event.type]
+    signal = {
+        "source": "ai",
+        "kind": event.type,
+        "ai_source": event.source,
+        "event_id": event.event_id,
+        "confidence": event.confidence,
+        "ts": event.ts.isoformat(),
+        "camera_id": event.camera_id,
+        "snapshot_sha256": stored.sha256 if stored else None,
+        "idempotency_key": idempotency_key(event.source, event.event_id),
+    }
+    if warning_type:
+        signal["warning_type"] = warning_type
+    else:
+        signal["trapped_count"] = 1
+    intake = open_or_join(
+        system.engine, system.settings.sla_file, case_type, elevator_id=elevator_id, signal=signal,
+        actor=f"ai:{event.source}"[:60],
+    )
+    attachment_id = None
+    with system.sessions() as session, session.begin():
+        if stored is not None:
+            ext = snapshots.EXTENSIONS.get(stored.content_type, "bin")
+            attachment_id = service.attach_snapshot(
+                session, intake.case_id, stored, f"{event.type}-{event.event_id}.{ext}", system.clock.now()
+            )
+        case = session.get(Case, intake.case_id)
+        number, priority, real_type = case.number, case.priority, case.case_type
+    return Accepted(intake.case_id, number, real_type, priority, intake.joined, intake.duplicate, attachment_id)

@@ -1,0 +1,61 @@
+"""`POST /hooks/ai-events`: public (no user) but every request is verified: the source's HMAC over
+the raw body, a ts inside the window, a well-formed event. Answers:
+200 accepted (or duplicate event_id: the same case again), 401 bad or missing signature,
+409 outside the time window (replay), 400 not JSON, 422 per-field problems."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from connectors.ai_events import flows, service, signature
+from connectors.ai_events.schema import EventInvalid, parse_event
+from web import context
+from web.auth import public
+from web.errors import body
+
+bp = Blueprint("ai_events", __name__)
+
+
+@bp.post("/hooks/ai-events")
+@public
+def receive() -> tuple[Any, int]:
+    system = context.system()
+    raw = request.get_data(cache=False)
+    name = request.headers.get(signature.SOURCE_HEADER, "").strip()
+    sent = request.headers.get(signature.SIGNATURE_HEADER, "")
+    source = service.active_source(context.db(), name) if name else None
+    # One answer for unknown source and wrong signature: do not tell a prober which source names exist.
+    if source is None or not signature.valid(source.secret, raw, sent):
+        return body(401, f"bad or missing signature: send {signature.SOURCE_HEADER} and "
+                         f"{signature.SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of the raw body>")
+    secret_owner = source.name
+    context.db().rollback()  # release the read before the slower work below
+    try:
+        payload = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        return body(400, f"body is not JSON: {err}")
+    try:
+        event = parse_event(payload, max_bytes=system.settings.max_upload_bytes)
+        if event.source != secret_owner:
+            raise EventInvalid({"source": [f"must be {secret_owner!r}, the source that signed the request"]})
+    except EventInvalid as err:
+        return body(422, "the event has errors", err.errors)
+    now = system.clock.now()
+    if not signature.fresh(event.ts, now):
+        return body(409, f"replay refused: ts {event.ts.isoformat()} is more than "
+                         f"{int(signature.WINDOW.total_seconds())} s from the server time {now.isoformat()}")
+    try:
+        accepted = flows.accept_event(system, event)
+    except EventInvalid as err:
+        return body(422, "the event has errors", err.errors)
+    return jsonify(
+        status="duplicate" if accepted.duplicate else "joined" if accepted.joined else "opened",
+        case_id=accepted.case_id,
+        case_number=accepted.case_number,
+        case_type=accepted.case_type,
+        priority=accepted.priority,
+        attachment_id=accepted.attachment_id,
+    ), 200
