@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from engine.models import Case, TimelineEvent
 from liftcase.registry.models import Elevator
@@ -49,7 +49,7 @@ def _file_entry(data: bytes, lines: int) -> dict[str, Any]:
 
 
 def build_package(
-    session: Session,
+    sessions: sessionmaker,
     scope: Scope,
     start: datetime,
     end: datetime,
@@ -58,14 +58,28 @@ def build_package(
     now: datetime,
     created_by: str,
 ) -> tuple[bytes, dict[str, Any]]:
-    """(zip bytes, manifest). Reads one consistent snapshot (REPEATABLE READ on PostgreSQL; SQLite's
-    transaction is a snapshot already), so a head always matches the events exported with it."""
+    """(zip bytes, manifest). Reads in one transaction of its own on one snapshot (REPEATABLE READ
+    on PostgreSQL; SQLite's transaction is one already), so every head matches its events."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("the range must be timezone-aware")
     if start >= end:
         raise ValueError(f"empty range: {start.isoformat()} is not before {end.isoformat()}")
-    if session.bind.dialect.name == "postgresql":
-        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    with sessions() as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        return _build(session, scope, start, end, district=district, now=now, created_by=created_by)
+
+
+def _build(
+    session: Session,
+    scope: Scope,
+    start: datetime,
+    end: datetime,
+    *,
+    district: str | None,
+    now: datetime,
+    created_by: str,
+) -> tuple[bytes, dict[str, Any]]:
     active = select(TimelineEvent.case_id).where(TimelineEvent.at >= start, TimelineEvent.at < end)
     stmt = select(Case).where(cases_visible(scope), Case.id.in_(active)).order_by(Case.id)
     if district:

@@ -58,10 +58,9 @@ def audit_export(start: str, end: str, district: str | None, output: Path | None
     if lo >= hi:
         raise click.BadParameter("--from must be before --to")
     system = _system()
-    with system.sessions() as session, session.begin():
-        data, manifest = build_package(
-            session, _operator_scope(district), lo, hi, district=district, now=system.clock.now(), created_by="cli"
-        )
+    data, manifest = build_package(
+        system.sessions, _operator_scope(district), lo, hi, district=district, now=system.clock.now(), created_by="cli"
+    )
     output = output or Path(f"audit-{district or 'city'}-{lo:%Y%m%d}-{hi:%Y%m%d}.zip")
     output.write_bytes(data)
     click.echo(f"wrote {output}: {manifest['cases']} case(s), {manifest['events']} event(s)")
