@@ -4,6 +4,7 @@ each page's ES module fetches its data from the JSON API under /api/v1 with the 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from liftcase.registry.models import District, Role
+from processes.roles import KNOWN_ROLES
 from web import auth, context
 from web.console.strings import js_strings
 
@@ -95,7 +97,9 @@ def elevator(elevator_id: int) -> str:
 @bp.get("/modeler")
 @auth.require_roles(Role.ANALYST, Role.ADMIN)
 def modeler() -> str:
-    return page("modeler.html", process_key=request.args.get("key", "rescue"))
+    settings = context.system().settings
+    forms = sorted(p.name for p in Path(settings.forms_dir).glob("*.json"))
+    return page("modeler.html", process_key=request.args.get("key", "rescue"), roles=sorted(KNOWN_ROLES), forms=forms)
 
 
 @bp.get("/screens/dispatch")

@@ -64,12 +64,14 @@ export function now() {
   return Date.now() + offset;
 }
 
-const dateTime = new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'zh-CN', {
+const dateTime = new Intl.DateTimeFormat('en-GB', {
   timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false,
 });
+// 2026-11-23 09:30, Beijing time, in either language.
 export function fmtTime(iso) {
   if (!iso) return '—';
-  return dateTime.format(new Date(iso)).replace(/\//g, '-').replace(',', '');
+  const p = Object.fromEntries(dateTime.formatToParts(new Date(iso)).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
 }
 export function fmtDate(iso) {
   return iso ? fmtTime(iso).slice(0, 10) : '—';

@@ -127,11 +127,25 @@ function uploadField(name, schema, required, ctx, many) {
     h('label', { class: 'button camera' }, '📷 ', t('take_photo'), input), previews));
 }
 
+// JSON objects reach us with sorted keys (the API sorts them), so the author's order is lost:
+// required fields first in the schema's `required` order, then by kind, photos last.
+function orderedProperties(schema) {
+  const required = schema.required || [];
+  const rank = ([name, p]) => {
+    const i = required.indexOf(name);
+    if (i >= 0) return i;
+    if (UPLOAD_NAMES.test(name)) return 900;
+    const kind = p.enum ? 100 : { integer: 200, number: 210, boolean: 400, array: 500 }[p.type] ?? 300;
+    return kind + ((p.maxLength || 0) > 200 ? 50 : 0);
+  };
+  return Object.entries(schema.properties || {}).sort((a, b) => rank(a) - rank(b));
+}
+
 export function renderForm(container, schema, { taskId, initial = {} } = {}) {
   const required = new Set(schema.required || []);
   const ctx = { taskId };
   const fields = [];
-  for (const [name, prop] of Object.entries(schema.properties || {})) {
+  for (const [name, prop] of orderedProperties(schema)) {
     const req = required.has(name);
     const init = initial[name];
     const type = Array.isArray(prop.type) ? prop.type[0] : prop.type;

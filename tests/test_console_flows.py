@@ -1,0 +1,279 @@
+"""The console in a real browser (Debian's Chromium via Playwright) against the real app on a real
+HTTP server over a seeded SQLite city: a dispatcher dispatches, a technician on a phone accepts and
+reports arrival with a photo, a regulator sees the escalation, an analyst changes a timer in the
+modeler and deploys v2 (new cases run v2, running ones stay on v1) and an invalid diagram is refused.
+Every page visited is saved to docs/screenshots/ (the README shows them)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from engine.clock import SimulatedClock
+from engine.models import Case, CaseTask, CaseTimer, ProcessDefinition
+from engine.scheduler import fire_due_timers
+from liftcase.registry.models import Elevator, User
+from liftcase.system import System
+from processes.models import Attachment
+from tests.conftest import START, make_system
+from tests.console_harness import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    PHONE,
+    demo_elevator,
+    serve,
+    set_passwords,
+    shot,
+    sign_in,
+    start_rescue,
+)
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+if not os.path.exists(CHROMIUM):
+    pytest.skip("Chromium is not installed at /usr/bin/chromium (make installs it)", allow_module_level=True)
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture(scope="module")
+def clock() -> SimulatedClock:
+    return SimulatedClock(START)
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory, clock: SimulatedClock) -> Iterator[System]:
+    tmp = tmp_path_factory.mktemp("console")
+    system = make_system(f"sqlite:///{tmp / 'console.sqlite3'}", clock, elevators=200, upload_dir=tmp / "uploads")
+    set_passwords(system)
+    yield system
+    system.db.dispose()
+
+
+@pytest.fixture(scope="module")
+def base(system: System) -> Iterator[str]:
+    with serve(system) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def context(browser: Any, device: dict[str, Any], lang: str = "zh-CN") -> Any:
+    ctx = browser.new_context(locale=lang, **device)
+    ctx.set_default_timeout(15_000)
+    return ctx
+
+
+def page_errors(page: Any) -> list[str]:
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
+
+
+def task_row(system: System, case_id: int, bpmn_id: str) -> CaseTask:
+    with system.sessions() as session:
+        row = session.scalar(
+            select(CaseTask)
+            .where(CaseTask.case_id == case_id, CaseTask.bpmn_id == bpmn_id)
+            .order_by(CaseTask.id.desc())
+        )
+        assert row is not None, f"no task {bpmn_id} on case {case_id}"
+        return row
+
+
+def open_task(page: Any, base: str, task_id: int) -> None:
+    """From the inbox: the task's card is listed; open it and claim it (unless it was assigned to me)."""
+    page.goto(f"{base}/console/inbox")
+    card = page.locator(f"[data-task-id='{task_id}']")
+    card.wait_for()
+    card.locator(".task-main").click()
+    page.wait_for_url(f"{base}/console/tasks/{task_id}")
+    page.locator("#claim-task, #release-task").first.wait_for()
+    if page.locator("#claim-task").count():
+        page.click("#claim-task")
+    page.locator("#release-task").wait_for()
+
+
+def test_rescue_dispatch_arrival_with_photo_and_escalation(system: System, base: str, browser: Any,
+                                                           clock: SimulatedClock) -> None:
+    case_id = start_rescue(system, demo_elevator(system))
+
+    # The dispatcher (96933 seat, desktop): sign-in page, home, inbox, the verification form.
+    ctx = context(browser, DESKTOP)
+    page = ctx.new_page()
+    errors = page_errors(page)
+    page.goto(f"{base}/console/inbox")
+    page.wait_for_url(re.compile(r"/console/signin\?next=/console/inbox$"))  # pages need a session: sign in first
+    shot(page, "signin")
+    sign_in(page, base, "dispatcher")
+    page.locator("#home-tasks [data-task-id]").first.wait_for()
+    shot(page, "home-dispatcher")
+    verify = task_row(system, case_id, "verify_dispatch")
+    page.goto(f"{base}/console/inbox")
+    page.locator(f"[data-task-id='{verify.id}'] .due").wait_for()
+    shot(page, "inbox-dispatcher")
+    open_task(page, base, verify.id)
+    page.select_option("select[name=outcome]", "dispatch")
+    page.fill("input[name=trapped_count]", "99")  # the form allows at most 50
+    page.click("#submit-task")
+    error = page.locator("[data-error-for=trapped_count]")
+    error.wait_for()
+    assert "50" in error.inner_text()  # the server's 422 message, shown at the field
+    shot(page, "task-form-errors")
+    page.fill("input[name=trapped_count]", "2")
+    page.fill("textarea[name=note]", "两名乘客被困，情绪稳定")
+    page.click("#submit-task")
+    page.wait_for_url(f"{base}/console/inbox")
+    done = task_row(system, case_id, "verify_dispatch")
+    assert done.status == "completed" and done.data == {"outcome": "dispatch", "trapped_count": 2,
+                                                        "injured": False, "note": "两名乘客被困，情绪稳定"}
+    assert done.completed_by == "dispatcher"
+    ctx.close()
+
+    # The technician on a phone: accept, then report arrival with a photo from the camera input.
+    phone = context(browser, PHONE)
+    page = phone.new_page()
+    errors += page_errors(page)
+    sign_in(page, base, "maint")
+    accept = task_row(system, case_id, "accept_order")
+    page.goto(f"{base}/console/inbox")
+    page.locator(f"[data-task-id='{accept.id}']").wait_for()
+    shot(page, "inbox-phone", full_page=True)
+    open_task(page, base, accept.id)
+    page.fill("input[name=eta_minutes]", "15")
+    page.fill("input[name=phone]", "13800000001")
+    page.click("#submit-task")
+    page.wait_for_url(f"{base}/console/inbox")
+    arrival = task_row(system, case_id, "report_arrival")
+    open_task(page, base, arrival.id)
+    camera = page.locator("input[type=file][data-upload-for=photo]")
+    assert camera.get_attribute("capture") == "environment" and camera.get_attribute("accept") == "image/*"
+    camera.set_input_files({"name": "arrival.png", "mimeType": "image/png", "buffer": page.screenshot()})
+    page.locator(".preview[data-attachment-id]").wait_for()
+    page.check("input[name=on_site]")
+    shot(page, "task-arrival-phone", full_page=True)
+    page.click("#submit-task")
+    page.wait_for_url(f"{base}/console/inbox")
+    arrived = task_row(system, case_id, "report_arrival")
+    with system.sessions() as session:
+        photo = session.scalars(select(Attachment).where(Attachment.case_id == case_id)).one()
+    assert arrived.status == "completed" and arrived.data["on_site"] is True
+    assert arrived.data["photo"] == str(photo.id) and photo.content_type == "image/png"
+    phone.close()
+
+    # The case page: the diagram with the current step, the timeline with its hash check, the photo.
+    ctx = context(browser, DESKTOP)
+    page = ctx.new_page()
+    errors += page_errors(page)
+    sign_in(page, base, "dispatcher")
+    page.goto(f"{base}/console/cases/{case_id}")
+    page.wait_for_selector("#diagram[data-rendered]")
+    active = page.get_attribute("#diagram", "data-active").split()
+    assert "report_release" in active and "report_arrival" not in active
+    assert page.locator(".highlight-completed").count() >= 3  # drawn: verify, accept, arrival… on their planes
+    assert page.locator("#chain").get_attribute("data-chain") == "intact"
+    assert page.locator("#attachments a").inner_text() == photo.filename
+    assert page.locator("#sla tr[data-state=met]").count() >= 2
+    shot(page, "case", full_page=True)
+    ctx.close()
+
+    # Nobody accepts a second rescue for 11 minutes: the ladder reaches the district regulator.
+    first_elevator = demo_elevator(system)
+    with system.sessions() as session:  # (SQLite: one writer at a time, so no session inside another)
+        maint_unit = session.scalar(select(User.organisation_id).where(User.username == "maint"))
+        other = session.scalar(
+            select(Elevator.id).where(Elevator.maintenance_unit_id == maint_unit, Elevator.district_code == "511702",
+                                      Elevator.id != first_elevator).order_by(Elevator.id)
+        )
+    late_id = start_rescue(system, other)
+    late_verify = task_row(system, late_id, "verify_dispatch")
+    system.engine.complete_task(late_verify.id, {"outcome": "dispatch"}, actor="dispatcher")
+    clock.advance(timedelta(minutes=11))
+    fire_due_timers(system.engine)
+    ctx = context(browser, DESKTOP)
+    page = ctx.new_page()
+    errors += page_errors(page)
+    sign_in(page, base, "regulator")
+    page.goto(f"{base}/console/cases/{late_id}")
+    page.wait_for_selector("#timeline li[data-kind=escalated]")
+    assert page.locator("#escalation-level").inner_text().endswith("3")
+    shot(page, "case-escalated-regulator", full_page=True)
+    ctx.close()
+    assert errors == []
+
+
+def test_analyst_changes_timer_deploys_v2_and_invalid_is_refused(system: System, base: str, browser: Any) -> None:
+    running = start_rescue(system, demo_elevator(system), source="qr")  # joins or opens: on v1 either way
+    ctx = context(browser, DESKTOP)
+    page = ctx.new_page()
+    errors = page_errors(page)
+    sign_in(page, base, "analyst")
+    page.goto(f"{base}/console/modeler?key=rescue")
+    page.wait_for_selector("#modeler-root[data-loaded='rescue:1']")
+    page.select_option("#jump", "t_level2")
+    assert page.input_value("#prop-timer") == "accept_within"
+    page.fill("#prop-timer", "'PT3M'")
+    page.press("#prop-timer", "Enter")
+    page.click("#validate")
+    page.wait_for_selector("#result[data-result=valid]")
+    page.click("#deploy")
+    page.wait_for_selector("#result[data-result=deployed]")
+    page.locator(".version-card[data-version='2']").wait_for()
+    shot(page, "modeler", full_page=True)
+
+    # An invalid timer: refused with the reason, nothing deployed.
+    page.select_option("#jump", "t_level3")
+    page.fill("#prop-timer", "'ten minutes'")
+    page.press("#prop-timer", "Enter")
+    page.click("#deploy")
+    page.wait_for_selector("#result[data-result=invalid]")
+    assert "t_level3" in page.inner_text("#result")
+    shot(page, "modeler-refused", full_page=True)
+    ctx.close()
+    assert errors == []
+
+    with system.sessions() as session:
+        rescue = ProcessDefinition.key == "rescue"
+        versions = session.scalars(
+            select(ProcessDefinition.version).where(rescue).order_by(ProcessDefinition.version)
+        ).all()
+        assert versions == [1, 2]
+        v1, v2 = (
+            session.scalar(select(ProcessDefinition.id).where(rescue, ProcessDefinition.version == n)) for n in (1, 2)
+        )
+        assert session.get(Case, running).definition_id == v1
+    fresh = start_rescue(system, _idle_elevator(system))
+    verify = task_row(system, fresh, "verify_dispatch")
+    system.engine.complete_task(verify.id, {"outcome": "dispatch"}, actor="dispatcher")
+    with system.sessions() as session:
+        case = session.get(Case, fresh)
+        assert case.definition_id == v2
+        level2 = session.scalar(select(CaseTimer).where(CaseTimer.case_id == fresh, CaseTimer.bpmn_id == "t_level2"))
+        assert level2 is not None and level2.fire_at - system.clock.now() == timedelta(minutes=3)
+        assert session.get(Case, running).definition_id == v1
+
+
+def _idle_elevator(system: System) -> int:
+    """An elevator in the demo district without an open case."""
+    with system.sessions() as session:
+        busy = select(Case.elevator_id).where(Case.status == "open", Case.elevator_id.is_not(None))
+        found = session.scalar(
+            select(Elevator.id)
+            .where(Elevator.district_code == "511702", Elevator.id.not_in(busy))
+            .order_by(Elevator.id)
+        )
+        assert found is not None
+        return found
+
+

@@ -1,0 +1,214 @@
+// BPMN modeler for analysts: bpmn-js Modeler (npm) with a small properties panel for what the
+// engine reads — lanes as roles, a user task's form and due time, timer expressions — then the
+// server's lint (validate) and deploy. A refused diagram deploys nothing; versions side by side.
+import { ApiError, api, errorText, fmtTime, h, t, toast } from './api.js';
+
+const root = document.getElementById('modeler-root');
+const ROLES = root.dataset.roles.split(',');
+const FORMS = root.dataset.forms.split(',');
+const TIMER_KINDS = ['timeDuration', 'timeDate', 'timeCycle'];
+let key = root.dataset.key;
+let modeler;
+
+const spiff = await (await fetch('/console/static/spiffworkflow-moddle.json')).json();
+modeler = new window.BpmnJS({ container: '#canvas', moddleExtensions: { spiffworkflow: spiff } });
+const modeling = modeler.get('modeling');
+const moddle = modeler.get('moddle');
+const registry = modeler.get('elementRegistry');
+const canvas = modeler.get('canvas');
+
+async function xmlOf(k, version) {
+  const r = await fetch(`/api/v1/process-definitions/${encodeURIComponent(k)}/versions/${version}/xml`, { credentials: 'same-origin' });
+  if (!r.ok) throw new Error(`HTTP ${r.status}`);
+  return r.text();
+}
+
+// ---- reading and writing what the engine uses ----
+function isUserTask(bo) { return bo.$type === 'bpmn:UserTask'; }
+function timerOf(bo) { return (bo.eventDefinitions || []).find((d) => d.$type === 'bpmn:TimerEventDefinition'); }
+function processOf(bo) { let p = bo; while (p && p.$type !== 'bpmn:Process') p = p.$parent; return p; }
+function laneOf(bo) {
+  for (const set of processOf(bo)?.laneSets || []) for (const lane of set.lanes || []) {
+    if ((lane.flowNodeRef || []).includes(bo)) return lane;
+  }
+  return null;
+}
+function spiffProps(bo) {
+  return (bo.extensionElements?.values || []).find((v) => v.$type === 'spiffworkflow:Properties');
+}
+function spiffProp(bo, name) {
+  return (spiffProps(bo)?.properties || []).find((p) => p.name === name)?.value ?? '';
+}
+
+function setSpiffProp(element, name, value) {
+  const bo = element.businessObject;
+  let ext = bo.extensionElements;
+  if (!ext) {
+    ext = moddle.create('bpmn:ExtensionElements', { values: [] });
+    modeling.updateProperties(element, { extensionElements: ext });
+  }
+  let props = spiffProps(bo);
+  if (!props) {
+    props = moddle.create('spiffworkflow:Properties', { properties: [] });
+    modeling.updateModdleProperties(element, ext, { values: [...ext.values, props] });
+  }
+  const found = props.properties.find((p) => p.name === name);
+  if (found) modeling.updateModdleProperties(element, found, { value });
+  else modeling.updateModdleProperties(element, props, { properties: [...props.properties, moddle.create('spiffworkflow:Property', { name, value })] });
+}
+
+function setTimer(element, kind, body) {
+  const timer = timerOf(element.businessObject);
+  const updates = Object.fromEntries(TIMER_KINDS.map((k) => [k, undefined]));
+  updates[kind] = moddle.create('bpmn:FormalExpression', { body });
+  modeling.updateModdleProperties(element, timer, updates);
+}
+
+// A lane names a role: moving a task to a role moves its flowNodeRef to that role's lane.
+function setRole(element, role) {
+  const bo = element.businessObject;
+  const process = processOf(bo);
+  let set = process.laneSets?.[0];
+  if (!set) { set = moddle.create('bpmn:LaneSet', { id: `${process.id}_lanes`, lanes: [] }); process.laneSets = [set]; set.$parent = process; }
+  for (const lane of set.lanes) lane.flowNodeRef = (lane.flowNodeRef || []).filter((n) => n !== bo);
+  let lane = set.lanes.find((l) => l.name === role);
+  if (!lane) {
+    lane = moddle.create('bpmn:Lane', { id: `lane_${role}`, name: role, flowNodeRef: [] });
+    lane.$parent = set;
+    set.lanes.push(lane);
+  }
+  lane.flowNodeRef.push(bo);
+  modeling.updateProperties(element, {}); // marks the diagram changed (command stack)
+}
+
+// ---- the properties panel ----
+function field(label, control) { return h('label', {}, h('span', { class: 'label' }, label), control); }
+
+function showProps(element) {
+  const body = document.getElementById('props-body');
+  if (!element || element.type === 'bpmn:Process' || element.type === 'label') {
+    body.replaceChildren(h('p', { class: 'muted' }, t('select_element')));
+    return;
+  }
+  const bo = element.businessObject;
+  const parts = [
+    h('p', {}, h('code', {}, bo.id), ' ', h('span', { class: 'muted' }, bo.$type.replace('bpmn:', ''))),
+    field('Name', h('input', { id: 'prop-name', value: bo.name || '', onchange: (e) => modeling.updateLabel(element, e.target.value) })),
+  ];
+  if (bo.$type === 'bpmn:Lane') {
+    parts.push(field('Role', h('select', { id: 'prop-lane-role', onchange: (e) => modeling.updateProperties(element, { name: e.target.value }) },
+      ROLES.map((r) => h('option', { value: r, selected: r === bo.name }, r)))));
+  }
+  if (isUserTask(bo)) {
+    const role = laneOf(bo)?.name || '';
+    parts.push(
+      field('Lane / role', h('select', { id: 'prop-role', onchange: (e) => { setRole(element, e.target.value); showProps(element); } },
+        h('option', { value: '' }, t('choose')), ROLES.map((r) => h('option', { value: r, selected: r === role }, r)))),
+      field('Form (forms/*.json)', h('select', { id: 'prop-form', onchange: (e) => setSpiffProp(element, 'formJsonSchemaFilename', e.target.value) },
+        h('option', { value: '' }, '—'), FORMS.map((f) => h('option', { value: f, selected: f === spiffProp(bo, 'formJsonSchemaFilename') }, f)))),
+      field('Due in (dueIn: ISO duration or variable)', h('input', { id: 'prop-due', value: spiffProp(bo, 'dueIn'), onchange: (e) => setSpiffProp(element, 'dueIn', e.target.value) })),
+    );
+  }
+  const timer = timerOf(bo);
+  if (timer) {
+    const kind = TIMER_KINDS.find((k) => timer[k]) || 'timeDuration';
+    const kindSelect = h('select', { id: 'prop-timer-kind' }, TIMER_KINDS.map((k) => h('option', { value: k, selected: k === kind }, k)));
+    const expr = h('input', { id: 'prop-timer', value: timer[kind]?.body || '' });
+    const apply = () => setTimer(element, kindSelect.value, expr.value);
+    kindSelect.addEventListener('change', apply);
+    expr.addEventListener('change', apply);
+    parts.push(field('Timer type', kindSelect), field("Timer expression (e.g. 'PT5M' or a variable)", expr));
+  }
+  body.replaceChildren(...parts);
+}
+
+function fillJump() {
+  const items = registry.filter((el) => isUserTask(el.businessObject) || timerOf(el.businessObject));
+  document.getElementById('jump').replaceChildren(h('option', { value: '' }, t('choose')),
+    items.map((el) => h('option', { value: el.id }, `${el.businessObject.name || el.id} (${el.id})`)));
+}
+
+document.getElementById('jump').addEventListener('change', (e) => {
+  const element = registry.get(e.target.value);
+  if (!element) return;
+  const rootOf = (el) => { let p = el; while (p.parent) p = p.parent; return p; };
+  canvas.setRootElement(rootOf(element));
+  modeler.get('selection').select(element);
+  canvas.scrollToElement?.(element);
+  showProps(element);
+});
+modeler.on('selection.changed', ({ newSelection }) => showProps(newSelection[0]));
+
+// ---- versions side by side ----
+async function loadVersions() {
+  const defs = await api('/process-definitions');
+  const select = document.getElementById('process-key');
+  select.replaceChildren(...defs.map((d) => h('option', { value: d.key, selected: d.key === key }, `${d.name} (${d.key})`)));
+  const def = defs.find((d) => d.key === key) || defs[0];
+  key = def.key;
+  const box = document.getElementById('versions');
+  box.replaceChildren(...[...def.versions].reverse().map((v) => h('div', {
+    class: `card version-card ${v.version === def.latest_version ? 'current' : ''}`, 'data-version': v.version,
+  },
+  h('strong', {}, `${t('version')} ${v.version}`), h('div', { class: 'muted' }, `${fmtTime(v.deployed_at)} · ${v.deployed_by}`),
+  h('div', { class: 'case-counts' }, h('b', { class: 'cases-total' }, v.cases_total), ` ${t('cases_on_version')} · `, h('b', { class: 'cases-open' }, v.cases_open), ` ${t('status_open')}`),
+  h('div', { class: 'mini', id: `mini-${v.version}` }))));
+  for (const v of def.versions.slice(-3)) {
+    const viewer = new window.BpmnJS({ container: `#mini-${v.version}`, moddleExtensions: { spiffworkflow: spiff } });
+    viewer.importXML(await xmlOf(key, v.version)).then(() => viewer.get('canvas').zoom('fit-viewport')).catch(() => {});
+  }
+  return def;
+}
+
+async function openLatest() {
+  const def = await loadVersions();
+  await modeler.importXML(await xmlOf(def.key, def.latest_version));
+  canvas.zoom('fit-viewport');
+  document.getElementById('editing-version').textContent = `${t('version')} ${def.latest_version}`;
+  root.dataset.loaded = `${def.key}:${def.latest_version}`;
+  fillJump();
+  showProps(null);
+}
+
+function showResult(kind, title, problems = []) {
+  const box = document.getElementById('result');
+  box.hidden = false;
+  box.className = `card result ${kind}`;
+  box.dataset.result = kind;
+  box.replaceChildren(h('strong', {}, title),
+    problems.length ? h('ul', { class: 'problems' }, problems.map((p) => h('li', {}, p.element ? h('code', {}, p.element) : null, ' ', p.message))) : null);
+}
+
+async function currentXml() {
+  return (await modeler.saveXML({ format: true })).xml;
+}
+
+document.getElementById('validate').addEventListener('click', async () => {
+  try {
+    const r = await api('/process-definitions/validate', { method: 'POST', json: { xml: await currentXml(), filename: `${key}.bpmn` } });
+    if (r.valid) showResult('valid', t('valid'));
+    else showResult('invalid', t('invalid'), r.problems);
+  } catch (err) { showResult('invalid', errorText(err)); }
+});
+
+document.getElementById('deploy').addEventListener('click', async () => {
+  try {
+    const r = await api('/process-definitions', { method: 'POST', json: { xml: await currentXml(), filename: `${key}.bpmn` } });
+    const v = r.definition.version;
+    showResult('deployed', r.created ? `${t('deployed')} ${v}` : `${t('unchanged')} ${v}`);
+    toast(r.created ? `${t('deployed')} ${v}` : `${t('unchanged')} ${v}`, 'ok');
+    await loadVersions();
+    document.getElementById('editing-version').textContent = `${t('version')} ${v}`;
+  } catch (err) {
+    const problems = err instanceof ApiError ? err.body.errors?.problems || [] : [];
+    showResult('invalid', `${t('invalid')} — ${err.message}`, problems);
+  }
+});
+
+document.getElementById('process-key').addEventListener('change', (e) => {
+  key = e.target.value;
+  history.replaceState(null, '', `?key=${key}`);
+  openLatest().catch((err) => toast(errorText(err), 'error'));
+});
+
+openLatest().catch((err) => toast(errorText(err), 'error'));
