@@ -70,7 +70,7 @@ def signs(
         query = query.limit(limit)
     out: list[Sign] = []
     chosen = list(variants)
-    for elevator, maint in session.execute(query).tuples():
+    for elevator, maint in session.execute(query):
         url = page_url(base_url, elevator.qr_code)
         svg = base64.b64encode(qr_svg(url, scale=4)).decode("ascii")
         for name in chosen:
