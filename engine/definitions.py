@@ -250,6 +250,13 @@ class Deployment:
     created: bool
 
 
+_deploys = 0  # bumped on every new version in this process; callers' caches of "latest" compare it
+
+
+def deploy_generation() -> int:
+    return _deploys
+
+
 def latest_definition(session: Session, key: str) -> ProcessDefinition | None:
     return session.scalars(
         select(ProcessDefinition).where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc())
@@ -289,6 +296,8 @@ def deploy(
     session.add(definition)
     session.flush()
     _CACHE.put(definition.id, digest, parsed)
+    global _deploys
+    _deploys += 1
     return Deployment(definition, created=True)
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -13,19 +14,17 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.clock import Clock
-from engine.definitions import latest_definition, parsed_definition
+from engine.definitions import deploy_generation, latest_definition, parsed_definition
 from engine.hooks import CaseHooks
 from engine.jobs import JobQueue
 from engine.models import (
     Case,
-    CaseCounter,
     CaseStatus,
     CaseTask,
     CaseTimer,
@@ -33,13 +32,30 @@ from engine.models import (
     ProcessDefinition,
     TaskStatus,
 )
+from engine.numbers import IdAllocator, MissingSequence
 from engine.scripting import CaseScriptEngine, Effect, ServiceRegistry
 from engine.serialization import load_state
-from engine.steps import StepRecorder, apply_effects, finish_step, open_task_rows, run_engine
+from engine.steps import (
+    CASES,
+    TASKS,
+    StaleCase,
+    StepRecorder,
+    Writes,
+    apply_effects,
+    finish_step,
+    open_task_rows,
+    run_engine,
+    timer_set,
+)
 from forms.validation import validate_form
 
 # Case numbers carry the local (Beijing) date, as people read them.
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
+# How long a process trusts its idea of a process's latest version (a deploy elsewhere shows after this).
+LATEST_TTL_SECONDS = 5.0
+# The case columns a join (a timeline entry only) reads and writes: not the large workflow state.
+_HEAD_COLUMNS = ("id", "number", "status", "version", "timeline_seq", "timeline_head")
+T = TypeVar("T")
 
 
 class EngineError(Exception):
@@ -106,6 +122,9 @@ class CaseEngine:
         for name, handler in (services.handlers if services else {}).items():
             self.services.register(name, handler)
         self.script_time_limit = script_time_limit
+        self.ids = IdAllocator(sessions.kw["bind"])
+        self._definitions: dict[int, ProcessDefinition] = {}
+        self._latest_cache: dict[str, tuple[int, float, ProcessDefinition]] = {}
 
     # -- plumbing ---------------------------------------------------------------------------
     def script_engine(self) -> CaseScriptEngine:
@@ -117,7 +136,7 @@ class CaseEngine:
         try:
             with session.begin():
                 yield session
-        except StaleDataError as err:
+        except (StaleDataError, StaleCase) as err:
             raise Conflict("the case was changed by someone else at the same time; reload and retry") from err
         finally:
             session.close()
@@ -132,120 +151,136 @@ class CaseEngine:
         if recorder.notification_ids:
             self.jobs.enqueue("send_notifications", recorder.notification_ids)
 
+    def _definition(self, session: Session, definition_id: int) -> ProcessDefinition:
+        """A version's row never changes, so it is read once per engine."""
+        found = self._definitions.get(definition_id)
+        if found is None:
+            found = session.get(ProcessDefinition, definition_id)
+            if found is None:
+                raise NotFound(f"process definition {definition_id} not found")
+            session.expunge(found)
+            self._definitions[definition_id] = found
+        return found
+
+    def _latest(self, session: Session, key: str) -> ProcessDefinition:
+        hit = self._latest_cache.get(key)
+        now = time.monotonic()
+        if hit is not None and hit[0] == deploy_generation() and now < hit[1]:
+            return hit[2]
+        found = latest_definition(session, key)
+        if found is None:
+            raise NotFound(f"no deployed process {key!r}")
+        session.expunge(found)
+        self._definitions[found.id] = found
+        self._latest_cache[key] = (deploy_generation(), now + LATEST_TTL_SECONDS, found)
+        return found
+
     def _step(
         self,
-        case_id: int,
+        case_id: int | None,
         actor: str,
         act: Callable[[BpmnWorkflow, StepRecorder, Session], None],
+        *,
+        task_id: int | None = None,
     ) -> Case:
+        """Lock the case (found by its id, or by one of its tasks), act, run, write it all back."""
         with self._transaction() as session:
-            case = self._lock_case(session, case_id)
+            target = (
+                select(TASKS.c.case_id).where(TASKS.c.id == task_id).scalar_subquery() if task_id is not None else None
+            )
+            row = session.execute(
+                select(CASES).where(CASES.c.id == (case_id if target is None else target)).with_for_update()
+            ).one_or_none()
+            if row is None:
+                raise NotFound(f"task {task_id} not found" if task_id is not None else f"case {case_id} not found")
+            case = Case(**row._mapping)
             if case.status != CaseStatus.OPEN:
                 raise Conflict(f"case {case.number} is {case.status}")
-            definition = session.get(ProcessDefinition, case.definition_id)
+            definition = self._definition(session, case.definition_id)
             parsed = parsed_definition(definition)
             engine = self.script_engine()
             workflow = load_state(case.state, parsed.spec, parsed.subprocess_specs, engine)
-            recorder = StepRecorder(session, case, self.clock.now(), actor)
-            known = open_task_rows(session, case.id)
+            recorder = StepRecorder(session, case, self.clock.now(), actor, ids=self.ids.source(session))
+            wanted = TASKS.c.status == TaskStatus.OPEN
+            if task_id is not None:
+                wanted = or_(wanted, TASKS.c.id == task_id)
+            known = {}
+            for task_row in session.execute(select(TASKS).where(TASKS.c.case_id == case.id, wanted)):
+                if task_row.id == task_id:
+                    recorder.task = task_row
+                if task_row.status == TaskStatus.OPEN:
+                    known[task_row.spiff_task_id] = task_row
+            recorder.timers_before = timer_set(workflow)
             act(workflow, recorder, session)
             run_engine(workflow, recorder)
             finish_step(workflow, parsed, engine, self.hooks, recorder, known)
+            writes = Writes()
+            writes.add(recorder, version=row.version)
+            writes.flush(session)
         self._after_commit(recorder)
         return case
 
-    def _next_number(self, session: Session, case_type: str) -> str:
-        local_day = self.clock.now().astimezone(_SHANGHAI).strftime("%Y%m%d")
-        prefix = f"{self.hooks.number_prefix(case_type)}-{local_day}"
-        dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(CaseCounter).values(prefix=prefix, last=1)
-        stmt = stmt.on_conflict_do_update(index_elements=["prefix"], set_={"last": CaseCounter.last + 1})
-        last = session.scalar(stmt.returning(CaseCounter.last))
-        return f"{prefix}-{last:04d}"
+    def run_batch(self, work: Callable[[StartBatch], T], *, attempts: int = 3) -> T:
+        """Run `work` in one transaction with a StartBatch; notifications are queued after the
+        commit. A lost race (another process opened the same case first), a deadlock between two
+        bursts or a vanished number sequence rolls everything back, and `work` runs again."""
+        for attempt in range(1, attempts + 1):
+            batch = StartBatch(self)
+            try:
+                with self._transaction() as session:
+                    batch.session = session
+                    result = work(batch)
+            except (MissingSequence, IntegrityError, DBAPIError) as err:
+                if attempt == attempts or not _retryable(err):
+                    raise
+                continue
+            self.jobs_after(batch.notification_batches)
+            return result
+        raise AssertionError("unreachable")
+
+    def jobs_after(self, batches: list[list[int]]) -> None:
+        enqueue_many = getattr(self.jobs, "enqueue_many", None)
+        if enqueue_many is not None and len(batches) > 1:
+            enqueue_many("send_notifications", [(ids,) for ids in batches])
+            return
+        for ids in batches:
+            self.jobs.enqueue("send_notifications", ids)
 
     # -- operations -------------------------------------------------------------------------
     def start_case(self, start: CaseStart) -> Case:
-        now = self.clock.now()
-        try:
-            with self._transaction() as session:
-                definition = latest_definition(session, start.process_key)
-                if definition is None:
-                    raise NotFound(f"no deployed process {start.process_key!r}")
-                parsed = parsed_definition(definition)
-                engine = self.script_engine()
-                workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=engine)
-                workflow.task_tree.data.update(start.variables)
-                for task in workflow.get_tasks(state=TaskState.READY):
-                    task.data.update(start.variables)
-                case = Case(
-                    number=self._next_number(session, start.case_type),
-                    case_type=start.case_type,
-                    definition_id=definition.id,
-                    elevator_id=start.elevator_id,
-                    district_code=start.district_code,
-                    status=CaseStatus.OPEN,
-                    priority=start.priority,
-                    correlation_key=start.correlation_key,
-                    open_key=start.correlation_key,
-                    opened_at=now,
-                    variables=start.variables,
-                    milestones={},
-                    state="",
-                    escalation_level=1,
-                    timeline_seq=0,
-                    timeline_head="",
-                )
-                session.add(case)
-                session.flush()
-                recorder = StepRecorder(session, case, now, start.actor)
-                recorder.event(
-                    EventKind.CASE_OPENED,
-                    {
-                        "number": case.number,
-                        "type": start.case_type,
-                        "process": definition.key,
-                        "version": definition.version,
-                        "priority": start.priority,
-                        "variables": start.variables,
-                    },
-                )
-                run_engine(workflow, recorder)
-                finish_step(workflow, parsed, engine, self.hooks, recorder, {}, new_case=True)
-        except IntegrityError as err:
-            if start.correlation_key and "open_key" in str(err.orig):
-                existing = self.find_open(start.correlation_key)
-                raise AlreadyOpen(start.correlation_key, existing) from err
-            raise
-        self._after_commit(recorder)
-        return case
+        outcome = self.start_cases([start])[0]
+        if isinstance(outcome, AlreadyOpen):
+            raise outcome
+        return outcome
+
+    def start_cases(self, starts: Sequence[CaseStart]) -> list[Case | AlreadyOpen]:
+        """Start many cases in one transaction (a burst of warnings): each start is a new case, or
+        AlreadyOpen when a case with its correlation key is open (also an earlier one in `starts`)."""
+        return self.run_batch(lambda batch: batch.start(starts))
 
     def find_open(self, correlation_key: str) -> int | None:
         with self.sessions() as session:
             return session.scalar(select(Case.id).where(Case.open_key == correlation_key))
 
     def complete_task(self, task_id: int, data: dict[str, Any], *, actor: str) -> Case:
-        with self.sessions() as session:
-            row = session.get(CaseTask, task_id)
-            if row is None:
-                raise NotFound(f"task {task_id} not found")
-            case_id = row.case_id
-
         def act(workflow: BpmnWorkflow, recorder: StepRecorder, session: Session) -> None:
-            task_row = session.get(CaseTask, task_id)
+            task_row = recorder.task
             if task_row is None or task_row.status != TaskStatus.OPEN:
-                who = f" by {task_row.completed_by}" if task_row and task_row.completed_by else ""
+                who = f" by {task_row.completed_by}" if task_row is not None and task_row.completed_by else ""
                 raise Conflict(f"task {task_id} is already {task_row.status if task_row else 'gone'}{who}")
-            definition = session.get(ProcessDefinition, recorder.case.definition_id)
+            definition = self._definition(session, recorder.case.definition_id)
             validate_form(definition.forms.get(task_row.form) if task_row.form else None, data)
             task = workflow.get_task_from_id(UUID(task_row.spiff_task_id))
             if task is None or task.state != TaskState.READY:
                 raise Conflict(f"task {task_id} is no longer waiting for input")
             task.data.update(data)
             task.run()
-            task_row.status = TaskStatus.COMPLETED
-            task_row.completed_at = recorder.now
-            task_row.completed_by = actor
-            task_row.data = data
+            recorder.task_changes[task_row.id] = {
+                "status": TaskStatus.COMPLETED,
+                "completed_at": recorder.now,
+                "completed_by": actor,
+                "data": data,
+            }
             milestones = dict(recorder.case.milestones or {})
             milestones.setdefault(task_row.bpmn_id, recorder.now.isoformat())
             recorder.case.milestones = milestones
@@ -259,7 +294,7 @@ class CaseEngine:
                 },
             )
 
-        return self._step(case_id, actor, act)
+        return self._step(None, actor, act, task_id=task_id)
 
     def correlate_message(
         self, correlation_key: str, message: str, payload: dict[str, Any], *, actor: str = "system"
@@ -283,10 +318,7 @@ class CaseEngine:
     def record(self, case_id: int, kind: EventKind, payload: dict[str, Any], *, actor: str = "system") -> None:
         """Append an event that is not an engine step (a signal joined, a notification sent)."""
         with self._transaction() as session:
-            case = self._lock_case(session, case_id)
-            recorder = StepRecorder(session, case, self.clock.now(), actor)
-            recorder.event(kind, payload)
-            recorder.flush_events()
+            StartBatch(self, session).record([(case_id, kind, payload, actor)])
 
     def cancel_case(self, case_id: int, reason: str, *, actor: str) -> Case:
         with self._transaction() as session:
@@ -310,6 +342,7 @@ class CaseEngine:
     def escalate(self, case_id: int, *, roles: list[str], reason: str, actor: str, level: int | None = None) -> Case:
         """A person raises the case a level (a regulator's manual escalation): the same effect as
         a BPMN escalate step, so the same recipients are told and the timeline reads the same."""
+
         def act(workflow: BpmnWorkflow, recorder: StepRecorder, session: Session) -> None:
             params = {"roles": roles, "message": reason, "level": level or recorder.case.escalation_level + 1}
             apply_effects([Effect("escalate", params, "manual")], self.hooks, recorder)
@@ -334,3 +367,147 @@ class CaseEngine:
             )
             recorder.flush_events()
         return row
+
+
+def _retryable(err: Exception) -> bool:
+    if isinstance(err, MissingSequence):
+        return True
+    if isinstance(err, IntegrityError):
+        return "open_key" in str(err.orig)  # lost the race to open the same case: the retry joins it
+    # deadlock between two bursts, or a serialization failure
+    return isinstance(err, DBAPIError) and getattr(err.orig, "sqlstate", None) in ("40P01", "40001")
+
+
+@dataclass
+class StartBatch:
+    """One transaction's case starts and timeline entries (CaseEngine.run_batch hands one out)."""
+
+    engine: CaseEngine
+    session: Session = None  # type: ignore[assignment]  # set when the transaction begins
+    notification_batches: list[list[int]] = field(default_factory=list)
+
+    def start(self, starts: Sequence[CaseStart]) -> list[Case | AlreadyOpen]:
+        """Each start becomes a case, or AlreadyOpen when its correlation key has an open case
+        (in the database, or opened by an earlier start of the same batch)."""
+        eng, session = self.engine, self.session
+        now = eng.clock.now()
+        local_day = now.astimezone(_SHANGHAI).strftime("%Y%m%d")
+        outcomes: list[Case | AlreadyOpen | None] = [None] * len(starts)
+        first_of: dict[str, int] = {}
+        fresh: list[int] = []
+        for i, start in enumerate(starts):
+            key = start.correlation_key
+            if key and key in first_of:
+                continue  # a repeat in the same burst joins the first one's case
+            if key:
+                first_of[key] = i
+            fresh.append(i)
+        # The definitions before the numbers: a start of an undeployed process takes no number.
+        definitions = {p: eng._latest(session, p) for p in {starts[i].process_key for i in fresh}}
+        counters = [f"{eng.hooks.number_prefix(starts[i].case_type)}-{local_day}" for i in fresh]
+        claims = eng.ids.claim(session, [(starts[i].correlation_key, c) for i, c in zip(fresh, counters, strict=True)])
+        new = []
+        for i, counter, (open_id, suffix) in zip(fresh, counters, claims, strict=True):
+            if open_id is not None:
+                outcomes[i] = AlreadyOpen(starts[i].correlation_key or "", open_id)
+            else:
+                new.append((i, f"{counter}-{suffix:04d}"))
+        ids = eng.ids.source(session)
+        writes = Writes()
+        for (i, number), case_id in zip(new, ids.take(CASES.name, len(new)), strict=True):
+            outcomes[i] = self._open(starts[i], definitions[starts[i].process_key], case_id, number, now, ids, writes)
+        writes.flush(session)
+        for i, start in enumerate(starts):
+            if outcomes[i] is None:
+                first = outcomes[first_of[start.correlation_key or ""]]
+                first_id = first.id if isinstance(first, Case) else first.case_id  # type: ignore[union-attr]
+                outcomes[i] = AlreadyOpen(start.correlation_key or "", first_id)
+        return outcomes  # type: ignore[return-value]
+
+    def _open(
+        self,
+        start: CaseStart,
+        definition: ProcessDefinition,
+        case_id: int,
+        number: str,
+        now: Any,
+        ids: Any,
+        writes: Writes,
+    ) -> Case:
+        eng = self.engine
+        parsed = parsed_definition(definition)
+        script = eng.script_engine()
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script)
+        workflow.task_tree.data.update(start.variables)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(start.variables)
+        case = Case(
+            id=case_id,
+            number=number,
+            case_type=start.case_type,
+            definition_id=definition.id,
+            elevator_id=start.elevator_id,
+            district_code=start.district_code,
+            status=CaseStatus.OPEN,
+            priority=start.priority,
+            correlation_key=start.correlation_key,
+            open_key=start.correlation_key,
+            escalation_level=1,
+            opened_at=now,
+            closed_at=None,
+            close_reason=None,
+            variables=start.variables,
+            milestones={},
+            state="",
+            version=1,
+            timeline_seq=0,
+            timeline_head="",
+        )
+        recorder = StepRecorder(self.session, case, now, start.actor, ids=ids)
+        recorder.event(
+            EventKind.CASE_OPENED,
+            {
+                "number": number,
+                "type": start.case_type,
+                "process": definition.key,
+                "version": definition.version,
+                "priority": start.priority,
+                "variables": start.variables,
+            },
+        )
+        run_engine(workflow, recorder)
+        finish_step(workflow, parsed, script, eng.hooks, recorder, {}, new_case=True)
+        writes.add(recorder, new_case=True)
+        if recorder.notification_ids:
+            self.notification_batches.append(recorder.notification_ids)
+        return case
+
+    def record(self, entries: Sequence[tuple[int, EventKind, dict[str, Any], str]]) -> None:
+        """Append (case id, kind, payload, actor) events that are not engine steps (a signal joined,
+        a notification sent): the cases are locked in id order, the large workflow state is not read."""
+        session = self.session
+        wanted = sorted({case_id for case_id, *_ in entries})
+        rows = {
+            r.id: r
+            for r in session.execute(
+                select(*(CASES.c[k] for k in _HEAD_COLUMNS))
+                .where(CASES.c.id.in_(wanted))
+                .order_by(CASES.c.id)
+                .with_for_update()
+            )
+        }
+        missing = [c for c in wanted if c not in rows]
+        if missing:
+            raise NotFound(f"case {missing[0]} not found")
+        now = self.engine.clock.now()
+        recorders: dict[int, StepRecorder] = {}
+        for case_id, kind, payload, actor in entries:
+            recorder = recorders.get(case_id)
+            if recorder is None:
+                case = Case(**rows[case_id]._mapping)
+                recorder = recorders[case_id] = StepRecorder(session, case, now, actor)
+            recorder.event(kind, payload, actor=actor)
+        writes = Writes()
+        for case_id, recorder in recorders.items():
+            writes.add(recorder, version=rows[case_id].version, columns=("timeline_seq", "timeline_head"))
+        writes.flush(session)

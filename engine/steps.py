@@ -4,6 +4,11 @@ A step is one database transaction: the serialized workflow state, the task rows
 due times, the timeline events and the queued notifications are written together or not at
 all. The case row is locked (PostgreSQL) and versioned (every database), so two steps on the
 same case never both commit.
+
+Everything a step changes is computed in memory first and collected by its StepRecorder; a
+`Writes` then puts the rows of one step, or of a whole batch of case starts, into the database
+with one bulk statement per table (SQLAlchemy Core, no unit of work). Ids come from
+engine.numbers beforehand, so nothing is read back and no row is written twice.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.definitions import ParsedProcess
@@ -32,17 +37,35 @@ from engine.models import (
     TaskStatus,
     TimelineEvent,
 )
+from engine.numbers import IdSource
 from engine.scripting import CaseScriptEngine, Effect
 from engine.serialization import dump_state
 from engine.timeline import GENESIS, event_hash
 from engine.timers import pending_timers
 
 ENGINE_EFFECTS = {"notify", "escalate"}
+CASES, TASKS, TIMERS = Case.__table__, CaseTask.__table__, CaseTimer.__table__
+EVENTS, NOTIFICATIONS = TimelineEvent.__table__, Notification.__table__
+# The case columns a step may change; written back with one versioned UPDATE.
+STEP_COLUMNS = (
+    "status",
+    "escalation_level",
+    "closed_at",
+    "close_reason",
+    "open_key",
+    "milestones",
+    "state",
+    "timeline_seq",
+    "timeline_head",
+)
 
 
 @dataclass
 class StepRecorder:
-    """Collects what a step did, then writes it in bulk (few statements per step, not per row)."""
+    """Collects what a step did, then writes it in bulk (few statements per step, not per row).
+
+    `ids` is given on the engine's own paths (the case is a plain, detached object whose row
+    `Writes` updates); without it the recorder works on a session-attached case as before."""
 
     session: Session
     case: Case
@@ -50,6 +73,13 @@ class StepRecorder:
     actor: str
     events: list[dict[str, Any]] = field(default_factory=list)
     notification_ids: list[int] = field(default_factory=list)
+    ids: IdSource | None = None
+    new_tasks: list[dict[str, Any]] = field(default_factory=list)
+    task_changes: dict[int, dict[str, Any]] = field(default_factory=dict)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    timers: list[dict[str, Any]] | None = None  # the case's full timer set, when it changed
+    timers_before: set[tuple[str, str, datetime]] | None = None
+    task: Any = None  # the task row a completion is about (read with the case's open tasks)
 
     def event(self, kind: EventKind, payload: dict[str, Any] | None = None, actor: str | None = None) -> None:
         case = self.case
@@ -76,7 +106,7 @@ class StepRecorder:
 
     def flush_events(self) -> None:
         if self.events:
-            self.session.execute(insert(TimelineEvent), self.events)
+            self.session.execute(insert(EVENTS), self.events)
             self.events = []
 
 
@@ -118,7 +148,7 @@ def sync_tasks(
     engine: CaseScriptEngine,
     hooks: CaseHooks,
     recorder: StepRecorder,
-    known: dict[str, CaseTask],
+    known: dict[str, Any],
 ) -> None:
     """Ready user tasks become task rows; rows whose BPMN task went away are cancelled."""
     session, case, now = recorder.session, recorder.case, recorder.now
@@ -158,13 +188,23 @@ def sync_tasks(
         )
         if assignment.user_id is not None:
             recorder.event(EventKind.TASK_ASSIGNED, {"task": spiff_id, "user_id": assignment.user_id})
-    if new_rows:
-        session.execute(insert(CaseTask), new_rows)
+    if recorder.ids is not None:
+        recorder.new_tasks.extend(new_rows)
+    elif new_rows:
+        session.execute(insert(TASKS), new_rows)
     for spiff_id, row in known.items():
-        if spiff_id not in ready and row.status == TaskStatus.OPEN:
+        if spiff_id in ready or _status(recorder, row) != TaskStatus.OPEN:
+            continue
+        if recorder.ids is not None:
+            recorder.task_changes.setdefault(row.id, {}).update(status=TaskStatus.CANCELLED, completed_at=now)
+        else:
             row.status = TaskStatus.CANCELLED
             row.completed_at = now
-            recorder.event(EventKind.TASK_CANCELLED, {"task": spiff_id, "element": row.bpmn_id})
+        recorder.event(EventKind.TASK_CANCELLED, {"task": spiff_id, "element": row.bpmn_id})
+
+
+def _status(recorder: StepRecorder, row: Any) -> str:
+    return recorder.task_changes.get(row.id, {}).get("status", row.status)
 
 
 def apply_effects(effects: list[Effect], hooks: CaseHooks, recorder: StepRecorder) -> None:
@@ -204,7 +244,13 @@ def apply_effects(effects: list[Effect], hooks: CaseHooks, recorder: StepRecorde
             for r in hooks.recipients(session, case, role)
         ]
         ids: list[int] = []
-        if rows:
+        if rows and recorder.ids is not None:
+            ids = recorder.ids.take(NOTIFICATIONS.name, len(rows))
+            for row, nid in zip(rows, ids, strict=True):
+                row["id"] = nid
+            recorder.notifications.extend(rows)
+            recorder.notification_ids.extend(ids)
+        elif rows:
             ids = list(session.scalars(insert(Notification).returning(Notification.id), rows))
             recorder.notification_ids.extend(ids)
         recorder.event(
@@ -213,19 +259,26 @@ def apply_effects(effects: list[Effect], hooks: CaseHooks, recorder: StepRecorde
         )
 
 
+def timer_set(workflow: BpmnWorkflow) -> set[tuple[str, str, datetime]]:
+    return set(pending_timers(workflow)) if not workflow.completed else set()
+
+
 def sync_timers(workflow: BpmnWorkflow, recorder: StepRecorder, new_case: bool = False) -> datetime | None:
+    """The due-time table follows the workflow; rewritten only when the set of timers changed."""
     session, case = recorder.session, recorder.case
-    if not new_case:
-        session.execute(delete(CaseTimer).where(CaseTimer.case_id == case.id))
-    pending = pending_timers(workflow) if not workflow.completed else []
-    if pending:
-        session.execute(
-            insert(CaseTimer),
-            [
-                {"case_id": case.id, "spiff_task_id": tid, "bpmn_id": bpmn_id, "fire_at": due}
-                for tid, bpmn_id, due in pending
-            ],
-        )
+    pending = timer_set(workflow)
+    rows = [
+        {"case_id": case.id, "spiff_task_id": tid, "bpmn_id": bpmn_id, "fire_at": due}
+        for tid, bpmn_id, due in sorted(pending, key=lambda p: (p[2], p[0]))
+    ]
+    if recorder.ids is not None:
+        if new_case or recorder.timers_before is None or pending != recorder.timers_before:
+            recorder.timers = rows
+    else:
+        if not new_case:
+            session.execute(delete(CaseTimer).where(CaseTimer.case_id == case.id))
+        if rows:
+            session.execute(insert(TIMERS), rows)
     return min((due for _, _, due in pending), default=None)
 
 
@@ -235,7 +288,7 @@ def finish_step(
     engine: CaseScriptEngine,
     hooks: CaseHooks,
     recorder: StepRecorder,
-    known: dict[str, CaseTask],
+    known: dict[str, Any],
     new_case: bool = False,
 ) -> None:
     apply_effects(engine.effects, hooks, recorder)
@@ -254,9 +307,95 @@ def finish_step(
         sync_tasks(workflow, parsed, engine, hooks, recorder, known)
     sync_timers(workflow, recorder, new_case)
     case.state = dump_state(workflow)
-    recorder.flush_events()
+    if recorder.ids is None:
+        recorder.flush_events()
 
 
 def open_task_rows(session: Session, case_id: int) -> dict[str, CaseTask]:
     rows = session.scalars(select(CaseTask).where(CaseTask.case_id == case_id, CaseTask.status == TaskStatus.OPEN))
     return {row.spiff_task_id: row for row in rows}
+
+
+def case_values(case: Case) -> dict[str, Any]:
+    """The column values set on a new, detached Case, for a Core INSERT (columns left unset get
+    their defaults, also ones other packages add later)."""
+    state = case.__dict__
+    return {c.key: state[c.key] for c in CASES.columns if c.key in state}
+
+
+class StaleCase(Exception):
+    """A case row changed between our read and our write (the version column said so)."""
+
+
+@dataclass
+class Writes:
+    """The rows of one transaction's steps, written table by table in foreign-key order."""
+
+    new_cases: list[Case] = field(default_factory=list)
+    steps: list[StepRecorder] = field(default_factory=list)
+    # case id -> (version read, columns to write back), for steps on existing cases
+    versions: dict[int, tuple[int, tuple[str, ...]]] = field(default_factory=dict)
+
+    def add(
+        self,
+        recorder: StepRecorder,
+        *,
+        new_case: bool = False,
+        version: int | None = None,
+        columns: tuple[str, ...] = STEP_COLUMNS,
+    ) -> None:
+        self.steps.append(recorder)
+        if new_case:
+            self.new_cases.append(recorder.case)
+        elif version is not None:
+            self.versions[recorder.case.id] = (version, columns)
+
+    def flush(self, session: Session) -> int:
+        """Write everything; returns the number of statements sent (for the benchmark's counts)."""
+        statements = 0
+
+        def run(stmt: Any, rows: list[dict[str, Any]]) -> None:
+            nonlocal statements
+            if rows:
+                session.execute(stmt, rows)
+                statements += 1
+
+        run(insert(CASES), [case_values(c) for c in self.new_cases])
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for step in self.steps:
+            if step.case.id in self.versions:
+                version, columns = self.versions[step.case.id]
+                values = {k: getattr(step.case, k) for k in columns}
+                values["b_id"], values["b_version"] = step.case.id, version
+                updates.setdefault(columns, []).append(values)
+        dialect = session.get_bind().dialect
+        for rows in updates.values():
+            stmt = (
+                update(CASES)
+                .where(CASES.c.id == bindparam("b_id"), CASES.c.version == bindparam("b_version"))
+                .values(version=CASES.c.version + 1)  # the other SET columns come from the rows' keys
+            )
+            result = session.execute(stmt, rows)
+            statements += 1
+            if (len(rows) == 1 or dialect.supports_sane_multi_rowcount) and result.rowcount != len(rows):
+                raise StaleCase("a case was changed by someone else at the same time")
+        for step in self.steps:
+            if step.case.id in self.versions:
+                step.case.version = self.versions[step.case.id][0] + 1
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for step in self.steps:
+            for task_id, change in step.task_changes.items():
+                groups.setdefault(tuple(sorted(change)), []).append({"b_id": task_id, **change})
+        for rows in groups.values():
+            run(update(TASKS).where(TASKS.c.id == bindparam("b_id")), rows)
+        run(insert(TASKS), [row for step in self.steps for row in step.new_tasks])
+        run(insert(NOTIFICATIONS), [row for step in self.steps for row in step.notifications])
+        rewritten = [s.case.id for s in self.steps if s.timers is not None and s.case.id in self.versions]
+        if rewritten:
+            session.execute(delete(TIMERS).where(TIMERS.c.case_id.in_(rewritten)))
+            statements += 1
+        run(insert(TIMERS), [row for step in self.steps if step.timers for row in step.timers])
+        run(insert(EVENTS), [row for step in self.steps for row in step.events])
+        for step in self.steps:
+            step.events = []
+        return statements

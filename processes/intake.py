@@ -1,15 +1,24 @@
-"""From a signal to a case: open a new one, or join the elevator's open case of that type."""
+"""From a signal to a case: open a new one, or join the elevator's open case of that type.
+
+`open_or_join_many` takes a burst of signals (a city-wide power cut through the MQTT ingest) in
+one transaction: the elevators are read with one query, the new cases are written with one bulk
+insert per table, joins and idempotency records likewise. Each signal still gets its own answer:
+a new case, a join of the open case (also one opened earlier in the same burst), or a duplicate of
+a signal already taken (same idempotency key). `open_or_join` is the one-signal form.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from engine.models import EventKind
-from engine.runner import AlreadyOpen, CaseEngine, CaseStart
+from engine.runner import AlreadyOpen, CaseEngine, CaseStart, StartBatch
 from liftcase.registry.models import District, Elevator
 from processes.catalogue import CASE_TYPES, StartContext
 from processes.models import Signal
@@ -24,6 +33,16 @@ class IntakeResult:
     duplicate: bool = False
 
 
+@dataclass(frozen=True)
+class IntakeItem:
+    """One signal of a burst: which case type it asks for, for which elevator."""
+
+    case_type: str
+    elevator_id: int | None
+    signal: dict[str, Any] = field(default_factory=dict)
+    actor: str = "system"
+
+
 def open_or_join(
     engine: CaseEngine,
     sla_path: Any,
@@ -33,67 +52,113 @@ def open_or_join(
     signal: dict[str, Any],
     actor: str = "system",
 ) -> IntakeResult:
-    ct = CASE_TYPES[case_type]
-    now = engine.clock.now()
-    idem = signal.get("idempotency_key")
-    with engine.sessions() as session:
-        if idem:
-            seen = session.scalar(select(Signal).where(Signal.idempotency_key == idem))
-            if seen is not None and seen.case_id is not None:
-                return IntakeResult(seen.case_id, None, joined=seen.joined, duplicate=True)
-        elevator = session.get(Elevator, elevator_id) if elevator_id else None
-        district = session.get(District, elevator.district_code) if elevator else None
-        ctx = StartContext(elevator, district, signal, load_sla(sla_path))
-        variables = {**ct.variables(ctx), "reported_at": now.isoformat(), "case_type": case_type}
-        priority = ct.priority(ctx)
-    key = ct.correlation_key(elevator_id, signal)
-    start = CaseStart(
-        process_key=ct.process_key,
-        case_type=case_type,
-        variables=variables,
-        elevator_id=elevator_id,
-        district_code=elevator.district_code if elevator else signal.get("district_code"),
-        priority=priority,
-        correlation_key=key,
-        actor=actor,
-    )
-    try:
-        case = engine.start_case(start)
-        result = IntakeResult(case.id, case.number, joined=False)
-    except AlreadyOpen as err:
-        if err.case_id is None:  # closed between our insert and the lookup: try once more
-            case = engine.start_case(start)
-            result = IntakeResult(case.id, case.number, joined=False)
+    return open_or_join_many(engine, sla_path, [IntakeItem(case_type, elevator_id, signal, actor)])[0]
+
+
+def open_or_join_many(engine: CaseEngine, sla_path: Any, items: Sequence[IntakeItem]) -> list[IntakeResult]:
+    """Every item's result, in order, all committed together (a failure rolls the burst back and
+    raises; nothing half-done stays). Unknown case types raise KeyError before anything is read."""
+    for item in items:
+        if item.case_type not in CASE_TYPES:
+            raise KeyError(f"unknown case type {item.case_type!r}")
+    sla = load_sla(sla_path)
+    return engine.run_batch(lambda batch: _intake(batch, sla, items))
+
+
+def _intake(batch: StartBatch, sla: dict[str, Any], items: Sequence[IntakeItem]) -> list[IntakeResult]:
+    session, now = batch.session, batch.engine.clock.now()
+    results: list[IntakeResult | None] = [None] * len(items)
+    keys = [item.signal.get("idempotency_key") or None for item in items]
+    seen: dict[str, tuple[int | None, bool]] = {}
+    wanted = sorted({k for k in keys if k})
+    if wanted:
+        stmt = select(Signal.idempotency_key, Signal.case_id, Signal.joined).where(Signal.idempotency_key.in_(wanted))
+        seen = {k: (case_id, joined) for k, case_id, joined in session.execute(stmt)}
+    todo: list[int] = []
+    first_of_key: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        if key and key in seen and seen[key][0] is not None:
+            case_id, joined = seen[key]
+            results[i] = IntakeResult(case_id, None, joined=joined, duplicate=True)  # type: ignore[arg-type]
+        elif key and key in first_of_key:
+            continue  # the same signal twice in one burst: answered like its first copy, below
         else:
-            engine.record(
-                err.case_id,
-                EventKind.SIGNAL_JOINED,
-                {"source": signal.get("source"), "kind": signal.get("kind"), "signal": signal},
-                actor=actor,
+            if key:
+                first_of_key[key] = i
+            todo.append(i)
+
+    elevators = _elevators(session, {items[i].elevator_id for i in todo if items[i].elevator_id})
+    starts = []
+    for i in todo:
+        item = items[i]
+        ct = CASE_TYPES[item.case_type]
+        elevator, district = elevators.get(item.elevator_id, (None, None)) if item.elevator_id else (None, None)
+        ctx = StartContext(elevator, district, item.signal, sla)
+        starts.append(
+            CaseStart(
+                process_key=ct.process_key,
+                case_type=item.case_type,
+                variables={**ct.variables(ctx), "reported_at": now.isoformat(), "case_type": item.case_type},
+                elevator_id=item.elevator_id,
+                district_code=elevator.district_code if elevator else item.signal.get("district_code"),
+                priority=ct.priority(ctx),
+                correlation_key=ct.correlation_key(item.elevator_id, item.signal),
+                actor=item.actor,
             )
-            result = IntakeResult(err.case_id, None, joined=True)
-    if idem:
-        _remember(engine, idem, signal, elevator_id, result)
-    return result
+        )
+    joins = []
+    for i, outcome in zip(todo, batch.start(starts), strict=True):
+        if isinstance(outcome, AlreadyOpen):
+            signal = items[i].signal
+            payload = {"source": signal.get("source"), "kind": signal.get("kind"), "signal": signal}
+            joins.append((outcome.case_id, EventKind.SIGNAL_JOINED, payload, items[i].actor))
+            results[i] = IntakeResult(outcome.case_id, None, joined=True)  # type: ignore[arg-type]
+        else:
+            results[i] = IntakeResult(outcome.id, outcome.number, joined=False)
+    if joins:
+        batch.record(joins)
+    for i, key in enumerate(keys):
+        if results[i] is None and key:
+            first = results[first_of_key[key]]
+            results[i] = IntakeResult(first.case_id, None, joined=first.joined, duplicate=True)  # type: ignore[union-attr]
+    _remember(session, items, keys, results, first_of_key, now)
+    return results  # type: ignore[return-value]
+
+
+def _elevators(session: Session, ids: set[int | None]) -> dict[int, tuple[Elevator, District | None]]:
+    if not ids:
+        return {}
+    stmt = select(Elevator, District).outerjoin(District, District.code == Elevator.district_code)
+    return {e.id: (e, d) for e, d in session.execute(stmt.where(Elevator.id.in_(ids)))}
 
 
 def _remember(
-    engine: CaseEngine, idem: str, signal: dict[str, Any], elevator_id: int | None, result: IntakeResult
+    session: Session,
+    items: Sequence[IntakeItem],
+    keys: list[str | None],
+    results: list[IntakeResult | None],
+    first_of_key: dict[str, int],
+    now: Any,
 ) -> None:
-    with engine.sessions() as session, session.begin():
-        try:
-            with session.begin_nested():
-                session.add(
-                    Signal(
-                        idempotency_key=idem,
-                        source=str(signal.get("source", "")),
-                        kind=str(signal.get("kind", "")),
-                        elevator_id=elevator_id,
-                        payload=signal,
-                        case_id=result.case_id,
-                        joined=result.joined,
-                        received_at=engine.clock.now(),
-                    )
-                )
-        except IntegrityError:
-            pass  # a concurrent duplicate recorded it first
+    """One idempotency record per new key; a concurrent duplicate that recorded it first wins."""
+    rows = []
+    for key, i in first_of_key.items():
+        result, signal = results[i], items[i].signal
+        assert result is not None
+        rows.append(
+            {
+                "idempotency_key": key,
+                "source": str(signal.get("source", "")),
+                "kind": str(signal.get("kind", "")),
+                "elevator_id": items[i].elevator_id,
+                "payload": signal,
+                "case_id": result.case_id,
+                "joined": result.joined,
+                "received_at": now,
+            }
+        )
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(Signal).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    session.execute(stmt, rows)
