@@ -54,7 +54,7 @@ def extract_features(session: Session, now: datetime) -> FeatureFrame:
         return FeatureFrame(np.zeros(0, dtype=np.int64), X)
     ids, installed, floors, devices, maintained, due, stopped = zip(*elevators, strict=True)
     ids_array = np.asarray(ids, dtype=np.int64)
-    X[:, INDEX["age_years"]] = [(today - d).days / 365.25 if d else 0.0 for d in installed]
+    X[:, INDEX["age_years"]] = [max(0, (today - d).days) / 365.25 if d else 0.0 for d in installed]
     X[:, INDEX["floors"]] = [f or 0 for f in floors]
     X[:, INDEX["has_iot"]] = [d is not None for d in devices]
     X[:, INDEX["maintenance_overdue_days"]] = [
