@@ -125,7 +125,7 @@ function showProps(element) {
 function fillJump() {
   const items = registry.filter((el) => isUserTask(el.businessObject) || timerOf(el.businessObject));
   document.getElementById('jump').replaceChildren(h('option', { value: '' }, t('choose')),
-    items.map((el) => h('option', { value: el.id }, `${el.businessObject.name || el.id} (${el.id})`)));
+    ...items.filter((el) => el.type !== 'label').map((el) => h('option', { value: el.id }, `${el.businessObject.name || el.id} (${el.id})`)));
 }
 
 document.getElementById('jump').addEventListener('change', (e) => {
@@ -211,4 +211,4 @@ document.getElementById('process-key').addEventListener('change', (e) => {
   openLatest().catch((err) => toast(errorText(err), 'error'));
 });
 
-openLatest().catch((err) => toast(errorText(err), 'error'));
+openLatest().catch((err) => { console.error(err); toast(errorText(err), 'error'); });
