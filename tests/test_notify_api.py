@@ -73,6 +73,9 @@ def notify(system: System, username: str, subject: str, *, case_id: int | None =
 def test_my_inbox_pages_unread_and_read_marks(system: System, app: Flask) -> None:
     client = app.test_client()
     assert client.get(API).status_code == 401
+    assert client.get(f"{API}/stream").status_code == 401
+    paths = client.get("/api/openapi.json").json["paths"]
+    assert "text/event-stream" in paths[f"{API}/stream"]["get"]["responses"]["200"]["content"]
     ids = [notify(system, "maint", f"notice {n}") for n in range(5)]
     other = notify(system, "property", "not yours")
     notify(system, "maint", "still queued", send=False)

@@ -213,11 +213,11 @@ def test_a_regulator_reads_e_mail_through_smtp(
 
 
 def test_failed_attempts_are_retried_with_backoff_and_each_is_on_the_timeline(
-    sqlite_url: str, clock: SimulatedClock, smtp: tuple[Mailbox, int], gateway: tuple[Gateway, str]
+    db_url: str, clock: SimulatedClock, smtp: tuple[Mailbox, int], gateway: tuple[Gateway, str]
 ) -> None:
     receiver, url = gateway
     receiver.fail_first = 2  # each notice's first two attempts get HTTP 500, the third 200
-    system = notify_system(sqlite_url, clock, smtp[1], url)
+    system = notify_system(db_url, clock, smtp[1], url)
     case_id = open_rescue(system)
     outbound = notices(system, case_id, "sms") + notices(system, case_id, "im")
     assert outbound and {(n.status, n.attempts) for n in outbound} == {("retrying", 1)}

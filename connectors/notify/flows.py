@@ -172,7 +172,7 @@ def deliver_to_inbox(system: System, notification_ids: Iterable[int], available:
         )
         delivered = [n for n in notices if n.status == "sent"]
         result.recipients = {n.user_id for n in delivered if n.user_id is not None}
-        rows = _fan_out_rows(session, delivered, available, now)
+        rows = _fan_out_rows(session, delivered, available, now) if available else []
         result.outbound = _insert_new(session, rows)
         fanned = list(session.scalars(select(Notification).where(Notification.id.in_(result.outbound))))
         timeline = _Timeline(session, now)
