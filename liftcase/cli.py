@@ -188,6 +188,9 @@ def demo(port: int, no_serve: bool, fresh: bool) -> None:
 
     timers = start_background(system.engine, system.settings.timer_poll_seconds, extra=add_to)
     summary = make_activity(system)
+    from detectors.risk.flows import score_all
+
+    score_all(system)  # the console's risk view has scores before the first 02:00 run
     click.echo(f"""
 liftcase demo is running (embedded: SQLite, in-process jobs, timer loop every {settings.timer_poll_seconds}s)
   database        {db_path}
