@@ -183,3 +183,21 @@ def test_features_read_back_from_the_database_equal_the_written_history(system: 
     scores = np.array([rows[int(i)].score for i in ids])
     order = np.argsort(np.argsort(scores)), np.argsort(np.argsort(history.hazard))
     assert np.corrcoef(*order)[0, 1] > 0.3  # seeded ages/boxes replace the generated ones: a looser floor
+
+
+def test_reads_respect_organisation_scope(sqlite_system: System) -> None:
+    from liftcase.registry.models import Organisation, User
+    from liftcase.scope import Scope, elevators_visible
+
+    score_all(sqlite_system)
+    with sqlite_system.sessions() as session:
+        user = session.scalar(select(User).where(User.username == "maint"))
+        org = session.get(Organisation, user.organisation_id)
+        scope = Scope.of(user, org)
+        own = set(session.scalars(select(Elevator.id).where(Elevator.maintenance_unit_id == org.id)))
+        seen = riskiest(session, visible=elevators_visible(scope), limit=1000)
+        assert own and {e.id for _, e in seen} == own
+        assert sum(level_counts(session, visible=elevators_visible(scope)).values()) == len(own)
+        analyst = session.scalar(select(User).where(User.username == "analyst"))
+        no_cases = Scope.of(analyst, session.get(Organisation, analyst.organisation_id))
+        assert riskiest(session, visible=elevators_visible(no_cases)) == []
