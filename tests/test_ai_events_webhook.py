@@ -74,8 +74,11 @@ def event(system: System, elevator: Elevator | None, **over: Any) -> dict[str, A
 
 def post(app: Flask, secret: str, payload: Any, *, source: str = SOURCE, signature: str | None = None) -> Any:
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    headers = {"X-Liftcase-Source": source, "X-Liftcase-Signature": signature or sign(secret, raw),
-               "Content-Type": "application/json"}
+    headers = {
+        "X-Liftcase-Source": source,
+        "X-Liftcase-Signature": signature or sign(secret, raw),
+        "Content-Type": "application/json",
+    }
     return app.test_client().post("/hooks/ai-events", data=raw, headers=headers)
 
 

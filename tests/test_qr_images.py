@@ -42,7 +42,10 @@ def module_matrix(png: bytes, size: int, scale: int = 8, border: int = 4) -> lis
     """Read the modules back from the PNG (dark = True) by sampling each module's centre."""
     image = Image.open(io.BytesIO(png)).convert("L")
     return [
-        [image.getpixel(((border + c) * scale + scale // 2, (border + r) * scale + scale // 2)) < 128 for c in range(size)]
+        [
+            image.getpixel(((border + c) * scale + scale // 2, (border + r) * scale + scale // 2)) < 128
+            for c in range(size)
+        ]
         for r in range(size)
     ]
 

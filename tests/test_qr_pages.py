@@ -18,10 +18,10 @@ from engine.clock import SimulatedClock
 from engine.models import Case
 from liftcase.registry.models import Elevator, Organisation
 from liftcase.system import System
+from processes.scenarios import complete
 from tests.api_client import app_for
 from tests.conftest import REDIS_URL, make_system, need_service
 from tests.helpers import kinds
-from processes.scenarios import complete
 
 QR_REDIS = REDIS_URL.rsplit("/", 1)[0] + "/10"
 
@@ -117,7 +117,11 @@ def test_rescue_call_opens_a_p1_case_and_the_tracking_page_follows_it(qr_system:
     assert html.count('class="done"') == 1
 
     complete(
-        qr_system, case_id, "verify_dispatch", {"outcome": "dispatch", "trapped_count": 2, "injured": False}, "dispatcher"
+        qr_system,
+        case_id,
+        "verify_dispatch",
+        {"outcome": "dispatch", "trapped_count": 2, "injured": False},
+        "dispatcher",
     )
     html = client.get(f"/r/t/{token}").get_data(as_text=True)
     assert html.count('class="done"') == 2
@@ -209,7 +213,10 @@ def test_rate_limits_per_client_and_per_elevator_answer_429(qr_system: System, a
         for key in r.scan_iter("liftcase:qr:rl:*"):
             r.delete(key)
         app.config["QR_RATE_LIMIT_REDIS_URL"] = QR_REDIS
-    app.config["QR_RATE_LIMITS"] = {"post-ip": Limit("post-ip", 3, 600), "post-elevator": Limit("post-elevator", 5, 600)}
+    app.config["QR_RATE_LIMITS"] = {
+        "post-ip": Limit("post-ip", 3, 600),
+        "post-elevator": Limit("post-elevator", 5, 600),
+    }
     e, other = an_elevator(qr_system, 0), an_elevator(qr_system, 1)
     client = app.test_client()
     ip = {"REMOTE_ADDR": "10.0.0.1"}

@@ -70,7 +70,11 @@ def accept_event(system: System, event: AiEvent) -> Accepted:
     else:
         signal["trapped_count"] = 1
     intake = open_or_join(
-        system.engine, system.settings.sla_file, case_type, elevator_id=elevator_id, signal=signal,
+        system.engine,
+        system.settings.sla_file,
+        case_type,
+        elevator_id=elevator_id,
+        signal=signal,
         actor=f"ai:{event.source}"[:60],
     )
     attachment_id = None

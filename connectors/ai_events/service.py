@@ -59,8 +59,16 @@ def attach_snapshot(session: Session, case_id: int, stored: Stored, filename: st
     if existing is not None:
         return existing
     row = Attachment(
-        case_id=case_id, task_id=None, kind="snapshot", filename=filename[:200], content_type=stored.content_type,
-        size=stored.size, sha256=stored.sha256, storage_key=stored.storage_key, uploaded_by="ai", created_at=now,
+        case_id=case_id,
+        task_id=None,
+        kind="snapshot",
+        filename=filename[:200],
+        content_type=stored.content_type,
+        size=stored.size,
+        sha256=stored.sha256,
+        storage_key=stored.storage_key,
+        uploaded_by="ai",
+        created_at=now,
     )
     session.add(row)
     session.flush()

@@ -29,8 +29,11 @@ def receive() -> tuple[Any, int]:
     source = service.active_source(context.db(), name) if name else None
     # One answer for unknown source and wrong signature: do not tell a prober which source names exist.
     if source is None or not signature.valid(source.secret, raw, sent):
-        return body(401, f"bad or missing signature: send {signature.SOURCE_HEADER} and "
-                         f"{signature.SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of the raw body>")
+        return body(
+            401,
+            f"bad or missing signature: send {signature.SOURCE_HEADER} and "
+            f"{signature.SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of the raw body>",
+        )
     secret_owner = source.name
     context.db().rollback()  # release the read before the slower work below
     try:
@@ -45,8 +48,11 @@ def receive() -> tuple[Any, int]:
         return body(422, "the event has errors", err.errors)
     now = system.clock.now()
     if not signature.fresh(event.ts, now):
-        return body(409, f"replay refused: ts {event.ts.isoformat()} is more than "
-                         f"{int(signature.WINDOW.total_seconds())} s from the server time {now.isoformat()}")
+        return body(
+            409,
+            f"replay refused: ts {event.ts.isoformat()} is more than "
+            f"{int(signature.WINDOW.total_seconds())} s from the server time {now.isoformat()}",
+        )
     try:
         accepted = flows.accept_event(system, event)
     except EventInvalid as err:

@@ -57,8 +57,12 @@ def _submit(system: System, case_type: str, elevator_id: int, signal: dict[str, 
     )
     with system.sessions() as session, session.begin():
         token = create_link(
-            session, case_id=intake.case_id, elevator_id=elevator_id, kind=kind,
-            joined=intake.joined or intake.duplicate, now=system.clock.now(),
+            session,
+            case_id=intake.case_id,
+            elevator_id=elevator_id,
+            kind=kind,
+            joined=intake.joined or intake.duplicate,
+            now=system.clock.now(),
         )
     return Submitted(token, intake)
 

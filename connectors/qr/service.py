@@ -72,7 +72,11 @@ def create_link(session: Session, *, case_id: int, elevator_id: int, kind: str, 
     token = secrets.token_urlsafe(18)
     session.add(
         TrackingLink(
-            token_sha256=_digest(token), case_id=case_id, elevator_id=elevator_id, kind=kind, joined=joined,
+            token_sha256=_digest(token),
+            case_id=case_id,
+            elevator_id=elevator_id,
+            kind=kind,
+            joined=joined,
             created_at=now,
         )
     )

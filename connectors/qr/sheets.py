@@ -75,8 +75,16 @@ def signs(
         svg = base64.b64encode(qr_svg(url, scale=4)).decode("ascii")
         for name in chosen:
             out.append(
-                Sign(VARIANTS[name], elevator.register_code, elevator.qr_code, elevator.address, maint.name,
-                     maint.phone or "", f"data:image/svg+xml;base64,{svg}", url)
+                Sign(
+                    VARIANTS[name],
+                    elevator.register_code,
+                    elevator.qr_code,
+                    elevator.address,
+                    maint.name,
+                    maint.phone or "",
+                    f"data:image/svg+xml;base64,{svg}",
+                    url,
+                )
             )
     return out
 
@@ -90,7 +98,7 @@ def render_pdf(items: list[Sign]) -> bytes:
 
 
 def parse_variants(value: str | None) -> list[str]:
-    """"all" or a comma list; ValueError naming the unknown one."""
+    """ "all" or a comma list; ValueError naming the unknown one."""
     if not value or value == "all":
         return list(VARIANTS)
     names = [v.strip() for v in value.split(",") if v.strip()]

@@ -134,13 +134,24 @@ def _facts(code: str) -> service.ElevatorFacts:
     return facts
 
 
-def _page(facts: service.ElevatorFacts, *, status: int = 200, errors: dict[str, str] | None = None,
-          form: dict[str, str] | None = None, open_form: str | None = None) -> Response:
+def _page(
+    facts: service.ElevatorFacts,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    open_form: str | None = None,
+) -> Response:
     system = context.system()
     token = formtoken.issue(system.settings.secret_key, facts.qr_code, system.clock.now())
     html = render_template(
-        "qr/elevator.html", e=facts, form_token=token, errors=errors or {}, form=form or {},
-        open_form=open_form, categories=flows.COMPLAINT_CATEGORIES,
+        "qr/elevator.html",
+        e=facts,
+        form_token=token,
+        errors=errors or {},
+        form=form or {},
+        open_form=open_form,
+        categories=flows.COMPLAINT_CATEGORIES,
     )
     return Response(html, status=status)
 
@@ -160,8 +171,9 @@ def _post(code: str, kind: str) -> Response:
     system = context.system()
     form = request.form.to_dict()
     try:
-        nonce = formtoken.verify(system.settings.secret_key, form.get("form_token", ""), facts.qr_code,
-                                 system.clock.now())
+        nonce = formtoken.verify(
+            system.settings.secret_key, form.get("form_token", ""), facts.qr_code, system.clock.now()
+        )
     except formtoken.FormTokenError:
         # stale or forged: show the page again with a fresh token; nothing was filed
         return _page(facts, status=400, errors={"form": "stale"}, form=form, open_form=kind)
@@ -240,8 +252,13 @@ def sheets_pdf() -> Response:
     except ValueError as err:
         return body(422, str(err))
     items = sheets.signs(
-        context.db(), context.system().settings.public_base_url, district=district, variants=variants,
-        visible=elevators_visible(context.scope()), limit=SHEET_LIMIT, offset=max(0, offset),
+        context.db(),
+        context.system().settings.public_base_url,
+        district=district,
+        variants=variants,
+        visible=elevators_visible(context.scope()),
+        limit=SHEET_LIMIT,
+        offset=max(0, offset),
     )
     if not items:
         return body(404, f"no elevators you may see in district {district}")

@@ -58,7 +58,12 @@ def rows_of(output: np.ndarray, config: ModelConfig) -> tuple[np.ndarray, bool]:
     layout = config.layout
     if layout == "auto":
         first, last = output.shape[0] in widths, output.shape[1] in widths
-        if first == last:
+        if not first and not last:
+            raise ValueError(
+                f"output shape {output.shape} has no dimension of {' or '.join(map(str, widths))} "
+                f"(box + {c} classes): is the class list in the model's TOML right?"
+            )
+        if first and last:
             raise ValueError(
                 f"cannot tell boxes from classes in output shape {output.shape} for {c} classes; "
                 "set layout = boxes_first or boxes_last in the model's TOML"

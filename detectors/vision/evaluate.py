@@ -1,6 +1,6 @@
 """Precision and recall of a detector on a held-out set of generated snapshots (IoU >= 0.5, per class).
 
-    python -m detectors.vision.evaluate [--model detectors/vision/models/car_v1.onnx] [--images 500] [--seed 777]
+python -m detectors.vision.evaluate [--model detectors/vision/models/car_v1.onnx] [--images 500] [--seed 777]
 """
 
 from __future__ import annotations

@@ -32,8 +32,15 @@ def events_for(
         wanted.append(("trapped", best["person"]))
     return [
         # event_id from the image: the same snapshot analysed twice is one event
-        AiEvent(event_id=f"{digest}:{kind}", source=SOURCE, type=kind, confidence=round(score, 4), ts=now,
-                elevator_code=elevator_code, snapshot=snapshot)
+        AiEvent(
+            event_id=f"{digest}:{kind}",
+            source=SOURCE,
+            type=kind,
+            confidence=round(score, 4),
+            ts=now,
+            elevator_code=elevator_code,
+            snapshot=snapshot,
+        )
         for kind, score in wanted
     ]
 
@@ -42,7 +49,11 @@ def submit_detections(
     system: System, elevator_code: str, image: bytes, detections: list[Detection], *, car_stuck: bool = False
 ) -> list[Accepted]:
     events = events_for(
-        elevator_code, image, detections, now=system.clock.now(), car_stuck=car_stuck,
+        elevator_code,
+        image,
+        detections,
+        now=system.clock.now(),
+        car_stuck=car_stuck,
         max_bytes=system.settings.max_upload_bytes,
     )
     return [accept_event(system, event) for event in events]
