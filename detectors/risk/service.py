@@ -40,7 +40,7 @@ def upsert_scores(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     statement = statement.on_conflict_do_update(
         index_elements=[ElevatorRisk.elevator_id], set_={c: statement.excluded[c] for c in UPDATED}
     )
-    session.execute(statement, list(rows))
+    session.connection().execute(statement, list(rows))  # Core executemany: no ORM bulk bookkeeping
     return len(rows)
 
 
