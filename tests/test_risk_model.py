@@ -141,3 +141,14 @@ def test_retraining_reproduces_the_shipped_model(model: RiskModel, fresh) -> Non
     card = train(write=False, only=model.card["estimator"])  # the shipped candidate only: a few seconds
     assert card["metrics"]["auc_holdout"] == pytest.approx(model.card["metrics"]["auc_holdout"], abs=0.005)
     assert card["linear"]["coefficients"] == pytest.approx(model.card["linear"]["coefficients"], abs=1e-3)
+
+
+def test_a_model_whose_card_lists_other_features_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    card = json.loads(CARD_PATH.read_text(encoding="utf-8"))
+    card["features"] = list(reversed(card["features"]))
+    wrong = tmp_path / "card.json"
+    wrong.write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(ValueError, match="lists features"):
+        RiskModel(MODEL_PATH, wrong)
