@@ -26,7 +26,7 @@ from engine.models import Case
 from liftcase.registry.models import Elevator
 from liftcase.system import System
 from processes.models import Attachment, Signal
-from tests.api_client import app_for
+from tests.api_client import Client, app_for
 from tests.conftest import make_system
 
 SOURCE = "hik-city"
@@ -112,6 +112,12 @@ def test_trapped_opens_a_rescue_with_the_snapshot_attached(db_url: str, clock: S
         assert stored.read_bytes() == image
         assert signal.idempotency_key == f"ai:{SOURCE}:evt-1" and signal.case_id == case.id
         assert "snapshot" not in signal.payload  # the bytes live in the file store, not in the signal row
+        # shown on the case: listed in the case detail and downloadable by staff in scope
+        dispatcher = Client(app, "dispatcher")
+        detail = dispatcher.get(f"/api/v1/cases/{case.id}").get_json()
+        assert [(a["kind"], a["sha256"]) for a in detail["attachments"]] == [("snapshot", attachment.sha256)]
+        download = dispatcher.get(f"/api/v1/cases/{case.id}/attachments/{attachment.id}")
+        assert download.status_code == 200 and download.data == image
     finally:
         system.db.dispose()
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from connectors.ai_events import service, snapshots
+from connectors.ai_events import service
 from connectors.ai_events.schema import AiEvent, EventInvalid
 from engine.models import Case
 from liftcase.system import System
+from processes.attachments import store_bytes
 from processes.intake import open_or_join
 
 # Event type -> (case type, warning type). trapped is a rescue (P1); the others are warnings whose
@@ -49,7 +50,7 @@ def accept_event(system: System, event: AiEvent) -> Accepted:
         raise EventInvalid({field: [f"no registered elevator for {field} {event.elevator_code or event.camera_id!r}"]})
     # The file first: if we stop after it, a retry finds the signal and still attaches the file.
     stored = (
-        snapshots.store(system.settings.upload_dir, event.snapshot.data, event.snapshot.content_type)
+        store_bytes(system.settings.upload_dir, event.snapshot.data, max_bytes=system.settings.max_upload_bytes)
         if event.snapshot
         else None
     )
@@ -80,7 +81,7 @@ def accept_event(system: System, event: AiEvent) -> Accepted:
     attachment_id = None
     with system.sessions() as session, session.begin():
         if stored is not None:
-            ext = snapshots.EXTENSIONS.get(stored.content_type, "bin")
+            ext = "png" if stored.content_type == "image/png" else "jpg"
             attachment_id = service.attach_snapshot(
                 session, intake.case_id, stored, f"{event.type}-{event.event_id}.{ext}", system.clock.now()
             )

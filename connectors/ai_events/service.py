@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from connectors.ai_events.models import AiCamera, AiSource
-from connectors.ai_events.snapshots import Stored
+from processes.attachments import Stored
 from processes.models import Attachment
 
 
