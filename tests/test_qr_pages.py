@@ -96,7 +96,16 @@ def test_unknown_code_is_a_404_page_with_the_hotline(app: Flask) -> None:
     assert "tel:96933" in r.get_data(as_text=True)
 
 
-def test_rescue_call_opens_a_p1_case_and_the_tracking_page_follows_it(qr_system: System, app: Flask) -> None:
+@pytest.fixture
+def any_system(db_url: str, clock: SimulatedClock) -> Iterator[System]:
+    """SQLite and the real PostgreSQL."""
+    system = make_system(db_url, clock, elevators=30)
+    yield system
+    system.db.dispose()
+
+
+def test_rescue_call_opens_a_p1_case_and_the_tracking_page_follows_it(any_system: System) -> None:
+    qr_system, app = any_system, app_for(any_system)
     e = an_elevator(qr_system)
     client = app.test_client()
     r = call(client, e.qr_code, phone="13800138000", trapped_count="2", note="卡在 5 楼")
