@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.clock import SimulatedClock
 from engine.models import Case, CaseTask, CaseTimer, ProcessDefinition
@@ -27,6 +27,7 @@ from tests.console_harness import (
     CHROMIUM_ARGS,
     DESKTOP,
     PHONE,
+    WALL,
     demo_elevator,
     serve,
     set_passwords,
@@ -34,6 +35,7 @@ from tests.console_harness import (
     sign_in,
     start_rescue,
 )
+from web.console.models import SavedFilter
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 if not os.path.exists(CHROMIUM):
@@ -209,6 +211,10 @@ def test_rescue_dispatch_arrival_with_photo_and_escalation(system: System, base:
     page.wait_for_selector("#timeline li[data-kind=escalated]")
     assert page.locator("#escalation-level").inner_text().endswith("3")
     shot(page, "case-escalated-regulator", full_page=True)
+    page.goto(f"{base}/console/notifications")  # the level-3 notice reached the district regulator's inbox
+    page.locator(".notice-item.unread", has_text="三级响应").first.wait_for()
+    assert page.locator("#unread-badge").is_visible()
+    shot(page, "notifications-regulator", full_page=True)
     ctx.close()
     assert errors == []
 
@@ -262,6 +268,56 @@ def test_analyst_changes_timer_deploys_v2_and_invalid_is_refused(system: System,
         level2 = session.scalar(select(CaseTimer).where(CaseTimer.case_id == fresh, CaseTimer.bpmn_id == "t_level2"))
         assert level2 is not None and level2.fire_at - system.clock.now() == timedelta(minutes=3)
         assert session.get(Case, running).definition_id == v1
+
+
+def test_case_list_saved_filter_export_portrait_and_screens(system: System, base: str, browser: Any) -> None:
+    ctx = context(browser, DESKTOP)
+    page = ctx.new_page()
+    errors = page_errors(page)
+    sign_in(page, base, "regulator")
+    page.goto(f"{base}/console/cases?type=rescue")
+    page.locator("#case-table tbody tr[data-case-id]").first.wait_for()
+    with system.sessions() as session:
+        numbers = set(session.scalars(select(Case.number).where(Case.case_type == "rescue")))
+    listed = set(page.locator("#case-table tbody tr td:first-child a").all_inner_texts())
+    assert listed == numbers  # every rescue is in 通川区, the regulator's district
+    export = page.get_attribute("#export-csv", "href")
+    assert "type=rescue" in export and "format=csv" in export
+    csv = page.request.get(base + export)
+    assert csv.status == 200 and all(n in csv.text() for n in numbers)
+    page.fill("#save-filter input[name=name]", "通川区救援")
+    page.click("#save-filter button")
+    page.locator(".saved-filter", has_text="通川区救援").wait_for()
+    with system.sessions() as session:
+        saved = session.scalars(select(SavedFilter)).one()
+        assert saved.query == {"type": "rescue"}
+    shot(page, "cases", full_page=True)
+
+    page.goto(f"{base}/console/elevators/{demo_elevator(system)}")
+    page.locator("#el-open li.card, #el-past tbody tr").first.wait_for()
+    page.locator("#el-qr").evaluate("img => img.complete || new Promise(r => img.onload = r)")
+    assert page.locator("#el-facts tr").count() >= 10
+    shot(page, "elevator-portrait", full_page=True)
+    ctx.close()
+
+    wall = context(browser, WALL)
+    page = wall.new_page()
+    errors += page_errors(page)
+    sign_in(page, base, "dispatcher")
+    page.goto(f"{base}/console/screens/dispatch")
+    page.wait_for_selector("#map[data-points]")
+    page.wait_for_selector("#fig-open-total")
+    assert page.get_attribute("#map", "data-mode") == "offline"  # no tile URL: district outlines
+    assert page.locator("#map path.leaflet-interactive").count() >= 7 + 1  # 7 districts and the open cases
+    with system.sessions() as session:
+        open_cases = session.scalar(select(func.count()).select_from(Case).where(Case.status == "open"))
+    assert page.locator("#fig-open-total strong").inner_text() == str(open_cases)
+    shot(page, "dispatch-screen")
+    page.goto(f"{base}/console/screens/equipment")
+    page.wait_for_selector("#equipment-screen[data-updated]")
+    shot(page, "equipment-screen")
+    wall.close()
+    assert errors == []
 
 
 def _idle_elevator(system: System) -> int:

@@ -109,7 +109,7 @@ def dispatch_screen() -> str:
 
 @bp.get("/screens/equipment")
 def equipment_screen() -> str:
-    return page("equipment.html", districts=_districts())
+    return page("equipment.html", districts=_districts(), tile_url=context.system().settings.map_tile_url)
 
 
 @bp.get("/notifications")

@@ -126,6 +126,12 @@ export function h(tag, attrs = {}, ...children) {
   return node;
 }
 
+// replaceChildren without the null/false placeholders of conditional children.
+export function fill(node, ...children) {
+  node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}
+
 export function toast(message, kind = 'info') {
   const box = document.getElementById('toast');
   if (!box) return;

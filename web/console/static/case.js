@@ -1,6 +1,6 @@
 // Case page: status, SLA milestones, the diagram with current and completed steps, the timeline
 // with its hash check, participants, attachments, comments and the regulator's/dispatcher's actions.
-import { ApiError, api, errorText, fmtDuration, fmtTime, h, live, statusLabel, t, tickCountdowns, toast, typeLabel } from './api.js';
+import { ApiError, api, errorText, fill, fmtDuration, fmtTime, h, live, statusLabel, t, tickCountdowns, toast, typeLabel } from './api.js';
 import { showDiagram } from './diagram.js';
 import { taskCard } from './tasks.js';
 
@@ -26,7 +26,7 @@ function render(c) {
   status.textContent = statusLabel(c.status);
   status.className = `status ${c.status}`;
   const el = c.elevator;
-  document.getElementById('case-meta').replaceChildren(
+  fill(document.getElementById('case-meta'),
     h('span', {}, typeLabel(c.case_type)),
     c.priority ? h('span', { class: `prio ${c.priority}` }, c.priority) : null,
     h('span', { id: 'escalation-level' }, `${t('level')} ${c.escalation_level}`),

@@ -1,5 +1,5 @@
 // One task: its case, due countdown, claim/release, and the form rendered from its JSON Schema.
-import { ApiError, api, errorText, fmtTime, h, me, statusLabel, t, tickCountdowns, toast, typeLabel } from './api.js';
+import { ApiError, api, errorText, fill, fmtTime, h, me, statusLabel, t, tickCountdowns, toast, typeLabel } from './api.js';
 import { renderForm } from './form.js';
 
 const root = document.getElementById('task');
@@ -24,7 +24,7 @@ async function load() {
   }
   const c = task.case || {};
   document.getElementById('task-title').textContent = task.title;
-  document.getElementById('task-meta').replaceChildren(
+  fill(document.getElementById('task-meta'),
     c.id ? h('a', { href: `/console/cases/${c.id}`, id: 'task-case-link' }, c.number) : null,
     c.case_type ? h('span', {}, typeLabel(c.case_type)) : null,
     c.priority ? h('span', { class: `prio ${c.priority}` }, c.priority) : null,

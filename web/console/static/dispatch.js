@@ -1,0 +1,59 @@
+// 救援调度大屏: open cases on the city map, counts by type, today's response / arrival / release
+// times, the 30-minute arrival rate, the maintenance-unit ranking and a live warning feed.
+import { api, apiPage, fmtTime, h, live, now, t, typeLabel } from './api.js';
+import { cityMap } from './citymap.js';
+
+const root = document.getElementById('dispatch-screen');
+const districts = JSON.parse(document.getElementById('districts').textContent);
+const map = cityMap(document.getElementById('map'), districts, root.dataset.tileUrl);
+document.getElementById('map-mode').textContent = root.dataset.tileUrl ? '' : `(${t('offline')})`;
+const TYPES = ['rescue', 'warning', 'rectification', 'expiry', 'complaint'];
+
+function figure(label, value, { alert = false, id } = {}) {
+  return h('div', { class: `figure${alert ? ' alert' : ''}`, id }, h('strong', {}, value ?? '—'), h('span', {}, label));
+}
+
+async function summary() {
+  const s = await api('/dashboard/summary');
+  document.getElementById('fig-open').replaceChildren(
+    figure(t('total'), s.open_total, { id: 'fig-open-total' }),
+    figure(t('ms_overdue'), s.overdue, { alert: s.overdue > 0 }),
+    ...TYPES.map((k) => figure(typeLabel(k), s.open_by_type?.[k] ?? 0, { alert: k === 'rescue' && s.open_by_type?.[k] > 0 })));
+  document.getElementById('fig-today').replaceChildren(...TYPES.map((k) => figure(typeLabel(k), s.today_by_type?.[k] ?? 0)));
+  const td = s.today || {};
+  const rate = td.arrival_30min_rate;
+  document.getElementById('fig-times').replaceChildren(
+    figure(t('Response'), td.response?.median_min), figure(t('Arrival'), td.arrival?.median_min),
+    figure(t('Rescue'), td.release?.median_min),
+    figure(t('30-min arrival rate'), rate === null || rate === undefined ? '—' : `${Math.round(rate * 100)}%`, { id: 'fig-rate' }));
+  document.querySelector('#ranking tbody').replaceChildren(...(s.ranking || []).map((r, i) => h('tr', {},
+    h('td', {}, i + 1), h('td', {}, r.name), h('td', {}, `${r.median_arrival_min}′`), h('td', {}, `${Math.round(r.arrival_30min_rate * 100)}%`),
+    h('td', { class: 'muted' }, r.rescues))));
+  if (!(s.ranking || []).length) document.querySelector('#ranking tbody').replaceChildren(h('tr', {}, h('td', { class: 'muted' }, t('no_items'))));
+}
+
+async function points() {
+  map.show(await api('/dashboard/map'));
+}
+
+async function feed() {
+  let items;
+  try {
+    items = await api('/dashboard/warnings');
+  } catch {
+    items = (await apiPage('/cases', { query: { type: 'warning', page_size: 30 } })).items
+      .map((c) => ({ case_id: c.id, number: c.number, at: c.opened_at, type: c.priority, address: '' }));
+  }
+  document.getElementById('feed').replaceChildren(...(items.length ? items.map((w) => h('li', {},
+    h('span', { class: 'muted' }, fmtTime(w.at).slice(11)), ' ', w.case_id ? h('a', { href: `/console/cases/${w.case_id}` }, w.number || `#${w.case_id}`) : '',
+    ' ', w.type || '', ' ', w.address || '')) : [h('li', { class: 'muted' }, t('no_items'))]));
+}
+
+async function refresh() {
+  await Promise.allSettled([summary(), points(), feed()]);
+  root.dataset.updated = String(Date.now());
+}
+
+setInterval(() => { document.getElementById('screen-clock').textContent = fmtTime(new Date(now()).toISOString()); }, 1000);
+refresh();
+live(refresh, { everySeconds: 10 });
