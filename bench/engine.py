@@ -5,8 +5,15 @@ timeline written, notifications queued, all committed. Then the first task of ev
 completed (persisted). Raw: SpiffWorkflow alone on the same BPMN, with a JSON serialize and
 deserialize round trip per step (its own default serializer), no database.
 
-Usage: python bench/engine.py [--cases 2000] [--workers 2] [--process warning]
+Also measured: starts taken in bursts (intake.open_or_join_many, `--batch` signals per transaction,
+as the MQTT ingest does in a storm); a whole rescue case in-process (start, then four user tasks);
+and, in one process on a small sample, the SQL statements, row writes and commits per start and
+per completion (SQLAlchemy engine events: statements sent, cursor rowcount of writes, commits).
+
+Usage: python bench/engine.py [--cases 2000] [--workers 2] [--process warning] [--batch 50]
 Last line: start_per_s=… complete_per_s=… raw_start_per_s=… raw_complete_per_s=… start_ratio=… complete_ratio=…
+batch_start_per_s=… batch_start_ratio=… whole_rescue_cases_per_s=… statements_per_start=… row_writes_per_start=…
+commits_per_start=… statements_per_complete=… row_writes_per_complete=… commits_per_complete=…
 """
 
 from __future__ import annotations
@@ -52,6 +59,106 @@ def _start_worker(url: str, process: str, elevator_ids: list[int], out: mp.Queue
         for e in elevator_ids
     ]
     out.put((time.perf_counter() - t0, ids))
+
+
+def _batch_worker(url: str, process: str, elevator_ids: list[int], batch: int, out: mp.Queue) -> None:
+    from processes.intake import IntakeItem, open_or_join_many
+
+    system = _system(url)
+    items = [IntakeItem(process, e, SIGNALS[process]) for e in elevator_ids]
+    t0 = time.perf_counter()
+    ids = []
+    for i in range(0, len(items), batch):
+        ids += [r.case_id for r in open_or_join_many(system.engine, system.settings.sla_file, items[i : i + batch])]
+    out.put((time.perf_counter() - t0, ids))
+
+
+# The happy path's first four user tasks of a rescue (DESIGN's "whole rescue case": start + four tasks).
+RESCUE_TASKS = [
+    ("verify_dispatch", {"outcome": "dispatch"}),
+    ("accept_order", {"eta_minutes": 15}),
+    ("report_arrival", {"on_site": True}),
+    ("report_release", {"released_count": 1, "method": "manual_release"}),
+]
+
+
+def _whole_worker(url: str, elevator_ids: list[int], out: mp.Queue) -> None:
+    from engine.models import CaseTask
+    from processes.intake import open_or_join
+
+    system = _system(url)
+    t0 = time.perf_counter()
+    for e in elevator_ids:
+        signal = SIGNALS["rescue"]
+        case_id = open_or_join(system.engine, system.settings.sla_file, "rescue", elevator_id=e, signal=signal).case_id
+        for bpmn_id, data in RESCUE_TASKS:
+            with system.sessions() as session:  # what an API client gets from the task list
+                task_id = session.scalar(
+                    select(CaseTask.id).where(
+                        CaseTask.case_id == case_id, CaseTask.bpmn_id == bpmn_id, CaseTask.status == "open"
+                    )
+                )
+            system.engine.complete_task(task_id, data, actor="bench")
+    out.put((time.perf_counter() - t0, len(elevator_ids)))
+
+
+class _Counter:
+    """Statements, row writes (cursor rowcount of INSERT/UPDATE/DELETE) and commits on one engine."""
+
+    def __init__(self, db) -> None:  # type: ignore[no-untyped-def]
+        from sqlalchemy import event
+
+        self.statements = self.rows = self.commits = 0
+        event.listen(db, "after_cursor_execute", self._after)
+        event.listen(db, "commit", self._commit)
+
+    def _after(self, conn, cursor, statement, params, context, many) -> None:  # type: ignore[no-untyped-def]
+        self.statements += 1
+        if statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+            self.rows += max(cursor.rowcount, 0)
+
+    def _commit(self, conn) -> None:  # type: ignore[no-untyped-def]
+        self.commits += 1
+
+    def take(self) -> tuple[int, int, int]:
+        got = (self.statements, self.rows, self.commits)
+        self.statements = self.rows = self.commits = 0
+        return got
+
+
+def count_writes(url: str, process: str, elevator_ids: list[int], data: dict) -> dict[str, float]:
+    """Per start and per completion, averaged over a small sample in this process."""
+    from engine.models import CaseTask
+    from processes.intake import open_or_join
+
+    system = _system(url)
+    counter = _Counter(system.db)
+    case_ids = [
+        open_or_join(system.engine, system.settings.sla_file, process, elevator_id=e, signal=SIGNALS[process]).case_id
+        for e in elevator_ids
+    ]
+    starts = counter.take()
+    with system.sessions() as session:
+        task_ids = [
+            session.scalar(
+                select(CaseTask.id).where(CaseTask.case_id == c, CaseTask.status == "open").order_by(CaseTask.id)
+            )
+            for c in case_ids
+        ]
+    counter.take()
+    for task_id in task_ids:
+        system.engine.complete_task(task_id, data, actor="bench")
+    completes = counter.take()
+    system.db.dispose()
+    n = len(elevator_ids)
+    return {
+        "statements_per_start": starts[0] / n,
+        "row_writes_per_start": starts[1] / n,
+        "commits_per_start": starts[2] / n,
+        "statements_per_complete": completes[0] / n,
+        "row_writes_per_complete": completes[1] / n,
+        "commits_per_complete": completes[2] / n,
+    }
 
 
 def _complete_worker(url: str, task_ids: list[int], data: dict, out: mp.Queue) -> None:
@@ -130,6 +237,8 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=2000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--process", default="warning")
+    ap.add_argument("--batch", type=int, default=50, help="signals per transaction in the burst measurement")
+    ap.add_argument("--whole", type=int, default=200, help="whole rescue cases (start + four tasks); 0 skips")
     args = ap.parse_args()
 
     from engine.models import CaseTask
@@ -172,6 +281,22 @@ def main() -> None:
         wall, _ = _parallel(_complete_worker, [(url, c, data) for c in chunks])
         complete_per_s = len(task_ids) / wall
 
+        # Bursts: the next block of elevators, `--batch` signals per transaction.
+        burst = list(range(args.cases + 1, 2 * args.cases + 1))
+        chunks = [burst[i :: args.workers] for i in range(args.workers)]
+        wall, results = _parallel(_batch_worker, [(url, args.process, c, args.batch) for c in chunks])
+        batch_per_s = sum(len(ids) for _, ids in results) / wall
+
+        whole_per_s = 0.0
+        if args.whole:
+            block = list(range(2 * args.cases + 1, 2 * args.cases + args.whole + 1))
+            chunks = [block[i :: args.workers] for i in range(args.workers)]
+            wall, _ = _parallel(_whole_worker, [(url, c) for c in chunks])
+            whole_per_s = len(block) / wall
+
+        sample = list(range(2 * args.cases + args.whole + 1, 2 * args.cases + args.whole + 51))
+        counts = count_writes(url, args.process, sample, data)
+
         variables = _variables(url, args.process)
         raw_n = min(args.cases, 1000)
         raw_start, raw_complete = raw_spiff(
@@ -183,7 +308,9 @@ def main() -> None:
         print(
             f"start_per_s={start_per_s:.1f} complete_per_s={complete_per_s:.1f} raw_start_per_s={raw_start:.1f} "
             f"raw_complete_per_s={raw_complete:.1f} start_ratio={start_per_s / per / raw_start:.3f} "
-            f"complete_ratio={complete_per_s / per / raw_complete:.3f}"
+            f"complete_ratio={complete_per_s / per / raw_complete:.3f} "
+            f"batch_start_per_s={batch_per_s:.1f} batch_start_ratio={batch_per_s / per / raw_start:.3f} "
+            f"whole_rescue_cases_per_s={whole_per_s:.1f} " + " ".join(f"{k}={v:.1f}" for k, v in counts.items())
         )
     finally:
         with admin.connect() as conn:
