@@ -27,6 +27,10 @@ def job(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 class JobQueue(Protocol):
     def enqueue(self, name: str, *args: Any) -> None: ...
 
+    def enqueue_many(self, name: str, arg_sets: list[tuple[Any, ...]]) -> None:
+        """Many jobs of one kind at once (a burst of case starts): one round trip where the queue can."""
+        ...
+
 
 class InProcessJobs:
     """Runs each job right away in the caller's thread, retrying like rq would; failures are logged."""
@@ -47,6 +51,10 @@ class InProcessJobs:
         with self._lock:
             self.failed.append((name, args, last))
 
+    def enqueue_many(self, name: str, arg_sets: list[tuple[Any, ...]]) -> None:
+        for args in arg_sets:
+            self.enqueue(name, *args)
+
 
 class RqJobs:
     """Enqueues onto rq; a worker process (`liftcase worker`) runs `engine.jobs.run_job`."""
@@ -61,6 +69,18 @@ class RqJobs:
         from rq import Retry
 
         self.queue.enqueue(run_job, name, *args, retry=Retry(max=5, interval=[1, 5, 15, 60, 300]))
+
+    def enqueue_many(self, name: str, arg_sets: list[tuple[Any, ...]]) -> None:
+        from rq import Retry
+
+        if not arg_sets:
+            return
+        retry = Retry(max=5, interval=[1, 5, 15, 60, 300])
+        with self.queue.connection.pipeline() as pipe:  # one Redis round trip for the whole burst
+            self.queue.enqueue_many(
+                [self.queue.prepare_data(run_job, (name, *args), retry=retry) for args in arg_sets], pipeline=pipe
+            )
+            pipe.execute()
 
 
 def run_job(name: str, *args: Any) -> Any:

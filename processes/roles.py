@@ -50,6 +50,21 @@ class _UserRef:
     on_call: bool
 
 
+@dataclass(frozen=True)
+class _OrgRow:
+    ref: _OrgRef
+    kind: str
+    district_code: str | None
+
+
+@dataclass(frozen=True)
+class _Directory:
+    orgs: dict[int, _OrgRow]
+    ordered: list[_OrgRow]  # by id: "the first rescue centre" is the same one every time
+    users: dict[int, list[_UserRef]]  # by organisation, by id
+    first: dict[tuple[str, str | None], _OrgRef]  # (kind, district or None) -> lowest id
+
+
 class _TtlCache:
     """Reference data (who belongs where) changes rarely and is read on every case step; a short
     TTL keeps lookups off the database without serving stale assignments for long."""
@@ -83,18 +98,43 @@ class RegistryRoles:
     def number_prefix(self, case_type: str) -> str:
         return self.prefixes.get(case_type, "AJ")
 
-    def _one(self, session: Session, kind: OrgKind, district: str | None = None) -> _OrgRef | None:
-        def load() -> _OrgRef | None:
-            stmt = select(Organisation).where(Organisation.kind == kind)
-            if district is not None:
-                stmt = stmt.where(Organisation.district_code == district)
-            org = session.scalars(stmt.order_by(Organisation.id).limit(1)).first()
-            return _OrgRef(org.id, org.lat, org.lon) if org else None
+    def _directory(self, session: Session) -> _Directory:
+        """Every organisation and active user, read with two queries and kept for the TTL: the
+        register is small (hundreds of organisations and users) and read on every case step."""
 
-        return self._cache.get(("kind", kind, district), load)
+        def load() -> _Directory:
+            orgs = [
+                _OrgRow(_OrgRef(o.id, o.lat, o.lon), o.kind, o.district_code)
+                for o in session.execute(
+                    select(Organisation.id, Organisation.lat, Organisation.lon, Organisation.kind)
+                    .add_columns(Organisation.district_code)
+                    .order_by(Organisation.id)
+                )
+            ]
+            users: dict[int, list[_UserRef]] = {}
+            for u in session.execute(
+                select(User.id, User.organisation_id, User.roles, User.on_call)
+                .where(User.active.is_(True))
+                .order_by(User.id)
+            ):
+                users.setdefault(u.organisation_id, []).append(_UserRef(u.id, tuple(u.roles or ()), u.on_call))
+            first: dict[tuple[str, str | None], _OrgRef] = {}
+            for o in orgs:
+                first.setdefault((o.kind, None), o.ref)
+                first.setdefault((o.kind, o.district_code), o.ref)
+            return _Directory({o.ref.id: o for o in orgs}, orgs, users, first)
+
+        return self._cache.get("directory", load)
+
+    def _one(self, session: Session, kind: OrgKind, district: str | None = None) -> _OrgRef | None:
+        return self._directory(session).first.get((kind, district))
 
     def _org(self, session: Session, org_id: int) -> _OrgRef | None:
-        def load() -> _OrgRef | None:
+        found = self._directory(session).orgs.get(org_id)
+        if found is not None:
+            return found.ref
+
+        def load() -> _OrgRef | None:  # registered after the directory was read
             org = session.get(Organisation, org_id)
             return _OrgRef(org.id, org.lat, org.lon) if org else None
 
@@ -129,27 +169,25 @@ class RegistryRoles:
         """Level 2: the nearest other maintenance unit to the elevator."""
         if elevator is None:
             return None
-        units = self._cache.get(
-            "maintenance_units",
-            lambda: [
-                _OrgRef(o.id, o.lat, o.lon)
-                for o in session.scalars(select(Organisation).where(Organisation.kind == OrgKind.MAINTENANCE_UNIT))
-            ],
-        )
+        units = [o.ref for o in self._directory(session).ordered if o.kind == OrgKind.MAINTENANCE_UNIT]
         others = [u for u in units if u.id != elevator.maintenance_unit_id]
         return min(others, key=lambda u: _distance(u, elevator), default=None)
 
     def _users(self, session: Session, org: _OrgRef, role: str) -> list[_UserRef]:
         tag = LANES[role]
-        users = self._cache.get(
-            ("users", org.id),
-            lambda: [
-                _UserRef(u.id, tuple(u.roles or ()), u.on_call)
-                for u in session.scalars(
-                    select(User).where(User.organisation_id == org.id, User.active.is_(True)).order_by(User.id)
-                )
-            ],
-        )
+        directory = self._directory(session)
+        if org.id in directory.orgs:
+            users = directory.users.get(org.id, [])
+        else:
+            users = self._cache.get(
+                ("users", org.id),
+                lambda: [
+                    _UserRef(u.id, tuple(u.roles or ()), u.on_call)
+                    for u in session.scalars(
+                        select(User).where(User.organisation_id == org.id, User.active.is_(True)).order_by(User.id)
+                    )
+                ],
+            )
         return [u for u in users if tag in u.roles]
 
     def assign(self, session: Session, case: Case, role: str) -> Assignment:
