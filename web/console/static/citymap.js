@@ -34,7 +34,7 @@ export function districtOutlines(districts, pad = 0.35) {
 
 export function cityMap(container, districts, tileUrl) {
   const L = window.L;
-  const map = L.map(container, { zoomControl: false, attributionControl: Boolean(tileUrl) });
+  const map = L.map(container, { zoomControl: false, zoomSnap: 0.25, attributionControl: Boolean(tileUrl) });
   const outlines = districtOutlines(districts);
   const group = L.featureGroup();
   for (const { district, polygon } of outlines) {
