@@ -15,18 +15,21 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from redis import Redis
+from rq import Queue, SimpleWorker
 from sqlalchemy import insert, select
 
 from connectors.notify.gateway import DEDUPE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from connectors.notify.models import DeliveryAttempt, DeliveryDue
 from engine.clock import SimulatedClock
+from engine.jobs import RqJobs
 from engine.models import Notification
 from liftcase.jobs import deliver_notifications, retry_notifications, send_notifications
 from liftcase.registry.models import User
 from liftcase.system import System
 from processes.intake import open_or_join
 from processes.scenarios import an_elevator
-from tests.conftest import make_system
+from tests.conftest import REDIS_URL, make_system, need_service
 from tests.helpers import kinds
 
 SECRET = "test-gateway-secret"
@@ -105,7 +108,10 @@ def gateway() -> Iterator[tuple[Gateway, str]]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 64  # the default 5 would drop some of the parallel sends' connects
+
+    server = Server(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield state, f"http://127.0.0.1:{server.server_address[1]}"
@@ -353,3 +359,26 @@ def test_a_lost_job_and_a_dead_worker_are_taken_up_by_the_sweep(
     assert [n.attempts for n in notices(system, case_id) if n.id == sms.id] == [2]
     assert any(n.channel == "email" for n in notices(system, case_id)) and regulator_notice
     system.db.dispose()
+
+
+def test_deployed_shape_rq_worker_sends_inbox_then_channels(
+    sqlite_url: str, clock: SimulatedClock, smtp: tuple[Mailbox, int], gateway: tuple[Gateway, str]
+) -> None:
+    """On rq (real Redis): the engine enqueues the inbox job, which enqueues the channel job."""
+    need_service(6379, "Redis")
+    receiver, url = gateway
+    connection = Redis.from_url(REDIS_URL)
+    connection.flushdb()
+    try:
+        system = notify_system(sqlite_url, clock, smtp[1], url)
+        system.engine.jobs = system.jobs = RqJobs(REDIS_URL)
+        queue = Queue("liftcase", connection=connection)
+        case_id = open_rescue(system)
+        assert queue.count == 1 and {n.status for n in notices(system, case_id)} == {"queued"}
+        SimpleWorker([queue], connection=connection).work(burst=True)
+        outbound = [n for n in notices(system, case_id) if n.channel != "inbox"]
+        assert outbound and {n.status for n in notices(system, case_id)} == {"sent"}
+        assert len(receiver.requests) == len(outbound) and all(r["signed"] for r in receiver.requests)
+        system.db.dispose()
+    finally:
+        connection.flushdb()

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from connectors.notify.base import Channel, DeliveryError, OutboundMessage, PermanentDeliveryError
@@ -49,10 +50,10 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     if not rows:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as insert_or_skip
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(Notification).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        from sqlalchemy.dialects.sqlite import insert as insert_or_skip
+    stmt = insert_or_skip(Notification).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
     return list(session.scalars(stmt.returning(Notification.id)))
 
 
@@ -179,7 +180,7 @@ def deliver_to_inbox(system: System, notification_ids: Iterable[int], available:
         by_case: dict[int | None, list[Notification]] = defaultdict(list)
         for n in notices:
             by_case[n.case_id].append(n)
-        for case_id, group in by_case.items():
+        for case_id, group in sorted(by_case.items(), key=lambda kv: kv[0] or 0):  # cases locked in one order
             sent = [n.id for n in group if n.status == "sent"]
             if sent:
                 queued: dict[str, list[int]] = defaultdict(list)
@@ -199,6 +200,9 @@ def deliver_to_inbox(system: System, notification_ids: Iterable[int], available:
 
 # --- outbound channels ----------------------------------------------------------------------
 
+BATCH = 100  # notices claimed and recorded per transaction
+PARALLEL_SENDS = 8  # gateways and mail servers answer in tens of milliseconds: overlap the waits
+
 
 @dataclass(frozen=True)
 class Attempt:
@@ -208,113 +212,147 @@ class Attempt:
     error: str | None = None
 
 
-def _claim(session: Session, notification_id: int, now: datetime, lease: timedelta) -> Notification | None:
+@dataclass
+class _Claimed:
+    notice: Notification
+    channel: Channel | None
+    message: OutboundMessage | None = None
+    problem: DeliveryError | None = None
+
+
+def _claim(session: Session, ids: list[int], now: datetime, lease: timedelta) -> list[Notification]:
+    """Take the notices that are ours to attempt now (not sent or failed, not claimed by a live worker,
+    not waiting out a backoff) in one conditional UPDATE, and lease them."""
     waiting = exists().where(DeliveryDue.notification_id == Notification.id, DeliveryDue.due_at > now)
-    claimed = session.execute(
-        update(Notification)
-        .where(
-            Notification.id == notification_id,
-            Notification.channel != INBOX,
-            Notification.status.in_(CLAIMABLE),
-            ~waiting,
+    claimed = list(
+        session.scalars(
+            update(Notification)
+            .where(
+                Notification.id.in_(ids),
+                Notification.channel != INBOX,
+                Notification.status.in_(CLAIMABLE),
+                ~waiting,
+            )
+            .values(status="sending", attempts=Notification.attempts + 1)
+            .returning(Notification.id),
+            execution_options={"synchronize_session": False},
         )
-        .values(status="sending", attempts=Notification.attempts + 1)
-    ).rowcount
-    if not claimed:
-        return None
-    session.merge(DeliveryDue(notification_id=notification_id, due_at=now + lease))
-    return session.get(Notification, notification_id)
-
-
-def _message(session: Session, notice: Notification, channel: Channel | None, now: datetime) -> OutboundMessage:
-    if channel is None:
-        raise PermanentDeliveryError(f"channel {notice.channel!r} is not configured on this installation")
-    user = session.get(User, notice.user_id) if notice.user_id is not None else None
-    address = getattr(user, channel.address_field, None) if user is not None else None
-    if not address:
-        who = user.username if user is not None else "the recipient"
-        raise PermanentDeliveryError(f"{who} has no {ADDRESS_NAMES.get(channel.address_field, 'address')}")
-    case = session.get(Case, notice.case_id) if notice.case_id is not None else None
-    return OutboundMessage(
-        notification_id=notice.id,
-        dedupe_key=notice.dedupe_key,
-        to=address,
-        subject=notice.subject,
-        body=notice.body,
-        case_number=case.number if case else None,
-        priority=case.priority if case else None,
-        at=now,
     )
+    if not claimed:
+        return []
+    session.execute(delete(DeliveryDue).where(DeliveryDue.notification_id.in_(claimed)))
+    session.execute(insert(DeliveryDue), [{"notification_id": nid, "due_at": now + lease} for nid in claimed])
+    return list(session.scalars(select(Notification).where(Notification.id.in_(claimed)).order_by(Notification.id)))
 
 
-def attempt_delivery(system: System, notification_id: int, channels: dict[str, Channel]) -> Attempt | None:
-    """One attempt at one outbound notice; None when it is not ours to attempt (sent, failed, claimed
-    by another worker, or waiting for its backoff to end)."""
+def _messages(
+    session: Session, notices: list[Notification], channels: dict[str, Channel], now: datetime
+) -> list[_Claimed]:
+    user_ids = {n.user_id for n in notices if n.user_id is not None}
+    case_ids = {n.case_id for n in notices if n.case_id is not None}
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids)))}
+    cases = {c.id: c for c in session.execute(
+        select(Case.id, Case.number, Case.priority).where(Case.id.in_(case_ids)))}
+    out = []
+    for notice in notices:
+        item = _Claimed(notice, channels.get(notice.channel))
+        user = users.get(notice.user_id) if notice.user_id is not None else None
+        case = cases.get(notice.case_id) if notice.case_id is not None else None
+        if item.channel is None:
+            item.problem = PermanentDeliveryError(f"channel {notice.channel!r} is not configured on this installation")
+        elif not (address := getattr(user, item.channel.address_field, None) if user is not None else None):
+            who = user.username if user is not None else "the recipient"
+            item.problem = PermanentDeliveryError(
+                f"{who} has no {ADDRESS_NAMES.get(item.channel.address_field, 'address')}")
+        else:
+            item.message = OutboundMessage(
+                notification_id=notice.id, dedupe_key=notice.dedupe_key, to=address, subject=notice.subject,
+                body=notice.body, case_number=case.number if case else None,
+                priority=case.priority if case else None, at=now,
+            )
+        out.append(item)
+    return out
+
+
+def _send(item: _Claimed) -> None:
+    if item.message is None or item.channel is None:
+        return
+    try:
+        item.channel.send(item.message)
+    except DeliveryError as err:
+        item.problem = err
+    except Exception as err:  # a plugin's bug must not stop the loop; it is recorded like any failure
+        log.exception("channel %s raised", item.notice.channel)
+        item.problem = DeliveryError(f"{type(err).__name__}: {err}")
+
+
+def _record(system: System, items: list[_Claimed]) -> list[Attempt]:
+    """Each attempt's outcome: the notice's state, its next due time, an attempt row and a timeline event."""
     settings = system.settings
     now = system.clock.now()
+    attempts, updates, due, history = [], [], [], []
+    ordered = sorted(items, key=lambda i: (i.notice.case_id or 0, i.notice.id))  # cases locked in one order
+    for item in ordered:
+        notice, problem = item.notice, item.problem
+        final = (problem is None or isinstance(problem, PermanentDeliveryError)
+                 or notice.attempts >= settings.notify_max_attempts)
+        retry_at = None if final else now + backoff(settings, notice.attempts)
+        error = None if problem is None else str(problem)[:2000]
+        status = "sent" if problem is None else ("failed" if final else "retrying")
+        updates.append({"id": notice.id, "status": status, "last_error": error,
+                        "sent_at": now if problem is None else None})
+        if retry_at is not None:
+            due.append({"notification_id": notice.id, "due_at": retry_at})
+        history.append({"notification_id": notice.id, "attempt": notice.attempts, "channel": notice.channel,
+                        "at": now, "ok": problem is None, "error": error, "next_attempt_at": retry_at})
+        attempts.append(Attempt(notice.id, problem is None, final, error))
     with system.sessions() as session, session.begin():
-        notice = _claim(session, notification_id, now, _lease(settings))
-        if notice is None:
-            return None
-        channel = channels.get(notice.channel)
-        try:
-            message: OutboundMessage | None = _message(session, notice, channel, now)
-            problem: DeliveryError | None = None
-        except PermanentDeliveryError as err:
-            message, problem = None, err
-    if message is not None and channel is not None:
-        try:
-            channel.send(message)
-        except DeliveryError as err:
-            problem = err
-        except Exception as err:  # a plugin's bug must not stop the loop; it is recorded like any failure
-            log.exception("channel %s raised", notice.channel)
-            problem = DeliveryError(f"{type(err).__name__}: {err}")
-    return _record(system, notice, problem)
-
-
-def _record(system: System, notice: Notification, problem: DeliveryError | None) -> Attempt:
-    settings = system.settings
-    now = system.clock.now()
-    attempt = notice.attempts
-    final = problem is None or isinstance(problem, PermanentDeliveryError) or attempt >= settings.notify_max_attempts
-    retry_at = None if final else now + backoff(settings, attempt)
-    error = None if problem is None else str(problem)[:2000]
-    with system.sessions() as session, session.begin():
-        values: dict[str, Any] = {"last_error": error}
-        if problem is None:
-            values.update(status="sent", sent_at=now)
-        else:
-            values.update(status="failed" if final else "retrying")
-        session.execute(update(Notification).where(Notification.id == notice.id).values(**values))
-        if final:
-            session.execute(delete(DeliveryDue).where(DeliveryDue.notification_id == notice.id))
-        else:
-            session.merge(DeliveryDue(notification_id=notice.id, due_at=retry_at))
-        session.add(
-            DeliveryAttempt(notification_id=notice.id, attempt=attempt, channel=notice.channel, at=now,
-                            ok=problem is None, error=error, next_attempt_at=retry_at)
-        )
-        payload: dict[str, Any] = {
-            "notification": notice.id,
-            "channel": notice.channel,
-            "user_id": notice.user_id,
-            "role": notice.role,
-            "attempt": attempt,
-            "of": settings.notify_max_attempts,
-        }
-        if problem is not None:
-            payload.update(error=error, final=final, retry_at=retry_at)
+        session.execute(update(Notification), updates)  # by primary key, one statement per batch
+        ids = [u["id"] for u in updates]
+        session.execute(delete(DeliveryDue).where(DeliveryDue.notification_id.in_(ids)))
+        if due:
+            session.execute(insert(DeliveryDue), due)
+        session.execute(insert(DeliveryAttempt), history)
         timeline = _Timeline(session, now)
-        timeline.add(notice.case_id, EventKind.NOTIFICATION_SENT if problem is None else EventKind.NOTIFICATION_FAILED,
-                     payload)
+        for item, row in zip(ordered, history, strict=True):
+            payload: dict[str, Any] = {
+                "notification": item.notice.id,
+                "channel": item.notice.channel,
+                "user_id": item.notice.user_id,
+                "role": item.notice.role,
+                "attempt": row["attempt"],
+                "of": settings.notify_max_attempts,
+            }
+            if not row["ok"]:
+                retry_at = row["next_attempt_at"]
+                payload.update(error=row["error"], final=retry_at is None, retry_at=retry_at)
+            kind = EventKind.NOTIFICATION_SENT if row["ok"] else EventKind.NOTIFICATION_FAILED
+            timeline.add(item.notice.case_id, kind, payload)
         timeline.flush()
-    return Attempt(notice.id, problem is None, final, error)
+    return attempts
 
 
 def deliver(system: System, notification_ids: Iterable[int], channels: dict[str, Channel]) -> list[Attempt]:
-    """Attempt each notice once; each one's outcome is independent of the others'."""
-    return [a for nid in notification_ids if (a := attempt_delivery(system, nid, channels)) is not None]
+    """One attempt at each notice that is ours to attempt now; each one's outcome is its own. Claimed
+    and recorded in batches, sent a few at a time in parallel."""
+    ids = list(notification_ids)
+    out: list[Attempt] = []
+    for start in range(0, len(ids), BATCH):
+        now = system.clock.now()
+        with system.sessions() as session, session.begin():
+            notices = _claim(session, ids[start:start + BATCH], now, _lease(system.settings))
+            items = _messages(session, notices, channels, now)
+        if not items:
+            continue
+        sendable = [i for i in items if i.message is not None]
+        if len(sendable) > 1:
+            with ThreadPoolExecutor(max_workers=min(PARALLEL_SENDS, len(sendable))) as pool:
+                list(pool.map(_send, sendable))
+        else:
+            for item in sendable:
+                _send(item)
+        out.extend(_record(system, items))
+    return out
 
 
 # --- the sweep ------------------------------------------------------------------------------
