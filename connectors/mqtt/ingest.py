@@ -17,7 +17,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from connectors.mqtt.pipeline import IngestPipeline
+from connectors.mqtt.pipeline import Flush, IngestPipeline
 from connectors.mqtt.store import mark_silent_offline
 from connectors.mqtt.topics import SHARE_GROUP, shared_filters
 
@@ -49,6 +49,8 @@ class IngestService:
         self.connected = threading.Event()
         self._lock = threading.Lock()
         self._unacked: list[int] = []
+        self._cut: tuple[Flush, list[int]] | None = None
+        self._wake = threading.Event()
         self._flush_failures = 0
         self._retry_at = 0.0
         self.client = self._client()
@@ -85,15 +87,24 @@ class IngestService:
             if msg.qos:
                 self._unacked.append(msg.mid)
             if len(self._unacked) >= self.config.flush_messages:
-                self._flush_and_ack()
+                self._wake.set()
 
-    # -- batches --------------------------------------------------------------------------------
-    def _flush_and_ack(self) -> bool:
+    # -- batches (main thread) ------------------------------------------------------------------
+    def flush(self) -> bool:
+        """Cut a batch under the lock, write it outside (the network thread keeps receiving), then
+        ack its messages. A failed write is retried, same batch, before anything newer."""
+        if self._cut is None:
+            with self._lock:
+                if not self._unacked and not self.pipeline.pending():
+                    return True
+                self._cut = (self.pipeline.take(), self._unacked)
+                self._unacked = []
         now = time.monotonic()
         if now < self._retry_at:
             return False
+        cut, mids = self._cut
         try:
-            self.pipeline.flush()
+            self.pipeline.commit(cut)
         except Exception:
             self._flush_failures += 1
             delay = min(30.0, 0.5 * 2 ** min(self._flush_failures, 6))
@@ -102,16 +113,15 @@ class IngestService:
                           self._flush_failures, delay)  # fmt: skip
             return False
         self._flush_failures = 0
-        for mid in self._unacked:
+        self._cut = None
+        for mid in mids:
             self.client.ack(mid, 1)
-        self._unacked.clear()
         return True
 
-    def flush(self) -> bool:
+    def idle(self) -> bool:
+        """Nothing handled is waiting to be written or acked."""
         with self._lock:
-            if not self._unacked and not self.pipeline.pending():
-                return True
-            return self._flush_and_ack()
+            return self._cut is None and not self._unacked and not self.pipeline.pending()
 
     # -- running --------------------------------------------------------------------------------
     def start(self) -> None:
@@ -131,13 +141,21 @@ class IngestService:
         self.client.loop_start()
 
     def run(self, seconds: float | None = None) -> None:
-        """Flush on a timer until `stop()` (or for `seconds`); check heartbeats now and then."""
         self.start()
+        self.loop(seconds)
+
+    def loop(self, seconds: float | None = None) -> None:
+        """Flush on a timer (or when a batch is full) until `stop()` or for `seconds`; check
+        heartbeats now and then."""
         deadline = None if seconds is None else time.monotonic() + seconds
         next_offline = time.monotonic() + self.config.offline_check_s
         try:
-            while not self.stopping.wait(self.config.flush_seconds):
-                self.flush()
+            while not self.stopping.is_set():
+                self._wake.wait(self.config.flush_seconds)
+                self._wake.clear()
+                while not self.flush():
+                    if self.stopping.wait(0.2):
+                        break
                 if time.monotonic() >= next_offline:
                     next_offline = time.monotonic() + self.config.offline_check_s
                     self.check_offline()
@@ -166,6 +184,10 @@ class IngestService:
 
     def close(self) -> None:
         self.stopping.set()
-        self.flush()
+        self._wake.set()
+        for _ in range(3):
+            if self.flush() and self.flush():  # the cut in hand, then anything after it
+                break
+            time.sleep(0.5)
         self.client.disconnect()
         self.client.loop_stop()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -172,17 +173,34 @@ class IngestPipeline:
     def pending(self) -> bool:
         return bool(self.signals or self.dirty or not self.batch.empty() or any(self._accepted.values()))
 
-    def flush(self) -> None:
-        """Hand on, then persist. Raises when either fails; the caller retries and does not ack."""
-        if self.signals:
-            self.deliver(self.signals)
-            self.signals = []
+    def take(self) -> Flush:
+        """Cut the batch: what the messages handled so far produced, with the detector states as they
+        stand now. The caller holds the lock `handle` runs under; `commit` then runs outside it."""
+        batch = self.batch
         for device_id in self.dirty:
-            self.batch.states[device_id] = self.views[device_id].state.durable()
+            batch.states[device_id] = self.views[device_id].state.durable()
         for kind, n in self._accepted.items():
             if n:
-                self.batch.count(f"accepted.{kind}", n)
-        write_batch(self.sessions, self.batch, self.clock.now())
+                batch.count(f"accepted.{kind}", n)
+        cut = Flush(self.signals, batch)
         self.batch = Batch()
-        self.dirty.clear()
+        self.signals = []
+        self.dirty = set()
         self._accepted = dict.fromkeys(self._accepted, 0)
+        return cut
+
+    def commit(self, cut: Flush) -> None:
+        """Hand on, then persist. Raises when either fails; retry the same cut (nothing is acked)."""
+        if cut.signals:
+            self.deliver(cut.signals)
+            cut.signals = []  # handed on: a retry of the write must not queue them twice
+        write_batch(self.sessions, cut.batch, self.clock.now())
+
+    def flush(self) -> None:
+        self.commit(self.take())
+
+
+@dataclass
+class Flush:
+    signals: list[dict[str, Any]]
+    batch: Batch

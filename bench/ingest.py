@@ -1,0 +1,125 @@
+"""MQTT telemetry through the detectors against a bare paho subscriber, same broker, same run.
+
+Both consume the same pre-queued status stream (the simulator's, 1,000 boxes by default) from their
+own persistent session on a shared subscription, QoS 1, MQTT 5, on a private Mosquitto with the
+deployment settings (connectors/mqtt/mosquitto.conf). The bare subscriber only counts (paho acks
+each message itself). The ingest parses, checks, runs every rule, writes dead letters, detector-state
+transitions and presence to PostgreSQL in batches, hands findings to rq (Redis) and acks after each
+flush, as deployed. Time runs from CONNECT to the last message handled (ingest: and flushed).
+
+Usage: python bench/ingest.py [--messages 60000] [--devices 1000]
+Last line: msgs_per_s=… baseline_per_s=… ratio=…   (targets: ≥ 5000/s, ratio ≥ 0.6)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from bench.mqtt_setup import REDIS, FreshDatabase, PrivateBroker, prime_session
+from connectors.mqtt.topics import shared_filters
+
+
+def bare_subscriber(port: int, client_id: str, expected: int) -> float:
+    done = threading.Event()
+    count = 0
+
+    def on_message(_c, _u, _m) -> None:  # type: ignore[no-untyped-def]
+        nonlocal count
+        count += 1
+        if count >= expected:
+            done.set()
+
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    c.on_message = on_message
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 3600
+    props.ReceiveMaximum = 2000
+    started = time.perf_counter()
+    c.connect("127.0.0.1", port, clean_start=False, properties=props)
+    c.loop_start()
+    if not done.wait(600):
+        raise RuntimeError(f"bare subscriber got {count} of {expected}")
+    elapsed = time.perf_counter() - started
+    c.disconnect()
+    c.loop_stop()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=60000)
+    parser.add_argument("--devices", type=int, default=1000)
+    args = parser.parse_args()
+
+    import liftcase.jobs  # noqa: F401
+    from connectors.mqtt.ingest import IngestConfig
+    from connectors.mqtt.publisher import connect_publisher, publish_all
+    from connectors.mqtt.run import build_ingest, registered_devices
+    from connectors.mqtt.simulator import city_stream
+    from liftcase.seed import seed_city
+    from liftcase.settings import Settings
+    from liftcase.system import build_system
+
+    broker = PrivateBroker()
+    db = FreshDatabase("liftcase_bench_ingest")
+    try:
+        system = build_system(Settings(database_url=db.url, redis_url=REDIS))
+        system.create_schema()
+        with system.sessions() as session, session.begin():
+            elevators = max(3000, args.devices * 2)
+            seed_city(session, elevators=elevators, devices=args.devices, clock_now=system.clock.now())
+        devices = registered_devices(system.sessions, args.devices)
+        seconds = args.messages / len(devices) * 3.0
+        stream = city_stream(devices, datetime.now(UTC) - timedelta(seconds=seconds + 60), seconds, seed=5)
+        messages = [(name, payload) for _, name, payload in stream.messages[: args.messages]]
+        n = len(messages)
+        prime_session(broker.port, "bench-bare", shared_filters("bare"))
+        prime_session(broker.port, "bench-ingest", shared_filters("ingest"))
+        pub = connect_publisher("127.0.0.1", broker.port)
+        publish_all(pub, messages)
+        pub.disconnect()
+        pub.loop_stop()
+
+        bare_s = bare_subscriber(broker.port, "bench-bare", n)
+
+        service = build_ingest(system, IngestConfig(port=broker.port, client_id="bench-ingest", group="ingest"))
+        started = time.perf_counter()
+        service.start()
+        flusher = threading.Thread(target=service.loop)
+        flusher.start()
+        while service.pipeline.handled < n or not service.idle():
+            time.sleep(0.005)
+        ingest_s = time.perf_counter() - started
+        service.stop()
+        flusher.join(30)
+        counters = service.pipeline
+        print(f"{n} status messages from {len(devices)} boxes ({len(stream.truth)} injected faults); "
+              f"bare paho {bare_s:.2f}s, ingest with rules + PostgreSQL + rq {ingest_s:.2f}s; "
+              f"handled {counters.handled}")  # fmt: skip
+        from redis import Redis
+        from rq import Queue
+
+        queued = Queue("liftcase", connection=Redis.from_url(REDIS))
+        print(f"finding jobs queued on rq: {queued.count}")
+        queued.empty()
+        system.db.dispose()
+    finally:
+        broker.close()
+        db.drop()
+    rate, base = n / ingest_s, n / bare_s
+    print(f"msgs_per_s={rate:.0f} baseline_per_s={base:.0f} ratio={rate / base:.2f}")
+
+
+if __name__ == "__main__":
+    main()
