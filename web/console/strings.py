@@ -43,6 +43,7 @@ def js_strings() -> dict[str, str]:
         "Arrival": _("Arrival"), "Rescue": _("Rescue"), "30-min arrival rate": _("30-min arrival rate"),
         "expired": _("expired"), "due in 7 days": _("due in 7 days"), "due in 30 days": _("due in 30 days"),
         "due in 60 days": _("due in 60 days"),
+        "field_lat": _("Latitude"), "field_lon": _("Longitude"), "use_position": _("Use my position"),
         "type_rescue": _("Rescue"), "type_warning": _("Fault warning"), "type_rectification": _("Rectification"),
         "type_expiry": _("Inspection expiry"), "type_complaint": _("Complaint"),
     }

@@ -91,7 +91,7 @@ def case(case_id: int) -> str:
 
 @bp.get("/elevators/<int:elevator_id>")
 def elevator(elevator_id: int) -> str:
-    return page("elevator.html", elevator_id=elevator_id)
+    return page("elevator.html", elevator_id=elevator_id, districts=_districts())
 
 
 @bp.get("/modeler")

@@ -5,10 +5,11 @@ import { ApiError, api, apiPage, errorText, fill, fmtDate, fmtTime, h, now, stat
 const root = document.getElementById('elevator');
 const id = Number(root.dataset.elevatorId);
 const WEEK = 7 * 86400 * 1000;
+const districtNames = Object.fromEntries(JSON.parse(document.getElementById('districts').textContent).map((d) => [d.code, d.name]));
 
 function facts(e) {
   const rows = [
-    ['Register code', e.register_code], ['Address', e.address], ['District', e.district_code], ['Kind', e.kind],
+    ['Register code', e.register_code], ['Address', e.address], ['District', districtNames[e.district_code] || e.district_code], ['Kind', e.kind],
     ['Floors', e.floors], ['Installed on', e.installed_on || '—'], ['Use unit', e.use_unit],
     ['Maintenance unit', `${e.maintenance_unit || '—'}${e.maintenance_phone ? ' · ' + e.maintenance_phone : ''}`],
     ['Last maintenance', fmtTime(e.last_maintenance_at)], ['Next inspection due', e.next_inspection_due || '—'],

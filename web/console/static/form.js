@@ -31,7 +31,7 @@ class Field {
     this.node = h('div', { class: 'field', 'data-field': name });
   }
   label() {
-    return h('span', { class: 'label' }, this.schema.title || this.name, this.required ? h('span', { class: 'req' }, ' *') : null);
+    return h('span', { class: 'label' }, this.schema.title || t(`field_${this.name}`), this.required ? h('span', { class: 'req' }, ' *') : null);
   }
   finish(...control) {
     this.node.append(...control, this.error);
@@ -90,6 +90,13 @@ function listField(name, schema, required, ctx, initial) {
   return f.finish(h('label', {}, f.label(), input));
 }
 
+function cameraIcon() {
+  const span = h('span', { class: 'icon', 'aria-hidden': 'true' });
+  span.innerHTML = '<svg viewBox="0 0 24 24" width="22" height="22" fill="none" stroke="currentColor" stroke-width="2">'
+    + '<path d="M4 8h3l2-3h6l2 3h3v11H4z"/><circle cx="12" cy="13" r="4"/></svg>';
+  return span;
+}
+
 // Photos from the phone camera: each file is uploaded as evidence at once; the form carries the ids.
 function uploadField(name, schema, required, ctx, many) {
   const f = new Field(name, schema, required, ctx);
@@ -124,7 +131,7 @@ function uploadField(name, schema, required, ctx, many) {
   });
   f.collect = () => (many ? (ids.length || required ? [...ids] : undefined) : ids[ids.length - 1]);
   return f.finish(h('div', { class: 'upload' }, h('span', { class: 'label' }, f.label()),
-    h('label', { class: 'button camera' }, '📷 ', t('take_photo'), input), previews));
+    h('label', { class: 'button camera' }, cameraIcon(), t('take_photo'), input), previews));
 }
 
 // JSON objects reach us with sorted keys (the API sorts them), so the author's order is lost:
@@ -160,6 +167,17 @@ export function renderForm(container, schema, { taskId, initial = {} } = {}) {
   }
   const formError = h('div', { class: 'field-error form-error', 'data-error-for': '_form' });
   container.replaceChildren(...fields.map((f) => f.node), formError);
+  const lat = container.querySelector('input[name=lat]');
+  const lon = container.querySelector('input[name=lon]');
+  if (lat && lon && navigator.geolocation) {
+    // A technician on site fills the position from the phone rather than typing it.
+    lat.closest('.field').before(h('button', { type: 'button', class: 'small', id: 'use-position', onclick: () => {
+      navigator.geolocation.getCurrentPosition((p) => {
+        lat.value = p.coords.latitude.toFixed(6);
+        lon.value = p.coords.longitude.toFixed(6);
+      }, (err) => { formError.textContent = err.message; }, { enableHighAccuracy: true, timeout: 10000 });
+    } }, '⌖ ', t('use_position')));
+  }
   return {
     collect() {
       const data = {};

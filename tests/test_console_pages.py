@@ -1,0 +1,117 @@
+"""The console's server side without a browser: pages need a session (and send the browser to
+sign-in), the npm packages are served from web/node_modules and nothing else is, the language
+switch, the zh-CN catalog covers every message, saved filters belong to their owner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from liftcase.system import System
+from tests.conftest import make_system
+from tests.console_harness import PASSWORD, set_passwords
+from web.app import create_app
+from web.console.assets import NODE_MODULES
+
+needs_npm = pytest.mark.skipif(
+    not (NODE_MODULES / "bpmn-js").is_dir(), reason="web/node_modules missing (make install runs npm ci)"
+)
+
+
+@pytest.fixture
+def app(sqlite_url: str, clock: Any, tmp_path: Any) -> Iterator[Flask]:
+    system: System = make_system(sqlite_url, clock, elevators=40, upload_dir=tmp_path / "uploads")
+    set_passwords(system)
+    app = create_app(system)
+    app.config["TESTING"] = True
+    yield app
+    system.db.dispose()
+
+
+def signed_in(app: Flask, username: str) -> tuple[Any, str]:
+    client = app.test_client()
+    r = client.post("/api/v1/session", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 200
+    return client, r.get_json()["csrf_token"]
+
+
+def test_pages_send_strangers_to_sign_in_and_come_back(app: Flask) -> None:
+    client = app.test_client()
+    r = client.get("/console/cases?type=rescue")
+    assert r.status_code == 302
+    assert r.headers["Location"] == "/console/signin?next=/console/cases?type%3Drescue"
+    assert client.get("/console/signin").status_code == 200
+    assert client.get("/").headers["Location"] == "/console/"
+    # The API keeps its JSON 401 (the console's redirect is for pages only).
+    assert client.get("/api/v1/cases").status_code == 401
+
+
+def test_every_page_renders_for_its_roles(app: Flask) -> None:
+    client, _ = signed_in(app, "regulator")
+    for path in ("/console/", "/console/inbox", "/console/tasks/1", "/console/cases", "/console/cases/1",
+                 "/console/elevators/1", "/console/screens/dispatch", "/console/screens/equipment",
+                 "/console/notifications"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert 'name="csrf-token"' in r.get_data(as_text=True)
+    assert client.get("/console/modeler").status_code == 403  # analysts and admins edit processes
+    analyst, _ = signed_in(app, "analyst")
+    assert analyst.get("/console/modeler").status_code == 200
+
+
+def test_chinese_by_default_english_by_switch(app: Flask) -> None:
+    client = app.test_client()
+    assert "登录" in client.get("/console/signin").get_data(as_text=True)
+    english = client.get("/console/signin?lang=en")
+    assert "Sign in" in english.get_data(as_text=True) and "登录" not in english.get_data(as_text=True)
+    assert "Sign in" in client.get("/console/signin").get_data(as_text=True)  # remembered in a cookie
+
+
+def test_catalog_translates_every_console_message() -> None:
+    from babel.messages.extract import extract_from_dir
+
+    from web.console.i18n.build import CONSOLE, METHODS
+    from web.console.i18n.zh_CN import ZH_CN
+
+    found = extract_from_dir(str(CONSOLE), METHODS, keywords={"_": None, "gettext": None})
+    messages = {message for _file, _line, message, _comments, _context in found}
+    assert messages - set(ZH_CN) == set()
+
+
+@needs_npm
+def test_npm_packages_are_served_and_nothing_else(app: Flask) -> None:
+    client = app.test_client()  # public: the sign-in page and the API docs need them before a session
+    r = client.get("/static/npm/bpmn-js/bpmn-navigated-viewer.production.min.js")
+    assert r.status_code == 200 and b"BpmnJS" in r.data
+    assert client.get("/static/npm/leaflet/leaflet.css").status_code == 200
+    assert client.get("/static/npm/swagger-ui-dist/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/static/npm/bpmn-moddle/dist/index.js").status_code == 404  # not a served package
+    assert client.get("/static/npm/bpmn-js/../package.json").status_code == 404
+    assert client.get("/static/npm/leaflet/%2e%2e/package.json").status_code == 404
+    docs = client.get("/api/docs").get_data(as_text=True)
+    assert "/static/npm/swagger-ui-dist/swagger-ui-bundle.js" in docs
+
+
+def test_saved_filters_belong_to_their_owner(app: Flask) -> None:
+    regulator, csrf = signed_in(app, "regulator")
+    r = regulator.post("/api/v1/saved-filters", json={"name": "超时救援", "query": {"type": "rescue", "overdue": True}},
+                       headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 201 and r.get_json()["query"] == {"type": "rescue", "overdue": True}
+    again = regulator.post("/api/v1/saved-filters", json={"name": "超时救援", "query": {"type": "warning"}},
+                           headers={"X-CSRF-Token": csrf})
+    assert again.status_code == 201 and again.get_json()["id"] == r.get_json()["id"]  # same name: replaced
+    bad = regulator.post("/api/v1/saved-filters", json={"name": "x", "query": {"password": "1"}},
+                         headers={"X-CSRF-Token": csrf})
+    assert bad.status_code == 422
+    assert regulator.post("/api/v1/saved-filters", json={"name": "x", "query": {}}).status_code == 403  # no CSRF
+
+    other, other_csrf = signed_in(app, "dispatcher")
+    assert other.get("/api/v1/saved-filters").get_json() == []
+    fid = r.get_json()["id"]
+    assert other.delete(f"/api/v1/saved-filters/{fid}", headers={"X-CSRF-Token": other_csrf}).status_code == 404
+    assert [f["name"] for f in regulator.get("/api/v1/saved-filters").get_json()] == ["超时救援"]
+    assert regulator.delete(f"/api/v1/saved-filters/{fid}", headers={"X-CSRF-Token": csrf}).status_code == 204
+    assert regulator.get("/api/v1/saved-filters").get_json() == []
