@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from connectors.notify import flows, live
 from connectors.notify.base import Channel
-from connectors.notify.channels import configured_channels
+from connectors.notify.channels import channels_of
 from engine.jobs import job
 from liftcase.schedule import periodic
 from liftcase.system import System, current_system
 from processes import telemetry as _telemetry  # noqa: F401 - registers telemetry_signals for workers
 from reports import flows as report_flows  # noqa: F401 - registers make_scheduled_reports for workers
 
-_channels: dict[int, tuple[object, dict[str, Channel]]] = {}
-
 
 def channels(system: System) -> dict[str, Channel]:
-    """The configured outbound channels, built once per settings object."""
-    cached = _channels.get(id(system))
-    if cached is None or cached[0] is not system.settings:
-        cached = _channels[id(system)] = (system.settings, configured_channels(system.settings))
-    return cached[1]
+    return channels_of(system.settings)
 
 
 @job("send_notifications")

@@ -105,6 +105,7 @@ def test_my_channel_preferences_override_the_role_defaults(system: System, app: 
     assert prefs["inbox"]["source"] == "always"
     assert (prefs["email"]["enabled"], prefs["email"]["source"]) == (True, "role default")
     assert prefs["sms"]["enabled"] is False
+    assert prefs["inbox"]["available"] is True and prefs["email"]["available"] is False  # no SMTP set up here
 
     changed = client.put(f"{API}/preferences/sms", json={"enabled": True, "priorities": "P1"}, headers=me)
     assert changed.status_code == 200

@@ -31,6 +31,17 @@ def configured_channels(settings: Settings) -> dict[str, Channel]:
     return {name: _load(path)(settings) for name, (on, path) in PLUGINS.items() if on(settings)}
 
 
+_built: dict[int, tuple[Settings, dict[str, Channel]]] = {}
+
+
+def channels_of(settings: Settings) -> dict[str, Channel]:
+    """The configured channels, built once per settings object (settings are read once, at start)."""
+    hit = _built.get(id(settings))
+    if hit is None or hit[0] is not settings:
+        hit = _built[id(settings)] = (settings, configured_channels(settings))
+    return hit[1]
+
+
 def smtp_from_settings(s: Settings) -> Channel:
     from connectors.notify.smtp import SmtpChannel
 

@@ -84,11 +84,14 @@ class Preference:
     channel: str
     enabled: bool
     priorities: str
-    source: str  # "own" or "role default"
+    source: str  # "own", "role default" or "always" (the inbox)
+    # False: this installation has no such channel configured, so nothing is sent on it.
+    available: bool = True
 
 
-def preferences_of(session: Session, user: User) -> list[Preference]:
-    """The user's channels as they stand: their own choices, else the defaults of their roles."""
+def preferences_of(session: Session, user: User, available: set[str] | frozenset[str]) -> list[Preference]:
+    """The user's channels as they stand: their own choices, else the defaults of their roles;
+    `available`: the channels configured on this installation."""
     own = {p.channel: p for p in session.scalars(select(ChannelPreference).where(ChannelPreference.user_id == user.id))}
     defaults = {}
     for role in user.roles or ():
@@ -97,9 +100,11 @@ def preferences_of(session: Session, user: User) -> list[Preference]:
     out = [Preference(INBOX, True, "", "always")]
     for channel in OUTBOUND:
         if channel in own:
-            out.append(Preference(channel, own[channel].enabled, own[channel].priorities, "own"))
+            pref = own[channel]
+            out.append(Preference(channel, pref.enabled, pref.priorities, "own", channel in available))
         else:
-            out.append(Preference(channel, channel in defaults, defaults.get(channel, ""), "role default"))
+            out.append(Preference(channel, channel in defaults, defaults.get(channel, ""), "role default",
+                                  channel in available))
     return out
 
 

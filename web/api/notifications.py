@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
 from connectors.notify import live, service
-from connectors.notify.channels import OUTBOUND
+from connectors.notify.channels import OUTBOUND, channels_of
 from engine.models import Notification
 from liftcase.registry.models import Role
 from web import auth, context
@@ -72,11 +72,16 @@ class PreferenceSchema(Schema):
     enabled = fields.Boolean()
     priorities = fields.String(metadata={"description": "case priorities the channel is for, e.g. P1,P2; empty: all"})
     source = fields.String(metadata={"description": "own, role default, or always (the inbox)"})
+    available = fields.Boolean(metadata={"description": "false: not configured here, nothing is sent on it"})
 
 
 class PreferenceUpdateSchema(Schema):
     enabled = fields.Boolean(required=True)
     priorities = fields.String(load_default="", validate=validate.Regexp(r"^(P[1-3](,P[1-3])*)?$"))
+
+
+def _available() -> set[str]:
+    return set(channels_of(context.system().settings))
 
 
 def _page(stmt: Any, pagination_parameters: Any) -> list[Any]:
@@ -165,7 +170,7 @@ class PreferencesView(MethodView):
     @blp.response(200, PreferenceSchema(many=True))
     def get(self) -> list[service.Preference]:
         """My channels: the inbox always, the others by my own choice or my role's default."""
-        return service.preferences_of(context.db(), auth.current_user())
+        return service.preferences_of(context.db(), auth.current_user(), _available())
 
 
 @blp.route("/notifications/preferences/<string:channel>")
@@ -179,7 +184,7 @@ class PreferenceView(MethodView):
         db, user = context.db(), auth.current_user()
         service.set_preference(db, user.id, channel, enabled=body["enabled"], priorities=body["priorities"])
         db.commit()
-        return service.preferences_of(db, user)
+        return service.preferences_of(db, user, _available())
 
     @blp.response(200, PreferenceSchema(many=True))
     def delete(self, channel: str) -> list[service.Preference]:
@@ -189,7 +194,7 @@ class PreferenceView(MethodView):
         db, user = context.db(), auth.current_user()
         service.reset_preference(db, user.id, channel)
         db.commit()
-        return service.preferences_of(db, user)
+        return service.preferences_of(db, user, _available())
 
 
 @blp.route("/notifications/failures")
