@@ -8,10 +8,12 @@ recomputes it and refuses stale timestamps. `X-Liftcase-Dedupe` repeats on every
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -32,6 +34,14 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 def verify(secret: str, timestamp: str, body: bytes, sent: str) -> bool:
     return hmac.compare_digest(signature(secret, timestamp, body), sent)
+
+
+def dingtalk_url(url: str, secret: str, timestamp_ms: int) -> str:
+    """DingTalk's robot checks its own signature too (加签): `timestamp` and `sign` query parameters,
+    sign = base64(HMAC-SHA256(secret, "<timestamp ms>\n<secret>"))."""
+    digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
+    sign = urllib.parse.quote_plus(base64.b64encode(digest))
+    return f"{url}{'&' if '?' in url else '?'}timestamp={timestamp_ms}&sign={sign}"
 
 
 def _text(message: OutboundMessage) -> str:
@@ -63,8 +73,11 @@ class HttpGateway:
     def send(self, message: OutboundMessage) -> None:
         body = json.dumps(payload(self.flavour, message), ensure_ascii=False).encode()
         timestamp = str(int(message.at.timestamp()))
+        url = self.url
+        if self.flavour == "dingtalk" and self.secret:
+            url = dingtalk_url(url, self.secret, int(message.at.timestamp() * 1000))
         request = urllib.request.Request(
-            self.url,
+            url,
             data=body,
             method="POST",
             headers={
