@@ -7,12 +7,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import ColumnElement, false, func, select, true
 from sqlalchemy import case as when
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from detectors.models import ElevatorRisk
 from engine.models import Case, TaskStatus, TimelineEvent
+from engine.runner import NotFound
 from engine.timeline import verify_chain
 from engine.timeline_store import links_of
 from liftcase.registry.models import District, Elevator, Organisation, OrgKind
@@ -24,6 +25,7 @@ from processes.models import Attachment
 from processes.sla_state import MilestoneState, milestone_states
 from processes.timelines import summarize
 from reports.figures import SHANGHAI, CaseFacts, RescueFigures, rescue_figures
+from reports.models import StoredReport
 
 # The rescue metrics and the milestone that ends each (names from processes/rescue.py).
 # Response ends at dispatch, as on the live dashboard (processes/dashboard.py), so both agree.
@@ -383,3 +385,20 @@ def inspection_report(session: Session, scope: Scope, *, today: date, limit: int
 
 def _int(condition: Any) -> Any:
     return when((condition, 1), else_=0)
+
+
+# -- stored reports ----------------------------------------------------------------------------
+def stored_reports_visible(scope: Scope) -> ColumnElement[bool]:
+    """A district regulator sees its district's reports; city-wide scopes see all; others none."""
+    if scope.city_wide and scope.reads_cases:
+        return true()
+    if scope.organisation_kind == OrgKind.DISTRICT_REGULATOR and scope.district_code:
+        return StoredReport.district_code == scope.district_code
+    return false()
+
+
+def visible_report(session: Session, scope: Scope, report_id: int) -> StoredReport:
+    found = session.scalar(select(StoredReport).where(StoredReport.id == report_id, stored_reports_visible(scope)))
+    if found is None:
+        raise NotFound(f"report {report_id} not found")
+    return found

@@ -11,6 +11,7 @@ import importlib
 from flask import Flask, jsonify
 from flask_smorest import Api
 from sqlalchemy import text
+from werkzeug.routing import IntegerConverter
 
 from liftcase.system import System
 from web import auth, errors, i18n
@@ -25,6 +26,7 @@ API_MODULES: list[str] = [
     "web.api.definitions",
     "web.api.registry",
     "web.api.dashboard",
+    "web.api.reports",
 ]
 # Plain Flask blueprints (public pages, webhooks, the console); each module exposes `bp`.
 PAGE_MODULES: list[str] = [
@@ -33,6 +35,14 @@ PAGE_MODULES: list[str] = [
     "web.console.views",
     "web.console.assets",
 ]
+
+
+class Int32Converter(IntegerConverter):
+    """Path ids fit the database's INTEGER: a larger number matches no route (404), not a crash."""
+
+    def __init__(self, url_map: object, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)  # type: ignore[arg-type]
 
 
 def create_app(system: System, *, config: dict[str, object] | None = None) -> Flask:
@@ -63,7 +73,9 @@ def create_app(system: System, *, config: dict[str, object] | None = None) -> Fl
     app.extensions["liftcase"] = system
     auth.install(app)
     i18n.install(app)
+    app.url_map.converters["int"] = Int32Converter
     api = Api(app)
+    api.register_converter(Int32Converter, lambda c: {"type": "integer", "minimum": 0, "maximum": c.max})
     errors.install(app)  # after Api(), which installs its own handler for HTTP errors
     for name in API_MODULES:
         api.register_blueprint(importlib.import_module(name).blp, url_prefix="/api/v1")
