@@ -30,6 +30,7 @@ from tests.conftest import REDIS_URL, make_system, need_service
 from web.app import create_app
 
 API = "/api/v1/notifications"
+SSE = {"Accept": "text/event-stream"}
 
 
 @pytest.fixture
@@ -173,7 +174,8 @@ def test_the_stream_pushes_a_new_notice_to_the_signed_in_user(
     monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.5)
     client: FlaskClient = app.test_client()
     earlier = notify(system, "maint", "before the stream")
-    response = client.get(f"{API}/stream", headers=token(system, "maint"), buffered=False)
+    assert client.get(f"{API}/stream", headers=token(system, "maint")).status_code == 406  # not held open
+    response = client.get(f"{API}/stream", headers={**token(system, "maint"), **SSE}, buffered=False)
     assert response.status_code == 200 and response.mimetype == "text/event-stream"
     chunks = iter(response.response)
     assert b"connected" in next(chunks)
@@ -189,13 +191,14 @@ def test_the_stream_pushes_a_new_notice_to_the_signed_in_user(
 
     # A reconnect with Last-Event-ID gets what it missed, in order.
     missed = [notify(system, "maint", f"missed {n}") for n in range(2)]
-    again = client.get(f"{API}/stream", headers={**token(system, "maint"), "Last-Event-ID": str(nid)},
+    again = client.get(f"{API}/stream", headers={**token(system, "maint"), **SSE, "Last-Event-ID": str(nid)},
                        buffered=False)
     chunks = iter(again.response)
     next(chunks)
     assert [int(next(chunks).decode().split("\n", 1)[0][4:]) for _ in missed] == missed
     again.close()
-    assert client.get(f"{API}/stream", headers={**token(system, "maint"), "Last-Event-ID": "x"}).status_code == 400
+    assert client.get(f"{API}/stream", headers={**token(system, "maint"), **SSE, "Last-Event-ID": "x"}
+                      ).status_code == 400
 
 
 def test_the_stream_wakes_on_redis_over_a_real_server(
@@ -210,7 +213,7 @@ def test_the_stream_wakes_on_redis_over_a_real_server(
     threading.Thread(target=server.serve_forever, daemon=True).start()
     conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
     try:
-        conn.request("GET", f"{API}/stream", headers=token(system, "maint"))
+        conn.request("GET", f"{API}/stream", headers={**token(system, "maint"), **SSE})
         answer = conn.getresponse()
         assert answer.status == 200 and answer.getheader("Content-Type", "").startswith("text/event-stream")
 

@@ -144,11 +144,15 @@ class StreamView(MethodView):
                 "description": "Server-Sent Events: `notification` events (id = notice id, data = the notice as "
                 "JSON) as they reach my inbox, a heartbeat comment every 15 s. Resumes after `Last-Event-ID`.",
                 "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            }
+            },
+            "406": {"description": "the request did not accept text/event-stream"},
         }
     )
     def get(self) -> Response:
-        """Live push of my inbox (Server-Sent Events)."""
+        """Live push of my inbox (Server-Sent Events). Send `Accept: text/event-stream`, as EventSource does;
+        anything else is answered 406 at once rather than held open."""
+        if "text/event-stream" not in request.headers.get("Accept", ""):
+            abort(406, message="this is an event stream: send Accept: text/event-stream (EventSource does)")
         system, user_id = context.system(), auth.current_user().id
         raw = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
         if raw is not None and not raw.isdigit():
