@@ -32,10 +32,11 @@ class IngestConfig:
     group: str = SHARE_GROUP
     keepalive: int = 30
     session_expiry_s: int = 7 * 24 * 3600
-    # How many unacked messages the broker may have in flight to us: the batch size ceiling.
-    receive_maximum: int = 2000
-    flush_messages: int = 1000
-    flush_seconds: float = 0.2
+    # How many unacked messages the broker may have in flight to us: the batch size ceiling. A batch
+    # writes each changed device once, so longer batches write fewer rows per message.
+    receive_maximum: int = 20000
+    flush_messages: int = 10000
+    flush_seconds: float = 1.0
     offline_check_s: float = 60
     reconnect_min_s: int = 1
     reconnect_max_s: int = 60

@@ -7,11 +7,12 @@ and live in `gate.py`; this module only judges the bytes themselves.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+import orjson
 
 
 class Reason(StrEnum):
@@ -84,6 +85,9 @@ STATUS_ENUMS: dict[str, frozenset[int]] = {
     "up_limit": frozenset({0, 1}),
     "down_limit": frozenset({0, 1}),
 }
+ENUM_ITEMS = tuple(STATUS_ENUMS.items())
+STATUS_ORDER = ("ts", "seq", "car_position", "speed", *STATUS_ENUMS)
+STATUS_FIELDS = frozenset(STATUS_ORDER)
 # GB/T 24476 event codes plus the platform's own (9, 10, 11).
 EVENT_CODES = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 41, 90})
 MAX_DEVICE_ID = 40
@@ -109,8 +113,8 @@ def parse_ts(value: Any) -> datetime | Rejection:
 
 def _object(raw: bytes) -> dict[str, Any] | Rejection:
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        data = orjson.loads(raw)
+    except (orjson.JSONDecodeError, TypeError):
         return Rejection(Reason.BAD_JSON, "payload is not JSON")
     if not isinstance(data, dict):
         return Rejection(Reason.NOT_OBJECT, "payload is not a JSON object")
@@ -135,19 +139,19 @@ def parse_status(raw: bytes, topic_device: str) -> StatusMessage | Rejection:
     device_id = _device(data, topic_device)
     if isinstance(device_id, Rejection):
         return device_id
-    for name in ("ts", "seq", "car_position", "speed", *STATUS_ENUMS):
-        if name not in data:
-            return Rejection(Reason.MISSING_FIELD, name)
+    if not data.keys() >= STATUS_FIELDS:
+        missing = next(name for name in STATUS_ORDER if name not in data)
+        return Rejection(Reason.MISSING_FIELD, missing)
     ts = parse_ts(data["ts"])
     if isinstance(ts, Rejection):
         return ts
     seq = data["seq"]
-    if not _int(seq):
+    if type(seq) is not int:
         return Rejection(Reason.WRONG_TYPE, "seq must be an integer")
     if not 0 <= seq <= MAX_SEQ:
         return Rejection(Reason.OUT_OF_RANGE, "seq")
     position = data["car_position"]
-    if not _int(position):
+    if type(position) is not int:
         return Rejection(Reason.WRONG_TYPE, "car_position must be an integer")
     if not -MAX_FLOOR <= position <= MAX_FLOOR:
         return Rejection(Reason.OUT_OF_RANGE, "car_position")
@@ -156,9 +160,9 @@ def parse_status(raw: bytes, topic_device: str) -> StatusMessage | Rejection:
         return Rejection(Reason.WRONG_TYPE, "speed must be a number")
     if not 0 <= speed <= 20:  # also refuses NaN
         return Rejection(Reason.OUT_OF_RANGE, "speed")
-    for name, allowed in STATUS_ENUMS.items():
+    for name, allowed in ENUM_ITEMS:
         value = data[name]
-        if not _int(value):
+        if type(value) is not int:  # also refuses bools and unhashable lists before `in`
             return Rejection(Reason.WRONG_TYPE, f"{name} must be an integer")
         if value not in allowed:
             return Rejection(Reason.OUT_OF_RANGE, name)

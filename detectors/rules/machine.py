@@ -49,6 +49,8 @@ class DeviceState:
     reversals: int = 0
     stop_position: int | None = None
     dirty: bool = False
+    # Volatile: the judged fields of the previous message (a repeat with no timer running changes nothing).
+    last_fields: tuple[Any, ...] | None = None
 
     def durable(self) -> dict[str, Any]:
         return {
@@ -138,6 +140,15 @@ class _Judge:
 
 
 def judge_status(st: DeviceState, m: StatusMessage, th: Thresholds) -> list[Finding]:
+    fields = (m.service_mode, m.car_status, m.car_position, m.door_zone, m.door_status, m.passenger_status,
+              m.power_status, m.alarm_button, m.up_limit, m.down_limit)  # fmt: skip
+    if fields == st.last_fields and not st.since:
+        # A heartbeat repeating the last status while no condition is being timed: every rule would
+        # judge exactly as it did for the previous message, which is already applied.
+        st.last_seq = m.seq
+        st.last_ts = m.ts
+        return []
+    st.last_fields = fields
     j = _Judge(st, m)
     normal = m.service_mode == NORMAL_SERVICE
     stopped = m.car_status == 0
