@@ -81,16 +81,19 @@ def serve(host: str, port: int) -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option("--fork/--no-fork", default=True, show_default=True,
+              help="fork per job (isolation), or run jobs in the worker itself (keeps parsed BPMN and connections)")
+def worker(fork: bool) -> None:
     """Run an rq worker for engine steps and notification sends (needs LIFTCASE_REDIS_URL)."""
     from redis import Redis
-    from rq import Worker
+    from rq import SimpleWorker, Worker
 
     settings = Settings.from_env()
     if not settings.redis_url:
         raise click.UsageError("set LIFTCASE_REDIS_URL to run a worker (embedded mode runs jobs in-process)")
     _system()
-    Worker(["liftcase"], connection=Redis.from_url(settings.redis_url)).work(with_scheduler=True)
+    kind = Worker if fork else SimpleWorker
+    kind(["liftcase"], connection=Redis.from_url(settings.redis_url)).work(with_scheduler=True)
 
 
 @main.command()
