@@ -137,6 +137,11 @@ def test_rescue_dispatch_arrival_with_photo_and_escalation(system: System, base:
     page.fill("textarea[name=note]", "两名乘客被困，情绪稳定")
     page.click("#submit-task")
     page.wait_for_url(f"{base}/console/inbox")
+    page.locator("#task-list .empty").wait_for()
+    # A second alarm while the inbox is open: its task appears without a reload (SSE / polling).
+    late_id = start_rescue(system, second_elevator(system))
+    late_verify = task_row(system, late_id, "verify_dispatch")
+    page.locator(f"[data-task-id='{late_verify.id}']").wait_for(timeout=20_000)
     done = task_row(system, case_id, "verify_dispatch")
     assert done.status == "completed" and done.data == {"outcome": "dispatch", "trapped_count": 2,
                                                         "injured": False, "note": "两名乘客被困，情绪稳定"}
@@ -190,16 +195,7 @@ def test_rescue_dispatch_arrival_with_photo_and_escalation(system: System, base:
     shot(page, "case", full_page=True)
     ctx.close()
 
-    # Nobody accepts a second rescue for 11 minutes: the ladder reaches the district regulator.
-    first_elevator = demo_elevator(system)
-    with system.sessions() as session:  # (SQLite: one writer at a time, so no session inside another)
-        maint_unit = session.scalar(select(User.organisation_id).where(User.username == "maint"))
-        other = session.scalar(
-            select(Elevator.id).where(Elevator.maintenance_unit_id == maint_unit, Elevator.district_code == "511702",
-                                      Elevator.id != first_elevator).order_by(Elevator.id)
-        )
-    late_id = start_rescue(system, other)
-    late_verify = task_row(system, late_id, "verify_dispatch")
+    # Nobody accepts the second rescue for 11 minutes: the ladder reaches the district regulator.
     system.engine.complete_task(late_verify.id, {"outcome": "dispatch"}, actor="dispatcher")
     clock.advance(timedelta(minutes=11))
     fire_due_timers(system.engine)
@@ -318,6 +314,20 @@ def test_case_list_saved_filter_export_portrait_and_screens(system: System, base
     shot(page, "equipment-screen")
     wall.close()
     assert errors == []
+
+
+def second_elevator(system: System) -> int:
+    """Another elevator of the demo maintenance unit in 通川区."""
+    first = demo_elevator(system)
+    with system.sessions() as session:  # (SQLite: one writer at a time, so no session inside another)
+        maint_unit = session.scalar(select(User.organisation_id).where(User.username == "maint"))
+        found = session.scalar(
+            select(Elevator.id)
+            .where(Elevator.maintenance_unit_id == maint_unit, Elevator.district_code == "511702", Elevator.id != first)
+            .order_by(Elevator.id)
+        )
+        assert found is not None
+        return found
 
 
 def _idle_elevator(system: System) -> int:

@@ -44,6 +44,9 @@ def js_strings() -> dict[str, str]:
         "expired": _("expired"), "due in 7 days": _("due in 7 days"), "due in 30 days": _("due in 30 days"),
         "due in 60 days": _("due in 60 days"),
         "field_lat": _("Latitude"), "field_lon": _("Longitude"), "use_position": _("Use my position"),
+        "prop_name": _("Name"), "prop_role": _("Role"), "prop_lane_role": _("Lane (role)"),
+        "prop_form": _("Form (forms/*.json)"), "prop_due": _("Due in (dueIn: ISO duration or a variable)"),
+        "prop_timer_type": _("Timer type"), "prop_timer": _("Timer expression ('PT5M' or a variable)"),
         "type_rescue": _("Rescue"), "type_warning": _("Fault warning"), "type_rectification": _("Rectification"),
         "type_expiry": _("Inspection expiry"), "type_complaint": _("Complaint"),
     }

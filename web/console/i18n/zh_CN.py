@@ -186,4 +186,11 @@ ZH_CN: dict[str, str] = {
     "Latitude": "纬度",
     "Longitude": "经度",
     "Use my position": "使用当前位置",
+    "Name": "名称",
+    "Role": "角色",
+    "Lane (role)": "泳道（角色）",
+    "Form (forms/*.json)": "表单（forms/*.json）",
+    "Due in (dueIn: ISO duration or a variable)": "办理时限（dueIn：ISO时长或变量）",
+    "Timer type": "定时器类型",
+    "Timer expression ('PT5M' or a variable)": "定时表达式（如 'PT5M' 或变量名）",
 }

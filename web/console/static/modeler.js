@@ -1,7 +1,7 @@
 // BPMN modeler for analysts: bpmn-js Modeler (npm) with a small properties panel for what the
 // engine reads — lanes as roles, a user task's form and due time, timer expressions — then the
 // server's lint (validate) and deploy. A refused diagram deploys nothing; versions side by side.
-import { ApiError, api, errorText, fmtTime, h, t, toast } from './api.js';
+import { ApiError, api, errorText, fill, fmtTime, h, t, toast } from './api.js';
 
 const root = document.getElementById('modeler-root');
 const ROLES = root.dataset.roles.split(',');
@@ -93,20 +93,20 @@ function showProps(element) {
   const bo = element.businessObject;
   const parts = [
     h('p', {}, h('code', {}, bo.id), ' ', h('span', { class: 'muted' }, bo.$type.replace('bpmn:', ''))),
-    field('Name', h('input', { id: 'prop-name', value: bo.name || '', onchange: (e) => modeling.updateLabel(element, e.target.value) })),
+    field(t('prop_name'), h('input', { id: 'prop-name', value: bo.name || '', onchange: (e) => modeling.updateLabel(element, e.target.value) })),
   ];
   if (bo.$type === 'bpmn:Lane') {
-    parts.push(field('Role', h('select', { id: 'prop-lane-role', onchange: (e) => modeling.updateProperties(element, { name: e.target.value }) },
+    parts.push(field(t('prop_role'), h('select', { id: 'prop-lane-role', onchange: (e) => modeling.updateProperties(element, { name: e.target.value }) },
       ROLES.map((r) => h('option', { value: r, selected: r === bo.name }, r)))));
   }
   if (isUserTask(bo)) {
     const role = laneOf(bo)?.name || '';
     parts.push(
-      field('Lane / role', h('select', { id: 'prop-role', onchange: (e) => { setRole(element, e.target.value); showProps(element); } },
+      field(t('prop_lane_role'), h('select', { id: 'prop-role', onchange: (e) => { setRole(element, e.target.value); showProps(element); } },
         h('option', { value: '' }, t('choose')), ROLES.map((r) => h('option', { value: r, selected: r === role }, r)))),
-      field('Form (forms/*.json)', h('select', { id: 'prop-form', onchange: (e) => setSpiffProp(element, 'formJsonSchemaFilename', e.target.value) },
+      field(t('prop_form'), h('select', { id: 'prop-form', onchange: (e) => setSpiffProp(element, 'formJsonSchemaFilename', e.target.value) },
         h('option', { value: '' }, '—'), FORMS.map((f) => h('option', { value: f, selected: f === spiffProp(bo, 'formJsonSchemaFilename') }, f)))),
-      field('Due in (dueIn: ISO duration or variable)', h('input', { id: 'prop-due', value: spiffProp(bo, 'dueIn'), onchange: (e) => setSpiffProp(element, 'dueIn', e.target.value) })),
+      field(t('prop_due'), h('input', { id: 'prop-due', value: spiffProp(bo, 'dueIn'), onchange: (e) => setSpiffProp(element, 'dueIn', e.target.value) })),
     );
   }
   const timer = timerOf(bo);
@@ -117,7 +117,7 @@ function showProps(element) {
     const apply = () => setTimer(element, kindSelect.value, expr.value);
     kindSelect.addEventListener('change', apply);
     expr.addEventListener('change', apply);
-    parts.push(field('Timer type', kindSelect), field("Timer expression (e.g. 'PT5M' or a variable)", expr));
+    parts.push(field(t('prop_timer_type'), kindSelect), field(t('prop_timer'), expr));
   }
   body.replaceChildren(...parts);
 }
@@ -175,7 +175,7 @@ function showResult(kind, title, problems = []) {
   box.hidden = false;
   box.className = `card result ${kind}`;
   box.dataset.result = kind;
-  box.replaceChildren(h('strong', {}, title),
+  fill(box, h('strong', {}, title),
     problems.length ? h('ul', { class: 'problems' }, problems.map((p) => h('li', {}, p.element ? h('code', {}, p.element) : null, ' ', p.message))) : null);
 }
 
