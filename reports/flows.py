@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from engine.models import Notification
 from liftcase.registry.models import Organisation, OrgKind, Role, User
 from liftcase.schedule import periodic
 from liftcase.scope import Scope
+from processes.sla import load_sla
 from reports import render, service
 from reports.figures import SHANGHAI
 from reports.models import StoredReport
@@ -75,8 +77,19 @@ def regulator_organisations(session: Session) -> list[Organisation]:
     return sorted(found, key=lambda o: o.kind == OrgKind.CITY_REGULATOR)
 
 
+def cycle_days(sla_file: Path | None) -> int:
+    return int(load_sla(sla_file)["expiry"]["maintenance_cycle_days"]) if sla_file else 15
+
+
 def render_kind(
-    session: Session, scope: Scope, kind: str, period: str, start: date, end: date, now: datetime
+    session: Session,
+    scope: Scope,
+    kind: str,
+    period: str,
+    start: date,
+    end: date,
+    now: datetime,
+    sla_file: Path | None = None,
 ) -> render.Rendered:
     label = service.scope_label(session, scope)
     match kind:
@@ -84,7 +97,9 @@ def render_kind(
             figures = service.rescue_report(session, scope, start, end)
             return render.rescue_pdf(figures, scope_label=label, period=period, generated=now)
         case "inspection":
-            data = service.inspection_report(session, scope, today=end - timedelta(days=1))
+            data = service.inspection_report(
+                session, scope, today=end - timedelta(days=1), maintenance_cycle_days=cycle_days(sla_file)
+            )
             return render.inspection_pdf(data, scope_label=label, generated=now)
         case "risk":
             return render.risk_pdf(service.risk_report(session, scope), scope_label=label, generated=now)
@@ -184,7 +199,7 @@ def make_scheduled_reports(system, period: str, today: date, kinds: Sequence[str
                         continue
                     scope = regulator_scope(org)
                     now = system.clock.now()
-                    rendered = render_kind(session, scope, kind, period, start, end, now)
+                    rendered = render_kind(session, scope, kind, period, start, end, now, system.settings.sla_file)
                     report = store(
                         session,
                         rendered,

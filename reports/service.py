@@ -236,11 +236,11 @@ def readable_image(path: Path) -> bool:
     rather than failing the whole report."""
     from PIL import Image, UnidentifiedImageError  # WeasyPrint's own image library
 
-    try:
+    try:  # verify(), not load(): WeasyPrint makes Pillow load truncated images without complaint
         with Image.open(path) as img:
-            img.load()
+            img.verify()
         return True
-    except (OSError, UnidentifiedImageError, ValueError):
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
         return False
 
 
@@ -310,11 +310,14 @@ def risk_report(session: Session, scope: Scope, *, limit: int = 50) -> dict[str,
 RISK_LEVELS = (("critical", "极高"), ("high", "高"), ("medium", "中"), ("low", "低"))
 
 
-def inspection_report(session: Session, scope: Scope, *, today: date, limit: int = 100) -> dict[str, Any]:
+def inspection_report(
+    session: Session, scope: Scope, *, today: date, limit: int = 100, maintenance_cycle_days: int = 15
+) -> dict[str, Any]:
     """Periodic-inspection and maintenance status of the elevators in scope, as of `today` (local)."""
     soon = today + timedelta(days=30)
     later = today + timedelta(days=60)
-    maint_cutoff = datetime.combine(today - timedelta(days=15), time(0), tzinfo=SHANGHAI)
+    # Maintained before the start of the day `cycle` days ago: the 15-day cycle (sla.toml) has lapsed.
+    maint_cutoff = datetime.combine(today - timedelta(days=maintenance_cycle_days), time(0), tzinfo=SHANGHAI)
     due = Elevator.next_inspection_due
     base = select(
         Elevator.district_code,
@@ -364,6 +367,7 @@ def inspection_report(session: Session, scope: Scope, *, today: date, limit: int
     )
     return {
         "today": today.isoformat(),
+        "maintenance_cycle_days": maintenance_cycle_days,
         "districts": per_district,
         "totals": totals,
         "overdue": [

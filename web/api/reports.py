@@ -18,7 +18,7 @@ from liftcase.registry.models import Role
 from reports import exports, render, service
 from reports.audit import build_package
 from reports.figures import SHANGHAI
-from reports.flows import previous_period
+from reports.flows import cycle_days, previous_period
 from reports.models import StoredReport
 from web import auth, context
 from web.api.cases import CaseFilterArgs, _filters
@@ -155,7 +155,9 @@ class InspectionReportView(MethodView):
         """Inspection and expiry status of the elevators in my scope, as of today (Beijing)."""
         system, db, scope = context.system(), context.db(), context.scope()
         today = system.clock.now().astimezone(SHANGHAI).date()
-        data = service.inspection_report(db, scope, today=today)
+        data = service.inspection_report(
+            db, scope, today=today, maintenance_cycle_days=cycle_days(system.settings.sla_file)
+        )
         rendered = render.inspection_pdf(data, scope_label=service.scope_label(db, scope), generated=system.clock.now())
         return _file(rendered.pdf, "pdf", f"inspection-{today:%Y%m%d}.pdf")
 
