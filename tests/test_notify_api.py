@@ -86,6 +86,7 @@ def test_my_inbox_pages_unread_and_read_marks(system: System, app: Flask) -> Non
     assert page.status_code == 200
     assert [n["id"] for n in page.json] == ids[::-1][:2]  # newest first
     assert json.loads(page.headers["X-Pagination"])["total"] == 5
+    assert client.get(f"{API}?page={10**30}", headers=me).json == []  # far past the end: empty, not an error
     assert client.get(f"{API}/unread-count", headers=me).json == {"unread": 5}
 
     read = client.post(f"{API}/{ids[0]}/read", headers=me)

@@ -91,6 +91,8 @@ def _page(stmt: Any, pagination_parameters: Any) -> list[Any]:
     ) or 0
     size = pagination_parameters.page_size
     offset = (pagination_parameters.page - 1) * size
+    if offset >= pagination_parameters.item_count:  # past the end (page=10**30 must not reach the database)
+        return []
     return list(db.scalars(stmt.order_by(Notification.id.desc()).limit(size).offset(offset)))
 
 
