@@ -12,8 +12,11 @@ per completion (SQLAlchemy engine events: statements sent, cursor rowcount of wr
 
 Usage: python bench/engine.py [--cases 2000] [--workers 2] [--process warning] [--batch 50]
 Last line: start_per_s=… complete_per_s=… raw_start_per_s=… raw_complete_per_s=… start_ratio=… complete_ratio=…
-batch_start_per_s=… batch_start_ratio=… whole_rescue_cases_per_s=… statements_per_start=… row_writes_per_start=…
+batch_start_per_s=… batch_start_ratio=… whole_rescue_cases_per_s=… start_cpu_ms=… batch_start_cpu_ms=…
+complete_cpu_ms=… raw_start_cpu_ms=… raw_complete_cpu_ms=… statements_per_start=… row_writes_per_start=…
 commits_per_start=… statements_per_complete=… row_writes_per_complete=… commits_per_complete=…
+(*_cpu_ms: CPU of our worker processes per operation, the database's not included; on a machine
+shared with other work they are steadier than the rates.)
 """
 
 from __future__ import annotations
@@ -103,26 +106,43 @@ def _whole_worker(url: str, elevator_ids: list[int], out: mp.Queue) -> None:
 
 
 class _Counter:
-    """Statements, row writes (cursor rowcount of INSERT/UPDATE/DELETE) and commits on one engine."""
+    """Statements sent and commits on one engine (SQLAlchemy events), and row writes as PostgreSQL
+    itself counts them (inserted + updated + deleted tuples in pg_stat_user_tables): exact also
+    for statements sent in a pipeline, whose cursor row counts the driver does not report."""
 
     def __init__(self, db) -> None:  # type: ignore[no-untyped-def]
         from sqlalchemy import event
 
-        self.statements = self.rows = self.commits = 0
+        self.db = db
+        self.statements = self.commits = 0
+        self.rows = self._tuples()
         event.listen(db, "after_cursor_execute", self._after)
         event.listen(db, "commit", self._commit)
 
     def _after(self, conn, cursor, statement, params, context, many) -> None:  # type: ignore[no-untyped-def]
         self.statements += 1
-        if statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
-            self.rows += max(cursor.rowcount, 0)
 
     def _commit(self, conn) -> None:  # type: ignore[no-untyped-def]
         self.commits += 1
 
+    def _tuples(self) -> int:
+        # A backend publishes its table counters when it exits (else up to 10 s later): close ours.
+        self.db.dispose()
+        time.sleep(0.5)
+        with self.db.connect() as conn:
+            conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+            total = conn.execute(
+                text("SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables")
+            ).scalar_one()
+            conn.rollback()
+        return int(total)
+
     def take(self) -> tuple[int, int, int]:
-        got = (self.statements, self.rows, self.commits)
-        self.statements = self.rows = self.commits = 0
+        statements, commits = self.statements, self.commits
+        rows = self._tuples()
+        got = (statements, rows - self.rows, commits)
+        self.statements = self.commits = 0
+        self.rows = rows
         return got
 
 
@@ -132,6 +152,10 @@ def count_writes(url: str, process: str, elevator_ids: list[int], data: dict) ->
     from processes.intake import open_or_join
 
     system = _system(url)
+    with system.sessions() as session:  # warm the caches (definitions, directory) before counting
+        session.execute(select(CaseTask.id).limit(1))
+    open_or_join(system.engine, system.settings.sla_file, process, elevator_id=elevator_ids[0], signal=SIGNALS[process])
+    elevator_ids = elevator_ids[1:]
     counter = _Counter(system.db)
     case_ids = [
         open_or_join(system.engine, system.settings.sla_file, process, elevator_id=e, signal=SIGNALS[process]).case_id
@@ -169,19 +193,32 @@ def _complete_worker(url: str, task_ids: list[int], data: dict, out: mp.Queue) -
     out.put((time.perf_counter() - t0, len(task_ids)))
 
 
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _parallel(target, arg_sets: list[tuple]) -> tuple[float, list]:  # type: ignore[no-untyped-def]
     """Run one worker process per argument set; wall time from first start to last result."""
     ctx = mp.get_context("fork")
     out: mp.Queue = ctx.Queue()
     procs = [ctx.Process(target=target, args=(*a, out)) for a in arg_sets]
     t0 = time.perf_counter()
+    cpu0 = _children_cpu()
     for p in procs:
         p.start()
     results = [out.get() for _ in procs]
     wall = time.perf_counter() - t0
     for p in procs:
         p.join()
+    global LAST_CPU
+    LAST_CPU = _children_cpu() - cpu0
     return wall, results
+
+
+LAST_CPU = 0.0  # CPU seconds the last _parallel's workers used (the database's own CPU not included)
 
 
 def raw_spiff(bpmn: Path, process: str, variables: dict, cases: int, task: tuple | None) -> tuple[float, float]:
@@ -209,6 +246,7 @@ def raw_spiff(bpmn: Path, process: str, variables: dict, cases: int, task: tuple
 
     engine.environment.globals.update(iso_helpers(lambda: datetime.now(UTC)))
     states = []
+    c0 = time.process_time()
     t0 = time.perf_counter()
     for _ in range(cases):
         wf = BpmnWorkflow(spec, subs, script_engine=engine)
@@ -218,6 +256,8 @@ def raw_spiff(bpmn: Path, process: str, variables: dict, cases: int, task: tuple
         states.append(serializer.serialize_json(wf))
         serializer.deserialize_json(states[-1])
     start_s = time.perf_counter() - t0
+    RAW_CPU["start"] = (time.process_time() - c0) / cases
+    c0 = time.process_time()
     t0 = time.perf_counter()
     for state in states:
         wf = serializer.deserialize_json(state)
@@ -229,7 +269,11 @@ def raw_spiff(bpmn: Path, process: str, variables: dict, cases: int, task: tuple
         wf.do_engine_steps()
         serializer.serialize_json(wf)
     complete_s = time.perf_counter() - t0
+    RAW_CPU["complete"] = (time.process_time() - c0) / cases
     return cases / start_s, cases / complete_s
+
+
+RAW_CPU: dict[str, float] = {}  # CPU seconds per raw start / completion
 
 
 def main() -> None:
@@ -262,6 +306,7 @@ def main() -> None:
         wall, results = _parallel(_start_worker, [(url, args.process, c) for c in chunks])
         case_ids = [cid for _, ids in results for cid in ids]
         start_per_s = len(case_ids) / wall
+        start_cpu = LAST_CPU / len(case_ids)
 
         system = _system(url)
         with system.sessions() as session:
@@ -280,12 +325,14 @@ def main() -> None:
         chunks = [task_ids[i :: args.workers] for i in range(args.workers)]
         wall, _ = _parallel(_complete_worker, [(url, c, data) for c in chunks])
         complete_per_s = len(task_ids) / wall
+        complete_cpu = LAST_CPU / len(task_ids)
 
         # Bursts: the next block of elevators, `--batch` signals per transaction.
         burst = list(range(args.cases + 1, 2 * args.cases + 1))
         chunks = [burst[i :: args.workers] for i in range(args.workers)]
         wall, results = _parallel(_batch_worker, [(url, args.process, c, args.batch) for c in chunks])
         batch_per_s = sum(len(ids) for _, ids in results) / wall
+        batch_cpu = LAST_CPU / len(burst)
 
         whole_per_s = 0.0
         if args.whole:
@@ -310,7 +357,11 @@ def main() -> None:
             f"raw_complete_per_s={raw_complete:.1f} start_ratio={start_per_s / per / raw_start:.3f} "
             f"complete_ratio={complete_per_s / per / raw_complete:.3f} "
             f"batch_start_per_s={batch_per_s:.1f} batch_start_ratio={batch_per_s / per / raw_start:.3f} "
-            f"whole_rescue_cases_per_s={whole_per_s:.1f} " + " ".join(f"{k}={v:.1f}" for k, v in counts.items())
+            f"whole_rescue_cases_per_s={whole_per_s:.1f} "
+            f"start_cpu_ms={start_cpu * 1000:.2f} batch_start_cpu_ms={batch_cpu * 1000:.2f} "
+            f"complete_cpu_ms={complete_cpu * 1000:.2f} raw_start_cpu_ms={RAW_CPU['start'] * 1000:.2f} "
+            f"raw_complete_cpu_ms={RAW_CPU['complete'] * 1000:.2f} "
+            + " ".join(f"{k}={v:.1f}" for k, v in counts.items())
         )
     finally:
         with admin.connect() as conn:

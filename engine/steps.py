@@ -14,6 +14,8 @@ engine.numbers beforehand, so nothing is read back and no row is written twice.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +25,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.definitions import ParsedProcess
@@ -351,16 +354,11 @@ class Writes:
             self.versions[recorder.case.id] = (version, columns)
 
     def flush(self, session: Session) -> int:
-        """Write everything; returns the number of statements sent (for the benchmark's counts)."""
+        """Write everything; returns the number of statements sent (for the benchmark's counts).
+
+        The versioned case UPDATEs go first, on their own (their row counts are the stale-case
+        check); on PostgreSQL everything else is then sent in one pipeline: one round trip."""
         statements = 0
-
-        def run(stmt: Any, rows: list[dict[str, Any]]) -> None:
-            nonlocal statements
-            if rows:
-                session.execute(stmt, rows)
-                statements += 1
-
-        run(insert(CASES), [case_values(c) for c in self.new_cases])
         updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for step in self.steps:
             if step.case.id in self.versions:
@@ -382,20 +380,51 @@ class Writes:
         for step in self.steps:
             if step.case.id in self.versions:
                 step.case.version = self.versions[step.case.id][0] + 1
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for step in self.steps:
-            for task_id, change in step.task_changes.items():
-                groups.setdefault(tuple(sorted(change)), []).append({"b_id": task_id, **change})
-        for rows in groups.values():
-            run(update(TASKS).where(TASKS.c.id == bindparam("b_id")), rows)
-        run(insert(TASKS), [row for step in self.steps for row in step.new_tasks])
-        run(insert(NOTIFICATIONS), [row for step in self.steps for row in step.notifications])
-        rewritten = [s.case.id for s in self.steps if s.timers is not None and s.case.id in self.versions]
-        if rewritten:
-            session.execute(delete(TIMERS).where(TIMERS.c.case_id.in_(rewritten)))
-            statements += 1
-        run(insert(TIMERS), [row for step in self.steps if step.timers for row in step.timers])
-        run(insert(EVENTS), [row for step in self.steps for row in step.events])
+        session.flush()  # ORM changes (a domain effect's) before, not inside, the pipeline
+
+        def run(stmt: Any, rows: list[dict[str, Any]]) -> None:
+            nonlocal statements
+            if rows:
+                session.execute(stmt, rows)
+                statements += 1
+
+        with _pipeline(session):
+            run(insert(CASES).inline(), [case_values(c) for c in self.new_cases])
+            groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for step in self.steps:
+                for task_id, change in step.task_changes.items():
+                    groups.setdefault(tuple(sorted(change)), []).append({"b_id": task_id, **change})
+            for rows in groups.values():
+                run(update(TASKS).where(TASKS.c.id == bindparam("b_id")), rows)
+            run(insert(TASKS).inline(), [row for step in self.steps for row in step.new_tasks])
+            run(insert(NOTIFICATIONS).inline(), [row for step in self.steps for row in step.notifications])
+            rewritten = [s.case.id for s in self.steps if s.timers is not None and s.case.id in self.versions]
+            if rewritten:
+                session.execute(delete(TIMERS).where(TIMERS.c.case_id.in_(rewritten)))
+                statements += 1
+            run(insert(TIMERS).inline(), [row for step in self.steps if step.timers for row in step.timers])
+            run(insert(EVENTS).inline(), [row for step in self.steps for row in step.events])
         for step in self.steps:
             step.events = []
         return statements
+
+
+@contextmanager
+def _pipeline(session: Session) -> Iterator[None]:
+    """psycopg's pipeline mode on PostgreSQL: the statements inside are sent without waiting for
+    each answer, and their errors are raised at the end (as SQLAlchemy errors, for the callers'
+    retry and conflict handling). Only statements whose results are not read may run inside."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    import psycopg
+
+    raw = connection.connection.dbapi_connection
+    try:
+        with raw.pipeline():  # type: ignore[union-attr]
+            yield
+    except psycopg.errors.IntegrityError as err:
+        raise IntegrityError("pipelined writes", None, err) from err
+    except psycopg.Error as err:
+        raise DBAPIError("pipelined writes", None, err) from err
