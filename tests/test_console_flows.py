@@ -156,6 +156,7 @@ def test_rescue_dispatch_arrival_with_photo_and_escalation(system: System, base:
     accept = task_row(system, case_id, "accept_order")
     page.goto(f"{base}/console/inbox")
     page.locator(f"[data-task-id='{accept.id}']").wait_for()
+    assert re.search(r"\d", page.inner_text(f"[data-task-id='{accept.id}'] .due"))  # the accept countdown
     shot(page, "inbox-phone", full_page=True)
     open_task(page, base, accept.id)
     page.fill("input[name=eta_minutes]", "15")

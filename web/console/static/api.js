@@ -94,16 +94,23 @@ export function countdown(dueIso) {
     : { text: `${t('overdue_by')} ${fmtDuration(seconds)}`, overdue: true, seconds };
 }
 
+function showCountdown(node) {
+  const c = countdown(node.dataset.due);
+  node.textContent = c.text;
+  node.classList.toggle('overdue', c.overdue);
+  node.classList.toggle('soon', !c.overdue && c.seconds !== null && c.seconds < 600);
+  return node;
+}
+
+// An element that shows "due in …" / "overdue by …" from the start and keeps it current.
+export function dueNode(tag, dueIso, attrs = {}) {
+  const node = h(tag, { ...attrs, class: `due ${attrs.class || ''}`.trim(), 'data-due': dueIso || '' });
+  return showCountdown(node);
+}
+
 // Re-render every [data-due] element's countdown once a second.
 export function tickCountdowns(root = document) {
-  const tick = () => {
-    for (const node of root.querySelectorAll('[data-due]')) {
-      const c = countdown(node.dataset.due);
-      node.textContent = c.text;
-      node.classList.toggle('overdue', c.overdue);
-      node.classList.toggle('soon', !c.overdue && c.seconds !== null && c.seconds < 600);
-    }
-  };
+  const tick = () => root.querySelectorAll('[data-due]').forEach(showCountdown);
   tick();
   return setInterval(tick, 1000);
 }

@@ -1,6 +1,6 @@
 // Case page: status, SLA milestones, the diagram with current and completed steps, the timeline
 // with its hash check, participants, attachments, comments and the regulator's/dispatcher's actions.
-import { ApiError, api, errorText, fill, fmtDuration, fmtTime, h, live, statusLabel, t, tickCountdowns, toast, typeLabel } from './api.js';
+import { ApiError, api, dueNode, errorText, fill, fmtDuration, fmtTime, h, live, statusLabel, t, tickCountdowns, toast, typeLabel } from './api.js';
 import { showDiagram } from './diagram.js';
 import { taskCard } from './tasks.js';
 
@@ -10,7 +10,7 @@ let diagramShown = null;
 
 function slaRow(m) {
   const left = m.state === 'pending' || m.state === 'overdue'
-    ? h('span', { class: 'due', 'data-due': m.due_at || '' })
+    ? dueNode('span', m.due_at)
     : (m.seconds_left === null || m.seconds_left === undefined ? '—'
       : h('span', { class: m.seconds_left < 0 ? 'ms-missed' : 'ms-met' },
         `${m.seconds_left < 0 ? t('overdue_by') : ''} ${fmtDuration(m.seconds_left)}`));

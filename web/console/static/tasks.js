@@ -1,5 +1,5 @@
 // A task as a card (inbox, home page) with its due countdown and the claim button.
-import { api, errorText, h, me, t, toast, typeLabel } from './api.js';
+import { api, dueNode, errorText, h, me, t, toast, typeLabel } from './api.js';
 
 export function claimState(task) {
   if (!task.assignee_id) return 'unclaimed';
@@ -28,6 +28,6 @@ export function taskCard(task, { onChange } = {}) {
         c.number ? h('span', {}, c.number) : null,
         c.case_type ? h('span', {}, typeLabel(c.case_type)) : null,
         h('span', { class: 'pill' }, t(state))),
-      h('div', { class: 'due', 'data-due': task.due_at || '' })),
+      dueNode('div', task.due_at)),
     claim);
 }
