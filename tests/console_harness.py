@@ -69,10 +69,21 @@ def start_rescue(system: System, elevator_id: int, source: str = "alarm_button")
 
 
 def sign_in(page: Any, base: str, username: str) -> None:
+    """Through the sign-in page. One retry when the page shows an error: on SQLite a sign-in (it
+    writes the audit row) can meet a concurrent writer and answer 'database is locked'; the
+    retry is printed so it stays visible."""
     page.goto(f"{base}/console/signin")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    for attempt in (1, 2):
+        page.click("button[type=submit]")
+        page.wait_for_function(
+            "() => location.pathname === '/console/' || !document.getElementById('signin-error').hidden"
+        )
+        if page.url == f"{base}/console/":
+            return
+        message = page.inner_text("#signin-error")
+        print(f"sign-in of {username} failed (attempt {attempt}): {message}")
     page.wait_for_url(f"{base}/console/")
 
 
