@@ -111,7 +111,8 @@ def case_pdf(r: CaseReport, *, generated: datetime) -> Rendered:
     return render_pdf(
         "case.html",
         title=f"案件报告 {r.case.number}",
-        subtitle=f"{r.type_title} · {r.district} · 报告生成后案件仍可能继续办理",
+        subtitle=f"{r.type_title} · {r.district}"
+        + (" · 案件办理中，本报告为生成时的状态" if r.case.status == "open" else ""),
         generated=generated,
         r=r,
         opened=local(r.case.opened_at),
