@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from sqlalchemy import select
 
@@ -20,7 +20,7 @@ from tests.api_client import app_for, demo_elevator
 from tests.conftest import START, make_system
 
 GENERATED: Counter[str] = Counter()
-EXAMPLES = 20
+EXAMPLES = 12
 
 
 @pytest.fixture(scope="module")
@@ -58,23 +58,39 @@ def api_schema(api_state: tuple[object, str]) -> object:
     return schemathesis.openapi.from_wsgi("/api/openapi.json", app)
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+# Revoking tokens would revoke the fuzzer's own token and turn the rest into 401s.
+SKIPPED = {"DELETE /api/v1/tokens/{token_id}"}
 
 
-@schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-def test_no_input_causes_a_server_error(case: object, api_state: tuple[object, str]) -> None:
+def _runner(operation: object, label: str, headers: dict[str, str]) -> object:
+    @given(case=operation.as_strategy())  # type: ignore[attr-defined]
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def run(case: object) -> None:
+        GENERATED[label] += 1
+        case.call_and_validate(headers=headers, checks=[not_a_server_error])  # type: ignore[attr-defined]
+
+    return run
+
+
+def test_no_input_causes_a_server_error(api_schema: object, api_state: tuple[object, str]) -> None:
+    """Every operation gets EXAMPLES generated inputs (hypothesis); each answer must not be a 5xx.
+    The pytest plugin (schema.parametrize) does not run under this pytest, so the operations are
+    walked here, one hypothesis run each."""
     _, secret = api_state
-    GENERATED[f"{case.method} {case.path}"] += 1  # type: ignore[attr-defined]
-    case.call_and_validate(  # type: ignore[attr-defined]
-        headers={"Authorization": f"Bearer {secret}"}, checks=[not_a_server_error]
-    )
-
-
-def test_zz_report_generated_cases(api_schema: object) -> None:
-    """Runs after the generated tests (file order): say how many inputs were tried per operation."""
-    if not GENERATED:
-        pytest.skip("run together with test_no_input_causes_a_server_error")
+    headers = {"Authorization": f"Bearer {secret}"}
+    failures: list[str] = []
+    for result in api_schema.get_all_operations():  # type: ignore[attr-defined]
+        operation = result.ok()
+        label = f"{operation.method.upper()} {operation.path}"
+        if label in SKIPPED:
+            continue
+        try:
+            _runner(operation, label, headers)()
+        except Exception as err:  # collect every failing operation, then fail once with all of them
+            failures.append(f"{label}: {err}")
     total = sum(GENERATED.values())
     print(f"\nschemathesis generated {total} cases over {len(GENERATED)} operations")
-    assert len(GENERATED) >= 30 and total >= len(GENERATED)
+    for failure in failures:
+        print("FAILED-OP", failure.splitlines()[0][:300])
+    assert not failures, "\n".join(failures)
+    assert len(GENERATED) >= 30

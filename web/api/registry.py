@@ -385,15 +385,19 @@ class DevicesView(MethodView):
     @blp.arguments(DeviceSchema)
     @blp.response(201, DeviceSchema)
     def post(self, body: dict[str, Any]) -> Device:
-        """Register an IoT box, optionally bound to an elevator."""
+        """Register an IoT box, optionally bound to an elevator (one box per elevator)."""
         _check_refs(body)
         db = context.db()
-        device = Device(**body)
-        db.add(device)
-        if body.get("elevator_id"):
-            db.get(Elevator, body["elevator_id"]).device_id = body["id"]
+        if db.get(Device, body["id"]) is not None:
+            abort(409, message=f"device {body['id']} is already registered")
+        elevator = db.get(Elevator, body["elevator_id"]) if body.get("elevator_id") else None
+        if elevator is not None and elevator.device_id:
+            abort(409, message=f"elevator {elevator.id} already has device {elevator.device_id}")
+        db.add(Device(**body))
+        if elevator is not None:
+            elevator.device_id = body["id"]
         try:
             db.commit()
         except IntegrityError as err:
             _integrity(err)
-        return device
+        return db.get(Device, body["id"])
