@@ -23,7 +23,7 @@ from processes.sla import load_sla
 
 log = logging.getLogger(__name__)
 JOB = "telemetry_signals"
-CHUNK = 25
+CHUNK = 200  # signals per rq job: a burst is started in few, large intake transactions
 
 
 class RaiseNotYetApplied(Exception):
