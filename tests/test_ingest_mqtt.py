@@ -208,3 +208,37 @@ def test_ingest_killed_mid_stream_and_restarted_loses_nothing(live_system: Syste
         reasons = set(session.scalars(select(DeadLetter.reason)))
     assert reasons <= {"duplicate_seq", "old_seq"}  # only redeliveries of what was already taken
     assert all(last_seq[d] is not None for d, _ in devices)
+
+
+def test_last_will_marks_the_device_offline(live_system: System) -> None:
+    system = live_system
+    tag = uuid.uuid4().hex[:8]
+    config = IngestConfig(client_id=f"test-will-{tag}", group=f"w{tag}", flush_seconds=0.1)
+    service = build_ingest(system, config)
+    runner = threading.Thread(target=service.run, daemon=True)
+    runner.start()
+    [(device_id, _)] = registered_devices(system.sessions, 1)
+
+    def online() -> bool | None:
+        with system.sessions() as session:
+            return session.scalar(select(Device.online).where(Device.id == device_id))
+
+    try:
+        assert service.connected.wait(10)
+        time.sleep(0.3)
+        box = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"box-{tag}", protocol=mqtt.MQTTv311)
+        box.will_set(f"lift/{device_id}/online", b"0", qos=1, retain=True)
+        box.connect("127.0.0.1", 1883, keepalive=5)
+        box.loop_start()
+        box.publish(f"lift/{device_id}/online", b"1", qos=1, retain=True).wait_for_publish(5)
+        assert wait_for(lambda: online() is True, 10)
+        box.loop_stop()
+        box.socket().close()  # the box loses power: no DISCONNECT, so the broker sends its will
+        assert wait_for(lambda: online() is False, 15)
+    finally:
+        service.stop()
+        runner.join(10)
+        forget_session(config.client_id)
+        cleaner = connect_publisher("127.0.0.1", 1883)
+        cleaner.publish(f"lift/{device_id}/online", b"", qos=1, retain=True).wait_for_publish(5)  # drop retained
+        cleaner.disconnect()
