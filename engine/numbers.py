@@ -94,7 +94,7 @@ class IdAllocator:
         self, session: Session, wanted: Sequence[tuple[str | None, str]]
     ) -> list[tuple[int | None, int | None]]:
         for counter in {c for _, c in wanted}:
-            self._ensure_sequence(sequence_name(counter))
+            self._ensure_sequence(counter)
         # nextval only where no open case holds the key (CASE evaluates its branch lazily)
         stmt = text(
             "SELECT k.i, c.id, CASE WHEN c.id IS NULL THEN nextval(k.seq::regclass) END "
@@ -121,13 +121,23 @@ class IdAllocator:
             for (_, counter), (_, case_id, _) in zip(wanted, rows, strict=True)
         ]
 
-    def _ensure_sequence(self, name: str) -> None:
+    def _ensure_sequence(self, counter: str) -> None:
+        name = sequence_name(counter)
         if name in self._sequences:
             return
         # Its own short transaction: DDL inside a step would hold a catalog lock until its commit.
+        # It starts after the highest number already given for this counter (numbers issued before
+        # the sequence existed, by the counter row of older versions or by a dropped sequence).
         with self.engine.connect() as conn:
+            issued = conn.execute(
+                text(
+                    "SELECT max(CAST(substr(number, :n) AS integer)) FROM cases "
+                    "WHERE number LIKE :like AND substr(number, :n) ~ '^[0-9]+$'"
+                ),
+                {"n": len(counter) + 2, "like": counter + "-%"},
+            ).scalar_one()
             try:
-                conn.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
+                conn.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name} START WITH {int(issued or 0) + 1}"))
                 conn.commit()
             except DBAPIError:  # two processes created the same day's sequence at once
                 conn.rollback()

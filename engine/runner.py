@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -56,6 +57,7 @@ LATEST_TTL_SECONDS = 5.0
 # The case columns a join (a timeline entry only) reads and writes: not the large workflow state.
 _HEAD_COLUMNS = ("id", "number", "status", "version", "timeline_seq", "timeline_head")
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class EngineError(Exception):
@@ -220,7 +222,7 @@ class CaseEngine:
         self._after_commit(recorder)
         return case
 
-    def run_batch(self, work: Callable[[StartBatch], T], *, attempts: int = 3) -> T:
+    def run_batch(self, work: Callable[[StartBatch], T], *, attempts: int = 5) -> T:
         """Run `work` in one transaction with a StartBatch; notifications are queued after the
         commit. A lost race (another process opened the same case first), a deadlock between two
         bursts or a vanished number sequence rolls everything back, and `work` runs again."""
@@ -233,6 +235,7 @@ class CaseEngine:
             except (MissingSequence, IntegrityError, DBAPIError) as err:
                 if attempt == attempts or not _retryable(err):
                     raise
+                log.info("batch rolled back and retried (attempt %d): %s", attempt, str(err).splitlines()[0])
                 continue
             self.jobs_after(batch.notification_batches)
             return result

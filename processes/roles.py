@@ -51,6 +51,16 @@ class _UserRef:
 
 
 @dataclass(frozen=True)
+class _ElevatorRef:
+    id: int
+    district_code: str | None
+    maintenance_unit_id: int | None
+    use_unit_id: int | None
+    lat: float | None
+    lon: float | None
+
+
+@dataclass(frozen=True)
 class _OrgRow:
     ref: _OrgRef
     kind: str
@@ -140,10 +150,19 @@ class RegistryRoles:
 
         return self._cache.get(("org", org_id), load)
 
-    def _elevator(self, session: Session, elevator_id: int | None) -> Elevator | None:
+    def _elevator(self, session: Session, elevator_id: int | None) -> _ElevatorRef | None:
         if elevator_id is None:
             return None
-        return self._cache.get(("elevator", elevator_id), lambda: session.get(Elevator, elevator_id))
+
+        def load() -> _ElevatorRef | None:
+            # A copy of the fields, not the ORM object: that one dies with its session (a rollback
+            # expires it), the cache outlives both.
+            e = session.get(Elevator, elevator_id)
+            if e is None:
+                return None
+            return _ElevatorRef(e.id, e.district_code, e.maintenance_unit_id, e.use_unit_id, e.lat, e.lon)
+
+        return self._cache.get(("elevator", elevator_id), load)
 
     def organisation(self, session: Session, case: Case, role: str) -> _OrgRef | None:
         elevator = self._elevator(session, case.elevator_id)
@@ -165,7 +184,7 @@ class RegistryRoles:
                 return self._one(session, OrgKind.INSPECTION_AGENCY)
         return None
 
-    def _backup_unit(self, session: Session, elevator: Elevator | None) -> _OrgRef | None:
+    def _backup_unit(self, session: Session, elevator: _ElevatorRef | None) -> _OrgRef | None:
         """Level 2: the nearest other maintenance unit to the elevator."""
         if elevator is None:
             return None
