@@ -204,6 +204,8 @@ def test_rescue_dispatch_arrival_with_photo_and_escalation(system: System, base:
     page = ctx.new_page()
     errors += page_errors(page)
     sign_in(page, base, "regulator")
+    page.locator(f"#home-escalations tr[data-case-id='{late_id}']").wait_for()  # on the regulator's home page
+    shot(page, "home-regulator", full_page=True)
     page.goto(f"{base}/console/cases/{late_id}")
     page.wait_for_selector("#timeline li[data-kind=escalated]")
     assert page.locator("#escalation-level").inner_text().endswith("3")

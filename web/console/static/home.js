@@ -1,4 +1,4 @@
-import { api, apiPage, fmtTime, h, t, tickCountdowns } from './api.js';
+import { api, apiPage, fmtTime, h, statusLabel, t, tickCountdowns, typeLabel } from './api.js';
 import { taskCard } from './tasks.js';
 
 async function count(id, path, query) {
@@ -32,4 +32,16 @@ if (defs) {
       h('td', {}, fmtTime(d.deployed_at)),
     ))));
   }).catch(() => defs.replaceChildren(h('tbody', {}, h('tr', {}, h('td', { class: 'muted' }, t('error'))))));
+}
+
+// Regulators and the 96933 seat: open cases that climbed the escalation ladder, highest level first.
+const escalations = document.getElementById('home-escalations');
+if (escalations) {
+  apiPage('/cases', { query: { status: 'open', page_size: 100 } }).then(({ items }) => {
+    const up = items.filter((c) => c.escalation_level >= 2).sort((a, b) => b.escalation_level - a.escalation_level);
+    escalations.replaceChildren(h('tbody', {}, up.length ? up.map((c) => h('tr', { 'data-case-id': c.id },
+      h('td', {}, h('a', { href: `/console/cases/${c.id}` }, c.number)), h('td', {}, typeLabel(c.case_type)),
+      h('td', { class: 'ms-overdue' }, `${t('level')} ${c.escalation_level}`), h('td', {}, statusLabel(c.status)),
+      h('td', {}, fmtTime(c.opened_at)))) : h('tr', {}, h('td', { class: 'muted' }, t('no_items')))));
+  }).catch(() => escalations.replaceChildren(h('tbody', {}, h('tr', {}, h('td', { class: 'muted' }, t('error'))))));
 }
