@@ -193,6 +193,8 @@ def test_rescue_dispatch_arrival_with_photo_and_escalation(system: System, base:
     assert page.locator("#chain").get_attribute("data-chain") == "intact"
     assert page.locator("#attachments a").inner_text() == photo.filename
     assert page.locator("#sla tr[data-state=met]").count() >= 2
+    pdf = page.request.get(base + page.get_attribute("#export-pdf", "href"))  # the reports' case PDF
+    assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
     shot(page, "case", full_page=True)
     ctx.close()
 
