@@ -20,6 +20,7 @@ from engine.models import Case, CaseTask, CaseTimer, ProcessDefinition
 from engine.scheduler import fire_due_timers
 from liftcase.registry.models import Elevator, User
 from liftcase.system import System
+from processes.intake import open_or_join
 from processes.models import Attachment
 from tests.conftest import START, make_system
 from tests.console_harness import (
@@ -314,8 +315,13 @@ def test_case_list_saved_filter_export_portrait_and_screens(system: System, base
         open_cases = session.scalar(select(func.count()).select_from(Case).where(Case.status == "open"))
     assert page.locator("#fig-open-total strong").inner_text() == str(open_cases)
     shot(page, "dispatch-screen")
+    due = (system.clock.now() + timedelta(days=20)).isoformat()
+    expiry = open_or_join(system.engine, system.settings.sla_file, "expiry", elevator_id=_idle_elevator(system),
+                          signal={"source": "scan", "kind": "inspection", "due_date": due}).case_id
     page.goto(f"{base}/console/screens/equipment")
     page.wait_for_selector("#equipment-screen[data-updated]")
+    page.locator(f"#expiry-feed a[href='/console/cases/{expiry}']").wait_for()
+    assert page.get_attribute("#map", "data-points") == "1"
     shot(page, "equipment-screen")
     wall.close()
     assert errors == []
