@@ -191,3 +191,11 @@ def test_admin_creates_users_with_hashed_passwords(api: tuple[System, Flask]) ->
     bad = admin.post("/api/v1/users", json={**body, "username": "x y", "roles": ["king"], "email": "nope"})
     assert bad.status_code == 422 and {"username", "roles", "email"} <= set(bad.get_json()["errors"])
     Client(app, "new_tech", "a long enough password")
+
+
+def test_sign_in_trail_is_for_admins_and_auditors(api: tuple[System, Flask]) -> None:
+    _, app = api
+    Client(app, "maint")
+    trail = Client(app, "auditor").get("/api/v1/sign-ins?username=maint").get_json()
+    assert [e["kind"] for e in trail] == ["sign_in"]
+    assert Client(app, "regulator").get("/api/v1/sign-ins").status_code == 403

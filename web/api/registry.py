@@ -83,6 +83,10 @@ class OrganisationSchema(Schema):
     lon = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
 
 
+class OrganisationPatchSchema(OrganisationSchema):
+    """Any subset of an organisation's fields (used with partial=True)."""
+
+
 class UserSchema(Schema):
     id = fields.Integer(dump_only=True)
     username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{2,60}$"))
@@ -294,7 +298,7 @@ class OrganisationsView(MethodView):
 @blp.route("/organisations/<int:org_id>")
 class OrganisationView(MethodView):
     @auth.require_roles(Role.ADMIN)
-    @blp.arguments(OrganisationSchema(partial=True))
+    @blp.arguments(OrganisationPatchSchema(partial=True))
     @blp.response(200, OrganisationSchema)
     def patch(self, body: dict[str, Any], org_id: int) -> Organisation:
         _check_refs(body)

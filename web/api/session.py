@@ -12,10 +12,11 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from liftcase.auth import service
-from liftcase.auth.models import ApiToken
-from liftcase.registry.models import Organisation
+from liftcase.auth.models import ApiToken, SignInEvent
+from liftcase.registry.models import Organisation, Role
 from liftcase.scope import Scope
 from web import auth, context
+from web.api.paging import PageArgs, paged
 
 blp = Blueprint("session", __name__, description="Sign-in, sign-out and personal API tokens")
 
@@ -142,3 +143,35 @@ class TokenView(MethodView):
             abort(404, message="no such token")
         token.revoked_at = context.system().clock.now()
         db.commit()
+
+
+class SignInEventSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    user_id = fields.Integer(allow_none=True)
+    kind = fields.String()
+    success = fields.Boolean()
+    remote_addr = fields.String(allow_none=True)
+    user_agent = fields.String(allow_none=True)
+    at = fields.DateTime()
+
+
+class SignInFilterSchema(PageArgs):
+    username = fields.String(validate=validate.Length(max=60))
+    kind = fields.String(validate=validate.OneOf(["sign_in", "failed", "locked", "sign_out", "token_created"]))
+
+
+@blp.route("/sign-ins")
+class SignInsView(MethodView):
+    @auth.require_roles(Role.ADMIN, Role.AUDITOR)
+    @blp.arguments(SignInFilterSchema, location="query")
+    @blp.response(200, SignInEventSchema(many=True))
+    @blp.paginate()
+    def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[SignInEvent]:
+        """The sign-in audit trail (admins and auditors), newest first."""
+        stmt = select(SignInEvent)
+        if args.get("username"):
+            stmt = stmt.where(SignInEvent.username == args["username"])
+        if args.get("kind"):
+            stmt = stmt.where(SignInEvent.kind == args["kind"])
+        return paged(stmt, pagination_parameters, SignInEvent.at.desc(), SignInEvent.id.desc())
