@@ -17,6 +17,8 @@ class Settings:
     bpmn_dir: Path = ROOT / "bpmn"
     forms_dir: Path = ROOT / "forms"
     sla_file: Path = ROOT / "processes" / "sla.toml"
+    # Telemetry rule thresholds with per-elevator overrides, and the ingest limits (heartbeat timeout).
+    detector_thresholds: Path = ROOT / "detectors" / "rules" / "thresholds.toml"
     timezone: str = "Asia/Shanghai"
     timer_poll_seconds: float = 0.25
     script_time_limit_seconds: float = 1.0
@@ -66,6 +68,7 @@ class Settings:
             bpmn_dir=Path(env.get("LIFTCASE_BPMN_DIR", base.bpmn_dir)),
             forms_dir=Path(env.get("LIFTCASE_FORMS_DIR", base.forms_dir)),
             sla_file=Path(env.get("LIFTCASE_SLA_FILE", base.sla_file)),
+            detector_thresholds=Path(env.get("LIFTCASE_DETECTOR_THRESHOLDS", base.detector_thresholds)),
             timer_poll_seconds=float(env.get("LIFTCASE_TIMER_POLL_SECONDS", base.timer_poll_seconds)),
             script_time_limit_seconds=float(env.get("LIFTCASE_SCRIPT_TIME_LIMIT", base.script_time_limit_seconds)),
             secret_key=env.get("LIFTCASE_SECRET_KEY", base.secret_key),

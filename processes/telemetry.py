@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from engine.jobs import JobQueue, job
+from liftcase.schedule import periodic
 from liftcase.system import System, current_system
 from processes.catalogue import CASE_TYPES
 from processes.intake import IntakeItem, open_or_join_many
@@ -35,6 +36,17 @@ def hand_over(jobs: JobQueue, signals: list[dict[str, Any]], chunk: int = CHUNK)
     in different chunks; the clear waits for its raise (see `RaiseNotYetApplied`)."""
     for i in range(0, len(signals), chunk):
         jobs.enqueue(JOB, signals[i : i + chunk])
+
+
+@periodic("devices_offline", minute="*")
+def devices_offline() -> list[str]:
+    """Also when no ingest process runs (they check too): boxes unheard for the heartbeat timeout."""
+    from connectors.mqtt.store import mark_silent_offline
+    from detectors.rules.thresholds import load_thresholds
+
+    system = current_system()
+    timeout = load_thresholds(system.settings.detector_thresholds).ingest.heartbeat_timeout_s
+    return mark_silent_offline(system.sessions, system.clock.now(), timeout)
 
 
 @job(JOB)

@@ -25,9 +25,8 @@ log = logging.getLogger(__name__)
 def build_ingest(system: Any, config: IngestConfig, thresholds: Path | None = None) -> IngestService:
     from processes.telemetry import hand_over
 
-    pipeline = IngestPipeline(
-        system.sessions, load_thresholds(thresholds), lambda signals: hand_over(system.jobs, signals), system.clock
-    )
+    book = load_thresholds(thresholds or system.settings.detector_thresholds)
+    pipeline = IngestPipeline(system.sessions, book, lambda signals: hand_over(system.jobs, signals), system.clock)
     return IngestService(pipeline, config)
 
 
