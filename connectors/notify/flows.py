@@ -41,8 +41,11 @@ def backoff(settings: Any, attempt: int) -> timedelta:
     return timedelta(seconds=min(settings.notify_backoff_seconds * 2 ** (attempt - 1), 3600.0))
 
 
-def _lease(settings: Any) -> timedelta:
-    return timedelta(seconds=max(60.0, 3 * settings.notify_timeout_seconds))
+def _lease(settings: Any, batch: int) -> timedelta:
+    """How long a claimed batch is ours: its sends in rounds of PARALLEL_SENDS, each bounded by the
+    timeout (twice: connect, then answer), plus a minute. A worker that dies holds it no longer."""
+    rounds = -(-batch // PARALLEL_SENDS)
+    return timedelta(seconds=60.0 + 2 * settings.notify_timeout_seconds * rounds)
 
 
 def _insert_new(session: Session, rows: list[dict[str, Any]]) -> list[int]:
@@ -340,7 +343,8 @@ def deliver(system: System, notification_ids: Iterable[int], channels: dict[str,
     for start in range(0, len(ids), BATCH):
         now = system.clock.now()
         with system.sessions() as session, session.begin():
-            notices = _claim(session, ids[start:start + BATCH], now, _lease(system.settings))
+            chunk = ids[start:start + BATCH]
+            notices = _claim(session, chunk, now, _lease(system.settings, len(chunk)))
             items = _messages(session, notices, channels, now)
         if not items:
             continue
