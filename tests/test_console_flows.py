@@ -273,6 +273,7 @@ def test_analyst_changes_timer_deploys_v2_and_invalid_is_refused(system: System,
 
 
 def test_case_list_saved_filter_export_portrait_and_screens(system: System, base: str, browser: Any) -> None:
+    start_rescue(system, demo_elevator(system))  # joins the open one when the tests above ran first
     ctx = context(browser, DESKTOP)
     page = ctx.new_page()
     errors = page_errors(page)
@@ -300,6 +301,10 @@ def test_case_list_saved_filter_export_portrait_and_screens(system: System, base
     page.locator("#el-qr").evaluate("img => img.complete || new Promise(r => img.onload = r)")
     assert page.locator("#el-facts tr").count() >= 10
     shot(page, "elevator-portrait", full_page=True)
+    page.goto(f"{base}/console/cases?type=rescue&lang=en")  # the English switch
+    page.locator("#case-table tbody tr[data-case-id]").first.wait_for()
+    assert page.inner_text("h1").startswith("Cases") and page.inner_text("#saved-filters").startswith("通川区救援")
+    shot(page, "cases-english")
     ctx.close()
 
     wall = context(browser, WALL)
