@@ -41,6 +41,7 @@ Deliver = Callable[[list[dict[str, Any]]], None]
 SEEN_EVERY = timedelta(seconds=60)
 UNKNOWN_RECHECK = timedelta(seconds=60)
 EVENT_MEMORY = 64
+LOOKUPS_PER_MINUTE = 60  # registry look-ups for ids we do not know (boxes registered after start)
 
 
 class IngestPipeline:
@@ -56,6 +57,7 @@ class IngestPipeline:
         self.dirty: set[str] = set()
         self.handled = 0
         self._unknown: dict[str, datetime] = {}
+        self._lookups: deque[datetime] = deque()
         self._events: dict[str, deque[str]] = {}
         self._accepted: dict[str, int] = {"status": 0, "event": 0, "online": 0}
 
@@ -141,11 +143,18 @@ class IngestPipeline:
         now = self.clock.now()
         if self._unknown.get(device_id, now - UNKNOWN_RECHECK) > now - UNKNOWN_RECHECK:
             return None
+        while self._lookups and self._lookups[0] <= now - UNKNOWN_RECHECK:
+            self._lookups.popleft()
+        if len(self._lookups) >= LOOKUPS_PER_MINUTE:  # a flood of made-up ids must not flood the database
+            return None
+        self._lookups.append(now)
         found = load_devices(self.sessions, self.book, [device_id])  # registered after we started?
         if device_id in found:
             self.views[device_id] = found[device_id]
             self._unknown.pop(device_id, None)
             return found[device_id]
+        if len(self._unknown) > 10_000:
+            self._unknown.clear()  # bounded memory under a flood of made-up ids
         self._unknown[device_id] = now
         return None
 
