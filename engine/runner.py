@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -45,6 +45,7 @@ from engine.steps import (
     apply_effects,
     finish_step,
     open_task_rows,
+    open_tasks_of,
     run_engine,
     timer_set,
 )
@@ -54,6 +55,21 @@ from forms.validation import validate_form
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
 # How long a process trusts its idea of a process's latest version (a deploy elsewhere shows after this).
 LATEST_TTL_SECONDS = 5.0
+# The task columns a completion reads with the case row.
+_TASK_COLUMNS = ("id", "spiff_task_id", "bpmn_id", "title", "form", "status", "completed_by")
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    id: int
+    spiff_task_id: str
+    bpmn_id: str
+    title: str
+    form: str | None
+    status: str
+    completed_by: str | None
+
+
 # The case columns a join (a timeline entry only) reads and writes: not the large workflow state.
 _HEAD_COLUMNS = ("id", "number", "status", "version", "timeline_seq", "timeline_head")
 T = TypeVar("T")
@@ -187,15 +203,18 @@ class CaseEngine:
     ) -> Case:
         """Lock the case (found by its id, or by one of its tasks), act, run, write it all back."""
         with self._transaction() as session:
-            target = (
-                select(TASKS.c.case_id).where(TASKS.c.id == task_id).scalar_subquery() if task_id is not None else None
-            )
-            row = session.execute(
-                select(CASES).where(CASES.c.id == (case_id if target is None else target)).with_for_update()
-            ).one_or_none()
+            if task_id is not None:  # the case row locked, the task's row read along with it
+                stmt = select(CASES, *(TASKS.c[k].label(f"task_{k}") for k in _TASK_COLUMNS)).join(
+                    TASKS, TASKS.c.case_id == CASES.c.id
+                )
+                stmt = stmt.where(TASKS.c.id == task_id).with_for_update(of=CASES)
+            else:
+                stmt = select(CASES).where(CASES.c.id == case_id).with_for_update()
+            row = session.execute(stmt).one_or_none()
             if row is None:
                 raise NotFound(f"task {task_id} not found" if task_id is not None else f"case {case_id} not found")
-            case = Case(**row._mapping)
+            values = row._mapping
+            case = Case(**{c.key: values[c] for c in CASES.columns})
             if case.status != CaseStatus.OPEN:
                 raise Conflict(f"case {case.number} is {case.status}")
             definition = self._definition(session, case.definition_id)
@@ -203,15 +222,9 @@ class CaseEngine:
             engine = self.script_engine()
             workflow = load_state(case.state, parsed.spec, parsed.subprocess_specs, engine)
             recorder = StepRecorder(session, case, self.clock.now(), actor, ids=self.ids.source(session))
-            wanted = TASKS.c.status == TaskStatus.OPEN
             if task_id is not None:
-                wanted = or_(wanted, TASKS.c.id == task_id)
-            known = {}
-            for task_row in session.execute(select(TASKS).where(TASKS.c.case_id == case.id, wanted)):
-                if task_row.id == task_id:
-                    recorder.task = task_row
-                if task_row.status == TaskStatus.OPEN:
-                    known[task_row.spiff_task_id] = task_row
+                recorder.task = TaskRef(**{k: values[f"task_{k}"] for k in _TASK_COLUMNS})
+            known = open_tasks_of(workflow)
             recorder.timers_before = timer_set(workflow)
             act(workflow, recorder, session)
             run_engine(workflow, recorder)
@@ -275,10 +288,11 @@ class CaseEngine:
             validate_form(definition.forms.get(task_row.form) if task_row.form else None, data)
             task = workflow.get_task_from_id(UUID(task_row.spiff_task_id))
             if task is None or task.state != TaskState.READY:
-                raise Conflict(f"task {task_id} is no longer waiting for input")
+                # The row read with the lock may predate the step that just finished it.
+                raise Conflict(f"task {task_id} is already completed or cancelled (no longer waiting for input)")
             task.data.update(data)
             task.run()
-            recorder.task_changes[task_row.id] = {
+            recorder.task_changes[task_row.spiff_task_id] = {
                 "status": TaskStatus.COMPLETED,
                 "completed_at": recorder.now,
                 "completed_by": actor,

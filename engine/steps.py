@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -78,7 +78,7 @@ class StepRecorder:
     notification_ids: list[int] = field(default_factory=list)
     ids: IdSource | None = None
     new_tasks: list[dict[str, Any]] = field(default_factory=list)
-    task_changes: dict[int, dict[str, Any]] = field(default_factory=dict)
+    task_changes: dict[str, dict[str, Any]] = field(default_factory=dict)  # by spiff task id
     notifications: list[dict[str, Any]] = field(default_factory=list)
     timers: list[dict[str, Any]] | None = None  # the case's full timer set, when it changed
     timers_before: set[tuple[str, str, datetime]] | None = None
@@ -199,7 +199,7 @@ def sync_tasks(
         if spiff_id in ready or _status(recorder, row) != TaskStatus.OPEN:
             continue
         if recorder.ids is not None:
-            recorder.task_changes.setdefault(row.id, {}).update(status=TaskStatus.CANCELLED, completed_at=now)
+            recorder.task_changes.setdefault(spiff_id, {}).update(status=TaskStatus.CANCELLED, completed_at=now)
         else:
             row.status = TaskStatus.CANCELLED
             row.completed_at = now
@@ -207,7 +207,22 @@ def sync_tasks(
 
 
 def _status(recorder: StepRecorder, row: Any) -> str:
-    return recorder.task_changes.get(row.id, {}).get("status", row.status)
+    return recorder.task_changes.get(row.spiff_task_id, {}).get("status", row.status)
+
+
+@dataclass(frozen=True)
+class OpenTask:
+    """An open task row as the workflow knows it: its READY user task (rows mirror those)."""
+
+    spiff_task_id: str
+    bpmn_id: str
+    status: str = TaskStatus.OPEN
+
+
+def open_tasks_of(workflow: BpmnWorkflow) -> dict[str, OpenTask]:
+    """The case's open task rows, read from the state instead of the database: after every step
+    the open rows are exactly the READY user tasks (sync_tasks keeps it so)."""
+    return {sid: OpenTask(sid, t.task_spec.bpmn_id) for sid, t in _human_tasks(workflow).items()}
 
 
 def apply_effects(effects: list[Effect], hooks: CaseHooks, recorder: StepRecorder) -> None:
@@ -326,6 +341,13 @@ def case_values(case: Case) -> dict[str, Any]:
     return {c.key: state[c.key] for c in CASES.columns if c.key in state}
 
 
+# Every listed case row was last written by this transaction (xmin is our transaction id).
+_WROTE_ALL = text(
+    "SELECT 1 / CASE WHEN count(*) = :n THEN 1 ELSE 0 END FROM cases "
+    "WHERE id = ANY(CAST(:ids AS integer[])) AND xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text"
+)
+
+
 class StaleCase(Exception):
     """A case row changed between our read and our write (the version column said so)."""
 
@@ -356,8 +378,9 @@ class Writes:
     def flush(self, session: Session) -> int:
         """Write everything; returns the number of statements sent (for the benchmark's counts).
 
-        The versioned case UPDATEs go first, on their own (their row counts are the stale-case
-        check); on PostgreSQL everything else is then sent in one pipeline: one round trip."""
+        On PostgreSQL all of it goes out in one pipeline: one round trip. The case UPDATEs carry the
+        version they read; that each matched is checked by row count (SQLite) or, as a pipeline
+        reports no row counts, by the database itself (_WROTE_ALL)."""
         statements = 0
         updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for step in self.steps:
@@ -367,20 +390,27 @@ class Writes:
                 values["b_id"], values["b_version"] = step.case.id, version
                 updates.setdefault(columns, []).append(values)
         dialect = session.get_bind().dialect
-        for rows in updates.values():
-            stmt = (
-                update(CASES)
-                .where(CASES.c.id == bindparam("b_id"), CASES.c.version == bindparam("b_version"))
-                .values(version=CASES.c.version + 1)  # the other SET columns come from the rows' keys
-            )
-            result = session.execute(stmt, rows)
-            statements += 1
-            if (len(rows) == 1 or dialect.supports_sane_multi_rowcount) and result.rowcount != len(rows):
-                raise StaleCase("a case was changed by someone else at the same time")
-        for step in self.steps:
-            if step.case.id in self.versions:
-                step.case.version = self.versions[step.case.id][0] + 1
+        postgres = dialect.name == "postgresql"
         session.flush()  # ORM changes (a domain effect's) before, not inside, the pipeline
+
+        def update_cases() -> None:
+            nonlocal statements
+            for rows in updates.values():
+                stmt = (
+                    update(CASES)
+                    .where(CASES.c.id == bindparam("b_id"), CASES.c.version == bindparam("b_version"))
+                    .values(version=CASES.c.version + 1)  # the other SET columns come from the rows' keys
+                )
+                result = session.execute(stmt, rows)
+                statements += 1
+                if postgres:
+                    # Row counts are not reported inside a pipeline: the database checks instead
+                    # that this transaction wrote every one of the rows, else division by zero.
+                    ids = [r["b_id"] for r in rows]
+                    session.execute(_WROTE_ALL, {"ids": ids, "n": len(ids)})
+                    statements += 1
+                elif (len(rows) == 1 or dialect.supports_sane_multi_rowcount) and result.rowcount != len(rows):
+                    raise StaleCase("a case was changed by someone else at the same time")
 
         def run(stmt: Any, rows: list[dict[str, Any]]) -> None:
             nonlocal statements
@@ -389,13 +419,14 @@ class Writes:
                 statements += 1
 
         with _pipeline(session):
+            update_cases()
             run(insert(CASES).inline(), [case_values(c) for c in self.new_cases])
             groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
             for step in self.steps:
-                for task_id, change in step.task_changes.items():
-                    groups.setdefault(tuple(sorted(change)), []).append({"b_id": task_id, **change})
+                for spiff_id, change in step.task_changes.items():
+                    groups.setdefault(tuple(sorted(change)), []).append({"b_sid": spiff_id, **change})
             for rows in groups.values():
-                run(update(TASKS).where(TASKS.c.id == bindparam("b_id")), rows)
+                run(update(TASKS).where(TASKS.c.spiff_task_id == bindparam("b_sid")), rows)
             run(insert(TASKS).inline(), [row for step in self.steps for row in step.new_tasks])
             run(insert(NOTIFICATIONS).inline(), [row for step in self.steps for row in step.notifications])
             rewritten = [s.case.id for s in self.steps if s.timers is not None and s.case.id in self.versions]
@@ -404,6 +435,9 @@ class Writes:
                 statements += 1
             run(insert(TIMERS).inline(), [row for step in self.steps if step.timers for row in step.timers])
             run(insert(EVENTS).inline(), [row for step in self.steps for row in step.events])
+        for step in self.steps:
+            if step.case.id in self.versions:
+                step.case.version = self.versions[step.case.id][0] + 1
         for step in self.steps:
             step.events = []
         return statements
@@ -424,6 +458,8 @@ def _pipeline(session: Session) -> Iterator[None]:
     try:
         with raw.pipeline():  # type: ignore[union-attr]
             yield
+    except psycopg.errors.DivisionByZero as err:  # _WROTE_ALL: a case row was not ours to write
+        raise StaleCase("a case was changed by someone else at the same time") from err
     except psycopg.errors.IntegrityError as err:
         raise IntegrityError("pipelined writes", None, err) from err
     except psycopg.Error as err:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 
 from engine.models import Case, CaseTask, EventKind, Notification, TimelineEvent
 from engine.runner import AlreadyOpen, CaseStart, NotFound
+from engine.steps import CASES, StaleCase, StepRecorder, Writes
 from engine.timeline_store import verify_cases
 from liftcase.system import System
 from processes.intake import IntakeItem, open_or_join, open_or_join_many
@@ -152,4 +153,23 @@ def test_a_completion_writes_back_only_what_changed(system: System) -> None:
     with system.sessions() as session:  # dispatching started the ladder: its due times are in the table
         timers = session.execute(text("SELECT bpmn_id FROM case_timers WHERE case_id = :c"), {"c": case_id}).all()
     assert timers
+    assert verify_cases(system.sessions)[1] == []
+
+
+def test_a_write_from_a_stale_read_is_refused(system: System) -> None:
+    """The version column guards every case write: on SQLite by row count, on PostgreSQL (whose
+    pipeline reports no row counts) by the database's check that this transaction wrote the row."""
+    case_id = open_or_join(system.engine, system.settings.sla_file, "warning", elevator_id=9, signal=WARNING).case_id
+    with system.sessions() as session:
+        row = session.execute(select(CASES).where(CASES.c.id == case_id)).one()
+    with system.db.begin() as conn:  # someone else's step lands in between
+        conn.execute(text("UPDATE cases SET version = version + 1 WHERE id = :c"), {"c": case_id})
+    with system.sessions() as session, pytest.raises(StaleCase), session.begin():
+        ids = system.engine.ids.source(session)
+        recorder = StepRecorder(session, Case(**row._mapping), system.clock.now(), "t", ids=ids)
+        recorder.event(EventKind.SIGNAL_JOINED, {"late": True})
+        writes = Writes()
+        writes.add(recorder, version=row.version, columns=("timeline_seq", "timeline_head"))
+        writes.flush(session)
+    assert kinds(system, case_id, "signal_joined") == []  # nothing of the refused step was kept
     assert verify_cases(system.sessions)[1] == []
