@@ -239,6 +239,10 @@ def test_analyst_changes_timer_deploys_v2_and_invalid_is_refused(system: System,
     page.wait_for_selector("#result[data-result=deployed]")
     page.locator(".version-card[data-version='2']").wait_for()
     shot(page, "modeler", full_page=True)
+    page.click("[data-open-version='1']")  # the versions side by side: v1 still has the SLA variable
+    page.wait_for_selector("#modeler-root[data-loaded='rescue:1']")
+    page.select_option("#jump", "t_level2")
+    assert page.input_value("#prop-timer") == "accept_within"
 
     # An invalid timer: refused with the reason, nothing deployed.
     page.select_option("#jump", "t_level3")

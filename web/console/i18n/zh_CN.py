@@ -183,6 +183,7 @@ ZH_CN: dict[str, str] = {
     "Username": "用户名",
     "Password": "密码",
     "Task": "任务",
+    "Edit this version": "基于此版本编辑",
     "Escalated open cases": "已升级的在办案件",
     "Latitude": "纬度",
     "Longitude": "经度",

@@ -152,7 +152,8 @@ async function loadVersions() {
   },
   h('strong', {}, `${t('version')} ${v.version}`), h('div', { class: 'muted' }, `${fmtTime(v.deployed_at)} · ${v.deployed_by}`),
   h('div', { class: 'case-counts' }, h('b', { class: 'cases-total' }, v.cases_total), ` ${t('cases_on_version')} · `, h('b', { class: 'cases-open' }, v.cases_open), ` ${t('status_open')}`),
-  h('div', { class: 'mini', id: `mini-${v.version}` }))));
+  h('div', { class: 'mini', id: `mini-${v.version}` }),
+  h('button', { type: 'button', class: 'small', 'data-open-version': v.version, onclick: () => openVersion(key, v.version) }, t('edit_this_version')))));
   for (const v of def.versions.slice(-3)) {
     const viewer = new window.BpmnJS({ container: `#mini-${v.version}`, moddleExtensions: { spiffworkflow: spiff } });
     viewer.importXML(await xmlOf(key, v.version)).then(() => viewer.get('canvas').zoom('fit-viewport')).catch(() => {});
@@ -160,14 +161,18 @@ async function loadVersions() {
   return def;
 }
 
-async function openLatest() {
-  const def = await loadVersions();
-  await modeler.importXML(await xmlOf(def.key, def.latest_version));
+async function openVersion(k, version) {
+  await modeler.importXML(await xmlOf(k, version));
   canvas.zoom('fit-viewport');
-  document.getElementById('editing-version').textContent = `${t('version')} ${def.latest_version}`;
-  root.dataset.loaded = `${def.key}:${def.latest_version}`;
+  document.getElementById('editing-version').textContent = `${t('version')} ${version}`;
+  root.dataset.loaded = `${k}:${version}`;
   fillJump();
   showProps(null);
+}
+
+async function openLatest() {
+  const def = await loadVersions();
+  await openVersion(def.key, def.latest_version);
 }
 
 function showResult(kind, title, problems = []) {
@@ -186,7 +191,11 @@ async function currentXml() {
 document.getElementById('validate').addEventListener('click', async () => {
   try {
     const r = await api('/process-definitions/validate', { method: 'POST', json: { xml: await currentXml(), filename: `${key}.bpmn` } });
-    if (r.valid) showResult('valid', t('valid'));
+    if (r.valid) {
+      showResult('valid', t('valid'));
+      document.getElementById('result').append(h('table', { class: 'grid' }, h('tbody', {}, r.user_tasks.map((u) => h('tr', {},
+        h('td', {}, u.name), h('td', {}, h('code', {}, u.role || '—')), h('td', {}, u.form || '—'), h('td', {}, h('code', {}, u.due_in || '—')))))));
+    }
     else showResult('invalid', t('invalid'), r.problems);
   } catch (err) { showResult('invalid', errorText(err)); }
 });
