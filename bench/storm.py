@@ -41,6 +41,12 @@ def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
     )  # fmt: skip
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (Linux /proc), to tell our cost from the shared machine's load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=14188)
@@ -115,6 +121,8 @@ def main() -> None:
                 break
             time.sleep(0.25)
         seconds = time.perf_counter() - started
+        ingest_cpu = sum(cpu_seconds(p.pid) for p in procs[: args.ingest])
+        worker_cpu = sum(cpu_seconds(p.pid) for p in procs[args.ingest :])
         time.sleep(2)  # anything late (a duplicate) would show now
         with system.sessions() as session:
             rows = session.execute(select(Case.elevator_id, Case.case_type)).all()
@@ -132,6 +140,9 @@ def main() -> None:
         print(f"published {sent} messages in {published:.1f}s; {expected} elevators reported; "
               f"{len(rows)} cases ({rescues} rescues, {len(rows) - rescues} warnings); wrong type {wrong}; "
               f"cases persisted at {done} when the clock stopped")  # fmt: skip
+        print(f"CPU: ingest {ingest_cpu:.1f}s, workers {worker_cpu:.1f}s in all "
+              f"({worker_cpu / max(len(rows), 1) * 1000:.1f} ms per case, PostgreSQL's own not included); "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
         system.db.dispose()
     finally:
         for proc in procs:
