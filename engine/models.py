@@ -113,9 +113,10 @@ class CaseTimer(Base):
     """Every waiting timer's due time, rewritten after each step; the scheduler polls this."""
 
     __tablename__ = "case_timers"
+    # (case_id, ...) unique constraints also serve lookups by case: no separate case_id index to keep up.
     __table_args__ = (UniqueConstraint("case_id", "spiff_task_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     spiff_task_id: Mapped[str] = mapped_column(String(36))
     bpmn_id: Mapped[str] = mapped_column(String(80))
     fire_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -127,7 +128,7 @@ class TimelineEvent(Base):
     __tablename__ = "timeline_events"
     __table_args__ = (UniqueConstraint("case_id", "seq"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     seq: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(30))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
