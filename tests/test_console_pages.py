@@ -71,14 +71,9 @@ def test_chinese_by_default_english_by_switch(app: Flask) -> None:
 
 
 def test_catalog_translates_every_console_message() -> None:
-    from babel.messages.extract import extract_from_dir
+    from web.console.i18n.build import messages, translation
 
-    from web.console.i18n.build import CONSOLE, METHODS
-    from web.console.i18n.zh_CN import ZH_CN
-
-    found = extract_from_dir(str(CONSOLE), METHODS, keywords={"_": None, "gettext": None})
-    messages = {message for _file, _line, message, _comments, _context in found}
-    assert messages - set(ZH_CN) == set()
+    assert [(m, c) for _file, _line, m, c in messages() if translation(m, c) is None] == []
 
 
 @needs_npm
@@ -115,3 +110,22 @@ def test_saved_filters_belong_to_their_owner(app: Flask) -> None:
     assert [f["name"] for f in regulator.get("/api/v1/saved-filters").get_json()] == ["超时救援"]
     assert regulator.delete(f"/api/v1/saved-filters/{fid}", headers={"X-CSRF-Token": csrf}).status_code == 204
     assert regulator.get("/api/v1/saved-filters").get_json() == []
+
+
+def test_no_console_message_is_translated_differently_by_another_catalog() -> None:
+    """Flask-Babel merges the packages' catalogs, so a shared message would show the other package's words."""
+    from babel.messages.pofile import read_po
+
+    from web.i18n import TRANSLATION_DIRS
+
+    ours = TRANSLATION_DIRS[0] / "zh_CN" / "LC_MESSAGES" / "messages.po"
+    with ours.open("rb") as f:
+        console = read_po(f)
+    clashes = []
+    for directory in TRANSLATION_DIRS[1:]:
+        for po in directory.glob("zh_CN/LC_MESSAGES/messages.po"):
+            with po.open("rb") as f:
+                other = read_po(f)
+            clashes += [m.id for m in console if m.id and m.context is None and m.id in other
+                        and other[m.id].string != m.string]
+    assert clashes == []

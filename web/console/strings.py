@@ -1,8 +1,10 @@
-"""The words the console's scripts show, translated on the server (one catalog for pages and scripts)."""
+"""The words the console's scripts show, translated on the server (one catalog for pages and scripts).
+Words other packages' catalogs translate differently (the catalogs are merged) carry the context "console"."""
 
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import pgettext
 
 
 def js_strings() -> dict[str, str]:
@@ -19,8 +21,8 @@ def js_strings() -> dict[str, str]:
         "completed": _("Task completed."), "task_done_already": _("This task is no longer open."),
         "choose": _("— choose —"), "yes": _("Yes"), "no": _("No"),
         "take_photo": _("Take or choose a photo"), "uploading": _("Uploading…"), "uploaded": _("Uploaded"),
-        "one_per_line": _("one per line"), "case": _("Case"), "elevator": _("Elevator"),
-        "status_open": _("Open"), "status_closed": _("Closed"), "status_cancelled": _("Cancelled"),
+        "one_per_line": _("one per line"), "case": pgettext("console", "Case"), "elevator": _("Elevator"),
+        "status_open": _("Open"), "status_closed": pgettext("console", "Closed"), "status_cancelled": _("Cancelled"),
         "status_failed": _("Failed"), "status_completed": _("Completed"),
         "ms_met": _("met"), "ms_missed": _("missed"), "ms_pending": _("pending"), "ms_overdue": _("overdue"),
         "ms_waiting": _("not started"), "ms_cancelled": _("cancelled"),

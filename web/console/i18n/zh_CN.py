@@ -37,9 +37,7 @@ ZH_CN: dict[str, str] = {
     "Uploading…": "上传中…",
     "Uploaded": "已上传",
     "one per line": "每行一项",
-    "Case": "案件",
     "Elevator": "电梯",
-    "Closed": "已结案",
     "Cancelled": "已撤销",
     "Failed": "异常",
     "Completed": "已完成",
@@ -183,6 +181,7 @@ ZH_CN: dict[str, str] = {
     "Username": "用户名",
     "Password": "密码",
     "Task": "任务",
+    "Case detail": "案件详情",
     "Edit this version": "基于此版本编辑",
     "Escalated open cases": "已升级的在办案件",
     "Latitude": "纬度",
@@ -195,4 +194,10 @@ ZH_CN: dict[str, str] = {
     "Due in (dueIn: ISO duration or a variable)": "办理时限（dueIn：ISO时长或变量）",
     "Timer type": "定时器类型",
     "Timer expression ('PT5M' or a variable)": "定时表达式（如 'PT5M' 或变量名）",
+}
+
+# (context, message): words another package's catalog translates differently.
+ZH_CN_IN_CONTEXT: dict[tuple[str, str], str] = {
+    ("console", "Case"): "案件",
+    ("console", "Closed"): "已结案",
 }
