@@ -6,11 +6,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from engine.models import Case, TimelineEvent
-from engine.timeline import verify_chain
-from engine.timeline_store import links_of
+from engine.timeline import ChainLink, verify_chain
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -43,34 +42,42 @@ def case_timeline(sessions: sessionmaker, case_id: int) -> dict[str, Any]:
         case = session.get(Case, case_id)
         if case is None:
             raise LookupError(f"case {case_id} not found")
-        events = session.scalars(
-            select(TimelineEvent).where(TimelineEvent.case_id == case_id).order_by(TimelineEvent.seq)
-        ).all()
-        broken = verify_chain(case.id, links_of(session, case.id), case.timeline_head, case.timeline_seq)
-        return {
-            "case": {
-                "number": case.number,
-                "type": case.case_type,
-                "status": case.status,
-                "priority": case.priority,
-                "escalation_level": case.escalation_level,
-                "opened_at": case.opened_at.isoformat(),
-                "closed_at": case.closed_at and case.closed_at.isoformat(),
-                "close_reason": case.close_reason,
-                "milestones": case.milestones,
-            },
-            "chain": "intact" if broken is None else f"BROKEN: {broken}",
-            "events": [
-                {
-                    "seq": e.seq,
-                    "kind": e.kind,
-                    "at": e.at.isoformat(),
-                    "at_local": e.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
-                    "actor": e.actor,
-                    "summary": summarize(e.kind, e.payload),
-                    "payload": e.payload,
-                    "hash": e.hash,
-                }
-                for e in events
-            ],
-        }
+        return timeline_of(session, case)
+
+
+def timeline_of(session: Session, case: Case) -> dict[str, Any]:
+    """The case's events for reading, and the check of its hash chain, from one read of the rows
+    (in insertion order, which is what the check needs; shown in sequence order)."""
+    rows = list(
+        session.scalars(select(TimelineEvent).where(TimelineEvent.case_id == case.id).order_by(TimelineEvent.id))
+    )
+    links = [ChainLink(r.case_id, r.seq, r.kind, r.at, r.actor, r.payload, r.prev_hash, r.hash) for r in rows]
+    broken = verify_chain(case.id, links, case.timeline_head, case.timeline_seq)
+    events = sorted(rows, key=lambda r: r.seq)
+    return {
+        "case": {
+            "number": case.number,
+            "type": case.case_type,
+            "status": case.status,
+            "priority": case.priority,
+            "escalation_level": case.escalation_level,
+            "opened_at": case.opened_at.isoformat(),
+            "closed_at": case.closed_at and case.closed_at.isoformat(),
+            "close_reason": case.close_reason,
+            "milestones": case.milestones,
+        },
+        "chain": "intact" if broken is None else f"BROKEN: {broken}",
+        "events": [
+            {
+                "seq": e.seq,
+                "kind": e.kind,
+                "at": e.at.isoformat(),
+                "at_local": e.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+                "actor": e.actor,
+                "summary": summarize(e.kind, e.payload),
+                "payload": e.payload,
+                "hash": e.hash,
+            }
+            for e in events
+        ],
+    }

@@ -199,3 +199,12 @@ def test_sign_in_trail_is_for_admins_and_auditors(api: tuple[System, Flask]) -> 
     trail = Client(app, "auditor").get("/api/v1/sign-ins?username=maint").get_json()
     assert [e["kind"] for e in trail] == ["sign_in"]
     assert Client(app, "regulator").get("/api/v1/sign-ins").status_code == 403
+
+
+def test_a_disabled_user_is_refused_at_once(api: tuple[System, Flask]) -> None:
+    _, app = api
+    maint = Client(app, "maint")
+    assert maint.get("/api/v1/tasks").status_code == 200
+    admin = Client(app, "admin")
+    assert admin.patch(f"/api/v1/users/{maint.me['id']}", json={"active": False}).status_code == 200
+    assert maint.get("/api/v1/tasks").status_code == 401

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -62,6 +63,9 @@ def start_session(user: User) -> str:
 
 
 def end_session() -> None:
+    uid = session.get("uid")
+    if uid is not None:
+        forget_principal(uid)
     session.clear()
 
 
@@ -92,11 +96,29 @@ def _authenticate() -> User | None:
     user = db.get(User, uid)
     if user is None or not user.active:
         return None
+    _check_csrf()
+    return user
+
+
+def _check_csrf() -> None:
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(sent, session.get("csrf", "")):
             abort(403, message="missing or wrong CSRF token (send the X-CSRF-Token header)")
-    return user
+
+
+# Signed-in users and their scope, per process, for a few seconds: two queries saved on every
+# request. A user disabled or moved to another organisation is refused within PRINCIPAL_TTL.
+PRINCIPAL_TTL = 10.0
+
+
+def _principals() -> dict[int, tuple[float, User, Scope]]:
+    return current_app.extensions.setdefault("liftcase.principals", {})  # one per app (and database)
+
+
+def _principal(user: User) -> tuple[User, Scope]:
+    org = context.db().get(Organisation, user.organisation_id) if user.organisation_id else None
+    return user, Scope.of(user, org)
 
 
 def install(app: Flask) -> None:
@@ -107,12 +129,24 @@ def install(app: Flask) -> None:
         g.user = None
         if _is_public():
             return
+        uid = session.get("uid") if not request.headers.get("Authorization") else None
+        cached = _principals().get(uid) if uid is not None else None
+        if cached is not None and cached[0] > time.monotonic():
+            _check_csrf()
+            g.user, g.scope = cached[1], cached[2]
+            return
         user = _authenticate()
         if user is None:
             abort(401, message="sign in first (session cookie or Bearer token)")
-        org = context.db().get(Organisation, user.organisation_id) if user.organisation_id else None
-        g.user = user
-        g.scope = Scope.of(user, org)
+        g.user, g.scope = _principal(user)
+        if uid is not None:
+            context.db().expunge(user)  # kept beyond this request: detach it from the session
+            _principals()[uid] = (time.monotonic() + PRINCIPAL_TTL, g.user, g.scope)
+
+
+def forget_principal(user_id: int) -> None:
+    """Drop this process's cached copy (sign-out, admin changes to the user)."""
+    _principals().pop(user_id, None)
 
 
 def current_user() -> User:

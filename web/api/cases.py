@@ -15,7 +15,7 @@ from processes import case_service as svc
 from processes.attachments import path_of
 from processes.catalogue import CASE_TYPES
 from processes.models import Attachment, CaseComment
-from processes.timelines import case_timeline
+from processes.timelines import timeline_of
 from web import auth, context
 from web.api.paging import PageArgs, paged
 
@@ -183,7 +183,7 @@ class CaseView(MethodView):
             "participants": svc.participants(db, case, tasks),
             "comments": svc.comments(db, case.id),
             "attachments": svc.attachments(db, case.id),
-            "timeline": case_timeline(context.system().sessions, case.id),
+            "timeline": timeline_of(db, case),
         }
         for name, value in extra.items():  # plain attributes for the schema; never persisted
             setattr(case, f"_{name}", value)

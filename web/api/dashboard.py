@@ -3,8 +3,11 @@ arrival rate, the maintenance-unit ranking, and open cases on the map."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -13,6 +16,17 @@ from processes import dashboard
 from web import context
 
 blp = Blueprint("dashboard", __name__, description="Live figures for role home pages and the dispatch screen")
+
+
+CACHE_SECONDS = 5.0
+def _cached(key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+    _cache = current_app.extensions.setdefault("liftcase.dashboard", {})  # one per app (and database)
+    hit = _cache.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    value = compute()
+    _cache[key] = (time.monotonic() + CACHE_SECONDS, value)
+    return value
 
 
 class SummarySchema(Schema):
@@ -42,7 +56,11 @@ class SummaryView(MethodView):
     @blp.response(200, SummarySchema)
     def get(self) -> dict[str, Any]:
         """Figures within my scope (a district regulator sees their district, the city all)."""
-        return dashboard.summary(context.db(), context.scope(), context.system().clock.now())
+        scope = context.scope()
+        # Figures are the same for everyone with the same view of the city; a few seconds old is
+        # live enough for a wall screen, and 200 open screens then cost one query set per interval.
+        key = ("summary", scope.city_wide, scope.organisation_kind, scope.organisation_id, scope.district_code)
+        return _cached(key, lambda: dashboard.summary(context.db(), scope, context.system().clock.now()))
 
 
 @blp.route("/dashboard/map")
@@ -50,4 +68,6 @@ class MapView(MethodView):
     @blp.response(200, PointSchema(many=True))
     def get(self) -> list[dict[str, Any]]:
         """Open cases with their positions."""
-        return dashboard.open_case_points(context.db(), context.scope())
+        scope = context.scope()
+        key = ("map", scope.city_wide, scope.organisation_kind, scope.organisation_id, scope.district_code)
+        return _cached(key, lambda: dashboard.open_case_points(context.db(), scope))

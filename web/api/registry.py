@@ -373,6 +373,7 @@ class UserView(MethodView):
         for key, value in body.items():
             setattr(user, key, value)
         db.commit()
+        auth.forget_principal(user.id)
         return user
 
 

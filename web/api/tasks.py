@@ -10,8 +10,9 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from engine.models import CaseTask, EventKind, TaskStatus
+from engine.models import Case, CaseTask, EventKind, TaskStatus
 from liftcase.registry.models import User
+from liftcase.scope import cases_visible, tasks_actionable
 from processes import case_service as svc
 from processes.attachments import AttachmentRejected, attach
 from web import auth, context
@@ -43,21 +44,27 @@ class AssignSchema(Schema):
     user_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
 
 
-def _task_out(task: CaseTask, *, with_form: bool) -> CaseTask:
-    """The task with what the schema adds (its case, whether I may act, the form) as plain attributes."""
+def _annotate(tasks: list[CaseTask], *, with_form: bool) -> list[CaseTask]:
+    """Add what the schema shows beside the row — its case (when visible to me), whether I may
+    act, the form — in two queries for the whole page, not per task."""
     db, scope = context.db(), context.scope()
-    task.case = svc.visible_case(db, scope, task.case_id) if _case_visible(task) else None  # type: ignore[attr-defined]
-    task.can_act = task.status == TaskStatus.OPEN and svc.may_act_on(db, scope, task)  # type: ignore[attr-defined]
-    task.form_schema = svc.task_form(db, task) if with_form else None  # type: ignore[attr-defined]
-    return task
+    if not tasks:
+        return tasks
+    cases = {
+        c.id: c for c in db.scalars(select(Case).where(Case.id.in_({t.case_id for t in tasks}), cases_visible(scope)))
+    }
+    actionable = set(
+        db.scalars(select(CaseTask.id).where(CaseTask.id.in_([t.id for t in tasks]), tasks_actionable(scope)))
+    )
+    for task in tasks:  # plain attributes for the schema; never persisted
+        task.case = cases.get(task.case_id)  # type: ignore[attr-defined]
+        task.can_act = task.status == TaskStatus.OPEN and task.id in actionable  # type: ignore[attr-defined]
+        task.form_schema = svc.task_form(db, task) if with_form else None  # type: ignore[attr-defined]
+    return tasks
 
 
-def _case_visible(task: CaseTask) -> bool:
-    try:
-        svc.visible_case(context.db(), context.scope(), task.case_id)
-        return True
-    except svc.NotFound:
-        return False
+def _task_out(task: CaseTask, *, with_form: bool) -> CaseTask:
+    return _annotate([task], with_form=with_form)[0]
 
 
 def _actionable(task_id: int) -> CaseTask:
@@ -82,7 +89,7 @@ class TasksView(MethodView):
         if args.get("case_id"):
             stmt = stmt.where(CaseTask.case_id == args["case_id"])
         rows = paged(stmt, pagination_parameters, CaseTask.due_at.is_(None), CaseTask.due_at, CaseTask.id)
-        return [_task_out(t, with_form=False) for t in rows]
+        return _annotate(rows, with_form=False)
 
 
 @blp.route("/tasks/<int:task_id>")
