@@ -303,6 +303,8 @@ def main() -> None:
                     "gthread",
                     "--threads",
                     str(args.threads),
+                    "--keep-alive",
+                    "75",
                     "-b",
                     f"127.0.0.1:{port}",
                     "--log-level",
