@@ -10,7 +10,7 @@ the car, a warning elsewhere.
 Time runs from the first message published to the last expected case persisted (with its tasks,
 timeline and queued notifications: one transaction per intake batch).
 
-Usage: python bench/storm.py [--messages 14188] [--ingest 1] [--workers 2] [--passengers 0.1]
+Usage: python bench/storm.py [--messages 14188] [--ingest 1] [--workers 3] [--passengers 0.1]
 Last line: sent=… cases=… lost=… duplicates=… seconds=…   (target: < 60 s, lost=0, duplicates=0)
 """
 
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=14188)
     parser.add_argument("--elevators", type=int, default=14188)
     parser.add_argument("--ingest", type=int, default=1, help="ingest processes on the shared subscription")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--passengers", type=float, default=0.1, help="share of cars with someone inside")
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
