@@ -115,18 +115,24 @@ def _ebike(draw: ImageDraw.ImageDraw, rng: np.random.Generator, w: int, h: int) 
     draw.line([mid, seat], fill=body, width=fw)
     draw.line([front, bar], fill=body, width=fw)
     draw.polygon(
-        [(rear[0] - wheel_r * 0.8, rear[1] - wheel_r * 1.1), (seat[0] + wheel_r * 0.6, rear[1] - wheel_r * 1.1),
-         (seat[0] + wheel_r * 0.4, seat[1] + wheel_r * 0.3), (rear[0] - wheel_r * 0.6, seat[1] + wheel_r * 0.3)],
+        [
+            (rear[0] - wheel_r * 0.8, rear[1] - wheel_r * 1.1),
+            (seat[0] + wheel_r * 0.6, rear[1] - wheel_r * 1.1),
+            (seat[0] + wheel_r * 0.4, seat[1] + wheel_r * 0.3),
+            (rear[0] - wheel_r * 0.6, seat[1] + wheel_r * 0.3),
+        ],
         fill=body,
     )
     draw.rounded_rectangle(
         [seat[0] - wheel_r * 0.8, seat[1] - wheel_r * 0.25, seat[0] + wheel_r * 0.8, seat[1] + wheel_r * 0.15],
-        radius=2, fill=_color(rng, 0, 60),
+        radius=2,
+        fill=_color(rng, 0, 60),
     )
     draw.line([(bar[0] - wheel_r * 0.6, bar[1]), (bar[0] + wheel_r * 0.5, bar[1])], fill=tyre, width=fw)
     if rng.random() < 0.5:  # front basket
-        draw.rectangle([bar[0], bar[1] + wheel_r * 0.2, bar[0] + wheel_r * 0.8, bar[1] + wheel_r * 0.9],
-                       outline=body, width=2)
+        draw.rectangle(
+            [bar[0], bar[1] + wheel_r * 0.2, bar[0] + wheel_r * 0.8, bar[1] + wheel_r * 0.9], outline=body, width=2
+        )
     top = bar[1] - fw
     return Box("ebike", max(0, x0), max(0, top), min(w, x0 + length + 2), min(h, ground + 2))
 

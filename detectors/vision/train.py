@@ -1,6 +1,6 @@
 """Train the shipped car-camera detector on generated snapshots and export it as a YOLO-style ONNX.
 
-    .venv/bin/python -m detectors.vision.train [--images 6000] [--epochs 14] [--out detectors/vision/models/car_v1.onnx]
+    .venv/bin/python -m detectors.vision.train [--images 6000] [--epochs 16] [--out detectors/vision/models/car_v1.onnx]
 
 A tiny fully convolutional network (stride 16, ~0.2 M parameters) predicts, for every 16x16 cell of
 a 160x160 letterboxed input, the box of an object whose centre falls in the cell and a score per
@@ -29,6 +29,10 @@ INPUT = 160
 STRIDE = 16
 GRID = INPUT // STRIDE
 MODELS = Path(__file__).parent / "models"
+# Chosen on a tuning set of generated snapshots (seed 999), not on the held-out set the metrics use
+# (seed 777): people stand close in a car, so NMS keeps boxes overlapping up to IoU 0.6.
+SCORE_THRESHOLD = 0.3
+IOU_THRESHOLD = 0.6
 
 
 def block(cin: int, cout: int, stride: int) -> nn.Sequential:
@@ -39,8 +43,14 @@ class TinyDetector(nn.Module):
     def __init__(self, classes: int = len(CLASSES)) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            block(3, 16, 2), block(16, 32, 2), block(32, 32, 1), block(32, 64, 2), block(64, 64, 1),
-            block(64, 96, 2), block(96, 96, 1), block(96, 96, 1),
+            block(3, 16, 2),
+            block(16, 32, 2),
+            block(32, 32, 1),
+            block(32, 64, 2),
+            block(64, 64, 1),
+            block(64, 96, 2),
+            block(96, 96, 1),
+            block(96, 96, 1),
         )
         self.head = nn.Conv2d(96, 4 + classes, 1)
         nn.init.constant_(self.head.bias[4:], -4.0)  # start by predicting "nothing here" (focal-loss prior)
@@ -76,8 +86,13 @@ def dataset(n: int, seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
         image, boxes = scene(rng)
         images[i], lb = letterbox(image, INPUT, INPUT)
         rows = [
-            [CLASSES.index(b.label), b.x1 * lb.scale + lb.pad_x, b.y1 * lb.scale + lb.pad_y,
-             b.x2 * lb.scale + lb.pad_x, b.y2 * lb.scale + lb.pad_y]
+            [
+                CLASSES.index(b.label),
+                b.x1 * lb.scale + lb.pad_x,
+                b.y1 * lb.scale + lb.pad_y,
+                b.x2 * lb.scale + lb.pad_x,
+                b.y2 * lb.scale + lb.pad_y,
+            ]
             for b in boxes
         ]
         targets.append(np.array(rows, dtype=np.float32).reshape(-1, 5))
@@ -153,8 +168,10 @@ def train(images: int, epochs: int, seed: int = 1, batch: int = 64) -> TinyDetec
             x = torch.from_numpy(x_val).permute(0, 3, 1, 2).float() / 255.0
             cls, box, pos = encode(t_val, np.zeros(len(t_val), dtype=bool))
             val = float(loss_of(net(x), cls, box, pos))
-        print(f"epoch {epoch + 1}/{epochs} loss={total / images:.4f} val={val:.4f} "
-              f"t={time.perf_counter() - start:.0f}s", flush=True)
+        print(
+            f"epoch {epoch + 1}/{epochs} loss={total / images:.4f} val={val:.4f} t={time.perf_counter() - start:.0f}s",
+            flush=True,
+        )
     return net
 
 
@@ -177,8 +194,8 @@ def write_description(out: Path, metrics: dict[str, float]) -> None:
         'layout = "boxes_first"  # [1, 4+C, N]',
         "objectness = false",
         'box_format = "cxcywh"',
-        "score_threshold = 0.5",
-        "iou_threshold = 0.45",
+        f"score_threshold = {SCORE_THRESHOLD}",
+        f"iou_threshold = {IOU_THRESHOLD}",
         "",
         "[kinds]",
         'person = ["person"]',
@@ -194,13 +211,14 @@ def write_description(out: Path, metrics: dict[str, float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=6000)
-    parser.add_argument("--epochs", type=int, default=14)
+    parser.add_argument("--epochs", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=MODELS / "car_v1.onnx")
+    parser.add_argument("--describe-only", action="store_true", help="keep the .onnx; rewrite its TOML and metrics")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    net = train(args.images, args.epochs)
-    export(net, args.out)
+    if not args.describe_only:
+        export(train(args.images, args.epochs), args.out)
     write_description(args.out, {})
     metrics = evaluate(VisionModel.load(args.out))
     write_description(args.out, metrics)
