@@ -18,6 +18,7 @@ from engine.clock import SimulatedClock
 from engine.models import Case
 from liftcase.registry.models import Elevator, Organisation
 from liftcase.system import System
+from processes.models import CaseComment
 from processes.scenarios import complete
 from tests.api_client import app_for
 from tests.conftest import REDIS_URL, make_system, need_service
@@ -124,6 +125,10 @@ def test_rescue_call_opens_a_p1_case_and_the_tracking_page_follows_it(any_system
     assert number in html and "救援进度" in html and "已报警" in html
     assert "13800138000" not in html and "5 楼" not in html  # no personal data on the progress page
     assert html.count('class="done"') == 1
+    with qr_system.sessions() as session:
+        note = session.scalars(select(CaseComment).where(CaseComment.case_id == case_id)).one()
+    assert note.body.endswith("卡在 5 楼") and note.author == "qr-caller"
+    assert kinds(qr_system, case_id, "comment_added")[0]["body"] == "卡在 5 楼"
 
     complete(
         qr_system,

@@ -79,7 +79,25 @@ def call_rescue(system: System, elevator_id: int, fields: dict[str, Any], nonce:
         # one form served = one signal: a double tap does not count twice
         "idempotency_key": f"qr:rescue:{nonce}" if nonce else None,
     }
-    return _submit(system, "rescue", elevator_id, signal, "rescue")
+    done = _submit(system, "rescue", elevator_id, signal, "rescue")
+    if fields["note"] and not done.intake.duplicate:
+        _passenger_note(system, done.intake.case_id, fields["note"])
+    return done
+
+
+def _passenger_note(system: System, case_id: int, note: str) -> None:
+    """The caller's note as a case comment (and timeline entry), where the dispatcher reads it."""
+    from engine.models import EventKind
+    from processes.models import CaseComment
+
+    with system.sessions() as session, session.begin():
+        comment = CaseComment(
+            case_id=case_id, author_id=None, author="qr-caller", body=f"乘客留言: {note}", created_at=system.clock.now()
+        )
+        session.add(comment)
+        session.flush()
+        comment_id = comment.id
+    system.engine.record(case_id, EventKind.COMMENT_ADDED, {"comment": comment_id, "body": note}, actor="public")
 
 
 def file_complaint(system: System, elevator_id: int, fields: dict[str, Any], nonce: str) -> Submitted:
