@@ -226,3 +226,21 @@ def test_detector_state_is_written_on_transitions_only(setup: tuple[System, Inge
     with system.sessions() as session:
         state = session.get(DeviceDetectorState, device_id)
         assert state is not None and state.state["door"] == 3
+
+
+def test_box_event_codes_start_cases_and_a_repeated_event_id_is_refused(setup: tuple[System, IngestPipeline]) -> None:
+    system, pipeline = setup
+    device_id, elevator_id = device_and_elevator(system)
+    ts = system.clock.now().isoformat()
+    alarm = json.dumps({"device_id": device_id, "ts": ts, "event_id": "ev-1", "code": 90}).encode()
+    pipeline.handle(f"lift/{device_id}/event", alarm)
+    pipeline.handle(f"lift/{device_id}/event", alarm)  # the box sends it twice
+    door = json.dumps({"device_id": device_id, "ts": ts, "event_id": "ev-2", "code": 3}).encode()
+    pipeline.handle(f"lift/{device_id}/event", door)
+    pipeline.flush()
+    assert sorted(c.case_type for c in cases(system, elevator_id)) == ["rescue", "warning"]
+    with system.sessions() as session:
+        assert list(session.scalars(select(DeadLetter.reason))) == ["duplicate_event"]
+        judged = session.scalars(select(Signal.payload).where(Signal.elevator_id == elevator_id)).all()
+    expected = {("trapped", "box"), ("door_open_close_fault", "box")}
+    assert {(p["warning_type"], p["judged_by"]) for p in judged} == expected
