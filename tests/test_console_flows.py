@@ -311,6 +311,10 @@ def test_case_list_saved_filter_export_portrait_and_screens(system: System, base
     shot(page, "cases-english")
     ctx.close()
 
+    # An inspection falls due in 20 days (the dashboard caches its figures for a few seconds: open it first).
+    due = (system.clock.now() + timedelta(days=20)).isoformat()
+    expiry = open_or_join(system.engine, system.settings.sla_file, "expiry", elevator_id=_idle_elevator(system),
+                          signal={"source": "scan", "kind": "inspection", "due_date": due}).case_id
     wall = context(browser, WALL)
     page = wall.new_page()
     errors += page_errors(page)
@@ -324,9 +328,6 @@ def test_case_list_saved_filter_export_portrait_and_screens(system: System, base
         open_cases = session.scalar(select(func.count()).select_from(Case).where(Case.status == "open"))
     assert page.locator("#fig-open-total strong").inner_text() == str(open_cases)
     shot(page, "dispatch-screen")
-    due = (system.clock.now() + timedelta(days=20)).isoformat()
-    expiry = open_or_join(system.engine, system.settings.sla_file, "expiry", elevator_id=_idle_elevator(system),
-                          signal={"source": "scan", "kind": "inspection", "due_date": due}).case_id
     page.goto(f"{base}/console/screens/equipment")
     page.wait_for_selector("#equipment-screen[data-updated]")
     page.locator(f"#expiry-feed a[href='/console/cases/{expiry}']").wait_for()
