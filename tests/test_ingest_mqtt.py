@@ -65,6 +65,21 @@ def prime_session(client_id: str, group: str) -> None:
     c.loop_stop()
 
 
+def redelivered(client_id: str) -> int:
+    """Resume a session and count what the broker still holds for it (unacknowledged messages)."""
+    got: list[bytes] = []
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    c.on_message = lambda _c, _u, m: got.append(m.payload)
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 60
+    c.connect("127.0.0.1", 1883, clean_start=False, properties=props)
+    c.loop_start()
+    time.sleep(1.0)
+    c.disconnect()
+    c.loop_stop()
+    return len(got)
+
+
 def accounted(system: System) -> int:
     with system.sessions() as session:
         return int(session.scalar(select(func.sum(IngestCounter.value))) or 0)
@@ -124,6 +139,9 @@ def test_simulated_faults_become_cases_with_tasks_and_duplicates_join(live_syste
         client.disconnect()
         sent = len(stream.messages) + len(stream.messages) // 3
         assert wait_for(lambda: accounted(system) >= sent), (accounted(system), sent)
+        service.stop()
+        runner.join(10)
+        assert redelivered(config.client_id) == 0  # every message was acknowledged after its flush
     finally:
         service.stop()
         runner.join(10)
