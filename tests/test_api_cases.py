@@ -152,3 +152,31 @@ def test_evidence_upload_limits(api: tuple[System, Flask]) -> None:
     )
     got = dispatcher.get(f"/api/v1/cases/{case_id}/attachments/{meta['id']}")
     assert got.status_code == 200 and got.data == PNG
+
+
+def test_dispatcher_opens_a_rescue_phoned_in_and_a_repeat_joins(api: tuple[System, Flask]) -> None:
+    system, app = api
+    dispatcher = Client(app, "dispatcher")
+    lift = demo_elevator(system)
+    made = dispatcher.post(
+        "/api/v1/cases", json={"type": "rescue", "elevator_id": lift, "phone": "13800000000", "trapped_count": 2}
+    )
+    assert made.status_code == 201 and made.get_json()["number"].startswith("JY-")
+    again = dispatcher.post("/api/v1/cases", json={"type": "rescue", "elevator_id": lift})
+    assert again.status_code == 200 and again.get_json() == {**made.get_json(), "number": None, "joined": True}
+    case = dispatcher.get(f"/api/v1/cases/{made.get_json()['case_id']}").get_json()
+    assert case["variables"]["trapped_count"] == 2
+    assert "signal_joined" in [e["kind"] for e in case["timeline"]["events"]]
+    assert Client(app, "maint").post("/api/v1/cases", json={"type": "rescue", "elevator_id": lift}).status_code == 403
+    regulator = Client(app, "regulator")
+    report = regulator.post(
+        "/api/v1/cases",
+        json={
+            "type": "rectification",
+            "elevator_id": lift,
+            "report_no": "JY2026-1",
+            "findings": ["限速器动作速度超差"],
+        },
+    )
+    assert report.status_code == 201 and report.get_json()["number"].startswith(("ZG-",))
+    assert dispatcher.post("/api/v1/cases", json={"type": "rescue", "elevator_id": 10**6}).status_code == 404

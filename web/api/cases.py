@@ -14,6 +14,7 @@ from liftcase.registry.models import Elevator, Role
 from processes import case_service as svc
 from processes.attachments import path_of
 from processes.catalogue import CASE_TYPES
+from processes.intake import open_or_join
 from processes.models import Attachment, CaseComment
 from processes.timelines import timeline_of
 from web import auth, context
@@ -138,6 +139,35 @@ class EscalateSchema(Schema):
     )
 
 
+class CaseStartSchema(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(["rescue", "rectification", "complaint"]))
+    elevator_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    phone = fields.String(validate=validate.Regexp(r"^[0-9+\-]{5,20}$"))
+    trapped_count = fields.Integer(validate=validate.Range(min=0, max=50))
+    injured = fields.Boolean()
+    note = fields.String(validate=validate.Length(max=1000))
+    report_no = fields.String(validate=validate.Length(max=60), metadata={"description": "rectification"})
+    findings = fields.List(fields.String(validate=validate.Length(max=500)), validate=validate.Length(max=50))
+    deadline = fields.AwareDateTime(metadata={"description": "rectification deadline (default 30 days)"})
+    category = fields.String(validate=validate.Length(max=40), metadata={"description": "complaint"})
+    text = fields.String(validate=validate.Length(max=2000), metadata={"description": "complaint"})
+
+
+class CaseStartedSchema(Schema):
+    case_id = fields.Integer()
+    number = fields.String(allow_none=True)
+    joined = fields.Boolean()
+
+
+# Who may open which case by hand: the 96933 seat takes rescue and complaint calls by phone,
+# a regulator registers an inspection report with nonconformities (and complaints).
+STARTERS = {
+    "rescue": {Role.DISPATCHER},
+    "complaint": {Role.DISPATCHER, Role.REGULATOR},
+    "rectification": {Role.REGULATOR},
+}
+
+
 class CancelSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=2, max=200))
 
@@ -165,6 +195,32 @@ class CasesView(MethodView):
         """Cases in my scope, newest first. Filters: type, status, district, elevator, time range, overdue."""
         stmt = svc.case_query(context.scope(), _filters(args), context.system().clock.now())
         return paged(stmt, pagination_parameters, Case.opened_at.desc(), Case.id.desc())
+
+    @blp.arguments(CaseStartSchema)
+    @blp.response(201, CaseStartedSchema)
+    @blp.alt_response(200, schema=CaseStartedSchema, description="joined the elevator's open case of that type")
+    def post(self, body: dict[str, Any]) -> Any:
+        """Open a case by hand: a rescue or complaint phoned in to 96933, an inspection report with
+        nonconformities. A second call for an elevator with an open case of that type joins it."""
+        scope, system = context.scope(), context.system()
+        if not scope.has(*STARTERS[body["type"]]):
+            abort(403, message=f"opening a {body['type']} case needs one of: {', '.join(STARTERS[body['type']])}")
+        svc.visible_elevator(context.db(), scope, body["elevator_id"])
+        signal = {k: v for k, v in body.items() if k not in ("type", "elevator_id")}
+        if "deadline" in signal:
+            signal["deadline"] = signal["deadline"].isoformat()
+        signal["source"] = "phone" if body["type"] != "rectification" else "inspection"
+        context.end_reads()
+        result = open_or_join(
+            system.engine,
+            system.settings.sla_file,
+            body["type"],
+            elevator_id=body["elevator_id"],
+            signal=signal,
+            actor=scope.username,
+        )
+        out = {"case_id": result.case_id, "number": result.number, "joined": result.joined}
+        return (out, 200) if result.joined else out
 
 
 @blp.route("/cases/<int:case_id>")
