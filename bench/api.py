@@ -130,6 +130,25 @@ def feeder(url: str, lifts: list[int], stop: threading.Event, per_s: float = 2.0
     system.db.dispose()
 
 
+def cpu_seconds(root_pid: int) -> float:
+    """User+system CPU of a process and its children (gunicorn's workers), from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [root_pid]
+    try:
+        children = Path(f"/proc/{root_pid}/task/{root_pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 class Stats:
     def __init__(self) -> None:
         self.latencies: list[float] = []
@@ -336,8 +355,10 @@ def main() -> None:
         feed = threading.Thread(target=feeder, args=(url, lifts, stop), daemon=True)
         feed.start()
         users = pick_users(by_role, args.users)
+        cpu_before = cpu_seconds(procs[0].pid)
         started = time.perf_counter()
         stats = asyncio.run(drive(base, users, args.seconds, think))
+        server_cpu = cpu_seconds(procs[0].pid) - cpu_before
         elapsed = min(time.perf_counter() - started, args.seconds + think[1])
         stop.set()
         lat = sorted(stats.latencies)
@@ -348,7 +369,12 @@ def main() -> None:
                 f"  {action:10s} n={len(values):6d} p50_ms={vq[49] * 1000:.0f} p95_ms={vq[94] * 1000:.0f}",
                 file=sys.stderr,
             )
-        print(f"completed={stats.completed} conflicts={stats.conflicts} requests={len(lat)}", file=sys.stderr)
+        print(
+            f"completed={stats.completed} conflicts={stats.conflicts} requests={len(lat)} "
+            f"server_cpu_ms_per_request={server_cpu * 1000 / max(len(lat), 1):.1f} "
+            f"(includes the {len(users)} sign-ins; load average {os.getloadavg()[0]:.1f})",
+            file=sys.stderr,
+        )
         for sample in stats.samples:
             print(f"  error: {sample}", file=sys.stderr)
         print(
