@@ -122,6 +122,7 @@ def test_rescue_call_opens_a_p1_case_and_the_tracking_page_follows_it(any_system
     page = client.get(link)
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    assert '<meta http-equiv="refresh" content="30">' in html  # follows the case while it is open
     assert number in html and "救援进度" in html and "已报警" in html
     assert "13800138000" not in html and "5 楼" not in html  # no personal data on the progress page
     assert html.count('class="done"') == 1
