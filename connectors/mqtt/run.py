@@ -68,8 +68,9 @@ def run_simulate(devices: list[tuple[str, int]], options: SimulateOptions) -> di
     now = datetime.now(UTC)
     start = now if options.realtime else now - timedelta(seconds=options.seconds)
     stream = city_stream(
-        devices, start, options.seconds, seed=options.seed, fault_rate=options.fault_rate, faults=options.faults
-    )
+        devices, start, options.seconds, seed=options.seed, fault_rate=options.fault_rate, faults=options.faults,
+        cut=options.realtime,
+    )  # fmt: skip
     if options.truth:
         options.truth.parent.mkdir(parents=True, exist_ok=True)
         with options.truth.open("w", encoding="utf-8") as f:

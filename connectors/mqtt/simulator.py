@@ -222,13 +222,21 @@ def city_stream(
     seed: int = 1,
     fault_rate: float = 0.05,
     faults: tuple[str, ...] = FAULTS,
+    cut: bool = False,
 ) -> CityStream:
-    """Every car's stream merged in time order, as (ts, topic, payload)."""
+    """Every car's stream merged in time order, as (ts, topic, payload). A car finishes the trip or
+    fault it is in when the time is up; with `cut`, the stream stops sharp at `seconds` instead and
+    the ground truth keeps only the faults that played out in full."""
     rng = random.Random(seed)
     cars = [car_stream(d, f, start, seconds, random.Random(rng.random()), fault_rate, faults) for d, f in devices]
     merged = heapq.merge(*[c.out for c in cars], key=lambda item: item[0])
-    messages = [(t, topic(body["device_id"], kind), json.dumps(body).encode()) for t, kind, body in merged]
-    return CityStream(messages, [t for c in cars for t in c.truth])
+    end = start + timedelta(seconds=seconds)
+    messages = [
+        (t, topic(body["device_id"], kind), json.dumps(body).encode())
+        for t, kind, body in merged
+        if not cut or t <= end
+    ]
+    return CityStream(messages, [t for c in cars for t in c.truth if not cut or t.end <= end])
 
 
 def blackout(devices: list[str], at: datetime, passengers: set[str], total: int) -> Iterator[tuple[str, bytes]]:
