@@ -22,7 +22,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -32,10 +31,12 @@ from pathlib import Path
 from statistics import quantiles
 
 import httpx
+from served import start_gunicorn
 from sqlalchemy import create_engine, select, text, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT / "bench"))  # after the project: bench/engine.py must not shadow engine/
 
 PG = os.environ.get("LIFTCASE_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("LIFTCASE_BENCH_REDIS", "redis://127.0.0.1:6379/6")
@@ -49,12 +50,6 @@ FORM_DATA = {
     "report_cause": {"cause_category": "door_system", "description": "门机故障，已调整门刀"},
     "report_fix": {"cause_category": "door_system", "description": "门锁触点氧化，已清洁"},
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prepare(url: str, cases: int) -> dict[str, list[str]]:
@@ -304,54 +299,7 @@ def main() -> None:
         by_role = prepare(url, args.cases)
         lifts = [int(i) for i in by_role.pop("_lifts")]
         print(f"prepared in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-        port = free_port()
-        env = {
-            **os.environ,
-            "LIFTCASE_DATABASE_URL": url,
-            "LIFTCASE_REDIS_URL": REDIS,
-            "LIFTCASE_SECRET_KEY": uuid.uuid4().hex,
-        }
-        bin_dir = Path(sys.executable).parent
-        procs.append(
-            subprocess.Popen(
-                [
-                    str(bin_dir / "gunicorn"),
-                    "-w",
-                    str(args.workers),
-                    "-k",
-                    "gthread",
-                    "--threads",
-                    str(args.threads),
-                    "--keep-alive",
-                    "75",
-                    "-b",
-                    f"127.0.0.1:{port}",
-                    "--log-level",
-                    "warning",
-                    "web.wsgi:app",
-                ],
-                cwd=ROOT,
-                env=env,
-            )
-        )
-        procs.append(
-            subprocess.Popen(
-                [str(bin_dir / "liftcase"), "worker"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(120):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            raise SystemExit("gunicorn did not come up")
+        base, procs = start_gunicorn(url, REDIS, args.workers, args.threads)
         feed = threading.Thread(target=feeder, args=(url, lifts, stop), daemon=True)
         feed.start()
         users = pick_users(by_role, args.users)

@@ -1,0 +1,71 @@
+"""The API served as deployed, for the HTTP benchmarks: gunicorn (gthread workers) and one rq
+worker on the given PostgreSQL and Redis. Returns the base URL once /healthz answers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(url: str, redis_url: str, workers: int, threads: int = 8) -> tuple[str, list[subprocess.Popen]]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "LIFTCASE_DATABASE_URL": url,
+        "LIFTCASE_REDIS_URL": redis_url,
+        "LIFTCASE_SECRET_KEY": uuid.uuid4().hex,
+    }
+    bin_dir = Path(sys.executable).parent
+    server = [
+        str(bin_dir / "gunicorn"),
+        "-w",
+        str(workers),
+        "-k",
+        "gthread",
+        "--threads",
+        str(threads),
+        # keep-alive beyond the simulated users' think time, as a load balancer would hold it
+        "--keep-alive",
+        "75",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "web.wsgi:app",
+    ]
+    procs = [
+        subprocess.Popen(server, cwd=ROOT, env=env),
+        subprocess.Popen(
+            [str(bin_dir / "liftcase"), "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+    ]
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(240):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return base, procs
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    for proc in procs:
+        proc.kill()
+    raise SystemExit("gunicorn did not come up")
