@@ -10,15 +10,17 @@ from typing import Any
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
-from processes import dashboard
+from processes import dashboard, elevator_facts
 from web import context
 
 blp = Blueprint("dashboard", __name__, description="Live figures for role home pages and the dispatch screen")
 
 
 CACHE_SECONDS = 5.0
+
+
 def _cached(key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
     _cache = current_app.extensions.setdefault("liftcase.dashboard", {})  # one per app (and database)
     hit = _cache.get(key)
@@ -61,6 +63,54 @@ class SummaryView(MethodView):
         # live enough for a wall screen, and 200 open screens then cost one query set per interval.
         key = ("summary", scope.city_wide, scope.organisation_kind, scope.organisation_id, scope.district_code)
         return _cached(key, lambda: dashboard.summary(context.db(), scope, context.system().clock.now()))
+
+
+class InspectionSchema(Schema):
+    as_of = fields.Date()
+    total = fields.Integer()
+    expired = fields.Integer()
+    due_7 = fields.Integer()
+    due_30 = fields.Integer()
+    due_60 = fields.Integer()
+    stop_use = fields.Integer()
+    by_district = fields.List(fields.Dict())
+
+
+class WarningArgs(Schema):
+    since = fields.AwareDateTime()
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class WarningSchema(Schema):
+    id = fields.Integer()
+    source = fields.String()
+    kind = fields.String()
+    received_at = fields.DateTime()
+    case_id = fields.Integer(allow_none=True)
+    joined = fields.Boolean()
+    elevator_id = fields.Integer()
+    address = fields.String()
+    district_code = fields.String()
+
+
+@blp.route("/dashboard/inspection")
+class InspectionView(MethodView):
+    @blp.response(200, InspectionSchema)
+    def get(self) -> dict[str, Any]:
+        """Inspection status of the elevators in scope: expired, due within 7/30/60 days, stopped."""
+        scope = context.scope()
+        key = ("inspection", scope.city_wide, scope.organisation_kind, scope.organisation_id, scope.district_code)
+        now = context.system().clock.now()
+        return _cached(key, lambda: elevator_facts.inspection_overview(context.db(), scope, now))
+
+
+@blp.route("/dashboard/warnings")
+class WarningsView(MethodView):
+    @blp.arguments(WarningArgs, location="query")
+    @blp.response(200, WarningSchema(many=True))
+    def get(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        """The live warning feed: signals from boxes, cameras and QR calls in scope, newest first."""
+        return elevator_facts.recent_warnings(context.db(), context.scope(), args.get("since"), args["limit"])
 
 
 @blp.route("/dashboard/map")

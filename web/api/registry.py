@@ -12,6 +12,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from detectors.risk.service import risk_of
 from engine.models import Case, CaseStatus
 from liftcase.auth.service import hash_password
 from liftcase.registry.codes import KIND_BY_CATEGORY, make_qr_code, validate_register_code
@@ -19,6 +20,7 @@ from liftcase.registry.importing import ImportFileError, import_elevators, read_
 from liftcase.registry.models import Device, District, Elevator, Organisation, OrgKind, Role, User
 from liftcase.scope import elevators_visible
 from processes import case_service as svc
+from processes import elevator_facts
 from web import auth, context
 from web.api.paging import PageArgs, paged
 
@@ -234,6 +236,49 @@ class ElevatorView(MethodView):
             setattr(elevator, key, value)
         db.commit()
         return elevator
+
+
+class RiskFactorSchema(Schema):
+    factor = fields.String()
+    name = fields.String(attribute="label")
+    value = fields.Raw()
+    contribution = fields.Float()
+
+
+class RiskSchema(Schema):
+    score = fields.Float()
+    level = fields.String()
+    scored_at = fields.DateTime()
+    model_version = fields.String()
+    factors = fields.List(fields.Nested(RiskFactorSchema))
+
+
+class HistorySchema(Schema):
+    maintenance = fields.List(fields.Dict())
+    inspections = fields.List(fields.Dict())
+
+
+@blp.route("/elevators/<int:elevator_id>/risk")
+class ElevatorRiskView(MethodView):
+    @blp.response(200, RiskSchema)
+    def get(self, elevator_id: int) -> Any:
+        """The elevator's latest risk score (0-100), level and the factors that weigh most."""
+        db = context.db()
+        svc.visible_elevator(db, context.scope(), elevator_id)
+        risk = risk_of(db, elevator_id)
+        if risk is None:
+            abort(404, message="no risk score yet for this elevator (scored nightly, or `liftcase risk score`)")
+        return risk
+
+
+@blp.route("/elevators/<int:elevator_id>/history")
+class ElevatorHistoryView(MethodView):
+    @blp.response(200, HistorySchema)
+    def get(self, elevator_id: int) -> dict[str, Any]:
+        """Maintenance records and inspection results, newest first."""
+        db = context.db()
+        svc.visible_elevator(db, context.scope(), elevator_id)
+        return elevator_facts.history(db, elevator_id)
 
 
 @blp.route("/elevators/import")
