@@ -7,6 +7,7 @@ zone, doors closed) do people in the snapshot make a `trapped` event (rescue).""
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from connectors.ai_events.flows import Accepted, accept_event
 from connectors.ai_events.schema import AiEvent, snapshot_from_bytes
@@ -17,7 +18,13 @@ SOURCE = "vision"  # our own detector: in-process, so no HMAC; events carry this
 
 
 def events_for(
-    elevator_code: str, image: bytes, detections: list[Detection], *, now, car_stuck: bool = False, max_bytes: int
+    elevator_code: str,
+    image: bytes,
+    detections: list[Detection],
+    *,
+    now: datetime,
+    car_stuck: bool = False,
+    max_bytes: int,
 ) -> list[AiEvent]:
     snapshot = snapshot_from_bytes(image, max_bytes)
     digest = hashlib.sha256(image).hexdigest()[:24]
