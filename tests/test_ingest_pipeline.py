@@ -244,3 +244,28 @@ def test_box_event_codes_start_cases_and_a_repeated_event_id_is_refused(setup: t
         judged = session.scalars(select(Signal.payload).where(Signal.elevator_id == elevator_id)).all()
     expected = {("trapped", "box"), ("door_open_close_fault", "box")}
     assert {(p["warning_type"], p["judged_by"]) for p in judged} == expected
+
+
+def test_seq_survives_flags_and_events_and_a_rebooted_box_is_told_by_time(setup: tuple[System, IngestPipeline]) -> None:
+    system, pipeline = setup
+    clock: SimulatedClock = system.clock  # type: ignore[assignment]
+    device_id, _ = device_and_elevator(system)
+    box = Box(pipeline, clock, device_id)
+    box.seq = 500
+    stale = box.send(0)
+    pipeline.handle(f"lift/{device_id}/online", b"1")  # no seq in a flag or an event: the stored one stays
+    event = {"device_id": device_id, "ts": clock.now().isoformat(), "event_id": "e-9", "code": 8}
+    pipeline.handle(f"lift/{device_id}/event", json.dumps(event).encode())
+    pipeline.flush()
+    with system.sessions() as session:
+        assert session.scalar(select(Device.last_seq).where(Device.id == device_id)) == 501
+    clock.advance(timedelta(minutes=5))
+    restarted = pipeline_for(system)  # the ingest restarts; the box rebooted meanwhile (seq from 1)
+    restarted.handle(f"lift/{device_id}/status", stale)  # a late copy of the last message is still refused
+    rebooted = Box(restarted, clock, device_id)
+    rebooted.send(0)
+    restarted.flush()
+    with system.sessions() as session:
+        assert list(session.scalars(select(DeadLetter.reason))) == ["duplicate_seq"]
+        counters = dict(session.execute(select(IngestCounter.name, IngestCounter.value)).all())
+    assert counters["accepted.status"] == 2

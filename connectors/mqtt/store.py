@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -56,7 +56,7 @@ def load_devices(
                 device.id,
                 device.elevator_id,
                 book.for_elevator(code, floors),
-                DeviceState.restore(device.id, state, device.last_seq),
+                DeviceState.restore(device.id, state, device.last_seq, device.last_seen_at),
                 online=device.online,
                 seen_written_at=device.last_seen_at,
             )
@@ -87,7 +87,12 @@ def write_batch(sessions: sessionmaker, batch: Batch, now: datetime) -> None:
             stmt = (
                 update(table)
                 .where(table.c.id == bindparam("b_id"))
-                .values(online=bindparam("b_online"), last_seen_at=bindparam("b_seen"), last_seq=bindparam("b_seq"))
+                .values(
+                    online=bindparam("b_online"),
+                    last_seen_at=bindparam("b_seen"),
+                    # An online flag or a box event carries no seq: keep the stored one.
+                    last_seq=func.coalesce(bindparam("b_seq", type_=Integer), table.c.last_seq),
+                )
             )
             rows = [
                 {"b_id": d, "b_online": p["online"], "b_seen": p["last_seen_at"], "b_seq": p["last_seq"]}

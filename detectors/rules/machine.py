@@ -66,8 +66,11 @@ class DeviceState:
         }
 
     @classmethod
-    def restore(cls, device_id: str, data: dict[str, Any] | None, last_seq: int | None = None) -> DeviceState:
-        state = cls(device_id, last_seq=last_seq)
+    def restore(
+        cls, device_id: str, data: dict[str, Any] | None, last_seq: int | None = None, last_ts: datetime | None = None
+    ) -> DeviceState:
+        # last_seq/last_ts: as the registry last stored them (a box that rebooted meanwhile is told by time).
+        state = cls(device_id, last_seq=last_seq, last_ts=last_ts)
         if data:
             for name in ("running", "door", "passenger", "power", "door_cycles", "reversals", "stop_position"):
                 if name in data:
