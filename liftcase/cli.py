@@ -233,6 +233,16 @@ def ingest(host: str, port: int, client_id: str, group: str, thresholds: Path | 
     run_ingest(_system(), config, thresholds, seconds)
 
 
+@main.command("dead-letters")
+@click.option("--reason", help="only this rejection reason (bad_json, unknown_device, old_seq, ...)")
+@click.option("--limit", default=20, show_default=True)
+def dead_letters(reason: str | None, limit: int) -> None:
+    """MQTT ingest: counters by reason and the latest refused messages with their raw payload."""
+    from connectors.mqtt.store import ingest_report
+
+    click.echo(json.dumps(ingest_report(_system().sessions, reason, limit), ensure_ascii=False, indent=2))
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=1883, show_default=True)

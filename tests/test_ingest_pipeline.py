@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from connectors.models import DeadLetter, DeviceDetectorState, IngestCounter
 from connectors.mqtt.pipeline import IngestPipeline
-from connectors.mqtt.store import mark_silent_offline
+from connectors.mqtt.store import ingest_report, mark_silent_offline
 from detectors.rules.thresholds import load_thresholds
 from engine.clock import SimulatedClock
 from engine.models import Case
@@ -180,6 +180,9 @@ def test_bad_messages_are_dead_lettered_with_reason_and_raw_bytes(setup: tuple[S
     assert [raw for _, raw in rows][: len(samples)] == [raw for _, raw, _ in samples]
     assert counters["rejected.out_of_range"] == 2
     assert counters["accepted.status"] == 1
+    report = ingest_report(system.sessions, "bad_json")  # what `liftcase dead-letters` prints
+    assert [d["raw"] for d in report["dead_letters"]] == ["{not json"]
+    assert report["counters"]["rejected.bad_json"] == 1
 
 
 def test_presence_online_will_and_heartbeat_timeout(setup: tuple[System, IngestPipeline]) -> None:

@@ -114,3 +114,26 @@ def mark_silent_offline(sessions: sessionmaker, now: datetime, timeout_s: float)
         if silent:
             session.execute(update(Device).where(Device.id.in_(silent)).values(online=False))
     return silent
+
+
+def ingest_report(sessions: sessionmaker, reason: str | None = None, limit: int = 20) -> dict[str, Any]:
+    """The counters by name and the latest dead letters (raw bytes shown as text, undecodable bytes
+    escaped), for an operator."""
+    with sessions() as session:
+        rows = session.execute(select(IngestCounter.name, IngestCounter.value).order_by(IngestCounter.name))
+        counters = {name: value for name, value in rows}
+        query = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)
+        if reason:
+            query = query.where(DeadLetter.reason == reason)
+        letters = [
+            {
+                "id": d.id,
+                "received_at": d.received_at.isoformat(),
+                "topic": d.topic,
+                "reason": d.reason,
+                "detail": d.detail,
+                "raw": d.raw.decode("utf-8", "backslashreplace")[:500],
+            }
+            for d in session.scalars(query)
+        ]
+    return {"counters": counters, "dead_letters": letters}
