@@ -130,6 +130,7 @@ def test_rescue_dispatch_arrival_with_photo_and_escalation(system: System, base:
     page.select_option("select[name=outcome]", "dispatch")
     page.fill("input[name=trapped_count]", "99")  # the form allows at most 50
     page.click("#submit-task")
+    assert re.search(r"\d", page.inner_text("#task-due"))  # the countdown to the verification's due time
     error = page.locator("[data-error-for=trapped_count]")
     error.wait_for()
     assert "50" in error.inner_text()  # the server's 422 message, shown at the field

@@ -94,7 +94,7 @@ export function countdown(dueIso) {
     : { text: `${t('overdue_by')} ${fmtDuration(seconds)}`, overdue: true, seconds };
 }
 
-function showCountdown(node) {
+export function showCountdown(node) {
   const c = countdown(node.dataset.due);
   node.textContent = c.text;
   node.classList.toggle('overdue', c.overdue);
@@ -161,7 +161,7 @@ export function typeLabel(type) {
 }
 
 // Live updates: the notification stream (SSE) when the server offers it, and polling as a floor.
-export function live(onChange, { everySeconds = 15 } = {}) {
+export function live(onChange, { everySeconds = 15, onState } = {}) {
   let timer = setInterval(onChange, everySeconds * 1000);
   let source = null;
   if (window.EventSource) {
@@ -169,7 +169,10 @@ export function live(onChange, { everySeconds = 15 } = {}) {
       source = new EventSource('/api/v1/notifications/stream');
       source.onmessage = () => onChange();
       source.addEventListener('notification', () => onChange());
-      source.onerror = () => { source.close(); };
+      source.onopen = () => onState?.(true);
+      source.onerror = () => onState?.(source.readyState === EventSource.OPEN);
+      // On a dropped stream EventSource reconnects by itself (resuming after Last-Event-ID);
+      // if the server refuses it, it stays closed and the polling above carries on.
     } catch { source = null; }
   }
   return () => { clearInterval(timer); source?.close(); };

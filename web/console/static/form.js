@@ -176,7 +176,7 @@ export function renderForm(container, schema, { taskId, initial = {} } = {}) {
         lat.value = p.coords.latitude.toFixed(6);
         lon.value = p.coords.longitude.toFixed(6);
       }, (err) => { formError.textContent = err.message; }, { enableHighAccuracy: true, timeout: 10000 });
-    } }, '⌖ ', t('use_position')));
+    } }, '◎ ', t('use_position')));
   }
   return {
     collect() {

@@ -34,5 +34,5 @@ for (const tab of document.querySelectorAll('[data-scope]')) {
 
 load();
 tickCountdowns(list);
-live(load, { everySeconds: 10 });
-document.getElementById('live-state').classList.add('on');
+const dot = document.getElementById('live-state');
+live(load, { everySeconds: 10, onState: (on) => { dot.classList.toggle('on', on); dot.title = on ? t('live') : t('offline'); } });

@@ -1,5 +1,5 @@
 // One task: its case, due countdown, claim/release, and the form rendered from its JSON Schema.
-import { ApiError, api, errorText, fill, fmtTime, h, me, statusLabel, t, tickCountdowns, toast, typeLabel } from './api.js';
+import { ApiError, api, errorText, fill, fmtTime, h, me, showCountdown, statusLabel, t, tickCountdowns, toast, typeLabel } from './api.js';
 import { renderForm } from './form.js';
 
 const root = document.getElementById('task');
@@ -32,7 +32,7 @@ async function load() {
     c.elevator_id ? h('a', { href: `/console/elevators/${c.elevator_id}` }, `${t('elevator')} #${c.elevator_id}`) : null,
   );
   const due = document.getElementById('task-due');
-  if (task.status === 'open') due.dataset.due = task.due_at || '';
+  if (task.status === 'open') { due.dataset.due = task.due_at || ''; showCountdown(due); }
   else { delete due.dataset.due; due.textContent = `${statusLabel(task.status)} ${fmtTime(task.completed_at)} · ${task.completed_by || ''}`; }
   const actions = document.getElementById('task-actions');
   actions.replaceChildren();
