@@ -341,7 +341,8 @@ def case_values(case: Case) -> dict[str, Any]:
     return {c.key: state[c.key] for c in CASES.columns if c.key in state}
 
 
-# Every listed case row was last written by this transaction (xmin is our transaction id).
+# Every listed case row was last written by this transaction (xmin is our transaction id). The
+# engine's transactions use no savepoints: a row written inside one would carry the sub-xid.
 _WROTE_ALL = text(
     "SELECT 1 / CASE WHEN count(*) = :n THEN 1 ELSE 0 END FROM cases "
     "WHERE id = ANY(CAST(:ids AS integer[])) AND xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text"
