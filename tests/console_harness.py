@@ -4,6 +4,7 @@ SQLite system, and Debian's Chromium driven by Playwright. Screenshots land in d
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,9 +64,10 @@ def demo_elevator(system: System) -> int:
 
 
 def start_rescue(system: System, elevator_id: int, source: str = "alarm_button") -> int:
-    result = open_or_join(system.engine, system.settings.sla_file, "rescue", elevator_id=elevator_id,
-                          signal={"source": source, "kind": "trapped"})
-    return result.case_id
+    """A trapped alarm as a box sends it (with an event id: the signal is kept, the warning feed lists it)."""
+    signal = {"source": source, "kind": "trapped", "idempotency_key": f"{source}:{elevator_id}:{uuid.uuid4().hex}"}
+    return open_or_join(system.engine, system.settings.sla_file, "rescue", elevator_id=elevator_id,
+                        signal=signal).case_id
 
 
 def sign_in(page: Any, base: str, username: str) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from detectors.risk.flows import score_all
 from engine.clock import SimulatedClock
 from engine.models import Case, CaseTask, CaseTimer, ProcessDefinition
 from engine.scheduler import fire_due_timers
@@ -278,7 +279,7 @@ def test_analyst_changes_timer_deploys_v2_and_invalid_is_refused(system: System,
 
 
 def test_case_list_saved_filter_export_portrait_and_screens(system: System, base: str, browser: Any) -> None:
-    start_rescue(system, demo_elevator(system))  # joins the open one when the tests above ran first
+    rescue = start_rescue(system, demo_elevator(system))  # joins the open one when the tests above ran first
     ctx = context(browser, DESKTOP)
     page = ctx.new_page()
     errors = page_errors(page)
@@ -301,10 +302,13 @@ def test_case_list_saved_filter_export_portrait_and_screens(system: System, base
         assert saved.query == {"type": "rescue"}
     shot(page, "cases", full_page=True)
 
+    score_all(system)  # the nightly risk run, now
     page.goto(f"{base}/console/elevators/{demo_elevator(system)}")
     page.locator("#el-open li.card, #el-past tbody tr").first.wait_for()
     page.locator("#el-qr").evaluate("img => img.complete || new Promise(r => img.onload = r)")
     assert page.locator("#el-facts tr").count() >= 10
+    page.locator("#el-risk [data-score]").wait_for()
+    assert page.locator("#el-risk .factors li").count() >= 1
     shot(page, "elevator-portrait", full_page=True)
     page.goto(f"{base}/console/cases?type=rescue&lang=en")  # the English switch
     page.locator("#case-table tbody tr[data-case-id]").first.wait_for()
@@ -328,6 +332,7 @@ def test_case_list_saved_filter_export_portrait_and_screens(system: System, base
     with system.sessions() as session:
         open_cases = session.scalar(select(func.count()).select_from(Case).where(Case.status == "open"))
     assert page.locator("#fig-open-total strong").inner_text() == str(open_cases)
+    page.locator(f"#feed li[data-case-id='{rescue}']").first.wait_for()  # the alarm in the live warning feed
     shot(page, "dispatch-screen")
     page.goto(f"{base}/console/screens/equipment")
     page.wait_for_selector("#equipment-screen[data-updated]")

@@ -49,7 +49,8 @@ def js_strings() -> dict[str, str]:
         "prop_name": _("Name"), "prop_role": _("Role"), "prop_lane_role": _("Lane (role)"),
         "prop_form": _("Form (forms/*.json)"), "prop_due": _("Due in (dueIn: ISO duration or a variable)"),
         "prop_timer_type": _("Timer type"), "prop_timer": _("Timer expression ('PT5M' or a variable)"),
-        "edit_this_version": _("Edit this version"),
+        "edit_this_version": _("Edit this version"), "joined": _("joined the open case"),
+        "risk_low": _("low"), "risk_medium": _("medium"), "risk_high": _("high"), "risk_critical": _("critical"),
         "type_rescue": _("Rescue"), "type_warning": _("Fault warning"), "type_rectification": _("Rectification"),
         "type_expiry": _("Inspection expiry"), "type_complaint": _("Complaint"),
     }

@@ -39,14 +39,15 @@ async function points() {
 async function feed() {
   let items;
   try {
-    items = await api('/dashboard/warnings');
+    items = await api('/dashboard/warnings', { query: { limit: 30 } });
   } catch {
     items = (await apiPage('/cases', { query: { type: 'warning', page_size: 30 } })).items
-      .map((c) => ({ case_id: c.id, number: c.number, at: c.opened_at, type: c.priority, address: '' }));
+      .map((c) => ({ case_id: c.id, received_at: c.opened_at, kind: c.priority, address: '' }));
   }
-  document.getElementById('feed').replaceChildren(...(items.length ? items.map((w) => h('li', {},
-    h('span', { class: 'muted' }, fmtTime(w.at).slice(11)), ' ', w.case_id ? h('a', { href: `/console/cases/${w.case_id}` }, w.number || `#${w.case_id}`) : '',
-    ' ', w.type || '', ' ', w.address || '')) : [h('li', { class: 'muted' }, t('no_items'))]));
+  document.getElementById('feed').replaceChildren(...(items.length ? items.map((w) => h('li', { 'data-case-id': w.case_id || '' },
+    h('span', { class: 'muted' }, fmtTime(w.received_at).slice(11)), ' ', h('strong', {}, w.kind || ''), ' ',
+    w.case_id ? h('a', { href: `/console/cases/${w.case_id}` }, `#${w.case_id}`) : '', w.joined ? ` (${t('joined')})` : '',
+    ' ', w.address || '')) : [h('li', { class: 'muted' }, t('no_items'))]));
 }
 
 async function refresh() {

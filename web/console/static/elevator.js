@@ -45,13 +45,19 @@ function weeklyChart(cases) {
   return svg;
 }
 
+function listOr(items) {
+  return items.length ? h('ul', {}, items) : h('p', { class: 'muted' }, t('no_items'));
+}
+
 async function risk() {
   const box = document.getElementById('el-risk');
   try {
     const r = await api(`/elevators/${id}/risk`);
-    fill(box, h('div', { class: `risk-score ${r.level || ''}` }, h('strong', {}, (r.score ?? 0).toFixed(2)), ' ', r.level || ''),
-      h('div', { class: 'muted' }, fmtTime(r.scored_at)),
-      h('ul', {}, (r.factors || []).map((f) => h('li', {}, `${f.name}: ${f.value ?? ''}`, f.contribution !== undefined ? ` (${f.contribution > 0 ? '+' : ''}${Number(f.contribution).toFixed(2)})` : ''))));
+    fill(box, h('div', { class: `risk-score ${r.level || ''}`, 'data-score': r.score },
+      h('strong', {}, Math.round(r.score ?? 0)), ' / 100 ', h('span', { class: 'pill' }, t(`risk_${r.level}`))),
+    h('div', { class: 'muted' }, `${fmtTime(r.scored_at)} · ${r.model_version || ''}`),
+    h('ul', { class: 'factors' }, (r.factors || []).map((f) => h('li', {}, h('strong', {}, f.name || f.factor), `: ${f.value ?? ''}`,
+      f.contribution !== undefined && f.contribution !== null ? ` (${f.contribution > 0 ? '+' : ''}${Number(f.contribution).toFixed(1)})` : ''))));
     box.classList.remove('muted');
   } catch (err) {
     box.textContent = err instanceof ApiError && err.status === 404 ? t('no_items') : errorText(err);
@@ -93,8 +99,9 @@ async function load() {
   try {
     const hist = await api(`/elevators/${id}/history`);
     fill(history,
-      h('h3', {}, t('Maintenance')), h('ul', {}, (hist.maintenance || []).map((m) => h('li', {}, `${fmtDate(m.at)} ${m.record_no || ''} ${m.technician || ''}`))),
-      h('h3', {}, t('Inspections')), h('ul', {}, (hist.inspections || []).map((i) => h('li', {}, `${i.on} ${i.result} ${i.report_no || ''}`))));
+      h('p', {}, `${t('Last maintenance')}: ${fmtTime(e.last_maintenance_at)} · ${t('Next inspection due')}: ${e.next_inspection_due || '—'}`),
+      h('h3', {}, t('Maintenance')), listOr((hist.maintenance || []).map((m) => h('li', {}, `${m.on || fmtDate(m.at)} · ${m.record_no || ''} · ${m.technician || ''}`, m.case ? ` · ${m.case}` : ''))),
+      h('h3', {}, t('Inspections')), listOr((hist.inspections || []).map((i) => h('li', {}, `${i.on || fmtDate(i.at)} · ${i.result || ''} · ${i.report_no || ''}`, i.case ? ` · ${i.case}` : ''))));
   } catch {
     const related = all.items.filter((c) => ['expiry', 'rectification'].includes(c.case_type));
     fill(history,
