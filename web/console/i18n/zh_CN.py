@@ -181,6 +181,8 @@ ZH_CN: dict[str, str] = {
     "Username": "用户名",
     "Password": "密码",
     "Task": "任务",
+    "Hand to a colleague…": "转交同事…",
+    "Handed over.": "已转交。",
     "joined the open case": "并入在办案件",
     "low": "低",
     "medium": "中",

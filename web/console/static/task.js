@@ -14,6 +14,23 @@ async function action(name) {
   } catch (err) { toast(errorText(err), 'error'); }
 }
 
+// Hand the task to a colleague of my organisation (the API checks they belong to the task's organisation).
+let colleagues = null;
+async function assignControl(task) {
+  colleagues ||= await api('/organisations/mine/users').catch(() => []);
+  const select = h('select', { id: 'assign-to', 'aria-label': t('assign_to') }, h('option', { value: '' }, t('assign_to')),
+    colleagues.filter((u) => u.id !== task.assignee_id).map((u) => h('option', { value: u.id }, u.display_name || u.username)));
+  select.addEventListener('change', async () => {
+    if (!select.value) return;
+    try {
+      await api(`/tasks/${taskId}/assign`, { method: 'POST', json: { user_id: Number(select.value) } });
+      toast(t('assigned'), 'ok');
+      await load();
+    } catch (err) { toast(errorText(err), 'error'); }
+  });
+  return h('label', { class: 'inline assign' }, select);
+}
+
 async function load() {
   let task;
   try {
@@ -39,6 +56,7 @@ async function load() {
   if (task.status === 'open' && task.can_act) {
     if (!task.assignee_id) actions.append(h('button', { type: 'button', id: 'claim-task', onclick: () => action('claim') }, t('claim')));
     else if (task.assignee_id === me.id) actions.append(h('button', { type: 'button', class: 'link', id: 'release-task', onclick: () => action('release') }, t('release')));
+    if (task.organisation_id === me.organisation_id) actions.append(await assignControl(task));
   }
   if (task.status !== 'open' || !task.can_act) {
     formNode.hidden = true;
