@@ -1,4 +1,6 @@
-"""The case engine's public operations: start, complete a task, correlate a message, fire timers, cancel."""
+"""The case engine's public operations: start (one case or a burst), complete a task, correlate a
+message, fire timers, record, escalate, cancel. Each is one transaction; the hot ones (starts and
+steps) are computed in memory and written by engine.steps.Writes."""
 
 from __future__ import annotations
 
