@@ -21,18 +21,15 @@ import argparse
 import asyncio
 import os
 import random
-import signal
-import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 from statistics import quantiles
 
 import httpx
-from served import start_gunicorn
-from sqlalchemy import create_engine, select, text, update
+from served import fresh_database, served
+from sqlalchemy import select, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -287,60 +284,47 @@ def main() -> None:
     args = parser.parse_args()
     think = tuple(float(x) for x in args.think.split(","))
 
-    name = f"liftcase_bench_api_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG.rsplit("/", 1)[0] + f"/{name}"
-    procs: list[subprocess.Popen] = []
     stop = threading.Event()
-    try:
+    with fresh_database(PG, "api") as url:
         t0 = time.perf_counter()
         by_role = prepare(url, args.cases)
         lifts = [int(i) for i in by_role.pop("_lifts")]
         print(f"prepared in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-        base, procs = start_gunicorn(url, REDIS, args.workers, args.threads)
-        feed = threading.Thread(target=feeder, args=(url, lifts, stop), daemon=True)
-        feed.start()
-        users = pick_users(by_role, args.users)
-        cpu_before = cpu_seconds(procs[0].pid)
-        started = time.perf_counter()
-        stats = asyncio.run(drive(base, users, args.seconds, think))
-        server_cpu = cpu_seconds(procs[0].pid) - cpu_before
-        elapsed = min(time.perf_counter() - started, args.seconds + think[1])
-        stop.set()
-        lat = sorted(stats.latencies)
-        cuts = quantiles(lat, n=100) if len(lat) > 1 else [0.0] * 99
-        for action, values in sorted(stats.by_action.items()):
-            vq = quantiles(values, n=100) if len(values) > 1 else [values[0]] * 99
-            print(
-                f"  {action:10s} n={len(values):6d} p50_ms={vq[49] * 1000:.0f} p95_ms={vq[94] * 1000:.0f}",
-                file=sys.stderr,
-            )
-        print(
-            f"completed={stats.completed} conflicts={stats.conflicts} requests={len(lat)} "
-            f"server_cpu_ms_per_request={server_cpu * 1000 / max(len(lat), 1):.1f} "
-            f"(includes the {len(users)} sign-ins; load average {os.getloadavg()[0]:.1f})",
-            file=sys.stderr,
-        )
-        for sample in stats.samples:
-            print(f"  error: {sample}", file=sys.stderr)
-        print(
-            f"users={len(users)} p50_ms={cuts[49] * 1000:.0f} p95_ms={cuts[94] * 1000:.0f} "
-            f"p99_ms={cuts[98] * 1000:.0f} errors={stats.errors} rps={len(lat) / elapsed:.1f}"
-        )
-    finally:
-        stop.set()
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
+        with served(url, REDIS, args.workers, args.threads) as (base, server_pid):
+            feed = threading.Thread(target=feeder, args=(url, lifts, stop), daemon=True)
+            feed.start()
+            users = pick_users(by_role, args.users)
+            cpu_before = cpu_seconds(server_pid)
+            started = time.perf_counter()
             try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+                stats = asyncio.run(drive(base, users, args.seconds, think))
+            finally:
+                stop.set()
+            server_cpu = cpu_seconds(server_pid) - cpu_before
+            elapsed = min(time.perf_counter() - started, args.seconds + think[1])
+    report(stats, users, server_cpu, elapsed)
+
+
+def report(stats: Stats, users: list[tuple[str, str]], server_cpu: float, elapsed: float) -> None:
+    lat = sorted(stats.latencies)
+    cuts = quantiles(lat, n=100) if len(lat) > 1 else [0.0] * 99
+    for action, values in sorted(stats.by_action.items()):
+        vq = quantiles(values, n=100) if len(values) > 1 else [values[0]] * 99
+        print(
+            f"  {action:10s} n={len(values):6d} p50_ms={vq[49] * 1000:.0f} p95_ms={vq[94] * 1000:.0f}", file=sys.stderr
+        )
+    print(
+        f"completed={stats.completed} conflicts={stats.conflicts} requests={len(lat)} "
+        f"server_cpu_ms_per_request={server_cpu * 1000 / max(len(lat), 1):.1f} "
+        f"(load average {os.getloadavg()[0]:.1f})",
+        file=sys.stderr,
+    )
+    for sample in stats.samples:
+        print(f"  error: {sample}", file=sys.stderr)
+    print(
+        f"users={len(users)} p50_ms={cuts[49] * 1000:.0f} p95_ms={cuts[94] * 1000:.0f} "
+        f"p99_ms={cuts[98] * 1000:.0f} errors={stats.errors} rps={len(lat) / elapsed:.1f}"
+    )
 
 
 if __name__ == "__main__":

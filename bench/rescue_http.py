@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import httpx
-from served import start_gunicorn
-from sqlalchemy import create_engine, select, text
+from served import fresh_database, served
+from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -139,47 +136,31 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--workers", type=int, default=5)
     args = parser.parse_args()
-    name = f"liftcase_bench_rescue_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG.rsplit("/", 1)[0] + f"/{name}"
-    procs: list[subprocess.Popen] = []
-    try:
+    with fresh_database(PG, "rescue") as url:
         system, dispatcher_token, unit_tokens, lifts = prepare(url)
         half = len(lifts) // 2
         inproc_pool = [e for e, _ in lifts[:half]]
         http_pool = lifts[half:]
-        base, procs = start_gunicorn(url, REDIS, args.workers)
-        client = httpx.Client(base_url=base, timeout=30, limits=httpx.Limits(max_connections=args.threads * 2))
-        n_http, err_http, t_http = run_threads(
-            args.threads,
-            args.seconds,
-            lambda item: http_case(client, {"dispatcher": dispatcher_token, "tech": unit_tokens[item[1]]}, item[0]),
-            http_pool,
-        )
+        with served(url, REDIS, args.workers) as (base, _pid):
+            client = httpx.Client(base_url=base, timeout=30, limits=httpx.Limits(max_connections=args.threads * 2))
+            n_http, err_http, t_http = run_threads(
+                args.threads,
+                args.seconds,
+                lambda item: http_case(client, {"dispatcher": dispatcher_token, "tech": unit_tokens[item[1]]}, item[0]),
+                http_pool,
+            )
         n_in, err_in, t_in = run_threads(args.threads, args.seconds, lambda e: inprocess_case(system, e), inproc_pool)
-        http_rate, in_rate = n_http / t_http, n_in / t_in
-        print(
-            f"http: {n_http} cases in {t_http:.1f}s; in-process: {n_in} cases in {t_in:.1f}s; "
-            f"load average {os.getloadavg()[0]:.1f}",
-            file=sys.stderr,
-        )
-        print(
-            f"http_cases_per_s={http_rate:.1f} inprocess_cases_per_s={in_rate:.1f} "
-            f"ratio={http_rate / in_rate:.2f} errors={err_http + err_in}"
-        )
-    finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        system.db.dispose()
+    http_rate, in_rate = n_http / t_http, n_in / t_in
+    print(
+        f"http: {n_http} cases in {t_http:.1f}s; in-process: {n_in} cases in {t_in:.1f}s; "
+        f"load average {os.getloadavg()[0]:.1f}",
+        file=sys.stderr,
+    )
+    print(
+        f"http_cases_per_s={http_rate:.1f} inprocess_cases_per_s={in_rate:.1f} "
+        f"ratio={http_rate / in_rate:.2f} errors={err_http + err_in}"
+    )
 
 
 if __name__ == "__main__":

@@ -4,14 +4,18 @@ worker on the given PostgreSQL and Redis. Returns the base URL once /healthz ans
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,6 +24,37 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def fresh_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """A PostgreSQL database of this run's own, dropped afterwards; yields its URL."""
+    name = f"liftcase_bench_{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def served(url: str, redis_url: str, workers: int, threads: int = 8) -> Iterator[tuple[str, int]]:
+    """Yields (base URL, gunicorn master pid); stops the server and the worker afterwards."""
+    base, procs = start_gunicorn(url, redis_url, workers, threads)
+    try:
+        yield base, procs[0].pid
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def start_gunicorn(url: str, redis_url: str, workers: int, threads: int = 8) -> tuple[str, list[subprocess.Popen]]:

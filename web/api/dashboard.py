@@ -12,6 +12,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from liftcase.scope import Scope
 from processes import dashboard, elevator_facts
 from web import context
 
@@ -19,6 +20,11 @@ blp = Blueprint("dashboard", __name__, description="Live figures for role home p
 
 
 CACHE_SECONDS = 5.0
+
+
+def _key(name: str, scope: Scope) -> tuple[Any, ...]:
+    """Everyone with the same view of the city shares one cached answer."""
+    return (name, scope.city_wide, scope.organisation_kind, scope.organisation_id, scope.district_code)
 
 
 def _cached(key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
@@ -61,8 +67,9 @@ class SummaryView(MethodView):
         scope = context.scope()
         # Figures are the same for everyone with the same view of the city; a few seconds old is
         # live enough for a wall screen, and 200 open screens then cost one query set per interval.
-        key = ("summary", scope.city_wide, scope.organisation_kind, scope.organisation_id, scope.district_code)
-        return _cached(key, lambda: dashboard.summary(context.db(), scope, context.system().clock.now()))
+        return _cached(
+            _key("summary", scope), lambda: dashboard.summary(context.db(), scope, context.system().clock.now())
+        )
 
 
 class InspectionSchema(Schema):
@@ -99,9 +106,8 @@ class InspectionView(MethodView):
     def get(self) -> dict[str, Any]:
         """Inspection status of the elevators in scope: expired, due within 7/30/60 days, stopped."""
         scope = context.scope()
-        key = ("inspection", scope.city_wide, scope.organisation_kind, scope.organisation_id, scope.district_code)
         now = context.system().clock.now()
-        return _cached(key, lambda: elevator_facts.inspection_overview(context.db(), scope, now))
+        return _cached(_key("inspection", scope), lambda: elevator_facts.inspection_overview(context.db(), scope, now))
 
 
 @blp.route("/dashboard/warnings")
@@ -119,5 +125,4 @@ class MapView(MethodView):
     def get(self) -> list[dict[str, Any]]:
         """Open cases with their positions."""
         scope = context.scope()
-        key = ("map", scope.city_wide, scope.organisation_kind, scope.organisation_id, scope.district_code)
-        return _cached(key, lambda: dashboard.open_case_points(context.db(), scope))
+        return _cached(_key("map", scope), lambda: dashboard.open_case_points(context.db(), scope))
