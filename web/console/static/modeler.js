@@ -2,6 +2,7 @@
 // engine reads — lanes as roles, a user task's form and due time, timer expressions — then the
 // server's lint (validate) and deploy. A refused diagram deploys nothing; versions side by side.
 import { ApiError, api, errorText, fill, fmtTime, h, t, toast } from './api.js';
+import { laneOf, processOf, tagRoles } from './lanes.js';
 
 const root = document.getElementById('modeler-root');
 const ROLES = root.dataset.roles.split(',');
@@ -26,13 +27,6 @@ async function xmlOf(k, version) {
 // ---- reading and writing what the engine uses ----
 function isUserTask(bo) { return bo.$type === 'bpmn:UserTask'; }
 function timerOf(bo) { return (bo.eventDefinitions || []).find((d) => d.$type === 'bpmn:TimerEventDefinition'); }
-function processOf(bo) { let p = bo; while (p && p.$type !== 'bpmn:Process') p = p.$parent; return p; }
-function laneOf(bo) {
-  for (const set of processOf(bo)?.laneSets || []) for (const lane of set.lanes || []) {
-    if ((lane.flowNodeRef || []).includes(bo)) return lane;
-  }
-  return null;
-}
 function spiffProps(bo) {
   return (bo.extensionElements?.values || []).find((v) => v.$type === 'spiffworkflow:Properties');
 }
@@ -79,6 +73,7 @@ function setRole(element, role) {
   }
   lane.flowNodeRef.push(bo);
   modeling.updateProperties(element, {}); // marks the diagram changed (command stack)
+  tagRoles(modeler);
 }
 
 // ---- the properties panel ----
@@ -138,6 +133,7 @@ document.getElementById('jump').addEventListener('change', (e) => {
   showProps(element);
 });
 modeler.on('selection.changed', ({ newSelection }) => showProps(newSelection[0]));
+modeler.on('commandStack.changed', () => tagRoles(modeler)); // a new user task shows it has no lane yet
 
 // ---- versions side by side ----
 async function loadVersions() {
@@ -163,6 +159,7 @@ async function loadVersions() {
 
 async function openVersion(k, version) {
   await modeler.importXML(await xmlOf(k, version));
+  tagRoles(modeler);
   canvas.zoom('fit-viewport');
   document.getElementById('editing-version').textContent = `${t('version')} ${version}`;
   root.dataset.loaded = `${k}:${version}`;
