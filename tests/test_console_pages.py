@@ -47,6 +47,9 @@ def test_pages_send_strangers_to_sign_in_and_come_back(app: Flask) -> None:
     assert r.headers["Location"] == "/console/signin?next=/console/cases?type%3Drescue"
     assert client.get("/console/signin").status_code == 200
     assert client.get("/").headers["Location"] == "/console/"
+    for outside in ("//evil.example/x", "/\\evil.example/x", "https://evil.example/"):  # no open redirect
+        assert 'data-next=""' in client.get("/console/signin", query_string={"next": outside}).get_data(as_text=True)
+    assert 'data-next="/console/cases"' in client.get("/console/signin?next=/console/cases").get_data(as_text=True)
     # The API keeps its JSON 401 (the console's redirect is for pages only).
     assert client.get("/api/v1/cases").status_code == 401
 

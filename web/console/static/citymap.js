@@ -41,7 +41,7 @@ export function cityMap(container, districts, tileUrl) {
     L.polygon(polygon, { color: '#3d7bd9', weight: 1.5, fillColor: district.urban ? '#16427a' : '#0e2a4d', fillOpacity: tileUrl ? 0.08 : 0.7 })
       .addTo(group);
     L.marker([district.lat, district.lon], {
-      icon: L.divIcon({ className: 'district-label', html: district.name, iconSize: null }), interactive: false,
+      icon: L.divIcon({ className: 'district-label', html: h('span', {}, district.name), iconSize: null }), interactive: false,
     }).addTo(group);
   }
   if (tileUrl) L.tileLayer(tileUrl, { maxZoom: 18, attribution: '' }).addTo(map);
