@@ -61,7 +61,7 @@ def _sign_in_first(_exc: Exception) -> Response:
 @auth.public
 def signin() -> str:
     nxt = request.args.get("next", "")
-    # Only a path of this site: "//host" and "/\\host" leave it (browsers read a backslash as a slash).
+    # Only a path of this site: "//host" and "/\host" leave it (browsers read a backslash as a slash).
     local = nxt.startswith("/") and nxt[1:2] not in ("/", "\\") and not any(c in nxt for c in "\r\n")
     return page("signin.html", next=nxt if local else "")
 
