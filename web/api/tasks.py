@@ -44,7 +44,7 @@ class AssignSchema(Schema):
     user_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
 
 
-def _annotate(tasks: list[CaseTask], *, with_form: bool) -> list[CaseTask]:
+def _annotate(tasks: list[CaseTask], *, with_form: bool, all_actionable: bool = False) -> list[CaseTask]:
     """Add what the schema shows beside the row — its case (when visible to me), whether I may
     act, the form — in two queries for the whole page, not per task."""
     db, scope = context.db(), context.scope()
@@ -53,12 +53,16 @@ def _annotate(tasks: list[CaseTask], *, with_form: bool) -> list[CaseTask]:
     cases = {
         c.id: c for c in db.scalars(select(Case).where(Case.id.in_({t.case_id for t in tasks}), cases_visible(scope)))
     }
-    actionable = set(
-        db.scalars(select(CaseTask.id).where(CaseTask.id.in_([t.id for t in tasks]), tasks_actionable(scope)))
+    actionable = (
+        {t.id for t in tasks}
+        if all_actionable
+        else set(db.scalars(select(CaseTask.id).where(CaseTask.id.in_([t.id for t in tasks]), tasks_actionable(scope))))
     )
     for task in tasks:  # plain attributes for the schema; never persisted
         task.case = cases.get(task.case_id)  # type: ignore[attr-defined]
-        task.can_act = task.status == TaskStatus.OPEN and task.id in actionable  # type: ignore[attr-defined]
+        task.can_act = (  # type: ignore[attr-defined]
+            task.status == TaskStatus.OPEN and task.id in actionable and task.assignee_id in (None, scope.user_id)
+        )
         task.form_schema = svc.task_form(db, task) if with_form else None  # type: ignore[attr-defined]
     return tasks
 
@@ -89,7 +93,8 @@ class TasksView(MethodView):
         if args.get("case_id"):
             stmt = stmt.where(CaseTask.case_id == args["case_id"])
         rows = paged(stmt, pagination_parameters, CaseTask.due_at.is_(None), CaseTask.due_at, CaseTask.id)
-        return _annotate(rows, with_form=False)
+        # "mine" and "org" select only tasks I may act on (tasks_actionable): no need to ask again
+        return _annotate(rows, with_form=False, all_actionable=args["scope"] != "all")
 
 
 @blp.route("/tasks/<int:task_id>")
