@@ -172,3 +172,25 @@ def test_the_modeler_saves_every_process_as_it_read_it(name: str) -> None:
 
     assert "<bpmndi:BPMNDiagram" in saved
     assert essence(saved) == essence(source)
+
+
+@needs_npm
+def test_the_committed_diagram_layout_is_what_the_layout_script_makes(tmp_path: Any) -> None:
+    """`node web/scripts/layout-bpmn.mjs --force` on a copy reproduces each bpmn/*.bpmn byte for byte: the
+    layout is generated (bpmn-auto-layout), and the script only adds <bpmndi:BPMNDiagram> elements."""
+    import shutil
+    import subprocess
+
+    from liftcase.settings import ROOT
+
+    node = shutil.which("node")
+    if node is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("node is missing")
+        pytest.skip("node is missing")
+    files = sorted((ROOT / "bpmn").glob("*.bpmn"))
+    copies = [shutil.copy(f, tmp_path / f.name) for f in files]
+    subprocess.run([node, str(ROOT / "web" / "scripts" / "layout-bpmn.mjs"), "--force", *map(str, copies)],
+                   check=True, capture_output=True, timeout=120)
+    for original in files:
+        assert (tmp_path / original.name).read_bytes() == original.read_bytes(), original.name
