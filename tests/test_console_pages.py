@@ -193,4 +193,6 @@ def test_the_committed_diagram_layout_is_what_the_layout_script_makes(tmp_path: 
     subprocess.run([node, str(ROOT / "web" / "scripts" / "layout-bpmn.mjs"), "--force", *map(str, copies)],
                    check=True, capture_output=True, timeout=120)
     for original in files:
-        assert (tmp_path / original.name).read_bytes() == original.read_bytes(), original.name
+        assert (tmp_path / original.name).read_bytes() == original.read_bytes(), (
+            f"{original.name}: its diagram is stale; run `node web/scripts/layout-bpmn.mjs --force bpmn/*.bpmn`"
+        )
