@@ -1,9 +1,9 @@
 """Every package's tables, imported in one place so migrations see the whole schema."""
 
-import connectors.models  # noqa: F401
-import connectors.notify.models  # noqa: F401
+import connectors.ai_events.models
+import connectors.models
+import connectors.notify.models
 import connectors.qr.models  # noqa: F401
-import connectors.ai_events.models  # noqa: F401
 import detectors.models  # noqa: F401
 import engine.models  # noqa: F401
 import liftcase.auth.models
