@@ -180,3 +180,22 @@ def test_dispatcher_opens_a_rescue_phoned_in_and_a_repeat_joins(api: tuple[Syste
     )
     assert report.status_code == 201 and report.get_json()["number"].startswith(("ZG-",))
     assert dispatcher.post("/api/v1/cases", json={"type": "rescue", "elevator_id": 10**6}).status_code == 404
+
+
+def test_only_a_manager_takes_a_claimed_task_from_a_colleague(api: tuple[System, Flask]) -> None:
+    system, app = api
+    case_id = rescue_case(system)
+    dispatcher = Client(app, "dispatcher")
+    verify = next(t for t in dispatcher.get("/api/v1/tasks").get_json() if t["case_id"] == case_id)
+    dispatcher.post(f"/api/v1/tasks/{verify['id']}/complete", json={"data": {"outcome": "dispatch"}})
+    maint, manager = Client(app, "maint"), Client(app, "maint_manager")
+    accept = next(t for t in maint.get("/api/v1/tasks").get_json() if t["bpmn_id"] == "accept_order")
+    assert maint.post(f"/api/v1/tasks/{accept['id']}/claim").status_code == 200
+    colleagues = [u for u in manager.get("/api/v1/organisations/mine/users").get_json() if u["username"] != "maint"]
+    other = next(u for u in colleagues if "maintenance" in u["roles"] and u["username"] != "maint_manager")
+    seen = next(t for t in manager.get("/api/v1/tasks?scope=org").get_json() if t["id"] == accept["id"])
+    assert seen["can_act"] is False and seen["can_assign"] is True
+    handed = manager.post(f"/api/v1/tasks/{accept['id']}/assign", json={"user_id": other["id"]})
+    assert handed.status_code == 200 and handed.get_json()["assignee_id"] == other["id"]
+    # a technician cannot take it back from the colleague who now holds it
+    assert maint.post(f"/api/v1/tasks/{accept['id']}/assign", json={"user_id": maint.me["id"]}).status_code == 409

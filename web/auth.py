@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g, request, session
 from flask_smorest import abort
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from liftcase.auth.service import user_for_token
 from liftcase.registry.models import Organisation, User
@@ -87,7 +88,11 @@ def _authenticate() -> User | None:
     if header.startswith("Bearer "):
         user = user_for_token(db, header[7:].strip(), now=context.system().clock.now())
         if user is not None:
-            db.commit()
+            try:
+                db.commit()  # the token's last-used time: best effort, never worth failing a request
+            except OperationalError:
+                db.rollback()
+                user = db.get(User, user.id)
         g.via_token = True
         return user
     uid = session.get("uid")

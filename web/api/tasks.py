@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from engine.models import Case, CaseTask, EventKind, TaskStatus
-from liftcase.registry.models import User
+from liftcase.registry.models import Role, User
 from liftcase.scope import cases_visible, tasks_actionable
 from processes import case_service as svc
 from processes.attachments import AttachmentRejected, attach
@@ -34,6 +34,7 @@ class TaskSchema(TaskBriefSchema):
     form = fields.String(allow_none=True)
     form_schema = fields.Dict(allow_none=True)
     can_act = fields.Boolean()
+    can_assign = fields.Boolean(metadata={"description": "I may hand it to a colleague"})
 
 
 class CompleteSchema(Schema):
@@ -63,6 +64,11 @@ def _annotate(tasks: list[CaseTask], *, with_form: bool, all_actionable: bool = 
         task.can_act = (  # type: ignore[attr-defined]
             task.status == TaskStatus.OPEN and task.id in actionable and task.assignee_id in (None, scope.user_id)
         )
+        task.can_assign = (  # type: ignore[attr-defined]
+            task.status == TaskStatus.OPEN
+            and task.id in actionable
+            and (task.assignee_id in (None, scope.user_id) or scope.has(*REASSIGNERS))
+        )
         task.form_schema = svc.task_form(db, task) if with_form else None  # type: ignore[attr-defined]
     return tasks
 
@@ -71,12 +77,17 @@ def _task_out(task: CaseTask, *, with_form: bool) -> CaseTask:
     return _annotate([task], with_form=with_form)[0]
 
 
-def _actionable(task_id: int) -> CaseTask:
+# Who may hand over a task a colleague holds: the unit's manager (a technician off sick, on leave).
+REASSIGNERS = (Role.MAINTENANCE_MANAGER, Role.ADMIN)
+
+
+def _actionable(task_id: int, *, reassign: bool = False) -> CaseTask:
     db, scope = context.db(), context.scope()
     task = svc.visible_task(db, scope, task_id)
     if not svc.may_act_on(db, scope, task):
         abort(403, message="this task is for another organisation or role")
-    if task.assignee_id not in (None, scope.user_id) and request.endpoint != "tasks.TaskAssignView":
+    held_by_other = task.assignee_id not in (None, scope.user_id)
+    if held_by_other and not (reassign and scope.has(*REASSIGNERS)):
         abort(409, message="someone else has claimed this task")
     return task
 
@@ -132,8 +143,9 @@ class TaskAssignView(MethodView):
     @blp.arguments(AssignSchema)
     @blp.response(200, TaskSchema)
     def post(self, body: dict[str, Any], task_id: int) -> CaseTask:
-        """Hand the task to a colleague of the task's organisation."""
-        task = _actionable(task_id)
+        """Hand the task to a colleague of the task's organisation (a manager may also take it from
+        the colleague who holds it)."""
+        task = _actionable(task_id, reassign=True)
         db = context.db()
         user = db.scalar(select(User).where(User.id == body["user_id"], User.active.is_(True)))
         if user is None or user.organisation_id != task.organisation_id:
