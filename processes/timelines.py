@@ -30,6 +30,15 @@ def summarize(kind: str, p: dict[str, Any]) -> str:
             return f"notify {', '.join(p.get('roles', []))} ({len(p.get('notifications', []))} recipients)"
         case "notification_sent":
             return f"{len(p.get('notifications', []))} notice(s) delivered via {p.get('channel')}"
+        case "task_assigned":
+            who = p.get("assignee_id")
+            return f"task {p.get('element')} 「{p.get('title')}」 " + (f"assigned to user {who}" if who else "released")
+        case "comment_added":
+            return f"comment: {str(p.get('body', ''))[:120]}"
+        case "attachment_added":
+            return f"attachment {p.get('filename')} ({str(p.get('sha256', ''))[:12]}) on {p.get('task')}"
+        case "signal_joined":
+            return f"another signal joined: {p.get('source')} {p.get('kind') or ''}".rstrip()
         case "message_received":
             return f"message {p.get('message')}"
         case "case_closed" | "case_cancelled":
