@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
 from liftcase.scope import Scope
@@ -16,13 +16,17 @@ def system() -> System:
 def db() -> Session:
     """One session per request, closed when the request ends. Writes commit explicitly."""
     if "db" not in g:
-        # GETs read with a deferred BEGIN beside the engine's writers (SQLite WAL). A request that
-        # writes takes the write lock up front (BEGIN IMMEDIATE, waiting its turn): upgrading a
-        # read transaction to a write fails at once on SQLite when another writer got in between.
-        reading = request.method in ("GET", "HEAD", "OPTIONS")
-        bind = system().db.execution_options(read_mostly=True) if reading else system().db
-        g.db = system().sessions(bind=bind)
+        # Requests read with a deferred BEGIN beside the engine's writers (SQLite WAL); the engine's
+        # own steps take the write lock at BEGIN. A view that must read and then write without an
+        # engine step uses `writer()`.
+        g.db = system().sessions(bind=system().db.execution_options(read_mostly=True))
     return g.db
+
+
+def writer() -> Session:
+    """A session of its own whose transaction takes SQLite's write lock at BEGIN: upgrading a read
+    transaction to a write fails at once there when another writer committed in between."""
+    return system().sessions()
 
 
 def end_reads() -> None:

@@ -74,23 +74,23 @@ class SessionView(MethodView):
     @blp.alt_response(423, description="locked after repeated failures")
     def post(self, credentials: dict[str, str]) -> dict[str, Any]:
         """Sign in with username and password; sets the session cookie and returns the CSRF token."""
-        system, db = context.system(), context.db()
-        result = service.sign_in(
-            db,
-            credentials["username"],
-            credentials["password"],
-            now=system.clock.now(),
-            failures_allowed=system.settings.lockout_failures,
-            lockout=timedelta(minutes=system.settings.lockout_minutes),
-            remote_addr=request.remote_addr,
-            user_agent=request.user_agent.string,
-        )
-        db.commit()
+        system = context.system()
+        with context.writer() as writes, writes.begin():
+            result = service.sign_in(
+                writes,
+                credentials["username"],
+                credentials["password"],
+                now=system.clock.now(),
+                failures_allowed=system.settings.lockout_failures,
+                lockout=timedelta(minutes=system.settings.lockout_minutes),
+                remote_addr=request.remote_addr,
+                user_agent=request.user_agent.string,
+            )
         if result.user is None:
             if result.reason == "locked":
                 abort(423, message="too many failed sign-ins; try again later")
             abort(401, message="wrong username or password")
-        org = db.get(Organisation, result.user.organisation_id) if result.user.organisation_id else None
+        org = context.db().get(Organisation, result.user.organisation_id) if result.user.organisation_id else None
         g.user, g.scope = result.user, Scope.of(result.user, org)
         return _me(auth.start_session(result.user))
 
@@ -102,11 +102,10 @@ class SessionView(MethodView):
     @blp.response(204)
     def delete(self) -> None:
         """Sign out."""
-        db = context.db()
-        service.record_sign_out(
-            db, auth.current_user(), now=context.system().clock.now(), remote_addr=request.remote_addr
-        )
-        db.commit()
+        with context.writer() as writes, writes.begin():
+            service.record_sign_out(
+                writes, auth.current_user(), now=context.system().clock.now(), remote_addr=request.remote_addr
+            )
         auth.end_session()
 
 
