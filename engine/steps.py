@@ -461,6 +461,12 @@ def _pipeline(session: Session) -> Iterator[None]:
             yield
     except psycopg.errors.DivisionByZero as err:  # _WROTE_ALL: a case row was not ours to write
         raise StaleCase("a case was changed by someone else at the same time") from err
+    except DBAPIError as err:
+        # A pipeline error can also surface at a later statement inside the block (when psycopg
+        # syncs early), already wrapped by SQLAlchemy: the same verdict by its original error.
+        if isinstance(err.orig, psycopg.errors.DivisionByZero):
+            raise StaleCase("a case was changed by someone else at the same time") from err
+        raise
     except psycopg.errors.IntegrityError as err:
         raise IntegrityError("pipelined writes", None, err) from err
     except psycopg.Error as err:
