@@ -194,14 +194,27 @@ def demo(port: int, no_serve: bool, fresh: bool) -> None:
     from detectors.risk.flows import score_all
 
     score_all(system)  # the console's risk view has scores before the first 02:00 run
+    from connectors.mqtt.demo_feed import start_live_telemetry
+    from liftcase.registry.models import Elevator
+    from liftcase.seed import DEMO_PASSWORD
+
+    feed = "off (--no-serve)" if no_serve else start_live_telemetry(system)
+    with system.sessions() as session:
+        qr = session.scalar(select(Elevator.qr_code).where(Elevator.device_id.is_not(None)).order_by(Elevator.id))
+    base = f"http://127.0.0.1:{port}"
     click.echo(f"""
 liftcase demo is running (embedded: SQLite, in-process jobs, timer loop every {settings.timer_poll_seconds}s)
+  console         {base}/console/   (sign in as below)
+  demo users      dispatcher, maint, maint_manager, property, regulator, city_regulator, analyst, auditor, admin
+  password        {DEMO_PASSWORD}
+  dispatch screen {base}/console/screens/dispatch?kiosk=1
+  passenger page  {base}/r/{qr}   (public QR page: 一键救援, complaint)
+  API docs        {base}/api/docs   (OpenAPI: {base}/api/openapi.json)
+  live telemetry  30 simulated boxes, {feed} (faults become warning and rescue cases)
   database        {db_path}
   cases opened    {summary}
-  health          http://127.0.0.1:{port}/healthz
   check timeline  .venv/bin/liftcase verify-timeline
   see a ladder    .venv/bin/liftcase scenario rescue
-  demo users      dispatcher, maint, maint_manager, property, regulator, city_regulator, analyst, auditor, admin
 """)
     if no_serve:
         timers.shutdown(wait=False)
