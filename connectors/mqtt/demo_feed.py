@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.mqtt.ingest import IngestConfig
-from connectors.mqtt.publisher import announce, connect_publisher, publish_paced
+from connectors.mqtt.publisher import connect_publisher, publish_paced
 from connectors.mqtt.run import build_ingest, registered_devices
 from connectors.mqtt.simulator import city_stream
 
@@ -44,13 +44,14 @@ def start_live_telemetry(
     stream = city_stream(cars, datetime.now(UTC), hours * 3600, seed=int(time.time()), fault_rate=fault_rate,
                          cut=True)  # fmt: skip
     if broker_reachable(host, port):
+        # A session that ends with the demo: a broker shared with tests keeps no queue for it.
         ingest = build_ingest(system, IngestConfig(host=host, port=port, client_id="liftcase-demo-ingest",
-                                                   group="liftcase-demo"))  # fmt: skip
+                                                   group="liftcase-demo", session_expiry_s=0))  # fmt: skip
         threading.Thread(target=ingest.run, name="demo-ingest", daemon=True).start()
 
         def publish() -> None:
+            # No retained presence flags: they would outlive the demo on a shared broker.
             client = connect_publisher(host, port, client_id="liftcase-demo-boxes")
-            announce(client, [d for d, _ in cars], True)
             publish_paced(client, stream.messages)
 
         threading.Thread(target=publish, name="demo-boxes", daemon=True).start()
