@@ -11,9 +11,13 @@ from engine.models import Case, TimelineEvent
 from engine.timeline import Break, ChainLink, verify_chain
 
 
+def chain_link(row: TimelineEvent) -> ChainLink:
+    return ChainLink(row.case_id, row.seq, row.kind, row.at, row.actor, row.payload, row.prev_hash, row.hash)
+
+
 def links_of(session: Session, case_id: int) -> list[ChainLink]:
     rows = session.scalars(select(TimelineEvent).where(TimelineEvent.case_id == case_id).order_by(TimelineEvent.id))
-    return [ChainLink(r.case_id, r.seq, r.kind, r.at, r.actor, r.payload, r.prev_hash, r.hash) for r in rows]
+    return [chain_link(r) for r in rows]
 
 
 def _cases(session: Session, number: str | None) -> Iterator[Case]:

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.models import Case, TimelineEvent
-from engine.timeline import ChainLink, verify_chain
+from engine.timeline import verify_chain
+from engine.timeline_store import chain_link
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -60,7 +61,7 @@ def timeline_of(session: Session, case: Case) -> dict[str, Any]:
     rows = list(
         session.scalars(select(TimelineEvent).where(TimelineEvent.case_id == case.id).order_by(TimelineEvent.id))
     )
-    links = [ChainLink(r.case_id, r.seq, r.kind, r.at, r.actor, r.payload, r.prev_hash, r.hash) for r in rows]
+    links = [chain_link(r) for r in rows]
     broken = verify_chain(case.id, links, case.timeline_head, case.timeline_seq)
     events = sorted(rows, key=lambda r: r.seq)
     return {

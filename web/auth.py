@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request, session
 from flask_smorest import abort
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from liftcase.auth.service import user_for_token
@@ -156,10 +155,3 @@ def forget_principal(user_id: int) -> None:
 
 def current_user() -> User:
     return g.user
-
-
-def organisation_names(ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = context.db().execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))
-    return dict(rows.all())

@@ -172,7 +172,7 @@ class CancelSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=2, max=200))
 
 
-def _filters(args: dict[str, Any]) -> svc.CaseFilters:
+def case_filters(args: dict[str, Any]) -> svc.CaseFilters:
     return svc.CaseFilters(
         case_type=args.get("type"),
         status=args.get("status"),
@@ -193,7 +193,7 @@ class CasesView(MethodView):
     @blp.paginate()
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[Case]:
         """Cases in my scope, newest first. Filters: type, status, district, elevator, time range, overdue."""
-        stmt = svc.case_query(context.scope(), _filters(args), context.system().clock.now())
+        stmt = svc.case_query(context.scope(), case_filters(args), context.system().clock.now())
         return paged(stmt, pagination_parameters, Case.opened_at.desc(), Case.id.desc())
 
     @blp.arguments(CaseStartSchema)

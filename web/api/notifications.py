@@ -9,13 +9,13 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
-from sqlalchemy import func, select
 
 from connectors.notify import live, service
 from connectors.notify.channels import OUTBOUND, channels_of
 from engine.models import Notification
 from liftcase.registry.models import Role
 from web import auth, context
+from web.api.paging import paged
 
 blp = Blueprint("notifications", __name__, description="Notifications: inbox, live stream, channels, failures")
 WATCHERS = (Role.ADMIN, Role.REGULATOR, Role.AUDITOR)
@@ -84,18 +84,6 @@ def _available() -> set[str]:
     return set(channels_of(context.system().settings))
 
 
-def _page(stmt: Any, pagination_parameters: Any) -> list[Any]:
-    db = context.db()
-    pagination_parameters.item_count = db.scalar(
-        select(func.count()).select_from(stmt.order_by(None).subquery())
-    ) or 0
-    size = pagination_parameters.page_size
-    offset = (pagination_parameters.page - 1) * size
-    if offset >= pagination_parameters.item_count:  # past the end (page=10**30 must not reach the database)
-        return []
-    return list(db.scalars(stmt.order_by(Notification.id.desc()).limit(size).offset(offset)))
-
-
 @blp.route("/notifications")
 class InboxView(MethodView):
     @blp.arguments(InboxArgs, location="query")
@@ -103,7 +91,9 @@ class InboxView(MethodView):
     @blp.paginate()
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[Notification]:
         """My inbox, newest first (page, page_size; X-Pagination header)."""
-        return _page(service.inbox(auth.current_user().id, unread=args["unread"]), pagination_parameters)
+        return paged(
+            service.inbox(auth.current_user().id, unread=args["unread"]), pagination_parameters, Notification.id.desc()
+        )
 
 
 @blp.route("/notifications/unread-count")
@@ -162,8 +152,11 @@ class StreamView(MethodView):
         # The stream opens its own short sessions: the request's would hold a pooled connection open.
         context.db().close()
         stream = live.inbox_stream(
-            system.sessions, system.clock, user_id,
-            redis_url=system.settings.redis_url, last_event_id=int(raw) if raw is not None else None,
+            system.sessions,
+            system.clock,
+            user_id,
+            redis_url=system.settings.redis_url,
+            last_event_id=int(raw) if raw is not None else None,
         )
         response = Response(stream, mimetype="text/event-stream")
         response.headers["Cache-Control"] = "no-cache"
@@ -212,7 +205,7 @@ class FailuresView(MethodView):
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[Notification]:
         """Notices that failed for good (`failed`) or are being retried (`retrying`), in my scope."""
         states = (args["status"],) if args["status"] else service.FAILURE_STATES
-        rows = _page(service.failures(context.scope(), states=states), pagination_parameters)
+        rows = paged(service.failures(context.scope(), states=states), pagination_parameters, Notification.id.desc())
         due = service.next_attempts(context.db(), [r.id for r in rows])
         for row in rows:
             row.next_attempt_at = due.get(row.id)  # type: ignore[attr-defined] - answered, not stored
@@ -221,8 +214,11 @@ class FailuresView(MethodView):
 
 def _watched(notification_id: int) -> Notification:
     states = (*service.FAILURE_STATES, "queued", "sending", "sent")
-    notice = context.db().scalar(service.failures(context.scope(), states=states).where(
-        Notification.id == notification_id, Notification.channel != "inbox"))
+    notice = context.db().scalar(
+        service.failures(context.scope(), states=states).where(
+            Notification.id == notification_id, Notification.channel != "inbox"
+        )
+    )
     if notice is None:
         abort(404, message="no such outbound notice in your scope")
     return notice

@@ -9,8 +9,6 @@ from sqlalchemy import Select, func, select
 
 from web import context
 
-MAX_OFFSET = 10_000_000
-
 
 class PageArgs(Schema):
     """Base for query-argument schemas of paginated lists (page/page_size come from flask-smorest)."""
@@ -20,6 +18,7 @@ def paged(stmt: Select[Any], pagination_parameters: Any, *order: Any) -> list[An
     db = context.db()
     pagination_parameters.item_count = db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     size = pagination_parameters.page_size
-    if pagination_parameters.page * size > MAX_OFFSET:
-        return []  # past any real list; also keeps absurd page numbers away from the database
-    return list(db.scalars(stmt.order_by(*order).limit(size).offset((pagination_parameters.page - 1) * size)))
+    offset = (pagination_parameters.page - 1) * size
+    if offset >= pagination_parameters.item_count:  # past the end (page=10**30 must not reach the database)
+        return []
+    return list(db.scalars(stmt.order_by(*order).limit(size).offset(offset)))

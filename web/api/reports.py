@@ -21,7 +21,7 @@ from reports.figures import SHANGHAI
 from reports.flows import cycle_days, previous_period
 from reports.models import StoredReport
 from web import auth, context
-from web.api.cases import CaseFilterArgs, _filters
+from web.api.cases import CaseFilterArgs, case_filters
 
 blp = Blueprint("reports", __name__, description="Reports (PDF), exports (CSV/XLSX) and audit packages")
 READERS = (Role.REGULATOR, Role.AUDITOR, Role.ADMIN)
@@ -169,7 +169,7 @@ class CaseExportView(MethodView):
         """The case list with the console's filters as XLSX (default) or CSV."""
         fmt = args["format"]
         data = exports.export_cases(
-            context.db(), context.scope(), _filters(args), fmt=fmt, now=context.system().clock.now()
+            context.db(), context.scope(), case_filters(args), fmt=fmt, now=context.system().clock.now()
         )
         return _file(data, fmt, f"cases.{fmt}")
 
@@ -181,7 +181,7 @@ class TimelineExportView(MethodView):
         """Every timeline event (with prev_hash and hash) of the filtered cases, XLSX or CSV."""
         fmt = args["format"]
         data = exports.export_timelines(
-            context.db(), context.scope(), _filters(args), fmt=fmt, now=context.system().clock.now()
+            context.db(), context.scope(), case_filters(args), fmt=fmt, now=context.system().clock.now()
         )
         return _file(data, fmt, f"timelines.{fmt}")
 
