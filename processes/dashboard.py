@@ -15,10 +15,9 @@ from engine.models import Case, CaseStatus
 from liftcase.registry.models import Elevator, Organisation
 from liftcase.scope import Scope, cases_visible
 from processes.case_service import overdue_condition
+from processes.rescue import metric_steps
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-# Rescue milestones (BPMN task ids) for the response, arrival and release times.
-DISPATCHED, ON_SITE, RELEASED = "verify_dispatch", "report_arrival", "report_release"
 ARRIVAL_TARGET = timedelta(minutes=30)
 
 
@@ -54,9 +53,10 @@ def summary(session: Session, scope: Scope, now: datetime) -> dict[str, Any]:
     for case in today:
         today_by_type[case.case_type] = today_by_type.get(case.case_type, 0) + 1
     rescues = [c for c in today if c.case_type == "rescue"]
-    response = [m for c in rescues if (m := _minutes(c, DISPATCHED)) is not None]
-    arrival = [m for c in rescues if (m := _minutes(c, ON_SITE)) is not None]
-    release = [m for c in rescues if (m := _minutes(c, RELEASED)) is not None]
+    steps = metric_steps()
+    response = [m for c in rescues if (m := _minutes(c, steps["response"])) is not None]
+    arrival = [m for c in rescues if (m := _minutes(c, steps["arrival"])) is not None]
+    release = [m for c in rescues if (m := _minutes(c, steps["rescue"])) is not None]
     within = sum(1 for m in arrival if m <= ARRIVAL_TARGET.total_seconds() / 60)
     return {
         "at": now,
@@ -82,8 +82,10 @@ def ranking(session: Session, scope: Scope, since: datetime, limit: int = 10) ->
         .where(cases_visible(scope), Case.case_type == "rescue", Case.opened_at >= since)
     ).all()
     per_unit: dict[int, list[float]] = {}
+    arrival_step = metric_steps()["arrival"]
+    target = ARRIVAL_TARGET.total_seconds() / 60
     for case, unit in rows:
-        minutes = _minutes(case, ON_SITE)
+        minutes = _minutes(case, arrival_step)
         if minutes is not None:
             per_unit.setdefault(unit, []).append(minutes)
     names = dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(per_unit))).all())
@@ -94,7 +96,7 @@ def ranking(session: Session, scope: Scope, since: datetime, limit: int = 10) ->
             "name": names.get(unit, str(unit)),
             "rescues": len(values),
             "median_arrival_min": round(median(values), 1),
-            "arrival_30min_rate": round(sum(1 for v in values if v <= 30) / len(values), 3),
+            "arrival_30min_rate": round(sum(1 for v in values if v <= target) / len(values), 3),
         }
         for unit, values in ranked[:limit]
     ]

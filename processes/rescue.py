@@ -42,3 +42,14 @@ RESCUE = register(
         },
     )
 )
+
+
+# The rescue times regulators measure (dashboard and monthly report alike): from the case's opening
+# to the milestone. The BPMN task that reaches each milestone comes from the case type above.
+METRIC_MILESTONES = {"response": "dispatched", "arrival": "on_site", "rescue": "released"}
+
+
+def metric_steps() -> dict[str, str]:
+    """metric -> BPMN task id, e.g. {"response": "verify_dispatch", ...}."""
+    by_name = {name: step for step, name in RESCUE.milestones.items()}
+    return {metric: by_name[name] for metric, name in METRIC_MILESTONES.items()}

@@ -22,6 +22,7 @@ from processes import complaint, expiry, rectification, rescue, warning  # noqa:
 from processes.case_service import case_by_number, case_tasks, visible_case
 from processes.catalogue import CASE_TYPES
 from processes.models import Attachment
+from processes.rescue import metric_steps
 from processes.sla_state import MilestoneState, milestone_states
 from processes.timelines import summarize
 from reports.figures import SHANGHAI, CaseFacts, RescueFigures, rescue_figures
@@ -30,7 +31,6 @@ from reports.models import StoredReport
 # The rescue metrics and the milestone that ends each (names from processes/rescue.py).
 # Response ends at dispatch, as on the live dashboard (processes/dashboard.py), so both agree.
 STATUS_LABELS = {"open": "办理中", "closed": "已办结", "cancelled": "已撤销", "failed": "异常"}
-RESCUE_METRIC_MILESTONES = {"response": "dispatched", "arrival": "on_site", "rescue": "released"}
 
 
 def local_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -46,11 +46,6 @@ def local(at: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
 
 def case_titles() -> dict[str, str]:
     return {key: ct.title for key, ct in CASE_TYPES.items()}
-
-
-def rescue_steps() -> dict[str, str]:
-    by_name = {name: step for step, name in CASE_TYPES["rescue"].milestones.items()}
-    return {metric: by_name[name] for metric, name in RESCUE_METRIC_MILESTONES.items()}
 
 
 def district_names(session: Session) -> dict[str, str]:
@@ -135,7 +130,7 @@ def rescue_report(session: Session, scope: Scope, start: date, end: date) -> Res
         cases,
         start=start,
         end=end,
-        steps=rescue_steps(),
+        steps=metric_steps(),
         titles=case_titles(),
         district_names=district_names(session),
         unit_names=units,
