@@ -51,16 +51,15 @@ FORM_DATA = {
 
 def prepare(url: str, cases: int) -> dict[str, list[str]]:
     """Seed the city, deploy, open cases; returns the simulated users' names by role."""
-    import liftcase.jobs  # noqa: F401
-    from liftcase.auth.service import hash_password
-    from liftcase.registry.models import Elevator, Organisation, OrgKind, User
-    from liftcase.seed import seed_city
-    from liftcase.settings import Settings
-    from liftcase.system import build_system
+    from demo.seed import seed_city
+    from infra.settings import Settings
+    from liftcase.bootstrap import build_system, create_schema
     from processes.intake import open_or_join
+    from registry.accounts.service import hash_password
+    from registry.models import Elevator, Organisation, OrgKind, User
 
     system = build_system(Settings(database_url=url, redis_url=REDIS))
-    system.create_schema()
+    create_schema(system)
     with system.sessions() as session, session.begin():
         seed_city(session, clock_now=system.clock.now())
         session.execute(update(User).values(password_hash=hash_password(PASSWORD)))
@@ -101,9 +100,8 @@ def prepare(url: str, cases: int) -> dict[str, list[str]]:
 
 def feeder(url: str, lifts: list[int], stop: threading.Event, per_s: float = 2.0) -> None:
     """Opens new rescue cases while the load runs, as alarms keep arriving in a real city."""
-    import liftcase.jobs  # noqa: F401
-    from liftcase.settings import Settings
-    from liftcase.system import build_system
+    from infra.settings import Settings
+    from liftcase.bootstrap import build_system
     from processes.intake import open_or_join
 
     system = build_system(Settings(database_url=url, redis_url=REDIS))

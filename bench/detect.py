@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/detect.py [--devices 300] [--hours 6] [--fault-rate 0.08]
 
-The simulator (connectors/mqtt/simulator.py) plays normal service with injected faults for each car
+The simulator (demo/simulator.py) plays normal service with injected faults for each car
 and logs what it injected; the rules judge the same stream. Last line:
 `min_precision=… min_recall=…` (target ≥ 0.99 for every type).
 """
@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from connectors.mqtt.simulator import city_stream
-from detectors.rules.evaluate import run_rules, score
+from demo.rules_check import run_rules, score
+from demo.simulator import city_stream
 from detectors.rules.thresholds import load_thresholds
 
 

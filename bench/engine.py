@@ -45,9 +45,8 @@ SIGNALS = {
 
 
 def _system(url: str):  # type: ignore[no-untyped-def]
-    import liftcase.jobs  # noqa: F401
-    from liftcase.settings import Settings
-    from liftcase.system import build_system
+    from infra.settings import Settings
+    from liftcase.bootstrap import build_system
 
     # Deployed mode: notification sends go to rq on the real Redis, as in production.
     return build_system(Settings(database_url=url, redis_url=REDIS))
@@ -314,10 +313,11 @@ def main() -> None:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG.rsplit("/", 1)[0] + f"/{name}"
     try:
-        from liftcase.seed import seed_city
+        from demo.seed import seed_city
+        from liftcase.bootstrap import create_schema
 
         system = _system(url)
-        system.create_schema()
+        create_schema(system)
         with system.sessions() as session, session.begin():
             seed_city(session, clock_now=datetime.now(UTC))
         system.deploy_processes()
@@ -404,7 +404,7 @@ def _form_data(process: str, bpmn_id: str) -> dict:
     import json
 
     from engine.definitions import parse_process
-    from liftcase.settings import Settings
+    from infra.settings import Settings
 
     parsed = parse_process((ROOT / "bpmn" / f"{process}.bpmn").read_text(encoding="utf-8"))
     form = parsed.human_tasks[bpmn_id].form

@@ -80,20 +80,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="best of N for each side (the machine is shared)")
     args = parser.parse_args()
 
-    import liftcase.jobs  # noqa: F401
     from connectors.mqtt.ingest import IngestConfig
     from connectors.mqtt.publisher import connect_publisher, publish_all
-    from connectors.mqtt.run import build_ingest, registered_devices
-    from connectors.mqtt.simulator import city_stream
-    from liftcase.seed import seed_city
-    from liftcase.settings import Settings
-    from liftcase.system import build_system
+    from connectors.mqtt.run import build_ingest
+    from demo.seed import seed_city
+    from demo.simulate import registered_devices
+    from demo.simulator import city_stream
+    from infra.settings import Settings
+    from liftcase.bootstrap import build_system, create_schema
 
     broker = PrivateBroker()
     db = FreshDatabase("liftcase_bench_ingest")
     try:
         system = build_system(Settings(database_url=db.url, redis_url=REDIS))
-        system.create_schema()
+        create_schema(system)
         with system.sessions() as session, session.begin():
             elevators = max(3000, args.devices * 2)
             seed_city(session, elevators=elevators, devices=args.devices, clock_now=system.clock.now())

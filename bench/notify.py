@@ -67,17 +67,17 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="the gateway's answer delay")
     args = parser.parse_args()
 
-    import liftcase.jobs as jobs
+    import connectors.notify.jobs as jobs
     from connectors.notify.base import OutboundMessage
     from connectors.notify.flows import PARALLEL_SENDS
     from connectors.notify.gateway import HttpGateway
-    from engine.clock import SimulatedClock
+    from demo.seed import seed_city
     from engine.models import Notification
-    from liftcase.registry.models import User
-    from liftcase.seed import seed_city
-    from liftcase.settings import Settings
-    from liftcase.system import build_system
+    from infra.clock import SimulatedClock
+    from infra.settings import Settings
+    from liftcase.bootstrap import build_system, create_schema
     from processes.intake import open_or_join
+    from registry.models import User
 
     server, url = _gateway(args.latency_ms / 1000)
     admin = None
@@ -94,7 +94,7 @@ def main() -> None:
         system = build_system(
             Settings(database_url=db_url, sms_gateway_url=url, gateway_secret=SECRET), clock=clock
         )
-        system.create_schema()
+        create_schema(system)
         with system.sessions() as session, session.begin():
             seed_city(session, elevators=100, devices=0, clock_now=clock.now())
         system.deploy_processes()
@@ -131,7 +131,7 @@ def main() -> None:
                                      "JY-1", "P1", clock.now()))
         raw_s = time.perf_counter() - started
 
-        system.engine.jobs.enqueue = lambda *a: None  # measure the inbox step alone, not the fan-out's sends
+        system.jobs.enqueue = lambda *a: None  # measure the inbox step alone, not the fan-out's sends
         started = time.perf_counter()
         result = jobs.flows.deliver_to_inbox(system, inbox_ids, set(channels))
         inbox_s = time.perf_counter() - started

@@ -1,6 +1,6 @@
 """A one-month city rescue report over the full demo city (14,188 elevators) and ~5,000 cases.
 
-Cases are bulk-inserted rows (reports/sample_data.py), not engine runs: the benchmark measures the
+Cases are bulk-inserted rows (demo/report_data.py), not engine runs: the benchmark measures the
 report, not case creation. Timed: reading the month's cases and computing the figures, then
 rendering the PDF (charts, templates, WeasyPrint). Baseline in the same run: a bare SELECT of the
 same month's case rows, so the ratio shows what the report costs over just reading its input.
@@ -48,23 +48,22 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the PDF here")
     args = parser.parse_args()
 
-    import liftcase.jobs  # noqa: F401
-    from engine.clock import SimulatedClock
+    from demo.report_data import insert_month
+    from demo.seed import seed_city
     from engine.models import Case
-    from liftcase.registry.models import OrgKind, Role
-    from liftcase.scope import Scope
-    from liftcase.seed import seed_city
-    from liftcase.settings import Settings
-    from liftcase.system import build_system
+    from infra.clock import SimulatedClock
+    from infra.settings import Settings
+    from liftcase.bootstrap import build_system, create_schema
+    from registry.models import OrgKind, Role
+    from registry.scope import Scope
     from reports import render, service
-    from reports.sample_data import insert_month
 
     with tempfile.TemporaryDirectory() as tmp:
         url = _database(args.pg, Path(tmp))
         clock = SimulatedClock(datetime(2026, 11, 2, 0, 0, tzinfo=UTC))
         system = build_system(Settings(database_url=url), clock=clock)
         t = time.perf_counter()
-        system.create_schema()
+        create_schema(system)
         with system.sessions() as session, session.begin():
             seed_city(session, elevators=args.elevators, devices=1000, clock_now=clock.now())
         system.deploy_processes()

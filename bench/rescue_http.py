@@ -39,15 +39,14 @@ STEPS = [
 
 def prepare(url: str):  # type: ignore[no-untyped-def]
     """The demo city; a token for the 96933 seat and one for the on-call technician of every unit."""
-    import liftcase.jobs  # noqa: F401
-    from liftcase.auth.service import create_token
-    from liftcase.registry.models import Elevator, User
-    from liftcase.seed import seed_city
-    from liftcase.settings import Settings
-    from liftcase.system import build_system
+    from demo.seed import seed_city
+    from infra.settings import Settings
+    from liftcase.bootstrap import build_system, create_schema
+    from registry.accounts.service import create_token
+    from registry.models import Elevator, User
 
     system = build_system(Settings(database_url=url, redis_url=REDIS))
-    system.create_schema()
+    create_schema(system)
     with system.sessions() as session, session.begin():
         seed_city(session, clock_now=system.clock.now())
     system.deploy_processes()

@@ -92,23 +92,23 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
+    from demo.seed import seed_city
     from detectors.models import ElevatorRisk
     from detectors.risk.extract import extract_features
     from detectors.risk.flows import score_all
     from detectors.risk.history import write_history
     from detectors.risk.model import occlusion, shipped_model
     from detectors.risk.synthetic import generate
-    from engine.clock import SimulatedClock
-    from liftcase.registry.models import Elevator
-    from liftcase.seed import seed_city
-    from liftcase.settings import Settings
-    from liftcase.system import build_system
+    from infra.clock import SimulatedClock
+    from infra.settings import Settings
+    from liftcase.bootstrap import build_system, create_schema
+    from registry.models import Elevator
 
     with tempfile.TemporaryDirectory() as tmp:
         url, cleanup = _database(args.db, tmp)
         try:
             system = build_system(Settings(database_url=url), clock=SimulatedClock(NOW))
-            system.create_schema()
+            create_schema(system)
             t0 = time.perf_counter()
             with system.sessions() as session, session.begin():
                 seed_city(session, elevators=args.elevators, devices=min(1000, args.elevators // 14), clock_now=NOW)

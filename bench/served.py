@@ -81,7 +81,7 @@ def start_gunicorn(url: str, redis_url: str, workers: int, threads: int = 8) -> 
         f"127.0.0.1:{port}",
         "--log-level",
         "warning",
-        "web.wsgi:app",
+        "liftcase.wsgi:app",
     ]
     procs = [
         subprocess.Popen(server, cwd=ROOT, env=env),

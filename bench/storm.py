@@ -2,7 +2,7 @@
 the car. Deployed shape: a private Mosquitto with the ingest settings, `liftcase ingest` processes
 on the shared subscription, rq workers (`liftcase worker --no-fork`) on Redis, PostgreSQL.
 
-The city is seeded with 14,188 elevators (liftcase.seed.seed_city); 13,980 of them can carry a car
+The city is seeded with 14,188 elevators (demo.seed.seed_city); 13,980 of them can carry a car
 box (escalators cannot), so every box reports its power cut and the first 208 repeat it (a heartbeat
 5 s later): 14,188 messages. Expected: exactly one case per elevator, a rescue where someone is in
 the car, a warning elsewhere.
@@ -60,14 +60,13 @@ def main() -> None:
     from redis import Redis
     from rq import Queue
 
-    import liftcase.jobs  # noqa: F401
     from connectors.mqtt.publisher import connect_publisher, publish_all
-    from connectors.mqtt.simulator import blackout
+    from demo.seed import seed_city
+    from demo.simulator import blackout
     from engine.models import Case
-    from liftcase.registry.models import Device
-    from liftcase.seed import seed_city
-    from liftcase.settings import Settings
-    from liftcase.system import build_system
+    from infra.settings import Settings
+    from liftcase.bootstrap import build_system, create_schema
+    from registry.models import Device
 
     Queue("liftcase", connection=Redis.from_url(REDIS)).empty()
     broker = PrivateBroker()
@@ -76,7 +75,7 @@ def main() -> None:
     log = Path(broker.dir) / "storm.log"
     try:
         system = build_system(Settings(database_url=db.url, redis_url=REDIS))
-        system.create_schema()
+        create_schema(system)
         now = system.clock.now()
         try:  # a box on every car that can carry one (escalators cannot)
             with system.sessions() as session, session.begin():

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from liftcase.db import Base, UTCDateTime
+from infra.db import Base, UTCDateTime
 
 
 class CaseStatus(StrEnum):

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -22,10 +21,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.clock import Clock
 from engine.definitions import deploy_generation, latest_definition, parsed_definition
 from engine.hooks import CaseHooks
-from engine.jobs import JobQueue
 from engine.models import (
     Case,
     CaseStatus,
@@ -52,9 +49,10 @@ from engine.steps import (
     timer_set,
 )
 from forms.validation import validate_form
+from infra.clock import Clock
+from infra.errors import Conflict, NotFound
+from infra.settings import CITY_TZ
 
-# Case numbers carry the local (Beijing) date, as people read them.
-_SHANGHAI = ZoneInfo("Asia/Shanghai")
 # How long a process trusts its idea of a process's latest version (a deploy elsewhere shows after this).
 LATEST_TTL_SECONDS = 5.0
 # The task columns a completion reads with the case row.
@@ -78,19 +76,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
-class EngineError(Exception):
-    pass
-
-
-class NotFound(EngineError):
-    pass
-
-
-class Conflict(EngineError):
-    """Someone else changed the case first (the task is already done, or the case moved on)."""
-
-
-class AlreadyOpen(EngineError):
+class AlreadyOpen(Exception):
     """An open case with this correlation key exists; the caller joins it instead."""
 
     def __init__(self, correlation_key: str, case_id: int | None) -> None:
@@ -130,14 +116,15 @@ class CaseEngine:
         sessions: sessionmaker,
         clock: Clock,
         hooks: CaseHooks,
-        jobs: JobQueue,
         services: ServiceRegistry | None = None,
         script_time_limit: float = 1.0,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
         self.hooks = hooks
-        self.jobs = jobs
+        # What happens after a commit that queued notifications (the engine's outbox): the
+        # application delivers them, e.g. by enqueuing jobs. Batches of notification ids.
+        self.notifications_queued: Callable[[list[list[int]]], None] = lambda batches: None
         self.services = _builtin_services()
         for name, handler in (services.handlers if services else {}).items():
             self.services.register(name, handler)
@@ -169,7 +156,7 @@ class CaseEngine:
 
     def _after_commit(self, recorder: StepRecorder) -> None:
         if recorder.notification_ids:
-            self.jobs.enqueue("send_notifications", recorder.notification_ids)
+            self.notifications_queued([recorder.notification_ids])
 
     def _definition(self, session: Session, definition_id: int) -> ProcessDefinition:
         """A version's row never changes, so it is read once per engine."""
@@ -252,17 +239,10 @@ class CaseEngine:
                     raise
                 log.info("batch rolled back and retried (attempt %d): %s", attempt, str(err).splitlines()[0])
                 continue
-            self.jobs_after(batch.notification_batches)
+            if batch.notification_batches:
+                self.notifications_queued(batch.notification_batches)
             return result
         raise AssertionError("unreachable")
-
-    def jobs_after(self, batches: list[list[int]]) -> None:
-        enqueue_many = getattr(self.jobs, "enqueue_many", None)
-        if enqueue_many is not None and len(batches) > 1:
-            enqueue_many("send_notifications", [(ids,) for ids in batches])
-            return
-        for ids in batches:
-            self.jobs.enqueue("send_notifications", ids)
 
     # -- operations -------------------------------------------------------------------------
     def start_case(self, start: CaseStart) -> Case:
@@ -410,7 +390,7 @@ class StartBatch:
         (in the database, or opened by an earlier start of the same batch)."""
         eng, session = self.engine, self.session
         now = eng.clock.now()
-        local_day = now.astimezone(_SHANGHAI).strftime("%Y%m%d")
+        local_day = now.astimezone(CITY_TZ).strftime("%Y%m%d")
         outcomes: list[Case | AlreadyOpen | None] = [None] * len(starts)
         first_of: dict[str, int] = {}
         fresh: list[int] = []

@@ -16,7 +16,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import func, select, update
 
 from engine.models import CaseTimer
-from engine.runner import CaseEngine, Conflict, NotFound
+from engine.runner import CaseEngine
+from infra.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = timedelta(seconds=60)
@@ -72,7 +73,7 @@ def start_background(
     engine: CaseEngine, poll_seconds: float = 0.25, extra: Callable[[Any], None] | None = None
 ) -> BackgroundScheduler:
     """Embedded mode: the timer loop as a daemon thread of this process. `extra` adds the
-    application's periodic jobs (liftcase.schedule.add_to)."""
+    application's periodic jobs (infra.periodic.add_to)."""
     scheduler = BackgroundScheduler(daemon=True)
     _schedule(scheduler, engine, poll_seconds)
     if extra is not None:

@@ -15,8 +15,8 @@ from typing import Any
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from engine.clock import Clock
 from engine.sandbox import Sandbox, iso_helpers
+from infra.clock import Clock
 
 
 @dataclass

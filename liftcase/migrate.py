@@ -38,7 +38,7 @@ def draft_upgrade() -> str:
     from alembic.migration import MigrationContext
 
     import liftcase.migrations.models  # noqa: F401 - every table
-    from liftcase.db import Base, make_engine
+    from infra.db import Base, make_engine
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/draft.sqlite3"

@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 
 from engine.definitions import parsed_definition
 from engine.models import Case, CaseStatus, CaseTask, Notification, ProcessDefinition, TaskStatus
-from engine.runner import NotFound
 from engine.serialization import load_state
-from liftcase.registry.models import Elevator, Organisation, User
-from liftcase.scope import Scope, cases_visible, elevators_visible, tasks_actionable
+from infra.errors import NotFound
 from processes.catalogue import CASE_TYPES
 from processes.models import Attachment, CaseComment
 from processes.sla_state import milestone_states
+from processes.visibility import cases_visible, tasks_actionable
+from registry.models import Elevator, Organisation, User
+from registry.scope import Scope, elevators_visible
 
 
 @dataclass(frozen=True)

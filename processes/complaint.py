@@ -6,8 +6,8 @@ from collections.abc import Collection
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from processes.catalogue import CaseType, StartContext, elevator_facts, register
-from processes.expiry import LOCAL_TZ
+from infra.settings import CITY_TZ
+from processes.case_type import CaseType, StartContext, elevator_facts
 
 
 def is_working_day(day: date, holidays: Collection[date] = (), makeup_workdays: Collection[date] = ()) -> bool:
@@ -29,13 +29,13 @@ def working_days_deadline(
     """
     if reported_at.tzinfo is None:
         raise ValueError("reported_at must be timezone-aware")
-    day = reported_at.astimezone(LOCAL_TZ).date()
+    day = reported_at.astimezone(CITY_TZ).date()
     counted = 0
     while counted < working_days:
         day += timedelta(days=1)
         if is_working_day(day, holidays, makeup_workdays):
             counted += 1
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=LOCAL_TZ).astimezone(UTC)
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CITY_TZ).astimezone(UTC)
 
 
 def complaint_variables(ctx: StartContext) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def complaint_variables(ctx: StartContext) -> dict[str, Any]:
     if ts:
         when = ts if isinstance(ts, datetime) else datetime.fromisoformat(str(ts))
         if when.tzinfo is None:
-            when = when.replace(tzinfo=LOCAL_TZ)
+            when = when.replace(tzinfo=CITY_TZ)
         answer_deadline = working_days_deadline(
             when,
             int(sla["answer_working_days"]),
@@ -69,19 +69,17 @@ def complaint_variables(ctx: StartContext) -> dict[str, Any]:
     }
 
 
-COMPLAINT = register(
-    CaseType(
-        key="complaint",
-        process_key="complaint",
-        prefix="TS",
-        title="投诉举报",
-        variables=complaint_variables,
-        priority=lambda ctx: "P3",
-        milestones={
-            "assign_complaint": "assigned",
-            "answer_by_maintenance": "answered",
-            "answer_by_property": "answered",
-            "review_answer": "reviewed",
-        },
-    )
+COMPLAINT = CaseType(
+    key="complaint",
+    process_key="complaint",
+    prefix="TS",
+    title="投诉举报",
+    variables=complaint_variables,
+    priority=lambda ctx: "P3",
+    milestones={
+        "assign_complaint": "assigned",
+        "answer_by_maintenance": "answered",
+        "answer_by_property": "answered",
+        "review_answer": "reviewed",
+    },
 )

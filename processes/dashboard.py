@@ -6,23 +6,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.models import Case, CaseStatus
-from liftcase.registry.models import Elevator, Organisation
-from liftcase.scope import Scope, cases_visible
+from infra.settings import CITY_TZ
 from processes.case_service import overdue_condition
 from processes.rescue import metric_steps
+from processes.visibility import cases_visible
+from registry.models import Elevator, Organisation
+from registry.scope import Scope
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 ARRIVAL_TARGET = timedelta(minutes=30)
 
 
 def local_midnight(now: datetime) -> datetime:
-    local = now.astimezone(SHANGHAI)
+    local = now.astimezone(CITY_TZ)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.models import Case, CaseTask, TaskStatus
-from liftcase.registry.models import Elevator
-from liftcase.scope import Scope, elevators_visible
+from infra.settings import CITY_TZ
 from processes.models import Signal
+from registry.models import Elevator
+from registry.scope import Scope, elevators_visible
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAINTENANCE_TASKS = ("record_maintenance",)
 INSPECTION_TASKS = ("record_inspection", "reinspect")
 
@@ -60,7 +59,7 @@ def history(session: Session, elevator_id: int) -> dict[str, Any]:
 
 
 def inspection_overview(session: Session, scope: Scope, now: datetime) -> dict[str, Any]:
-    today = now.astimezone(SHANGHAI).date()
+    today = now.astimezone(CITY_TZ).date()
     due = Elevator.next_inspection_due
 
     def within(days: int) -> Any:

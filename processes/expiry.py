@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from processes.catalogue import CaseType, StartContext, elevator_facts, register
+from infra.settings import CITY_TZ
+from processes.case_type import CaseType, StartContext, elevator_facts
 
 # Dates people write (a due date, a deadline) mean Beijing time.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 KINDS = ("inspection", "maintenance")
 
 
@@ -22,9 +21,9 @@ def utc_iso(value: str | date | datetime | None) -> str | None:
     if isinstance(value, str):
         value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
     if not isinstance(value, datetime):
-        value = datetime.combine(value + timedelta(days=1), time(0), tzinfo=LOCAL_TZ)
+        value = datetime.combine(value + timedelta(days=1), time(0), tzinfo=CITY_TZ)
     elif value.tzinfo is None:
-        value = value.replace(tzinfo=LOCAL_TZ)
+        value = value.replace(tzinfo=CITY_TZ)
     return value.astimezone(UTC).isoformat()
 
 
@@ -70,17 +69,15 @@ class ExpiryCaseType(CaseType):
         return f"{self.key}:{signal.get('kind', 'inspection')}:{elevator_id}"
 
 
-EXPIRY = register(
-    ExpiryCaseType(
-        key="expiry",
-        process_key="expiry",
-        prefix="DQ",
-        title="检验到期",
-        variables=expiry_variables,
-        milestones={
-            "apply_inspection": "applied",
-            "record_inspection": "inspected",
-            "record_maintenance": "maintained",
-        },
-    )
+EXPIRY = ExpiryCaseType(
+    key="expiry",
+    process_key="expiry",
+    prefix="DQ",
+    title="检验到期",
+    variables=expiry_variables,
+    milestones={
+        "apply_inspection": "applied",
+        "record_inspection": "inspected",
+        "record_maintenance": "maintained",
+    },
 )

@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 
 from engine.models import EventKind
 from engine.runner import AlreadyOpen, CaseEngine, CaseStart, StartBatch
-from liftcase.registry.models import District, Elevator
-from processes.catalogue import CASE_TYPES, StartContext
+from processes.case_type import StartContext
+from processes.catalogue import CASE_TYPES
 from processes.models import Signal
 from processes.sla import load_sla
+from registry.models import District, Elevator
 
 
 @dataclass(frozen=True)

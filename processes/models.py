@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from liftcase.db import Base, UTCDateTime
+from infra.db import Base, UTCDateTime
 
 
 class Signal(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from processes.catalogue import CaseType, StartContext, elevator_facts, register
+from processes.case_type import CaseType, StartContext, elevator_facts
 from processes.expiry import utc_iso
 
 
@@ -29,17 +29,15 @@ def rectification_variables(ctx: StartContext) -> dict[str, Any]:
     }
 
 
-RECTIFICATION = register(
-    CaseType(
-        key="rectification",
-        process_key="rectification",
-        prefix="ZG",
-        title="检验整改",
-        variables=rectification_variables,
-        milestones={
-            "rectify": "evidence_submitted",
-            "review_evidence": "reviewed",
-            "reinspect": "re_inspected",
-        },
-    )
+RECTIFICATION = CaseType(
+    key="rectification",
+    process_key="rectification",
+    prefix="ZG",
+    title="检验整改",
+    variables=rectification_variables,
+    milestones={
+        "rectify": "evidence_submitted",
+        "review_evidence": "reviewed",
+        "reinspect": "re_inspected",
+    },
 )

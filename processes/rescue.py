@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from processes.catalogue import CaseType, StartContext, elevator_facts, register
+from processes.case_type import CaseType, StartContext, elevator_facts
 
 
 def rescue_variables(ctx: StartContext) -> dict[str, Any]:
@@ -24,23 +24,21 @@ def rescue_variables(ctx: StartContext) -> dict[str, Any]:
     }
 
 
-RESCUE = register(
-    CaseType(
-        key="rescue",
-        process_key="rescue",
-        prefix="JY",
-        title="困人救援",
-        variables=rescue_variables,
-        priority=lambda ctx: "P1",
-        milestones={
-            "verify_dispatch": "dispatched",
-            "accept_order": "accepted",
-            "report_arrival": "on_site",
-            "report_release": "released",
-            "report_cause": "cause_reported",
-            "return_visit": "closed",
-        },
-    )
+RESCUE = CaseType(
+    key="rescue",
+    process_key="rescue",
+    prefix="JY",
+    title="困人救援",
+    variables=rescue_variables,
+    priority=lambda ctx: "P1",
+    milestones={
+        "verify_dispatch": "dispatched",
+        "accept_order": "accepted",
+        "report_arrival": "on_site",
+        "report_release": "released",
+        "report_cause": "cause_reported",
+        "return_visit": "closed",
+    },
 )
 
 

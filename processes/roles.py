@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from engine.hooks import Assignment, Recipient
 from engine.models import Case
 from engine.scripting import Effect
-from liftcase.registry.models import Elevator, Organisation, OrgKind, Role, User
+from registry.models import Elevator, Organisation, OrgKind, Role, User
 
 # lane name -> (which organisation, which users of it are told)
 LANES: dict[str, str] = {

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from engine.models import Case
 from engine.scripting import ServiceRegistry
-from liftcase.registry.models import Elevator
+from registry.models import Elevator
 
 
 def check_stop_use(params: dict[str, Any]) -> dict[str, Any]:

@@ -14,13 +14,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from engine.jobs import JobQueue, job
-from liftcase.schedule import periodic
-from liftcase.system import System, current_system
+from infra.jobs import JobQueue
 from processes.catalogue import CASE_TYPES
 from processes.intake import IntakeItem, open_or_join_many
 from processes.models import Signal
 from processes.sla import load_sla
+from processes.system import System
 
 log = logging.getLogger(__name__)
 JOB = "telemetry_signals"
@@ -38,20 +37,9 @@ def hand_over(jobs: JobQueue, signals: list[dict[str, Any]], chunk: int = CHUNK)
         jobs.enqueue(JOB, signals[i : i + chunk])
 
 
-@periodic("devices_offline", minute="*")
-def devices_offline() -> list[str]:
-    """Also when no ingest process runs (they check too): boxes unheard for the heartbeat timeout."""
-    from connectors.mqtt.store import mark_silent_offline
-    from detectors.rules.thresholds import load_thresholds
-
-    system = current_system()
-    timeout = load_thresholds(system.settings.detector_thresholds).ingest.heartbeat_timeout_s
-    return mark_silent_offline(system.sessions, system.clock.now(), timeout)
-
-
-@job(JOB)
-def telemetry_signals(signals: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return apply_signals(current_system(), signals)
+def telemetry_signals(system: System, signals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The job the ingest hands findings over as."""
+    return apply_signals(system, signals)
 
 
 def apply_signals(system: System, signals: list[dict[str, Any]]) -> list[dict[str, Any]]:

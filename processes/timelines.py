@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,8 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.models import Case, TimelineEvent
 from engine.timeline import verify_chain
 from engine.timeline_store import chain_link
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from infra.settings import CITY_TZ
 
 
 def summarize(kind: str, p: dict[str, Any]) -> str:
@@ -82,7 +80,7 @@ def timeline_of(session: Session, case: Case) -> dict[str, Any]:
                 "seq": e.seq,
                 "kind": e.kind,
                 "at": e.at.isoformat(),
-                "at_local": e.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+                "at_local": e.at.astimezone(CITY_TZ).strftime("%Y-%m-%d %H:%M:%S"),
                 "actor": e.actor,
                 "summary": summarize(e.kind, e.payload),
                 "payload": e.payload,

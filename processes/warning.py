@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from processes.catalogue import CaseType, StartContext, elevator_facts, register
+from processes.case_type import CaseType, StartContext, elevator_facts
 
 
 def warning_priority(ctx: StartContext) -> str:
@@ -34,19 +34,17 @@ def warning_variables(ctx: StartContext) -> dict[str, Any]:
     }
 
 
-WARNING = register(
-    CaseType(
-        key="warning",
-        process_key="warning",
-        prefix="YJ",
-        title="故障预警",
-        variables=warning_variables,
-        priority=warning_priority,
-        milestones={
-            "accept_order": "accepted",
-            "report_onsite": "on_site",
-            "report_fix": "handled",
-            "verify_fix": "verified",
-        },
-    )
+WARNING = CaseType(
+    key="warning",
+    process_key="warning",
+    prefix="YJ",
+    title="故障预警",
+    variables=warning_variables,
+    priority=warning_priority,
+    milestones={
+        "accept_order": "accepted",
+        "report_onsite": "on_site",
+        "report_fix": "handled",
+        "verify_fix": "verified",
+    },
 )

@@ -28,8 +28,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.models import Case, TimelineEvent
-from liftcase.registry.models import Elevator
-from liftcase.scope import Scope, cases_visible
+from processes.visibility import cases_visible
+from registry.models import Elevator
+from registry.scope import Scope
 from reports.audit_verify import FORMAT, canonical, manifest_digest
 
 HASHED_TIME = "microseconds"

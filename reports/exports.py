@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.models import Case, TimelineEvent
-from liftcase.registry.models import District, Elevator, Organisation
-from liftcase.scope import Scope
 from processes.case_service import CaseFilters, case_query, overdue_condition
 from processes.timelines import summarize
+from registry.models import District, Elevator, Organisation
+from registry.scope import Scope
 from reports.service import STATUS_LABELS, case_titles, local
 
 FORMATS = ("csv", "xlsx")

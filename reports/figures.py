@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import pairwise
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from infra.settings import CITY_TZ
+
 METRICS = ("response", "arrival", "rescue")
 # Histogram buckets in minutes (the last is open-ended).
 BUCKETS = (0, 5, 10, 15, 20, 30, 45, 60, 90)
@@ -127,7 +127,7 @@ def minutes_between(start: datetime, end: datetime | None) -> float | None:
 
 
 def local_day(at: datetime) -> date:
-    return at.astimezone(SHANGHAI).date()
+    return at.astimezone(CITY_TZ).date()
 
 
 def _group_rows(
@@ -200,8 +200,8 @@ def rescue_figures(
 ) -> RescueFigures:
     """Figures over the cases opened in [start, end) (local dates). `steps` maps each metric
     (response, arrival, rescue) to the BPMN task id whose completion marks it."""
-    lo = datetime.combine(start, datetime.min.time(), tzinfo=SHANGHAI)
-    hi = datetime.combine(end, datetime.min.time(), tzinfo=SHANGHAI)
+    lo = datetime.combine(start, datetime.min.time(), tzinfo=CITY_TZ)
+    hi = datetime.combine(end, datetime.min.time(), tzinfo=CITY_TZ)
     period = [c for c in cases if lo <= c.opened_at < hi]
     opened = Counter(c.case_type for c in period)
     still_open = Counter(c.case_type for c in period if c.status == "open")

@@ -18,14 +18,15 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from engine.jobs import job
+from connectors.notify.jobs import SEND as SEND_NOTIFICATIONS
 from engine.models import Notification
-from liftcase.registry.models import Organisation, OrgKind, Role, User
-from liftcase.schedule import periodic
-from liftcase.scope import Scope
+from infra.periodic import Periodic
+from infra.settings import CITY_TZ
 from processes.sla import load_sla
+from processes.system import System
+from registry.models import Organisation, OrgKind, Role, User
+from registry.scope import Scope
 from reports import render, service
-from reports.figures import SHANGHAI
 from reports.models import StoredReport
 
 log = logging.getLogger(__name__)
@@ -220,33 +221,32 @@ def make_scheduled_reports(system, period: str, today: date, kinds: Sequence[str
                 failed.append((key, repr(err)))
                 continue
             if ids:
-                system.jobs.enqueue("send_notifications", ids)
+                system.jobs.enqueue(SEND_NOTIFICATIONS, ids)
     return RunResult(made, skipped, failed)
 
 
-@job("make_scheduled_reports")
-def make_scheduled_reports_job(period: str, today_iso: str) -> list[int]:
-    from liftcase.system import current_system
+MAKE_REPORTS = "make_scheduled_reports"
 
-    result = make_scheduled_reports(current_system(), period, date.fromisoformat(today_iso))
+
+def make_scheduled_reports_job(system: System, period: str, today_iso: str) -> list[int]:
+    result = make_scheduled_reports(system, period, date.fromisoformat(today_iso))
     if result.failed:
         raise RuntimeError(f"{len(result.failed)} report(s) failed: {result.failed}")  # rq retries the rest
     return result.made
 
 
-def _enqueue(period: str) -> None:
-    from liftcase.system import current_system
-
-    system = current_system()
-    today = system.clock.now().astimezone(SHANGHAI).date()
-    system.jobs.enqueue("make_scheduled_reports", period, today.isoformat())
+def _enqueue(system: System, period: str) -> None:
+    today = system.clock.now().astimezone(CITY_TZ).date()
+    system.jobs.enqueue(MAKE_REPORTS, period, today.isoformat())
 
 
-@periodic("reports_weekly", day_of_week="mon", hour=6, minute=0)
-def reports_weekly() -> None:
-    _enqueue("week")
+def reports_weekly(system: System) -> None:
+    _enqueue(system, "week")
 
 
-@periodic("reports_monthly", day=1, hour=6, minute=30)
-def reports_monthly() -> None:
-    _enqueue("month")
+def reports_monthly(system: System) -> None:
+    _enqueue(system, "month")
+
+
+WEEKLY = Periodic("reports_weekly", reports_weekly, {"day_of_week": "mon", "hour": 6, "minute": 0})
+MONTHLY = Periodic("reports_monthly", reports_monthly, {"day": 1, "hour": 6, "minute": 30})

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from liftcase.db import Base, UTCDateTime
+from infra.db import Base, UTCDateTime
 
 
 class StoredReport(Base):

@@ -13,19 +13,20 @@ from sqlalchemy.orm import Session, aliased
 
 from detectors.models import ElevatorRisk
 from engine.models import Case, TaskStatus, TimelineEvent
-from engine.runner import NotFound
 from engine.timeline import verify_chain
 from engine.timeline_store import links_of
-from liftcase.registry.models import District, Elevator, Organisation, OrgKind
-from liftcase.scope import Scope, cases_visible, elevators_visible
-from processes import complaint, expiry, rectification, rescue, warning  # noqa: F401 - register case types
+from infra.errors import NotFound
+from infra.settings import CITY_TZ
 from processes.case_service import case_by_number, case_tasks, visible_case
 from processes.catalogue import CASE_TYPES
 from processes.models import Attachment
 from processes.rescue import metric_steps
 from processes.sla_state import MilestoneState, milestone_states
 from processes.timelines import summarize
-from reports.figures import SHANGHAI, CaseFacts, RescueFigures, rescue_figures
+from processes.visibility import cases_visible
+from registry.models import District, Elevator, Organisation, OrgKind
+from registry.scope import Scope, elevators_visible
+from reports.figures import CaseFacts, RescueFigures, rescue_figures
 from reports.models import StoredReport
 
 # The rescue metrics and the milestone that ends each (names from processes/rescue.py).
@@ -35,13 +36,13 @@ STATUS_LABELS = {"open": "办理中", "closed": "已办结", "cancelled": "已�
 
 def local_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """[start, end) local dates as UTC instants."""
-    lo = datetime.combine(start, time(0), tzinfo=SHANGHAI).astimezone(UTC)
-    hi = datetime.combine(end, time(0), tzinfo=SHANGHAI).astimezone(UTC)
+    lo = datetime.combine(start, time(0), tzinfo=CITY_TZ).astimezone(UTC)
+    hi = datetime.combine(end, time(0), tzinfo=CITY_TZ).astimezone(UTC)
     return lo, hi
 
 
 def local(at: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    return at.astimezone(SHANGHAI).strftime(fmt) if at else ""
+    return at.astimezone(CITY_TZ).strftime(fmt) if at else ""
 
 
 def case_titles() -> dict[str, str]:
@@ -312,7 +313,7 @@ def inspection_report(
     soon = today + timedelta(days=30)
     later = today + timedelta(days=60)
     # Maintained before the start of the day `cycle` days ago: the 15-day cycle (sla.toml) has lapsed.
-    maint_cutoff = datetime.combine(today - timedelta(days=maintenance_cycle_days), time(0), tzinfo=SHANGHAI)
+    maint_cutoff = datetime.combine(today - timedelta(days=maintenance_cycle_days), time(0), tzinfo=CITY_TZ)
     due = Elevator.next_inspection_due
     base = select(
         Elevator.district_code,

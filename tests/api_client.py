@@ -8,9 +8,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from liftcase.auth.service import hash_password
-from liftcase.registry.models import Elevator, User
-from liftcase.system import System
+from processes.system import System
+from registry.accounts.service import hash_password
+from registry.models import Elevator, User
 from web.app import create_app
 
 PASSWORD = "correct horse 96933"

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-import liftcase.jobs  # noqa: F401 - job functions
-from engine.clock import SimulatedClock
-from liftcase.seed import seed_city
-from liftcase.settings import Settings
-from liftcase.system import System, build_system
+from demo.seed import seed_city
+from infra.clock import SimulatedClock
+from infra.settings import Settings
+from liftcase.bootstrap import build_system, create_schema
+from processes.system import System
 
 PG_ADMIN = os.environ.get("LIFTCASE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("LIFTCASE_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -86,7 +86,7 @@ def clock() -> SimulatedClock:
 
 def make_system(url: str, clock: SimulatedClock, *, elevators: int = 200, **settings: object) -> System:
     system = build_system(Settings(database_url=url, **settings), clock=clock)  # type: ignore[arg-type]
-    system.create_schema()
+    create_schema(system)
     with system.sessions() as session, session.begin():
         seed_city(session, elevators=elevators, devices=20, clock_now=clock.now())
     system.deploy_processes()

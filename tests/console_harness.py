@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
-from liftcase.auth.service import hash_password
-from liftcase.registry.models import Elevator, User
-from liftcase.system import System
 from processes.intake import open_or_join
+from processes.system import System
+from registry.accounts.service import hash_password
+from registry.models import Elevator, User
 from web.app import create_app
 
 PASSWORD = "console 96933"

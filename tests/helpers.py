@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.models import Case, CaseTask, Notification, TimelineEvent
-from liftcase.system import System
+from processes.system import System
 
 
 def events(system: System, case_id: int) -> list[TimelineEvent]:

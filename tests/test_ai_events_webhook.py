@@ -21,11 +21,11 @@ from connectors.ai_events.models import AiCamera, AiSource
 from connectors.ai_events.service import add_source
 from connectors.ai_events.signature import sign
 from detectors.vision.synth import scene
-from engine.clock import SimulatedClock
 from engine.models import Case
-from liftcase.registry.models import Elevator
-from liftcase.system import System
+from infra.clock import SimulatedClock
 from processes.models import Attachment, Signal
+from processes.system import System
+from registry.models import Elevator
 from tests.api_client import Client, app_for
 from tests.conftest import make_system
 

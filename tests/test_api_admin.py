@@ -11,10 +11,10 @@ from flask import Flask
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from engine.clock import SimulatedClock
-from liftcase.auth.models import SignInEvent
-from liftcase.registry.models import Elevator, Organisation, OrgKind, User
-from liftcase.system import System
+from infra.clock import SimulatedClock
+from processes.system import System
+from registry.accounts.models import SignInEvent
+from registry.models import Elevator, Organisation, OrgKind, User
 from tests.api_client import PASSWORD, Client, app_for
 from tests.conftest import make_system
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from engine.clock import SimulatedClock
-from liftcase.system import System
+from infra.clock import SimulatedClock
 from processes.intake import open_or_join
+from processes.system import System
 from tests.api_client import Client, app_for, demo_elevator
 from tests.conftest import make_system
 

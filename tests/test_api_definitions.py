@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from engine.clock import SimulatedClock
-from liftcase.settings import ROOT
-from liftcase.system import System
+from infra.clock import SimulatedClock
+from infra.settings import ROOT
 from processes.intake import open_or_join
+from processes.system import System
 from tests.api_client import Client, app_for, demo_elevator
 from tests.conftest import make_system
 

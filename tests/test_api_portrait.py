@@ -12,10 +12,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from detectors.risk.flows import score_all
-from engine.clock import SimulatedClock
-from liftcase.registry.models import Elevator
-from liftcase.system import System
+from infra.clock import SimulatedClock
 from processes.intake import open_or_join
+from processes.system import System
+from registry.models import Elevator
 from tests.api_client import Client, app_for, demo_elevator, other_elevator
 from tests.conftest import make_system
 

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from sqlalchemy import select
 
-from engine.clock import SimulatedClock
-from liftcase.auth.service import create_token
-from liftcase.registry.models import Organisation, OrgKind, User
+from infra.clock import SimulatedClock
 from processes.intake import open_or_join
+from registry.accounts.service import create_token
+from registry.models import Organisation, OrgKind, User
 from tests.api_client import app_for, demo_elevator
 from tests.conftest import START, make_system
 

@@ -10,10 +10,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from engine.clock import SimulatedClock
 from engine.models import CaseTask
-from liftcase.system import System
+from infra.clock import SimulatedClock
 from processes.intake import open_or_join
+from processes.system import System
 from tests.api_client import Client, app_for, demo_elevator, other_elevator
 from tests.conftest import make_system
 

@@ -6,11 +6,11 @@ import threading
 
 from sqlalchemy import func, select
 
+from demo.scenarios import an_elevator, open_task
 from engine.models import CaseTask, TimelineEvent
-from engine.runner import Conflict
-from liftcase.system import System
+from infra.errors import Conflict
 from processes.intake import open_or_join
-from processes.scenarios import an_elevator, open_task
+from processes.system import System
 from tests.helpers import kinds
 
 

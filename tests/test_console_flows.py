@@ -16,13 +16,13 @@ import pytest
 from sqlalchemy import func, select
 
 from detectors.risk.flows import score_all
-from engine.clock import SimulatedClock
 from engine.models import Case, CaseTask, CaseTimer, ProcessDefinition
 from engine.scheduler import fire_due_timers
-from liftcase.registry.models import Elevator, User
-from liftcase.system import System
+from infra.clock import SimulatedClock
 from processes.intake import open_or_join
 from processes.models import Attachment
+from processes.system import System
+from registry.models import Elevator, User
 from tests.conftest import START, make_system
 from tests.console_harness import (
     CHROMIUM,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from liftcase.system import System
+from processes.system import System
 from tests.conftest import make_system
 from tests.console_harness import PASSWORD, set_passwords
 from web.app import create_app
@@ -145,7 +145,7 @@ def test_the_modeler_saves_every_process_as_it_read_it(name: str) -> None:
     import subprocess
 
     from engine.definitions import parse_process
-    from liftcase.settings import ROOT
+    from infra.settings import ROOT
 
     node = shutil.which("node")
     if node is None:
@@ -181,7 +181,7 @@ def test_the_committed_diagram_layout_is_what_the_layout_script_makes(tmp_path: 
     import shutil
     import subprocess
 
-    from liftcase.settings import ROOT
+    from infra.settings import ROOT
 
     node = shutil.which("node")
     if node is None:

@@ -6,11 +6,11 @@ import time
 
 from sqlalchemy import func, select
 
-from connectors.mqtt.demo_feed import start_live_telemetry
-from engine.clock import SimulatedClock, SystemClock
-from liftcase.registry.models import Device
-from liftcase.settings import Settings
-from liftcase.system import build_system
+from demo.feed import start_live_telemetry
+from infra.clock import SimulatedClock, SystemClock
+from infra.settings import Settings
+from liftcase.bootstrap import build_system
+from registry.models import Device
 from tests.conftest import START, make_system
 
 

@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import func, select, text
 
 from engine.models import Case, CaseTask, EventKind, Notification, TimelineEvent
-from engine.runner import AlreadyOpen, CaseStart, NotFound
+from engine.runner import AlreadyOpen, CaseStart
 from engine.steps import CASES, StaleCase, StepRecorder, Writes
 from engine.timeline_store import verify_cases
-from liftcase.system import System
+from infra.errors import NotFound
 from processes.intake import IntakeItem, open_or_join, open_or_join_many
 from processes.models import Signal
+from processes.system import System
 from tests.helpers import kinds
 
 WARNING = {"source": "iot", "kind": "door_lock_fault", "warning_type": "door_lock_fault", "recent_count": 1}

@@ -12,14 +12,15 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
-from engine.clock import SimulatedClock
-from engine.jobs import RqJobs
+from demo.scenarios import an_elevator
 from engine.models import Notification
+from infra.clock import SimulatedClock
+from infra.db import Base, make_engine
+from infra.jobs import RqJobs, serve_jobs
+from liftcase.bootstrap import JOBS, use_jobs
 from liftcase.cli import main
-from liftcase.db import Base, make_engine
-from liftcase.system import System
 from processes.intake import open_or_join
-from processes.scenarios import an_elevator
+from processes.system import System
 from tests.conftest import REDIS_URL, make_system, need_service
 from tests.helpers import kinds
 
@@ -43,13 +44,14 @@ def redis_queue() -> Queue:
 
 def test_notifications_go_through_rq_on_real_redis(db_url: str, clock: SimulatedClock, redis_queue: Queue) -> None:
     system: System = make_system(db_url, clock, elevators=50)
-    system.engine.jobs = RqJobs(REDIS_URL)
+    use_jobs(system, RqJobs(REDIS_URL, JOBS))
     case_id = open_or_join(
         system.engine, system.settings.sla_file, "rescue", elevator_id=an_elevator(system), signal={"source": "qr"}
     ).case_id
     with system.sessions() as session:
         statuses = set(session.scalars(select(Notification.status).where(Notification.case_id == case_id)))
     assert statuses == {"queued"} and redis_queue.count == 1
+    serve_jobs(JOBS, system)
     SimpleWorker([redis_queue], connection=redis_queue.connection).work(burst=True)
     with system.sessions() as session:
         statuses = set(session.scalars(select(Notification.status).where(Notification.case_id == case_id)))

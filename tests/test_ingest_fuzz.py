@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from connectors.models import DeadLetter, IngestCounter
-from connectors.mqtt.messages import (
+from detectors.rules.messages import (
     EventMessage,
     OnlineMessage,
     Rejection,
@@ -20,7 +20,7 @@ from connectors.mqtt.messages import (
     parse_online,
     parse_status,  # fmt: skip
 )
-from engine.clock import SimulatedClock
+from infra.clock import SimulatedClock
 from tests.conftest import make_system
 from tests.test_ingest_pipeline import IDLE, pipeline_for
 

@@ -23,13 +23,14 @@ from sqlalchemy import func, select
 from connectors.models import DeadLetter, IngestCounter
 from connectors.mqtt.ingest import IngestConfig
 from connectors.mqtt.publisher import connect_publisher
-from connectors.mqtt.run import build_ingest, registered_devices
-from connectors.mqtt.simulator import city_stream
+from connectors.mqtt.run import build_ingest
 from connectors.mqtt.topics import shared_filters
-from engine.clock import SystemClock
+from demo.simulate import registered_devices
+from demo.simulator import city_stream
 from engine.models import Case
-from liftcase.registry.models import Device
-from liftcase.system import System
+from infra.clock import SystemClock
+from processes.system import System
+from registry.models import Device
 from tests.conftest import make_system, need_service
 from tests.helpers import open_tasks
 

@@ -12,15 +12,16 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.models import DeadLetter, DeviceDetectorState, IngestCounter
+from connectors.mqtt.jobs import devices_offline
 from connectors.mqtt.pipeline import IngestPipeline
 from connectors.mqtt.store import ingest_report, mark_silent_offline
 from detectors.rules.thresholds import load_thresholds
-from engine.clock import SimulatedClock
 from engine.models import Case
-from liftcase.registry.models import Device
-from liftcase.system import System
+from infra.clock import SimulatedClock
 from processes.models import Signal
-from processes.telemetry import devices_offline, hand_over
+from processes.system import System
+from processes.telemetry import hand_over
+from registry.models import Device
 from tests.conftest import make_system
 from tests.helpers import kinds, open_tasks
 
@@ -207,7 +208,7 @@ def test_presence_online_will_and_heartbeat_timeout(setup: tuple[System, IngestP
     clock.advance(timedelta(minutes=9))
     assert mark_silent_offline(system.sessions, clock.now(), 600) == []
     clock.advance(timedelta(minutes=2))
-    assert devices_offline() == [device_id]  # the scheduler's minute job (also run by each ingest)
+    assert devices_offline(system) == [device_id]  # the scheduler's minute job (also run by each ingest)
     assert online() == {device_id: False, other: False}
     box.send(1)  # it speaks again
     pipeline.flush()

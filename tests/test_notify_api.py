@@ -16,16 +16,17 @@ from sqlalchemy import insert, select
 from werkzeug.serving import make_server
 
 from connectors.notify import live
+from connectors.notify.jobs import send_notifications
 from connectors.notify.preferences import channels_for
-from engine.clock import SimulatedClock
-from engine.jobs import InProcessJobs
+from demo.scenarios import an_elevator
 from engine.models import Notification
-from liftcase.auth.service import create_token
-from liftcase.jobs import send_notifications
-from liftcase.registry.models import User
-from liftcase.system import System
+from infra.clock import SimulatedClock
+from infra.jobs import InProcessJobs
+from liftcase.bootstrap import JOBS, use_jobs
 from processes.intake import open_or_join
-from processes.scenarios import an_elevator
+from processes.system import System
+from registry.accounts.service import create_token
+from registry.models import User
 from tests.conftest import REDIS_URL, make_system, need_service
 from web.app import create_app
 
@@ -67,7 +68,7 @@ def notify(system: System, username: str, subject: str, *, case_id: int | None =
             "dedupe_key": f"{subject}:{user.id}:inbox",
             "status": "queued", "attempts": 0, "created_at": system.clock.now()})
     if send:
-        send_notifications([nid])
+        send_notifications(system, [nid])
     return nid
 
 
@@ -209,7 +210,7 @@ def test_the_stream_wakes_on_redis_over_a_real_server(
     need_service(6379, "Redis")
     monkeypatch.setattr(live, "POLL_SECONDS", 60.0)  # longer than the read timeout: only a wake-up delivers
     system = make_system(sqlite_url, clock, elevators=30, redis_url=REDIS_URL)
-    system.engine.jobs = system.jobs = InProcessJobs()
+    use_jobs(system, InProcessJobs(JOBS))
     server = make_server("127.0.0.1", 0, create_app(system), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)

@@ -20,15 +20,16 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import insert, select
 
 from connectors.notify.gateway import DEDUPE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from connectors.notify.jobs import deliver_notifications, retry_notifications, send_notifications
 from connectors.notify.models import DeliveryAttempt, DeliveryDue
-from engine.clock import SimulatedClock
-from engine.jobs import RqJobs
+from demo.scenarios import an_elevator
 from engine.models import Notification
-from liftcase.jobs import deliver_notifications, retry_notifications, send_notifications
-from liftcase.registry.models import User
-from liftcase.system import System
+from infra.clock import SimulatedClock
+from infra.jobs import RqJobs, serve_jobs
+from liftcase.bootstrap import JOBS, use_jobs
 from processes.intake import open_or_join
-from processes.scenarios import an_elevator
+from processes.system import System
+from registry.models import User
 from tests.conftest import REDIS_URL, make_system, need_service
 from tests.helpers import kinds
 
@@ -203,7 +204,7 @@ def test_a_regulator_reads_e_mail_through_smtp(
     system = notify_system(sqlite_url, clock, port, gateway[1])
     case_id = open_rescue(system)
     nid = notify_regulator(system, case_id, "t1")
-    assert send_notifications([nid]) == 1
+    assert send_notifications(system, [nid]) == 1
 
     email = notices(system, case_id, "email")
     regulator = user(system, email[0].user_id)
@@ -232,14 +233,14 @@ def test_failed_attempts_are_retried_with_backoff_and_each_is_on_the_timeline(
         due = set(session.scalars(select(DeliveryDue.due_at)))
     assert due == {clock.now() + timedelta(seconds=30)}
 
-    assert retry_notifications() == (0, 0)  # the backoff has not ended: nothing is attempted early
+    assert retry_notifications(system) == (0, 0)  # the backoff has not ended: nothing is attempted early
     clock.advance(timedelta(seconds=30))
-    assert retry_notifications() == (0, len(outbound))
+    assert retry_notifications(system) == (0, len(outbound))
     assert {(n.status, n.attempts) for n in notices(system, case_id, "sms")} == {("retrying", 2)}
     with system.sessions() as session:
         assert set(session.scalars(select(DeliveryDue.due_at))) == {clock.now() + timedelta(seconds=60)}  # doubled
     clock.advance(timedelta(seconds=60))
-    retry_notifications()
+    retry_notifications(system)
 
     final = notices(system, case_id, "sms") + notices(system, case_id, "im")
     assert {(n.status, n.attempts, n.last_error) for n in final} == {("sent", 3, None)}
@@ -269,9 +270,9 @@ def test_the_last_failed_attempt_leaves_the_notice_failed_with_its_error(
     case_id = open_rescue(system)
     for _ in range(2):
         clock.advance(timedelta(minutes=5))
-        retry_notifications()
+        retry_notifications(system)
     clock.advance(timedelta(hours=1))
-    assert retry_notifications() == (0, 0)  # max 3 attempts: nothing more is tried
+    assert retry_notifications(system) == (0, 0)  # max 3 attempts: nothing more is tried
     outbound = notices(system, case_id, "sms") + notices(system, case_id, "im")
     assert {(n.status, n.attempts) for n in outbound} == {("failed", 3)}
     assert all("HTTP 500" in (n.last_error or "") for n in outbound)
@@ -291,7 +292,7 @@ def test_a_refusal_is_permanent_at_once(
     mailbox.reject_with = "550 5.1.1 no such mailbox"
     system = notify_system(sqlite_url, clock, port, url)
     case_id = open_rescue(system)
-    send_notifications([notify_regulator(system, case_id, "t2")])
+    send_notifications(system, [notify_regulator(system, case_id, "t2")])
     outbound = [n for n in notices(system, case_id) if n.channel != "inbox"]
     assert {n.channel for n in outbound} == {"sms", "im", "email"}
     assert {(n.status, n.attempts) for n in outbound} == {("failed", 1)}
@@ -313,12 +314,12 @@ def test_duplicates_are_suppressed(
     outbound_ids = [n.id for n in before if n.channel != "inbox"]
     requests = len(receiver.requests)
 
-    assert send_notifications(inbox_ids) == 0  # a repeated job: already in the inbox
-    assert deliver_notifications(outbound_ids) == 0  # already sent: not sent again
+    assert send_notifications(system, inbox_ids) == 0  # a repeated job: already in the inbox
+    assert deliver_notifications(system, outbound_ids) == 0  # already sent: not sent again
     with system.sessions() as session, session.begin():  # a job that died after the inbox step, re-run
         for n in session.scalars(select(Notification).where(Notification.id.in_(inbox_ids))):
             n.status = "queued"
-    assert send_notifications(inbox_ids) == len(inbox_ids)
+    assert send_notifications(system, inbox_ids) == len(inbox_ids)
     after = notices(system, case_id)
     assert [(n.id, n.channel) for n in after] == [(n.id, n.channel) for n in before]  # no second sms/im row
     assert len(receiver.requests) == requests
@@ -335,7 +336,7 @@ def test_a_notice_nobody_can_receive_is_failed_not_dropped(
             "case_id": case_id, "role": "city_regulator", "organisation_id": None, "user_id": None,
             "channel": "inbox", "subject": "x", "body": "", "dedupe_key": "nobody:inbox", "status": "queued",
             "attempts": 0, "created_at": clock.now()})
-    send_notifications([nid])
+    send_notifications(system, [nid])
     [row] = [n for n in notices(system, case_id) if n.id == nid]
     assert row.status == "failed" and "nobody to tell" in (row.last_error or "")
     assert [e["notification"] for e in kinds(system, case_id, "notification_failed")] == [nid]
@@ -352,9 +353,9 @@ def test_a_lost_job_and_a_dead_worker_are_taken_up_by_the_sweep(
         sms = session.scalars(select(Notification).where(Notification.channel == "sms")).first()
         sms.status, sms.attempts = "sending", 1
         session.add(DeliveryDue(notification_id=sms.id, due_at=clock.now() + timedelta(seconds=60)))
-    assert retry_notifications() == (0, 0)
+    assert retry_notifications(system) == (0, 0)
     clock.advance(timedelta(seconds=61))
-    assert retry_notifications() == (1, 1)
+    assert retry_notifications(system) == (1, 1)
     assert {n.status for n in notices(system, case_id)} == {"sent"}
     assert [n.attempts for n in notices(system, case_id) if n.id == sms.id] == [2]
     assert any(n.channel == "email" for n in notices(system, case_id)) and regulator_notice
@@ -371,10 +372,11 @@ def test_deployed_shape_rq_worker_sends_inbox_then_channels(
     connection.flushdb()
     try:
         system = notify_system(sqlite_url, clock, smtp[1], url)
-        system.engine.jobs = system.jobs = RqJobs(REDIS_URL)
+        use_jobs(system, RqJobs(REDIS_URL, JOBS))
         queue = Queue("liftcase", connection=connection)
         case_id = open_rescue(system)
         assert queue.count == 1 and {n.status for n in notices(system, case_id)} == {"queued"}
+        serve_jobs(JOBS, system)
         SimpleWorker([queue], connection=connection).work(burst=True)
         outbound = [n for n in notices(system, case_id) if n.channel != "inbox"]
         assert outbound and {n.status for n in notices(system, case_id)} == {"sent"}

@@ -17,21 +17,21 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-import liftcase.jobs  # noqa: F401  (registers the notification job the engine enqueues)
-from engine.clock import SimulatedClock
+from demo.seed import seed_city
 from engine.definitions import load_forms, parse_process
 from engine.models import Case, CaseTask, CaseTimer, EventKind, Notification, TimelineEvent
-from engine.runner import Conflict
 from forms.validation import FormInvalid, validate_form
-from liftcase.registry.models import Elevator, Organisation, OrgKind
-from liftcase.seed import seed_city
-from liftcase.settings import ROOT, Settings
-from liftcase.system import System, build_system
+from infra.clock import SimulatedClock
+from infra.errors import Conflict
+from infra.settings import CITY_TZ, ROOT, Settings
+from liftcase.bootstrap import build_system, create_schema
 from processes.catalogue import CASE_TYPES
 from processes.complaint import working_days_deadline
-from processes.expiry import LOCAL_TZ, utc_iso
+from processes.expiry import utc_iso
 from processes.intake import open_or_join
 from processes.roles import KNOWN_ROLES
+from processes.system import System
+from registry.models import Elevator, Organisation, OrgKind
 
 START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Beijing
 MINUTE = timedelta(minutes=1)
@@ -151,7 +151,7 @@ class Harness:
 def h(tmp_path: Path) -> Iterator[Harness]:
     clock = SimulatedClock(START)
     system = build_system(Settings(database_url=f"sqlite:///{tmp_path / 'cases.sqlite3'}"), clock=clock)
-    system.create_schema()
+    create_schema(system)
     with system.sessions() as session, session.begin():
         seed_city(session, elevators=200, devices=20, clock_now=clock.now())
     deployed = {d.definition.key for d in system.deploy_processes()}
@@ -542,7 +542,7 @@ def test_expiry_inspection_defaults_to_the_registers_due_date(h: Harness) -> Non
     cid = h.open("expiry", 26, kind="inspection")
     # The register's date is valid through that Beijing day.
     assert h.timers(cid)["t_expired"] == datetime.fromisoformat(utc_iso(due_day))
-    assert h.timers(cid)["t_expired"].astimezone(LOCAL_TZ).date() == due_day + timedelta(days=1)
+    assert h.timers(cid)["t_expired"].astimezone(CITY_TZ).date() == due_day + timedelta(days=1)
 
 
 def test_expiry_refuses_an_unknown_kind(h: Harness) -> None:

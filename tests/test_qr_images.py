@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from PIL import Image
 from sqlalchemy import func, select
 
-from engine.clock import SimulatedClock
+from infra.clock import SimulatedClock
 from liftcase.cli import main
-from liftcase.registry.models import Elevator
-from liftcase.system import System
+from processes.system import System
+from registry.models import Elevator
 from tests.api_client import Client, app_for
 from tests.conftest import make_system
 

@@ -14,12 +14,12 @@ from sqlalchemy import func, select
 
 from connectors.qr import formtoken
 from connectors.qr.limits import Limit
-from engine.clock import SimulatedClock
+from demo.scenarios import complete
 from engine.models import Case
-from liftcase.registry.models import Elevator, Organisation
-from liftcase.system import System
+from infra.clock import SimulatedClock
 from processes.models import CaseComment
-from processes.scenarios import complete
+from processes.system import System
+from registry.models import Elevator, Organisation
 from tests.api_client import app_for
 from tests.conftest import REDIS_URL, make_system, need_service
 from tests.helpers import kinds

@@ -7,8 +7,8 @@ import io
 from datetime import date
 from pathlib import Path
 
-from engine.clock import SimulatedClock
-from processes.scenarios import SCENARIOS
+from demo.scenarios import SCENARIOS
+from infra.clock import SimulatedClock
 from reports.audit_verify import verify_package
 from reports.flows import make_scheduled_reports
 from tests.api_client import Client, app_for

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine.clock import SimulatedClock
+from demo.scenarios import SCENARIOS, an_elevator
 from engine.timeline import event_hash
-from liftcase.registry.models import OrgKind, Role
-from liftcase.scope import Scope
+from infra.clock import SimulatedClock
 from processes.intake import open_or_join
-from processes.scenarios import SCENARIOS, an_elevator
+from registry.models import OrgKind, Role
+from registry.scope import Scope
 from reports.audit import build_package
 from reports.audit_verify import manifest_digest, verify_package
 from tests.conftest import START, make_system

@@ -13,17 +13,17 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
-from engine.clock import SimulatedClock
+from demo.report_data import SampleCase, insert_month
+from demo.scenarios import SCENARIOS, an_elevator, complete, wait
 from engine.models import Case, TimelineEvent
-from liftcase.registry.models import OrgKind, Role
-from liftcase.scope import Scope
-from liftcase.system import System
+from infra.clock import SimulatedClock
+from infra.settings import CITY_TZ
 from processes.case_service import CaseFilters
 from processes.intake import open_or_join
-from processes.scenarios import SCENARIOS, an_elevator, complete, wait
+from processes.system import System
+from registry.models import OrgKind, Role
+from registry.scope import Scope
 from reports.exports import CASE_COLUMNS, EVENT_COLUMNS, case_rows, export_cases, export_timelines
-from reports.figures import SHANGHAI
-from reports.sample_data import SampleCase, insert_month
 from tests.conftest import START, make_system
 
 CITY = Scope(0, "auditor", frozenset({Role.AUDITOR}), None, OrgKind.PLATFORM, None)
@@ -84,8 +84,8 @@ def test_filters_match_independent_counts(data: Data) -> None:
     number = next(c.number for c in data.engine_cases if c.id == data.overdue_id)
     assert [r["number"] for r in overdue] == [number] and overdue[0]["overdue"] == "是"
 
-    lo = datetime(2026, 10, 10, tzinfo=SHANGHAI)
-    hi = datetime(2026, 10, 20, tzinfo=SHANGHAI)
+    lo = datetime(2026, 10, 10, tzinfo=CITY_TZ)
+    hi = datetime(2026, 10, 20, tzinfo=CITY_TZ)
     got = rows(data, CITY, CaseFilters(opened_from=lo.astimezone(UTC), opened_to=hi.astimezone(UTC), status="open"))
     want = sorted(c.number for c in data.sample if lo <= c.opened_at < hi and c.status == "open")
     assert sorted(r["number"] for r in got) == want and want

@@ -17,18 +17,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from demo.report_data import SampleCase, insert_month
+from demo.scenarios import SCENARIOS
 from detectors.models import ElevatorRisk
-from engine.clock import SimulatedClock
 from engine.models import Case, CaseTask, TimelineEvent
-from engine.runner import NotFound
-from liftcase.registry.models import District, Elevator, Organisation, OrgKind, Role
-from liftcase.scope import Scope
-from liftcase.system import System
+from infra.clock import SimulatedClock
+from infra.errors import NotFound
 from processes.attachments import store_bytes
 from processes.models import Attachment
-from processes.scenarios import SCENARIOS
+from processes.system import System
+from registry.models import District, Elevator, Organisation, OrgKind, Role
+from registry.scope import Scope
 from reports import render, service
-from reports.sample_data import SampleCase, insert_month
 from tests.conftest import START, make_system
 
 OCTOBER = (date(2026, 10, 1), date(2026, 11, 1))

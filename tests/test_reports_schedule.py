@@ -11,13 +11,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine.clock import SimulatedClock
+from demo.report_data import insert_month
 from engine.models import Notification
-from liftcase.registry.models import District, Organisation, OrgKind, Role, User
-from liftcase.schedule import PERIODIC
+from infra.clock import SimulatedClock
+from liftcase.bootstrap import PERIODIC
+from registry.models import District, Organisation, OrgKind, Role, User
 from reports.flows import make_scheduled_reports, previous_period, reports_weekly
 from reports.models import StoredReport
-from reports.sample_data import insert_month
 from tests.conftest import make_system
 
 
@@ -26,8 +26,9 @@ def test_previous_period() -> None:
     assert previous_period("week", date(2026, 11, 25)) == (date(2026, 11, 16), date(2026, 11, 23))
     assert previous_period("month", date(2026, 12, 1)) == (date(2026, 11, 1), date(2026, 12, 1))
     assert previous_period("month", date(2027, 1, 1)) == (date(2026, 12, 1), date(2027, 1, 1))
-    assert PERIODIC["reports_weekly"].cron == {"day_of_week": "mon", "hour": 6, "minute": 0}
-    assert PERIODIC["reports_monthly"].cron == {"day": 1, "hour": 6, "minute": 30}
+    cron = {p.name: p.cron for p in PERIODIC}
+    assert cron["reports_weekly"] == {"day_of_week": "mon", "hour": 6, "minute": 0}
+    assert cron["reports_monthly"] == {"day": 1, "hour": 6, "minute": 30}
 
 
 def test_weekly_reports_are_stored_and_sent_to_regulators(
@@ -37,7 +38,7 @@ def test_weekly_reports_are_stored_and_sent_to_regulators(
     with system.sessions() as session, session.begin():
         sample = insert_month(session, cases=150, start=date(2026, 11, 16), end=date(2026, 11, 23), seed=5)
     try:
-        reports_weekly()  # the scheduler's entry: enqueues the job, which runs in-process here
+        reports_weekly(system)  # the scheduler's entry: enqueues the job, which runs in-process here
         with system.sessions() as session:
             reports = session.scalars(select(StoredReport).order_by(StoredReport.id)).all()
             districts = set(session.scalars(select(District.code)))

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from engine.clock import SimulatedClock
+from demo.scenarios import an_elevator, complete, wait
 from engine.scheduler import fire_due_timers
 from forms.validation import FormInvalid
-from liftcase.system import System
+from infra.clock import SimulatedClock
 from processes.intake import open_or_join
-from processes.scenarios import an_elevator, complete, wait
+from processes.system import System
 from tests.helpers import case, escalations, kinds, notified_roles, open_tasks
 
 

@@ -16,9 +16,9 @@ from detectors.risk.flows import score_all
 from detectors.risk.model import LEVELS, shipped_model
 from detectors.risk.service import level_counts, riskiest
 from engine.models import Case
-from liftcase.registry.models import Elevator
-from liftcase.system import System
 from processes.intake import open_or_join
+from processes.system import System
+from registry.models import Elevator
 from tests.conftest import make_system
 
 
@@ -118,7 +118,7 @@ def test_false_alarms_do_not_count_as_rescues(system: System) -> None:
     lift = 5
     case_id = _signal(system, "rescue", lift, "fa1", source="qr", trapped_count=1)
     assert _feature(system, lift, "rescues_90d") == 1
-    from processes.scenarios import complete
+    from demo.scenarios import complete
 
     complete(system, case_id, "verify_dispatch", {"outcome": "false_alarm", "trapped_count": 0}, "dispatcher")
     with system.sessions() as session:
@@ -129,19 +129,19 @@ def test_false_alarms_do_not_count_as_rescues(system: System) -> None:
 def test_nightly_job_runs_at_two_in_the_city(sqlite_url: str, clock) -> None:
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from liftcase.schedule import PERIODIC, add_to
+    from liftcase.bootstrap import PERIODIC, add_periodic
 
+    system = make_system(sqlite_url, clock, elevators=50)
     scheduler = BackgroundScheduler(timezone="UTC")
-    add_to(scheduler)
-    job = PERIODIC["risk_score_all"]
+    add_periodic(scheduler, system)
+    job = next(p for p in PERIODIC if p.name == "risk_score_all")
     assert job.cron == {"hour": 2, "minute": 0}
     trigger = scheduler.get_job("risk_score_all").trigger
     fire = trigger.get_next_fire_time(None, clock.now())  # 2026-11-23 09:30 Shanghai
     assert (fire.year, fire.month, fire.day, fire.hour, fire.minute) == (2026, 11, 24, 2, 0)
     assert str(fire.tzinfo) == "Asia/Shanghai"
-    # The job itself scores the process's system.
-    system = make_system(sqlite_url, clock, elevators=50)
-    run = job.func()
+    # The job scores the system the scheduler hands it.
+    run = job.func(system)
     assert run.elevators == 50 and len(_rows(system)) == 50
     system.db.dispose()
 
@@ -186,8 +186,8 @@ def test_features_read_back_from_the_database_equal_the_written_history(system: 
 
 
 def test_reads_respect_organisation_scope(sqlite_system: System) -> None:
-    from liftcase.registry.models import Organisation, User
-    from liftcase.scope import Scope, elevators_visible
+    from registry.models import Organisation, User
+    from registry.scope import Scope, elevators_visible
 
     score_all(sqlite_system)
     with sqlite_system.sessions() as session:

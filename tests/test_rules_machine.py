@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from connectors.mqtt.messages import EventMessage, StatusMessage
 from detectors.rules.events import judge_event
 from detectors.rules.findings import Change, Finding
 from detectors.rules.machine import DeviceState, judge_status
+from detectors.rules.messages import EventMessage, StatusMessage
 from detectors.rules.thresholds import Thresholds, load_thresholds
 
 T0 = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-import liftcase.registry.models  # noqa: F401  (registers the tables on Base.metadata)
-from liftcase.db import Base, make_engine, make_sessionmaker
-from liftcase.registry.codes import (
+import registry.models  # noqa: F401  (registers the tables on Base.metadata)
+from demo.seed import DEMO_PASSWORD, seed_city
+from infra.db import Base, make_engine, make_sessionmaker
+from registry.codes import (
     CATEGORIES,
     QR_CODE_LENGTH,
     make_qr_code,
@@ -20,8 +21,7 @@ from liftcase.registry.codes import (
     parse_register_code,
     validate_register_code,
 )
-from liftcase.registry.models import Device, District, Elevator, Organisation, OrgKind, Role, User
-from liftcase.seed import DEMO_PASSWORD, seed_city
+from registry.models import Device, District, Elevator, Organisation, OrgKind, Role, User
 
 NOW = datetime(2026, 11, 23, 2, 30, tzinfo=UTC)
 DEMO_USERS = (

@@ -5,12 +5,12 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import delete, select, update
 
+from demo.scenarios import an_elevator, complete
 from engine.models import TimelineEvent
 from engine.timeline_store import verify_cases
 from liftcase.cli import main
-from liftcase.system import System
 from processes.intake import open_or_join
-from processes.scenarios import an_elevator, complete
+from processes.system import System
 
 
 def _case_with_history(system: System) -> int:

@@ -8,15 +8,16 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine.clock import SimulatedClock
+from demo.scenarios import complete
 from engine.definitions import deploy
 from engine.models import CaseTimer
 from engine.runner import CaseStart
 from engine.scheduler import fire_due_timers, start_background
-from liftcase.settings import Settings
-from liftcase.system import System, build_system
+from infra.clock import SimulatedClock
+from infra.settings import Settings
+from liftcase.bootstrap import build_system
 from processes.roles import KNOWN_ROLES
-from processes.scenarios import complete
+from processes.system import System
 from tests.bpmn_samples import cycle_and_intermediate
 from tests.helpers import case, kinds, open_tasks
 

@@ -11,16 +11,16 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from connectors.ai_events.vision import submit_detections
 from detectors.vision.adapter import VisionModel
 from detectors.vision.evaluate import HELD_OUT_SEED, evaluate
-from detectors.vision.events import submit_detections
 from detectors.vision.synth import scene
-from engine.clock import SimulatedClock
 from engine.models import Case
-from liftcase.registry.models import Elevator
-from liftcase.settings import Settings
-from liftcase.system import System
+from infra.clock import SimulatedClock
+from infra.settings import Settings
 from processes.models import Attachment
+from processes.system import System
+from registry.models import Elevator
 from tests.conftest import make_system
 
 MODEL = Settings().vision_model

@@ -6,35 +6,22 @@ Every route needs a signed-in user unless its view is marked `@public` (web.auth
 
 from __future__ import annotations
 
-import importlib
-
 from flask import Flask, jsonify
 from flask_smorest import Api
 from sqlalchemy import text
 from werkzeug.routing import IntegerConverter
 
-from liftcase.system import System
+from connectors.ai_events import views as ai_event_views
+from connectors.qr import views as qr_views
+from processes.system import System
 from web import auth, errors, i18n
+from web.api import cases, dashboard, definitions, notifications, registry, reports, session, tasks
+from web.console import assets, filters, views
 
 # Each module exposes `blp` (a flask_smorest.Blueprint); they appear in the OpenAPI document.
-API_MODULES: list[str] = [
-    "web.api.session",
-    "web.api.notifications",
-    "web.console.filters",
-    "web.api.cases",
-    "web.api.tasks",
-    "web.api.definitions",
-    "web.api.registry",
-    "web.api.dashboard",
-    "web.api.reports",
-]
+API_MODULES = (session, notifications, filters, cases, tasks, definitions, registry, dashboard, reports)
 # Plain Flask blueprints (public pages, webhooks, the console); each module exposes `bp`.
-PAGE_MODULES: list[str] = [
-    "connectors.qr.views",
-    "connectors.ai_events.views",
-    "web.console.views",
-    "web.console.assets",
-]
+PAGE_MODULES = (qr_views, ai_event_views, views, assets)
 
 
 class Int32Converter(IntegerConverter):
@@ -77,10 +64,10 @@ def create_app(system: System, *, config: dict[str, object] | None = None) -> Fl
     api = Api(app)
     api.register_converter(Int32Converter, lambda c: {"type": "integer", "minimum": 0, "maximum": c.max})
     errors.install(app)  # after Api(), which installs its own handler for HTTP errors
-    for name in API_MODULES:
-        api.register_blueprint(importlib.import_module(name).blp, url_prefix="/api/v1")
-    for name in PAGE_MODULES:
-        app.register_blueprint(importlib.import_module(name).bp)
+    for module in API_MODULES:
+        api.register_blueprint(module.blp, url_prefix="/api/v1")
+    for module in PAGE_MODULES:
+        app.register_blueprint(module.bp)
 
     @app.get("/healthz")
     @auth.public

@@ -17,9 +17,9 @@ from flask import Flask, current_app, g, request, session
 from flask_smorest import abort
 from sqlalchemy.exc import OperationalError
 
-from liftcase.auth.service import user_for_token
-from liftcase.registry.models import Organisation, User
-from liftcase.scope import Scope
+from registry.accounts.service import user_for_token
+from registry.models import Organisation, User
+from registry.scope import Scope
 from web import context
 
 F = TypeVar("F", bound=Callable[..., Any])

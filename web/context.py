@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
-from liftcase.scope import Scope
-from liftcase.system import System
+from processes.system import System
+from registry.scope import Scope
 
 
 def system() -> System:

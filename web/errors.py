@@ -9,8 +9,8 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from engine.runner import Conflict, NotFound
 from forms.validation import FormInvalid
+from infra.errors import Conflict, NotFound
 
 
 def body(code: int, message: str, errors: dict[str, Any] | None = None) -> tuple[Any, int]:

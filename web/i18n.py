@@ -16,7 +16,7 @@ from babel.messages.pofile import read_po
 from flask import Flask, request
 from flask_babel import Babel
 
-from liftcase.settings import ROOT
+from infra.settings import CITY_TZ, ROOT
 
 LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
@@ -60,7 +60,7 @@ def compile_catalogs(sources: list[Path] = TRANSLATION_DIRS, target: Path = COMP
 def install(app: Flask) -> None:
     directories = compile_catalogs()
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
-    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", CITY_TZ.key)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(d) for d in directories)
     Babel(app, locale_selector=select_locale)
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from connectors.ai_events import service
 from connectors.ai_events.schema import AiEvent, EventInvalid
 from engine.models import Case
-from liftcase.system import System
 from processes.attachments import store_bytes
 from processes.intake import open_or_join
+from processes.system import System
 
 # Event type -> (case type, warning type). trapped is a rescue (P1); the others are warnings whose
 # priority processes/sla.toml decides (ebike is listed as safety-critical there: P2; the rest P3).

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from liftcase.db import Base, UTCDateTime
+from infra.db import Base, UTCDateTime
 
 
 class AiSource(Base):

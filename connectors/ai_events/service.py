@@ -34,7 +34,7 @@ def add_source(session: Session, name: str, now: datetime, *, rotate: bool = Fal
 
 def elevator_for(session: Session, *, source_name: str, elevator_code: str | None, camera_id: str | None) -> int | None:
     """The elevator an event names: by register code or QR code, else by the source's camera id."""
-    from liftcase.registry.models import Elevator
+    from registry.models import Elevator
 
     if elevator_code:
         return session.scalar(

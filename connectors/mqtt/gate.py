@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from connectors.mqtt.messages import Reason, Rejection, StatusMessage
 from detectors.rules.machine import DeviceState
+from detectors.rules.messages import Reason, Rejection, StatusMessage
 from detectors.rules.thresholds import IngestLimits, Thresholds
 
 # A box that rebooted starts its seq again; a much smaller seq with a clearly newer time is a reboot.

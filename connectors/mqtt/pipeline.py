@@ -19,7 +19,11 @@ from typing import Any
 from sqlalchemy.orm import sessionmaker
 
 from connectors.mqtt.gate import DeviceView, check_status
-from connectors.mqtt.messages import (
+from connectors.mqtt.store import Batch, load_devices, write_batch
+from connectors.mqtt.topics import split
+from detectors.rules.events import judge_event
+from detectors.rules.machine import judge_status
+from detectors.rules.messages import (
     MAX_DEVICE_ID,
     Reason,
     Rejection,
@@ -27,12 +31,8 @@ from connectors.mqtt.messages import (
     parse_online,
     parse_status,
 )
-from connectors.mqtt.store import Batch, load_devices, write_batch
-from connectors.mqtt.topics import split
-from detectors.rules.events import judge_event
-from detectors.rules.machine import judge_status
 from detectors.rules.thresholds import ThresholdBook
-from engine.clock import Clock
+from infra.clock import Clock
 
 log = logging.getLogger(__name__)
 

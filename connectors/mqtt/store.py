@@ -16,7 +16,7 @@ from connectors.models import DeadLetter, DeviceDetectorState, IngestCounter
 from connectors.mqtt.gate import DeviceView
 from detectors.rules.machine import DeviceState
 from detectors.rules.thresholds import ThresholdBook
-from liftcase.registry.models import Device, Elevator
+from registry.models import Device, Elevator
 
 
 @dataclass

@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Callable
 
 from connectors.notify.base import Channel
-from liftcase.settings import Settings
+from infra.settings import Settings
 
 INBOX = "inbox"  # every recipient's; the SSE stream is its live view, not a channel of its own
 # channel name -> (is it configured?, "module:factory" building it from settings)

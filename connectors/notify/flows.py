@@ -25,8 +25,8 @@ from connectors.notify.models import ChannelPreference, DeliveryAttempt, Deliver
 from connectors.notify.preferences import channels_for
 from engine.models import Case, EventKind, Notification
 from engine.steps import StepRecorder
-from liftcase.registry.models import User
-from liftcase.system import System
+from processes.system import System
+from registry.models import User
 
 log = logging.getLogger(__name__)
 ACTOR = "notifier"

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from connectors.notify.channels import INBOX
-from engine.clock import Clock
 from engine.models import Notification
+from infra.clock import Clock
 
 POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 15.0

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from liftcase.registry.models import Role
 from processes.roles import LANES
+from registry.models import Role
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from connectors.notify.channels import INBOX, OUTBOUND
 from connectors.notify.models import ChannelPreference, DeliveryAttempt, DeliveryDue
 from connectors.notify.preferences import ROLE_DEFAULTS
 from engine.models import Case, Notification
-from liftcase.registry.models import User
-from liftcase.scope import Scope, cases_visible
+from processes.visibility import cases_visible
+from registry.models import User
+from registry.scope import Scope
 
 FAILURE_STATES = ("failed", "retrying")
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.qr.service import create_link
-from liftcase.system import System
 from processes.intake import IntakeResult, open_or_join
+from processes.system import System
 
 PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
 COMPLAINT_CATEGORIES = ("out_of_service", "trapped_before", "noise_or_shaking", "door", "dirty", "maintenance", "other")

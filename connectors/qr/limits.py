@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
-from engine.clock import Clock
+from infra.clock import Clock
 
 
 @dataclass(frozen=True)

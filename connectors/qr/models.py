@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from liftcase.db import Base, UTCDateTime
+from infra.db import Base, UTCDateTime
 
 
 class TrackingLink(Base):

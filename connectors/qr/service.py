@@ -6,16 +6,15 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.models import Case, CaseStatus
-from liftcase.registry.models import Elevator, Organisation
+from infra.settings import CITY_TZ
 from processes.catalogue import CASE_TYPES
+from registry.models import Elevator, Organisation
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 HOTLINE = "96933"
 
 
@@ -44,7 +43,7 @@ def elevator_facts(session: Session, code: str, today: date) -> ElevatorFacts | 
         return None
     use = session.get(Organisation, elevator.use_unit_id)
     maint = session.get(Organisation, elevator.maintenance_unit_id)
-    last = elevator.last_maintenance_at.astimezone(LOCAL).date() if elevator.last_maintenance_at else None
+    last = elevator.last_maintenance_at.astimezone(CITY_TZ).date() if elevator.last_maintenance_at else None
     due = elevator.next_inspection_due
     return ElevatorFacts(
         id=elevator.id,
@@ -113,11 +112,11 @@ def progress(session: Session, token: str) -> Progress | None:
     if case is None or elevator is None:
         return None
     reached = case.milestones or {}
-    steps = [Milestone("reported", case.opened_at.astimezone(LOCAL))]
+    steps = [Milestone("reported", case.opened_at.astimezone(CITY_TZ))]
     seen = {"reported"}
     for bpmn_id, name in CASE_TYPES[case.case_type].milestones.items():
         at = reached.get(bpmn_id)
-        when = datetime.fromisoformat(at).astimezone(LOCAL) if at else None
+        when = datetime.fromisoformat(at).astimezone(CITY_TZ) if at else None
         if name in seen:  # two tasks may mark the same milestone (answered by either unit)
             if when is not None:
                 steps = [Milestone(m.name, m.at or when) if m.name == name else m for m in steps]
@@ -127,7 +126,7 @@ def progress(session: Session, token: str) -> Progress | None:
     if "closed" not in seen:
         steps.append(Milestone("closed", None))
     if case.status != CaseStatus.OPEN and case.closed_at is not None:
-        steps = [Milestone(m.name, case.closed_at.astimezone(LOCAL)) if m.name == "closed" else m for m in steps]
+        steps = [Milestone(m.name, case.closed_at.astimezone(CITY_TZ)) if m.name == "closed" else m for m in steps]
     return Progress(
         number=case.number,
         kind=link.kind,

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from connectors.qr.images import page_url, qr_svg
-from liftcase.registry.models import Elevator, Organisation
+from registry.models import Elevator, Organisation
 
 VARIANTS: dict[str, dict[str, str]] = {
     "car": {

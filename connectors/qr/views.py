@@ -9,8 +9,9 @@ from flask_babel import gettext as _
 
 from connectors.qr import flows, formtoken, images, service, sheets
 from connectors.qr.limits import MemoryCounter, RateLimiter, RedisCounter, Verdict
-from liftcase.registry.models import Elevator
-from liftcase.scope import elevators_visible
+from infra.settings import CITY_TZ
+from registry.models import Elevator
+from registry.scope import elevators_visible
 from web import context
 from web.auth import public, require_roles
 
@@ -127,7 +128,7 @@ def _unknown(_exc: UnknownCode) -> Response:
 
 def _facts(code: str) -> service.ElevatorFacts:
     system = context.system()
-    today = system.clock.now().astimezone(service.LOCAL).date()
+    today = system.clock.now().astimezone(CITY_TZ).date()
     facts = service.elevator_facts(context.db(), code, today) if len(code) <= 32 else None
     if facts is None:
         raise UnknownCode(code)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import and_, case, func, or_, select
@@ -23,10 +22,9 @@ from sqlalchemy.orm import Session
 
 from detectors.risk.features import INDEX, MAINTENANCE_CYCLE_DAYS, empty
 from engine.models import Case, CaseStatus
-from liftcase.registry.models import Elevator
+from infra.settings import CITY_TZ
 from processes.models import Signal
-
-CITY_TZ = ZoneInfo("Asia/Shanghai")
+from registry.models import Elevator
 
 
 @dataclass(frozen=True)

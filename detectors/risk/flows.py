@@ -17,7 +17,7 @@ from typing import Any
 from detectors.risk.extract import extract_features
 from detectors.risk.model import RiskModel, shipped_model
 from detectors.risk.service import next_run_id, upsert_scores
-from liftcase.schedule import periodic
+from infra.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,9 @@ def score_all(system: Any, *, model: RiskModel | None = None, top_factors: int =
     return run
 
 
-@periodic("risk_score_all", hour=2, minute=0)
-def nightly_risk_scores() -> RiskRun:
-    """02:00 Asia/Shanghai: a few seconds for the whole city, so it runs in the scheduler itself."""
-    from liftcase.system import current_system
+def nightly_risk_scores(system: Any) -> RiskRun:
+    """02:00 city time: a few seconds for the whole city, so it runs in the scheduler itself."""
+    return score_all(system)
 
-    return score_all(current_system())
+
+NIGHTLY = Periodic("risk_score_all", nightly_risk_scores, {"hour": 2, "minute": 0})

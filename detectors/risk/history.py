@@ -16,13 +16,13 @@ import numpy as np
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from detectors.risk.extract import CITY_TZ
 from detectors.risk.features import INDEX, MAINTENANCE_CYCLE_DAYS
 from detectors.risk.synthetic import SyntheticHistory
 from engine.models import Case, CaseStatus, ProcessDefinition
-from liftcase.db import UTCDateTime
-from liftcase.registry.models import Elevator
+from infra.db import UTCDateTime
+from infra.settings import CITY_TZ
 from processes.models import Signal
+from registry.models import Elevator
 
 # (feature in the last 90 days, feature over 365 days, case type, priority)
 WINDOWED = (

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session
 
 from detectors.models import ElevatorRisk
-from liftcase.registry.models import Elevator
+from registry.models import Elevator
 
 UPDATED = ("score", "level", "factors", "model_version", "scored_at", "run_id")
 
@@ -64,7 +64,7 @@ def risk_of(session: Session, elevator_id: int) -> ElevatorRisk | None:
 def riskiest(
     session: Session, *, visible: ColumnElement[bool] | None = None, level: str | None = None, limit: int = 50
 ) -> list[tuple[ElevatorRisk, Elevator]]:
-    """Highest scores first; pass `liftcase.scope.elevators_visible(scope)` as `visible` for a user."""
+    """Highest scores first; pass `registry.scope.elevators_visible(scope)` as `visible` for a user."""
     query = select(ElevatorRisk, Elevator).join(Elevator, Elevator.id == ElevatorRisk.elevator_id)
     if visible is not None:
         query = query.where(visible)

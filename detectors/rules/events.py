@@ -6,9 +6,9 @@ that reports main power off while the status stream says someone is in the car s
 
 from __future__ import annotations
 
-from connectors.mqtt.messages import EventMessage
 from detectors.rules.findings import Change, Finding, WarningType
 from detectors.rules.machine import PRESENT, DeviceState
+from detectors.rules.messages import EventMessage
 
 W = WarningType
 

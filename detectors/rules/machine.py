@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.mqtt.messages import StatusMessage
 from detectors.rules.findings import Change, Finding, WarningType
+from detectors.rules.messages import StatusMessage
 from detectors.rules.thresholds import Thresholds
 
 W = WarningType

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import liftcase.migrations.models  # noqa: F401 - every table
-from liftcase.db import Base, make_engine
+from infra.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

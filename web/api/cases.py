@@ -10,13 +10,13 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
 from engine.models import Case, CaseStatus, EventKind
-from liftcase.registry.models import Elevator, Role
 from processes import case_service as svc
 from processes.attachments import path_of
 from processes.catalogue import CASE_TYPES
 from processes.intake import open_or_join
 from processes.models import Attachment, CaseComment
 from processes.timelines import timeline_of
+from registry.models import Elevator, Role
 from web import auth, context
 from web.api.paging import PageArgs, paged
 

@@ -12,8 +12,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from liftcase.scope import Scope
 from processes import dashboard, elevator_facts
+from registry.scope import Scope
 from web import context
 
 blp = Blueprint("dashboard", __name__, description="Live figures for role home pages and the dispatch screen")

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from engine.definitions import DefinitionError, deploy
 from engine.definitions import validate as validate_bpmn
 from engine.models import Case, CaseStatus, ProcessDefinition
-from liftcase.registry.models import Role
 from processes.roles import KNOWN_ROLES
+from registry.models import Role
 from web import auth, context
 
 blp = Blueprint("process-definitions", __name__, description="BPMN process versions: list, XML, validate, deploy")

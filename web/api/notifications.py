@@ -12,8 +12,9 @@ from marshmallow import Schema, fields, validate
 
 from connectors.notify import live, service
 from connectors.notify.channels import OUTBOUND, channels_of
+from connectors.notify.jobs import DELIVER
 from engine.models import Notification
-from liftcase.registry.models import Role
+from registry.models import Role
 from web import auth, context
 from web.api.paging import paged
 
@@ -245,6 +246,6 @@ class RetryView(MethodView):
         db = context.db()
         service.requeue(db, notice)
         db.commit()
-        context.system().engine.jobs.enqueue("deliver_notifications", [notice.id])
+        context.system().jobs.enqueue(DELIVER, [notice.id])
         db.refresh(notice)
         return notice

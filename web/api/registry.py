@@ -14,13 +14,13 @@ from sqlalchemy.exc import IntegrityError
 
 from detectors.risk.service import risk_of
 from engine.models import Case, CaseStatus
-from liftcase.auth.service import hash_password
-from liftcase.registry.codes import KIND_BY_CATEGORY, make_qr_code, validate_register_code
-from liftcase.registry.importing import ImportFileError, import_elevators, read_rows
-from liftcase.registry.models import Device, District, Elevator, Organisation, OrgKind, Role, User
-from liftcase.scope import elevators_visible
 from processes import case_service as svc
 from processes import elevator_facts
+from registry.accounts.service import hash_password
+from registry.codes import KIND_BY_CATEGORY, make_qr_code, validate_register_code
+from registry.importing import ImportFileError, import_elevators, read_rows
+from registry.models import Device, District, Elevator, Organisation, OrgKind, Role, User
+from registry.scope import elevators_visible
 from web import auth, context
 from web.api.paging import PageArgs, paged
 

@@ -14,10 +14,10 @@ from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 from sqlalchemy import select
 
-from liftcase.registry.models import Role
+from infra.settings import CITY_TZ
+from registry.models import Role
 from reports import exports, render, service
 from reports.audit import build_package
-from reports.figures import SHANGHAI
 from reports.flows import cycle_days, previous_period
 from reports.models import StoredReport
 from web import auth, context
@@ -79,7 +79,7 @@ def _file(data: bytes, kind: str, name: str) -> Response:
 
 
 def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=SHANGHAI).astimezone(UTC)
+    return datetime.combine(day, time(0), tzinfo=CITY_TZ).astimezone(UTC)
 
 
 @blp.route("/reports")
@@ -129,7 +129,7 @@ class RescueReportView(MethodView):
             start = date.fromisoformat(f"{args['month']}-01")
             end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
         else:
-            start, end = previous_period("month", system.clock.now().astimezone(SHANGHAI).date())
+            start, end = previous_period("month", system.clock.now().astimezone(CITY_TZ).date())
         figures = service.rescue_report(db, scope, start, end)
         rendered = render.rescue_pdf(
             figures, scope_label=service.scope_label(db, scope), period="month", generated=system.clock.now()
@@ -154,7 +154,7 @@ class InspectionReportView(MethodView):
     def get(self) -> Response:
         """Inspection and expiry status of the elevators in my scope, as of today (Beijing)."""
         system, db, scope = context.system(), context.db(), context.scope()
-        today = system.clock.now().astimezone(SHANGHAI).date()
+        today = system.clock.now().astimezone(CITY_TZ).date()
         data = service.inspection_report(
             db, scope, today=today, maintenance_cycle_days=cycle_days(system.settings.sla_file)
         )

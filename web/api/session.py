@@ -11,10 +11,10 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from liftcase.auth import service
-from liftcase.auth.models import ApiToken, SignInEvent
-from liftcase.registry.models import Organisation, Role
-from liftcase.scope import Scope
+from registry.accounts import service
+from registry.accounts.models import ApiToken, SignInEvent
+from registry.models import Organisation, Role
+from registry.scope import Scope
 from web import auth, context
 from web.api.paging import PageArgs, paged
 

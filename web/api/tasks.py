@@ -11,10 +11,10 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from engine.models import Case, CaseTask, EventKind, TaskStatus
-from liftcase.registry.models import Role, User
-from liftcase.scope import cases_visible, tasks_actionable
 from processes import case_service as svc
 from processes.attachments import AttachmentRejected, attach
+from processes.visibility import cases_visible, tasks_actionable
+from registry.models import Role, User
 from web import auth, context
 from web.api.cases import AttachmentSchema, CaseSchema, TaskBriefSchema
 from web.api.paging import PageArgs, paged

@@ -12,8 +12,8 @@ from flask_babel import get_locale
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from liftcase.registry.models import District, Role
 from processes.roles import KNOWN_ROLES
+from registry.models import District, Role
 from web import auth, context
 from web.console.strings import js_strings
 

@@ -6,7 +6,7 @@ Create Date: 2026-11-23 12:11:36.309748
 """
 from alembic import op
 import sqlalchemy as sa
-import liftcase.db
+import infra.db
 
 
 revision = '0001'
@@ -39,7 +39,7 @@ def upgrade() -> None:
     sa.Column('forms', sa.JSON(), nullable=False),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('deployed_by', sa.String(length=60), nullable=False),
-    sa.Column('deployed_at', liftcase.db.UTCDateTime(), nullable=False),
+    sa.Column('deployed_at', infra.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_process_definitions')),
     sa.UniqueConstraint('key', 'version', name=op.f('uq_process_definitions_key'))
     )
@@ -77,7 +77,7 @@ def upgrade() -> None:
     sa.Column('use_unit_id', sa.Integer(), nullable=False),
     sa.Column('maintenance_unit_id', sa.Integer(), nullable=False),
     sa.Column('next_inspection_due', sa.Date(), nullable=True),
-    sa.Column('last_maintenance_at', liftcase.db.UTCDateTime(), nullable=True),
+    sa.Column('last_maintenance_at', infra.db.UTCDateTime(), nullable=True),
     sa.Column('device_id', sa.String(length=40), nullable=True),
     sa.Column('stop_use', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['district_code'], ['districts.code'], name=op.f('fk_elevators_district_code_districts')),
@@ -124,8 +124,8 @@ def upgrade() -> None:
     sa.Column('correlation_key', sa.String(length=120), nullable=True),
     sa.Column('open_key', sa.String(length=120), nullable=True),
     sa.Column('escalation_level', sa.Integer(), nullable=False),
-    sa.Column('opened_at', liftcase.db.UTCDateTime(), nullable=False),
-    sa.Column('closed_at', liftcase.db.UTCDateTime(), nullable=True),
+    sa.Column('opened_at', infra.db.UTCDateTime(), nullable=False),
+    sa.Column('closed_at', infra.db.UTCDateTime(), nullable=True),
     sa.Column('close_reason', sa.String(length=200), nullable=True),
     sa.Column('milestones', sa.JSON(), nullable=False),
     sa.Column('variables', sa.JSON(), nullable=False),
@@ -153,7 +153,7 @@ def upgrade() -> None:
     sa.Column('elevator_id', sa.Integer(), nullable=True),
     sa.Column('model', sa.String(length=60), nullable=False),
     sa.Column('online', sa.Boolean(), nullable=False),
-    sa.Column('last_seen_at', liftcase.db.UTCDateTime(), nullable=True),
+    sa.Column('last_seen_at', infra.db.UTCDateTime(), nullable=True),
     sa.Column('last_seq', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['elevator_id'], ['elevators.id'], name=op.f('fk_devices_elevator_id_elevators')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_devices'))
@@ -172,9 +172,9 @@ def upgrade() -> None:
     sa.Column('assignee_id', sa.Integer(), nullable=True),
     sa.Column('form', sa.String(length=120), nullable=True),
     sa.Column('status', sa.String(length=12), nullable=False),
-    sa.Column('created_at', liftcase.db.UTCDateTime(), nullable=False),
-    sa.Column('due_at', liftcase.db.UTCDateTime(), nullable=True),
-    sa.Column('completed_at', liftcase.db.UTCDateTime(), nullable=True),
+    sa.Column('created_at', infra.db.UTCDateTime(), nullable=False),
+    sa.Column('due_at', infra.db.UTCDateTime(), nullable=True),
+    sa.Column('completed_at', infra.db.UTCDateTime(), nullable=True),
     sa.Column('completed_by', sa.String(length=60), nullable=True),
     sa.Column('data', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], name=op.f('fk_case_tasks_assignee_id_users')),
@@ -194,7 +194,7 @@ def upgrade() -> None:
     sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('spiff_task_id', sa.String(length=36), nullable=False),
     sa.Column('bpmn_id', sa.String(length=80), nullable=False),
-    sa.Column('fire_at', liftcase.db.UTCDateTime(), nullable=False),
+    sa.Column('fire_at', infra.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_timers_case_id_cases')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_timers')),
     sa.UniqueConstraint('case_id', 'spiff_task_id', name=op.f('uq_case_timers_case_id'))
@@ -216,9 +216,9 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', liftcase.db.UTCDateTime(), nullable=False),
-    sa.Column('sent_at', liftcase.db.UTCDateTime(), nullable=True),
-    sa.Column('read_at', liftcase.db.UTCDateTime(), nullable=True),
+    sa.Column('created_at', infra.db.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', infra.db.UTCDateTime(), nullable=True),
+    sa.Column('read_at', infra.db.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_notifications_case_id_cases')),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_notifications_organisation_id_organisations')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users')),
@@ -239,7 +239,7 @@ def upgrade() -> None:
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=True),
     sa.Column('joined', sa.Boolean(), nullable=False),
-    sa.Column('received_at', liftcase.db.UTCDateTime(), nullable=False),
+    sa.Column('received_at', infra.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_signals_case_id_cases')),
     sa.ForeignKeyConstraint(['elevator_id'], ['elevators.id'], name=op.f('fk_signals_elevator_id_elevators')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_signals')),
@@ -255,7 +255,7 @@ def upgrade() -> None:
     sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=30), nullable=False),
-    sa.Column('at', liftcase.db.UTCDateTime(), nullable=False),
+    sa.Column('at', infra.db.UTCDateTime(), nullable=False),
     sa.Column('actor', sa.String(length=60), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('prev_hash', sa.String(length=64), nullable=False),

@@ -5,7 +5,7 @@ Revises: 0001
 """
 from alembic import op
 import sqlalchemy as sa
-import liftcase.db
+import infra.db
 
 
 revision = '0002'
@@ -21,9 +21,9 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=80), nullable=False),
     sa.Column('prefix', sa.String(length=12), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', liftcase.db.UTCDateTime(), nullable=False),
-    sa.Column('last_used_at', liftcase.db.UTCDateTime(), nullable=True),
-    sa.Column('revoked_at', liftcase.db.UTCDateTime(), nullable=True),
+    sa.Column('created_at', infra.db.UTCDateTime(), nullable=False),
+    sa.Column('last_used_at', infra.db.UTCDateTime(), nullable=True),
+    sa.Column('revoked_at', infra.db.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
@@ -37,7 +37,7 @@ def upgrade() -> None:
     sa.Column('success', sa.Boolean(), nullable=False),
     sa.Column('remote_addr', sa.String(length=64), nullable=True),
     sa.Column('user_agent', sa.String(length=200), nullable=True),
-    sa.Column('at', liftcase.db.UTCDateTime(), nullable=False),
+    sa.Column('at', infra.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_sign_in_events_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sign_in_events'))
     )
@@ -50,7 +50,7 @@ def upgrade() -> None:
     sa.Column('author_id', sa.Integer(), nullable=True),
     sa.Column('author', sa.String(length=60), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('created_at', liftcase.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', infra.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_case_comments_author_id_users')),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_comments_case_id_cases')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_comments'))
@@ -67,7 +67,7 @@ def upgrade() -> None:
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('storage_key', sa.String(length=200), nullable=False),
     sa.Column('uploaded_by', sa.String(length=60), nullable=False),
-    sa.Column('created_at', liftcase.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', infra.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_attachments_case_id_cases')),
     sa.ForeignKeyConstraint(['task_id'], ['case_tasks.id'], name=op.f('fk_attachments_task_id_case_tasks')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attachments'))

@@ -5,7 +5,7 @@ Revises: 0002
 """
 from alembic import op
 import sqlalchemy as sa
-import liftcase.db
+import infra.db
 
 
 revision = '0003'
@@ -28,17 +28,17 @@ def upgrade() -> None:
     sa.Column('notification_id', sa.Integer(), nullable=False),
     sa.Column('attempt', sa.Integer(), nullable=False),
     sa.Column('channel', sa.String(length=20), nullable=False),
-    sa.Column('at', liftcase.db.UTCDateTime(), nullable=False),
+    sa.Column('at', infra.db.UTCDateTime(), nullable=False),
     sa.Column('ok', sa.Boolean(), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
-    sa.Column('next_attempt_at', liftcase.db.UTCDateTime(), nullable=True),
+    sa.Column('next_attempt_at', infra.db.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['notification_id'], ['notifications.id'], name=op.f('fk_notification_attempts_notification_id_notifications')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notification_attempts'))
     )
     op.create_index(op.f('ix_notification_attempts_notification_id'), 'notification_attempts', ['notification_id'], unique=False)
     op.create_table('notification_due',
     sa.Column('notification_id', sa.Integer(), nullable=False),
-    sa.Column('due_at', liftcase.db.UTCDateTime(), nullable=False),
+    sa.Column('due_at', infra.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['notification_id'], ['notifications.id'], name=op.f('fk_notification_due_notification_id_notifications')),
     sa.PrimaryKeyConstraint('notification_id', name=op.f('pk_notification_due'))
     )

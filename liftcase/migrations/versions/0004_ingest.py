@@ -5,7 +5,7 @@ Revises: 0003
 """
 from alembic import op
 import sqlalchemy as sa
-import liftcase.db
+import infra.db
 
 
 revision = '0004'
@@ -22,7 +22,7 @@ def upgrade() -> None:
     )
     op.create_table('ingest_dead_letters',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('received_at', liftcase.db.UTCDateTime(), nullable=False),
+    sa.Column('received_at', infra.db.UTCDateTime(), nullable=False),
     sa.Column('topic', sa.String(length=200), nullable=False),
     sa.Column('device_id', sa.String(length=40), nullable=True),
     sa.Column('reason', sa.String(length=30), nullable=False),
@@ -36,7 +36,7 @@ def upgrade() -> None:
     op.create_table('device_detector_states',
     sa.Column('device_id', sa.String(length=40), nullable=False),
     sa.Column('state', sa.JSON(), nullable=False),
-    sa.Column('updated_at', liftcase.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', infra.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['device_id'], ['devices.id'], name=op.f('fk_device_detector_states_device_id_devices')),
     sa.PrimaryKeyConstraint('device_id', name=op.f('pk_device_detector_states'))
     )

@@ -5,7 +5,7 @@ Revises: 0004
 """
 from alembic import op
 import sqlalchemy as sa
-import liftcase.db
+import infra.db
 
 
 revision = '0005'
@@ -20,7 +20,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=60), nullable=False),
     sa.Column('secret', sa.String(length=128), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', liftcase.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', infra.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ai_sources')),
     sa.UniqueConstraint('name', name=op.f('uq_ai_sources_name'))
     )
@@ -43,7 +43,7 @@ def upgrade() -> None:
     sa.Column('elevator_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('joined', sa.Boolean(), nullable=False),
-    sa.Column('created_at', liftcase.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', infra.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_qr_tracking_links_case_id_cases')),
     sa.ForeignKeyConstraint(['elevator_id'], ['elevators.id'], name=op.f('fk_qr_tracking_links_elevator_id_elevators')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_qr_tracking_links')),

@@ -5,7 +5,7 @@ Revises: 0005
 """
 from alembic import op
 import sqlalchemy as sa
-import liftcase.db
+import infra.db
 
 
 revision = '0006'
@@ -21,7 +21,7 @@ def upgrade() -> None:
     sa.Column('level', sa.String(length=10), nullable=False),
     sa.Column('factors', sa.JSON(), nullable=False),
     sa.Column('model_version', sa.String(length=40), nullable=False),
-    sa.Column('scored_at', liftcase.db.UTCDateTime(), nullable=False),
+    sa.Column('scored_at', infra.db.UTCDateTime(), nullable=False),
     sa.Column('run_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['elevator_id'], ['elevators.id'], name=op.f('fk_elevator_risk_elevator_id_elevators')),
     sa.PrimaryKeyConstraint('elevator_id', name=op.f('pk_elevator_risk'))

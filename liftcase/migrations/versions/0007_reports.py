@@ -5,7 +5,7 @@ Revises: 0006
 """
 from alembic import op
 import sqlalchemy as sa
-import liftcase.db
+import infra.db
 
 
 revision = '0007'
@@ -32,7 +32,7 @@ def upgrade() -> None:
     sa.Column('pages', sa.Integer(), nullable=False),
     sa.Column('dedupe_key', sa.String(length=160), nullable=True),
     sa.Column('created_by', sa.String(length=60), nullable=False),
-    sa.Column('created_at', liftcase.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', infra.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stored_reports')),
     sa.UniqueConstraint('dedupe_key', name=op.f('uq_stored_reports_dedupe_key'))
     )

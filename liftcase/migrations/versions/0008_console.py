@@ -5,7 +5,7 @@ Revises: 0007
 """
 from alembic import op
 import sqlalchemy as sa
-import liftcase.db
+import infra.db
 
 
 revision = '0008'
@@ -20,7 +20,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=80), nullable=False),
     sa.Column('query', sa.JSON(), nullable=False),
-    sa.Column('created_at', liftcase.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', infra.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_console_saved_filters_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_console_saved_filters')),
     sa.UniqueConstraint('user_id', 'name', name=op.f('uq_console_saved_filters_user_id'))

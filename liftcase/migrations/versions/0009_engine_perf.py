@@ -5,7 +5,7 @@ Revises: 0008
 """
 from alembic import op
 import sqlalchemy as sa
-import liftcase.db
+import infra.db
 
 
 revision = '0009'

@@ -1,0 +1,97 @@
+"""One typed settings object, read once at start from the environment, and the city's time zone."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+# One city profile, one time zone: times are stored in UTC and shown, numbered and scheduled on
+# this clock (case numbers, report periods, cron fields, the console).
+CITY_TZ = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'liftcase.sqlite3'}"
+    # None means embedded: jobs run in-process instead of on rq workers.
+    redis_url: str | None = None
+    bpmn_dir: Path = ROOT / "bpmn"
+    forms_dir: Path = ROOT / "forms"
+    sla_file: Path = ROOT / "processes" / "sla.toml"
+    # Telemetry rule thresholds with per-elevator overrides, and the ingest limits (heartbeat timeout).
+    detector_thresholds: Path = ROOT / "detectors" / "rules" / "thresholds.toml"
+    timezone: str = CITY_TZ.key
+    timer_poll_seconds: float = 0.25
+    script_time_limit_seconds: float = 1.0
+    # Signs session cookies and CSRF tokens. Deployed: the same value on every API machine.
+    secret_key: str = "dev-only-change-me"
+    upload_dir: Path = ROOT / "var" / "uploads"
+    max_upload_bytes: int = 10 * 1024 * 1024
+    # Lockout: this many failed sign-ins within the window lock the account for the window.
+    lockout_failures: int = 5
+    lockout_minutes: int = 15
+    # Absolute URL the QR codes encode (`{public_base_url}/r/{code}`): the address passengers reach.
+    public_base_url: str = "http://127.0.0.1:8000"
+    # The car-camera vision model (ONNX) and its sidecar TOML (class names, input size, layout).
+    vision_model: Path = ROOT / "detectors" / "vision" / "models" / "car_v1.onnx"
+    # Map tiles for the console's big screen ({z}/{x}/{y} template); empty: offline district outlines.
+    map_tile_url: str = ""
+    # Notification channels; a channel without its address (host, URL) is off. SMS and IM go through
+    # an HTTP gateway that checks our HMAC-SHA256 signature (gateway_secret).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "liftcase@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    sms_gateway_url: str | None = None
+    im_webhook_url: str | None = None
+    im_flavour: str = "wecom"  # wecom | dingtalk
+    gateway_secret: str = ""
+    notify_timeout_seconds: float = 10.0
+    # Attempts per notice; the wait doubles from notify_backoff_seconds after each failure.
+    notify_max_attempts: int = 5
+    notify_backoff_seconds: float = 30.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        return self.redis_url is None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        base = cls()
+        return replace(
+            base,
+            database_url=env.get("LIFTCASE_DATABASE_URL", base.database_url),
+            redis_url=env.get("LIFTCASE_REDIS_URL") or None,
+            bpmn_dir=Path(env.get("LIFTCASE_BPMN_DIR", base.bpmn_dir)),
+            forms_dir=Path(env.get("LIFTCASE_FORMS_DIR", base.forms_dir)),
+            sla_file=Path(env.get("LIFTCASE_SLA_FILE", base.sla_file)),
+            detector_thresholds=Path(env.get("LIFTCASE_DETECTOR_THRESHOLDS", base.detector_thresholds)),
+            timer_poll_seconds=float(env.get("LIFTCASE_TIMER_POLL_SECONDS", base.timer_poll_seconds)),
+            script_time_limit_seconds=float(env.get("LIFTCASE_SCRIPT_TIME_LIMIT", base.script_time_limit_seconds)),
+            secret_key=env.get("LIFTCASE_SECRET_KEY", base.secret_key),
+            upload_dir=Path(env.get("LIFTCASE_UPLOAD_DIR", base.upload_dir)),
+            max_upload_bytes=int(env.get("LIFTCASE_MAX_UPLOAD_BYTES", base.max_upload_bytes)),
+            smtp_host=env.get("LIFTCASE_SMTP_HOST") or None,
+            smtp_port=int(env.get("LIFTCASE_SMTP_PORT", base.smtp_port)),
+            smtp_from=env.get("LIFTCASE_SMTP_FROM", base.smtp_from),
+            smtp_user=env.get("LIFTCASE_SMTP_USER") or None,
+            smtp_password=env.get("LIFTCASE_SMTP_PASSWORD") or None,
+            smtp_starttls=env.get("LIFTCASE_SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
+            sms_gateway_url=env.get("LIFTCASE_SMS_GATEWAY_URL") or None,
+            im_webhook_url=env.get("LIFTCASE_IM_WEBHOOK_URL") or None,
+            im_flavour=env.get("LIFTCASE_IM_FLAVOUR", base.im_flavour),
+            gateway_secret=env.get("LIFTCASE_GATEWAY_SECRET", base.gateway_secret),
+            notify_timeout_seconds=float(env.get("LIFTCASE_NOTIFY_TIMEOUT", base.notify_timeout_seconds)),
+            notify_max_attempts=int(env.get("LIFTCASE_NOTIFY_MAX_ATTEMPTS", base.notify_max_attempts)),
+            notify_backoff_seconds=float(env.get("LIFTCASE_NOTIFY_BACKOFF", base.notify_backoff_seconds)),
+            public_base_url=env.get("LIFTCASE_PUBLIC_BASE_URL", base.public_base_url).rstrip("/"),
+            vision_model=Path(env.get("LIFTCASE_VISION_MODEL", base.vision_model)),
+            map_tile_url=env.get("LIFTCASE_MAP_TILE_URL", base.map_tile_url),
+        )

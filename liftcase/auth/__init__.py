@@ -1,1 +1,0 @@
-"""Sign-in, sessions, personal API tokens and the sign-in audit trail."""

@@ -1,0 +1,77 @@
+"""Builds the running system and registers, in explicit lists, every job and periodic work.
+
+The only place where the parts meet: a job, periodic task or case type that is not listed here
+(case types: processes/catalogue.py) does not exist. Nothing below liftcase/ imports this module.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from connectors.mqtt import jobs as mqtt_jobs
+from connectors.notify import jobs as notify_jobs
+from detectors.risk import flows as risk_flows
+from engine.runner import CaseEngine
+from infra.clock import Clock, SystemClock
+from infra.db import make_engine, make_sessionmaker
+from infra.jobs import InProcessJobs, JobQueue, JobRegistry, RqJobs
+from infra.periodic import Periodic, add_to
+from infra.settings import Settings
+from liftcase.migrate import upgrade
+from processes import telemetry
+from processes.catalogue import CASE_TYPES
+from processes.roles import RegistryRoles
+from processes.services import domain_services
+from processes.system import System
+from reports import flows as report_flows
+
+JOBS = JobRegistry(
+    {
+        notify_jobs.SEND: notify_jobs.send_notifications,
+        notify_jobs.DELIVER: notify_jobs.deliver_notifications,
+        telemetry.JOB: telemetry.telemetry_signals,
+        report_flows.MAKE_REPORTS: report_flows.make_scheduled_reports_job,
+    }
+)
+PERIODIC: tuple[Periodic, ...] = (
+    notify_jobs.RETRY,
+    mqtt_jobs.OFFLINE,
+    risk_flows.NIGHTLY,
+    report_flows.WEEKLY,
+    report_flows.MONTHLY,
+)
+
+
+def build_system(settings: Settings, *, clock: Clock | None = None, jobs: JobQueue | None = None) -> System:
+    db = make_engine(settings.database_url)
+    sessions = make_sessionmaker(db)
+    clock = clock or SystemClock()
+    checks, effects = domain_services()
+    hooks = RegistryRoles({k: ct.prefix for k, ct in CASE_TYPES.items()}, effects)
+    engine = CaseEngine(sessions, clock, hooks, services=checks, script_time_limit=settings.script_time_limit_seconds)
+    if jobs is None:
+        jobs = InProcessJobs(JOBS) if settings.embedded else RqJobs(settings.redis_url or "", JOBS)
+    system = System(settings, db, sessions, clock, jobs, engine)
+    use_jobs(system, jobs)
+    # The engine's outbox: notices its steps queued are delivered by jobs on the system's queue.
+    engine.notifications_queued = partial(notify_jobs.queue_notifications, system)
+    return system
+
+
+def use_jobs(system: System, jobs: JobQueue) -> None:
+    """Give the system a job queue (tests and benchmarks swap in-process and rq queues)."""
+    system.jobs = jobs
+    if isinstance(jobs, InProcessJobs):
+        jobs.bind(system)
+
+
+def create_schema(system: System) -> None:
+    """Bring the database to the newest migration (Alembic), on SQLite and PostgreSQL alike."""
+    with system.db.begin() as connection:
+        upgrade(system.settings.database_url, connection=connection)
+
+
+def add_periodic(scheduler: Any, system: System) -> None:
+    """Every periodic job onto an APScheduler scheduler, on the city's clock."""
+    add_to(scheduler, PERIODIC, system, system.settings.timezone)

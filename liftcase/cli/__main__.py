@@ -1,0 +1,5 @@
+"""`python -m liftcase.cli ...`: the same as the `liftcase` command."""
+
+from liftcase.cli import main
+
+main()

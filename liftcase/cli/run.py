@@ -1,0 +1,88 @@
+"""Run the parts: web app, rq worker, timer loop, the embedded demo."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import click
+
+from infra.settings import Settings
+from liftcase.cli.context import cli_system
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Serve the web app (development server; deploy with gunicorn 'liftcase.wsgi:app')."""
+    from werkzeug.serving import run_simple
+
+    from web.app import create_app
+
+    run_simple(host, port, create_app(cli_system()), threaded=True)
+
+
+@click.command()
+@click.option("--fork/--no-fork", default=True, show_default=True,
+              help="fork per job (isolation), or run jobs in the worker itself (keeps parsed BPMN and connections)")
+def worker(fork: bool) -> None:
+    """Run an rq worker for engine steps and notification sends (needs LIFTCASE_REDIS_URL)."""
+    from liftcase.worker import work
+
+    if not Settings.from_env().redis_url:
+        raise click.UsageError("set LIFTCASE_REDIS_URL to run a worker (embedded mode runs jobs in-process)")
+    work(cli_system(), fork=fork)
+
+
+@click.command()
+def scheduler() -> None:
+    """Run the timer loop: fire every case timer within a poll interval of its due time."""
+    from engine.scheduler import run_forever
+    from liftcase.bootstrap import add_periodic
+
+    system = cli_system()
+    run_forever(system.engine, system.settings.timer_poll_seconds, extra=partial(add_periodic, system=system))
+
+
+@click.command()
+@click.option("--port", default=8000, show_default=True)
+@click.option("--no-serve", is_flag=True, help="set up and make activity, then exit")
+@click.option("--fresh/--keep", default=True, show_default=True, help="start from an empty demo database")
+def demo(port: int, no_serve: bool, fresh: bool) -> None:
+    """Embedded demo: SQLite, in-process jobs and timers, a seeded city, some live cases."""
+    from demo.run import prepare, start_background_work
+    from liftcase.bootstrap import add_periodic, create_schema
+
+    settings = Settings.from_env()
+    db_path = Path(settings.database_url.split("///", 1)[-1])
+    if fresh and settings.database_url.startswith("sqlite") and db_path.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    system = cli_system(redis_url=None)
+    create_schema(system)
+    prepared = prepare(system)
+    running = start_background_work(system, partial(add_periodic, system=system), live_feed=not no_serve)
+    base = f"http://127.0.0.1:{port}"
+    click.echo(f"""
+liftcase demo is running (embedded: SQLite, in-process jobs, timer loop every {settings.timer_poll_seconds}s)
+  console         {base}/console/   (sign in as below)
+  demo users      dispatcher, maint, maint_manager, property, regulator, city_regulator, analyst, auditor, admin
+  password        {prepared.password}
+  dispatch screen {base}/console/screens/dispatch?kiosk=1
+  passenger page  {base}/r/{prepared.qr_code}   (public QR page: 一键救援, complaint)
+  API docs        {base}/api/docs   (OpenAPI: {base}/api/openapi.json)
+  live telemetry  30 simulated boxes, {running.feed} (faults become warning and rescue cases)
+  database        {db_path}
+  cases opened    {running.summary}
+  check timeline  .venv/bin/liftcase verify-timeline
+  see a ladder    .venv/bin/liftcase scenario rescue
+""")
+    if no_serve:
+        running.timers.shutdown(wait=False)
+        return
+    from werkzeug.serving import run_simple
+
+    from web.app import create_app
+
+    run_simple("127.0.0.1", port, create_app(system), threaded=True)

@@ -1,0 +1,43 @@
+"""Set up: migrate and deploy, seed the demo city."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from liftcase.bootstrap import create_schema
+from liftcase.cli.context import cli_system
+
+
+@click.command()
+def init() -> None:
+    """Migrate the database to the newest schema and deploy the BPMN in bpmn/."""
+    system = cli_system()
+    create_schema(system)
+    for d in system.deploy_processes():
+        state = "deployed" if d.created else "unchanged"
+        click.echo(f"{d.definition.key} v{d.definition.version} {state}")
+
+
+@click.command()
+@click.option("--seed", "seed_value", default=20261123, show_default=True)
+@click.option("--elevators", default=14188, show_default=True)
+@click.option("--devices", default=1000, show_default=True)
+def seed(seed_value: int, elevators: int, devices: int) -> None:
+    """Generate the demo city (Dazhou) deterministically from a seed."""
+    from werkzeug.security import generate_password_hash
+
+    from demo.seed import seed_city
+
+    system = cli_system()
+    with system.sessions() as session, session.begin():
+        counts = seed_city(
+            session,
+            seed=seed_value,
+            elevators=elevators,
+            devices=devices,
+            clock_now=system.clock.now(),
+            hash_password=generate_password_hash,
+        )
+    click.echo(json.dumps(counts, ensure_ascii=False))

@@ -1,1 +1,0 @@
-"""The register of organisations, people, elevators and devices that cases refer to."""

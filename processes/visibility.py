@@ -1,0 +1,40 @@
+"""Which cases and tasks a user's scope reaches, as SQL conditions applied in every query that
+reads them (registry.scope does the same for elevators)."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+
+from engine.models import Case, CaseTask
+from processes.roles import LANES
+from registry.models import Elevator, OrgKind
+from registry.scope import Scope, elevators_visible
+
+
+def cases_visible(scope: Scope) -> ColumnElement[bool]:
+    """Condition on `Case` rows: the case's elevator is visible, or the user's organisation was
+    given a task on it (a backup unit called in at level 2), or a district regulator's district."""
+    if not scope.reads_cases:
+        return false()
+    if scope.city_wide:
+        return true()
+    conditions: list[ColumnElement[bool]] = [
+        Case.elevator_id.in_(select(Elevator.id).where(elevators_visible(scope)))
+    ]
+    if scope.organisation_id is not None:
+        conditions.append(
+            Case.id.in_(select(CaseTask.case_id).where(CaseTask.organisation_id == scope.organisation_id))
+        )
+    if scope.organisation_kind == OrgKind.DISTRICT_REGULATOR:
+        conditions.append(Case.district_code == scope.district_code)
+    return or_(*conditions)
+
+
+def tasks_actionable(scope: Scope) -> ColumnElement[bool]:
+    """Condition on `CaseTask` rows this user may claim or complete: assigned to them, or open to
+    their organisation and one of their roles fits the task's lane."""
+    lanes = [lane for lane, role in LANES.items() if role in scope.roles]
+    mine = CaseTask.assignee_id == scope.user_id
+    if not lanes or scope.organisation_id is None:
+        return mine
+    return or_(mine, (CaseTask.organisation_id == scope.organisation_id) & CaseTask.role.in_(lanes))

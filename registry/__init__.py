@@ -1,0 +1,1 @@
+"""The register: districts, organisations, users, elevators, devices, codes, imports, scope."""

@@ -1,0 +1,1 @@
+"""Sign-in, lockout and personal tokens."""

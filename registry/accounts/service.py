@@ -1,0 +1,118 @@
+"""Passwords, lockout and tokens: plain reads and writes on a session the caller commits."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from registry.accounts.models import ApiToken, SignInEvent
+from registry.models import User
+
+TOKEN_PREFIX = "lct_"
+# Checked against when the username is unknown, so a wrong username costs the same time as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-password")
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    user: User | None
+    reason: str | None = None  # "invalid" or "locked"
+
+
+def _recent_failures(session: Session, username: str, since: datetime) -> int:
+    last_success = session.scalar(
+        select(func.max(SignInEvent.at)).where(SignInEvent.username == username, SignInEvent.kind == "sign_in")
+    )
+    start = max(since, last_success) if last_success else since
+    return session.scalar(
+        select(func.count()).where(
+            SignInEvent.username == username, SignInEvent.kind == "failed", SignInEvent.at > start
+        )
+    ) or 0
+
+
+def sign_in(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    now: datetime,
+    failures_allowed: int,
+    lockout: timedelta,
+    remote_addr: str | None = None,
+    user_agent: str | None = None,
+) -> SignInResult:
+    """Check the password; every attempt is recorded. After `failures_allowed` failures within
+    `lockout`, the account refuses even the right password until the window has passed."""
+
+    def record(kind: str, user: User | None) -> None:
+        session.add(
+            SignInEvent(
+                username=username[:60],
+                user_id=user.id if user else None,
+                kind=kind,
+                success=kind == "sign_in",
+                remote_addr=remote_addr,
+                user_agent=(user_agent or "")[:200] or None,
+                at=now,
+            )
+        )
+
+    user = session.scalar(select(User).where(User.username == username))
+    if _recent_failures(session, username, now - lockout) >= failures_allowed:
+        record("locked", user)
+        return SignInResult(None, "locked")
+    stored = user.password_hash if user and user.active and user.password_hash else None
+    if not check_password_hash(stored or _DUMMY_HASH, password) or stored is None:
+        record("failed", user)
+        return SignInResult(None, "invalid")
+    record("sign_in", user)
+    return SignInResult(user)
+
+
+def record_sign_out(session: Session, user: User, *, now: datetime, remote_addr: str | None = None) -> None:
+    session.add(
+        SignInEvent(username=user.username, user_id=user.id, kind="sign_out", success=True,
+                    remote_addr=remote_addr, at=now)
+    )
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(session: Session, user: User, name: str, *, now: datetime) -> tuple[ApiToken, str]:
+    """A new personal token; the secret is returned once and only its hash is kept."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, prefix=secret[:12], token_hash=_digest(secret), created_at=now)
+    session.add(token)
+    session.add(SignInEvent(username=user.username, user_id=user.id, kind="token_created", success=True, at=now))
+    session.flush()
+    return token, secret
+
+
+def user_for_token(session: Session, secret: str, *, now: datetime) -> User | None:
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _digest(secret), ApiToken.revoked_at.is_(None))
+    )
+    if token is None:
+        return None
+    user = session.get(User, token.user_id)
+    if user is None or not user.active:
+        return None
+    # Touch at most once a minute: a busy integration should not write on every request.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        token.last_used_at = now
+    return user

@@ -1,0 +1,207 @@
+"""Bulk import of elevators from CSV or XLSX: every row checked, a per-row error report, valid
+rows inserted or updated by register code. Pure reading and checking first; one write at the end."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.codes import KIND_BY_CATEGORY, make_qr_code, validate_register_code
+from registry.models import District, Elevator, Organisation, OrgKind
+
+COLUMNS = (
+    "register_code",
+    "address",
+    "district_code",
+    "lat",
+    "lon",
+    "floors",
+    "installed_on",
+    "use_unit_code",
+    "maintenance_unit_code",
+    "next_inspection_due",
+)
+REQUIRED = ("register_code", "address", "district_code", "lat", "lon", "use_unit_code", "maintenance_unit_code")
+# The header row may use the Chinese column names of the provincial template.
+ALIASES = {
+    "设备注册代码": "register_code",
+    "安装地址": "address",
+    "区县代码": "district_code",
+    "纬度": "lat",
+    "经度": "lon",
+    "层站数": "floors",
+    "安装日期": "installed_on",
+    "使用单位编码": "use_unit_code",
+    "维保单位编码": "maintenance_unit_code",
+    "下次检验日期": "next_inspection_due",
+}
+MAX_ROWS = 50_000
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read (not CSV/XLSX, no header, missing columns)."""
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)  # {"row": n, "errors": {column: [msg]}}
+
+    @property
+    def valid_rows(self) -> int:
+        return self.rows - len(self.errors)
+
+
+def read_rows(data: bytes, filename: str) -> list[dict[str, Any]]:
+    if filename.lower().endswith(".xlsx"):
+        try:
+            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
+        except Exception as err:  # openpyxl raises several kinds for a broken file
+            raise ImportFileError(f"not a readable XLSX file: {err}") from err
+        values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("gb18030", errors="strict")  # Excel on Chinese Windows saves CSV as GBK
+        values = list(csv.reader(io.StringIO(text)))
+    if not values:
+        raise ImportFileError("the file is empty")
+    header = [ALIASES.get(str(h or "").strip(), str(h or "").strip()) for h in values[0]]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise ImportFileError(f"missing columns: {', '.join(missing)} (expected: {', '.join(COLUMNS)})")
+    if len(values) - 1 > MAX_ROWS:
+        raise ImportFileError(f"at most {MAX_ROWS} rows per file")
+    rows = []
+    for raw in values[1:]:
+        if not any(v not in (None, "") for v in raw):
+            rows.append({})  # keep row numbering; blank rows are skipped later
+            continue
+        rows.append({h: raw[i] if i < len(raw) else None for i, h in enumerate(header) if h in COLUMNS})
+    return rows
+
+
+def _date(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value if not hasattr(value, "date") else value.date()
+    return date.fromisoformat(str(value).strip())
+
+
+def check_row(row: dict[str, Any], districts: set[str], orgs: dict[str, tuple[int, str]]) -> tuple[dict, dict]:
+    """(clean values, errors by column) for one row."""
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, Any] = {}
+
+    def fail(column: str, message: str) -> None:
+        errors.setdefault(column, []).append(message)
+
+    for column in REQUIRED:
+        if row.get(column) in (None, ""):
+            fail(column, "required")
+    code = str(row.get("register_code") or "").strip()
+    if code:
+        for problem in validate_register_code(code):
+            fail("register_code", problem)
+        clean["register_code"] = code
+        clean["kind"] = KIND_BY_CATEGORY.get(code[:4], "traction")
+    clean["address"] = str(row.get("address") or "").strip()[:200]
+    district = str(row.get("district_code") or "").strip()
+    if district and district not in districts:
+        fail("district_code", f"unknown district {district}")
+    clean["district_code"] = district
+    for column, low, high in (("lat", 20.0, 45.0), ("lon", 95.0, 125.0)):
+        value = row.get(column)
+        if value in (None, ""):
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            fail(column, "must be a number")
+            continue
+        if not low <= number <= high:
+            fail(column, f"must be between {low} and {high}")
+        clean[column] = number
+    floors = row.get("floors")
+    if floors not in (None, ""):
+        try:
+            clean["floors"] = int(floors)
+            if not 2 <= clean["floors"] <= 200:
+                fail("floors", "must be between 2 and 200")
+        except (TypeError, ValueError):
+            fail("floors", "must be a whole number")
+    for column in ("installed_on", "next_inspection_due"):
+        try:
+            clean[column] = _date(row.get(column))
+        except ValueError:
+            fail(column, "must be a date (YYYY-MM-DD)")
+    for column, kind, target in (
+        ("use_unit_code", OrgKind.USE_UNIT, "use_unit_id"),
+        ("maintenance_unit_code", OrgKind.MAINTENANCE_UNIT, "maintenance_unit_id"),
+    ):
+        org_code = str(row.get(column) or "").strip()
+        if not org_code:
+            continue
+        found = orgs.get(org_code)
+        if found is None:
+            fail(column, f"unknown organisation {org_code}")
+        elif found[1] != kind:
+            fail(column, f"{org_code} is a {found[1]}, not a {kind}")
+        else:
+            clean[target] = found[0]
+    return clean, errors
+
+
+def import_elevators(session: Session, rows: list[dict[str, Any]], *, dry_run: bool = False) -> ImportReport:
+    """Check every row; unless `dry_run`, insert new register codes and update known ones.
+    Rows with errors are reported and left out; the valid ones go in one transaction."""
+    districts = set(session.scalars(select(District.code)))
+    orgs = {
+        code: (oid, kind)
+        for oid, code, kind in session.execute(select(Organisation.id, Organisation.code, Organisation.kind))
+    }
+    report = ImportReport()
+    seen: dict[str, int] = {}
+    good: list[dict[str, Any]] = []
+    for number, row in enumerate(rows, start=2):  # row 1 is the header, as in the spreadsheet
+        if not row:
+            continue
+        report.rows += 1
+        clean, errors = check_row(row, districts, orgs)
+        code = clean.get("register_code")
+        if code and code in seen:
+            errors.setdefault("register_code", []).append(f"repeats row {seen[code]}")
+        if errors:
+            report.errors.append({"row": number, "errors": errors})
+            continue
+        seen[code] = number
+        good.append(clean)
+    if dry_run or not good:
+        return report
+    existing = {
+        e.register_code: e
+        for e in session.scalars(select(Elevator).where(Elevator.register_code.in_([g["register_code"] for g in good])))
+    }
+    for clean in good:
+        elevator = existing.get(clean["register_code"])
+        if elevator is None:
+            session.add(Elevator(qr_code=make_qr_code(clean["register_code"]), **clean))
+            report.created += 1
+        else:
+            for key, value in clean.items():
+                if value is not None:
+                    setattr(elevator, key, value)
+            report.updated += 1
+    session.flush()
+    return report
