@@ -121,7 +121,7 @@ def test_no_console_message_is_translated_differently_by_another_catalog() -> No
     """Flask-Babel merges the packages' catalogs, so a shared message would show the other package's words."""
     from babel.messages.pofile import read_po
 
-    from web.i18n import TRANSLATION_DIRS
+    from web.http.i18n import TRANSLATION_DIRS
 
     ours = TRANSLATION_DIRS[0] / "zh_CN" / "LC_MESSAGES" / "messages.po"
     with ours.open("rb") as f:

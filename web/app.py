@@ -1,7 +1,7 @@
 """Flask app factory: the REST API under /api/v1 (flask-smorest, OpenAPI at /api/openapi.json),
 the public QR pages and AI webhook, and the console.
 
-Every route needs a signed-in user unless its view is marked `@public` (web.auth): deny by default.
+Every route needs a signed-in user unless its view is marked `@public` (web.http.auth): deny by default.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from werkzeug.routing import IntegerConverter
 from connectors.ai_events import views as ai_event_views
 from connectors.qr import views as qr_views
 from processes.system import System
-from web import auth, errors, i18n
 from web.api import cases, dashboard, definitions, notifications, registry, reports, session, tasks
 from web.console import assets, filters, views
+from web.http import auth, errors, i18n
 
 # Each module exposes `blp` (a flask_smorest.Blueprint); they appear in the OpenAPI document.
 API_MODULES = (session, notifications, filters, cases, tasks, definitions, registry, dashboard, reports)

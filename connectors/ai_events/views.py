@@ -12,9 +12,9 @@ from flask import Blueprint, jsonify, request
 
 from connectors.ai_events import flows, service, signature
 from connectors.ai_events.schema import EventInvalid, parse_event
-from web import context
-from web.auth import public
-from web.errors import body
+from web.http import context
+from web.http.auth import public
+from web.http.errors import body
 
 bp = Blueprint("ai_events", __name__)
 

@@ -12,8 +12,8 @@ from connectors.qr.limits import MemoryCounter, RateLimiter, RedisCounter, Verdi
 from infra.settings import CITY_TZ
 from registry.models import Elevator
 from registry.scope import elevators_visible
-from web import context
-from web.auth import public, require_roles
+from web.http import context
+from web.http.auth import public, require_roles
 
 bp = Blueprint("qr", __name__, template_folder="templates")
 LIMITER_KEY = "liftcase.qr.limiter"
@@ -242,7 +242,7 @@ SHEET_LIMIT = 500  # elevators per download; the CLI (`liftcase qr-sheets`) has 
 @require_roles("admin", "regulator", "property", "maintenance_manager", "maintenance")
 def sheets_pdf() -> Response:
     """Signs for the elevators of a district that the user may see (scope), as one PDF."""
-    from web.errors import body
+    from web.http.errors import body
 
     district = request.args.get("district", "").strip()
     if not district:

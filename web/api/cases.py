@@ -17,8 +17,8 @@ from processes.intake import open_or_join
 from processes.models import Attachment, CaseComment
 from processes.timelines import timeline_of
 from registry.models import Elevator, Role
-from web import auth, context
 from web.api.paging import PageArgs, paged
+from web.http import auth, context
 
 blp = Blueprint("cases", __name__, description="Cases: list, detail, timeline, SLA, diagram, comments, actions")
 

@@ -14,7 +14,7 @@ from marshmallow import Schema, fields, validate
 
 from processes import dashboard, elevator_facts
 from registry.scope import Scope
-from web import context
+from web.http import context
 
 blp = Blueprint("dashboard", __name__, description="Live figures for role home pages and the dispatch screen")
 

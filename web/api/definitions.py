@@ -16,7 +16,7 @@ from engine.definitions import validate as validate_bpmn
 from engine.models import Case, CaseStatus, ProcessDefinition
 from processes.roles import KNOWN_ROLES
 from registry.models import Role
-from web import auth, context
+from web.http import auth, context
 
 blp = Blueprint("process-definitions", __name__, description="BPMN process versions: list, XML, validate, deploy")
 MAX_XML = 2_000_000

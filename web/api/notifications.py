@@ -15,8 +15,8 @@ from connectors.notify.channels import OUTBOUND, channels_of
 from connectors.notify.jobs import DELIVER
 from engine.models import Notification
 from registry.models import Role
-from web import auth, context
 from web.api.paging import paged
+from web.http import auth, context
 
 blp = Blueprint("notifications", __name__, description="Notifications: inbox, live stream, channels, failures")
 WATCHERS = (Role.ADMIN, Role.REGULATOR, Role.AUDITOR)

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema
 from sqlalchemy import Select, func, select
 
-from web import context
+from web.http import context
 
 
 class PageArgs(Schema):

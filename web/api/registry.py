@@ -21,8 +21,8 @@ from registry.codes import KIND_BY_CATEGORY, make_qr_code, validate_register_cod
 from registry.importing import ImportFileError, import_elevators, read_rows
 from registry.models import Device, District, Elevator, Organisation, OrgKind, Role, User
 from registry.scope import elevators_visible
-from web import auth, context
 from web.api.paging import PageArgs, paged
+from web.http import auth, context
 
 blp = Blueprint("registry", __name__, description="Elevators, organisations, users and devices")
 ID = validate.Range(min=1, max=2**31 - 1)

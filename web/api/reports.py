@@ -20,8 +20,8 @@ from reports import exports, render, service
 from reports.audit import build_package
 from reports.flows import cycle_days, previous_period
 from reports.models import StoredReport
-from web import auth, context
 from web.api.cases import CaseFilterArgs, case_filters
+from web.http import auth, context
 
 blp = Blueprint("reports", __name__, description="Reports (PDF), exports (CSV/XLSX) and audit packages")
 READERS = (Role.REGULATOR, Role.AUDITOR, Role.ADMIN)

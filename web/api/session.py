@@ -15,8 +15,8 @@ from registry.accounts import service
 from registry.accounts.models import ApiToken, SignInEvent
 from registry.models import Organisation, Role
 from registry.scope import Scope
-from web import auth, context
 from web.api.paging import PageArgs, paged
+from web.http import auth, context
 
 blp = Blueprint("session", __name__, description="Sign-in, sign-out and personal API tokens")
 

@@ -15,9 +15,9 @@ from processes import case_service as svc
 from processes.attachments import AttachmentRejected, attach
 from processes.visibility import cases_visible, tasks_actionable
 from registry.models import Role, User
-from web import auth, context
 from web.api.cases import AttachmentSchema, CaseSchema, TaskBriefSchema
 from web.api.paging import PageArgs, paged
+from web.http import auth, context
 
 blp = Blueprint("tasks", __name__, description="Tasks: inbox, claim, assign, complete with a form, evidence")
 

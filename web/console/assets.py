@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Blueprint, abort, redirect, send_from_directory, url_for
 from werkzeug.wrappers import Response
 
-from web import auth
+from web.http import auth
 
 bp = Blueprint("console_assets", __name__)
 

@@ -8,9 +8,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from web import auth, context
 from web.console import service
 from web.console.models import SavedFilter
+from web.http import auth, context
 
 blp = Blueprint("saved_filters", __name__, description="Saved case-list filters of the signed-in user")
 

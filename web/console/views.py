@@ -14,8 +14,8 @@ from werkzeug.wrappers import Response
 
 from processes.roles import KNOWN_ROLES
 from registry.models import District, Role
-from web import auth, context
 from web.console.strings import js_strings
+from web.http import auth, context
 
 bp = Blueprint("console", __name__, template_folder="templates", url_prefix="/console")
 

@@ -38,7 +38,7 @@ def end_reads() -> None:
 
 
 def scope() -> Scope:
-    """The signed-in user's scope (set by web.auth before the view runs)."""
+    """The signed-in user's scope (set by web.http.auth before the view runs)."""
     return g.scope
 
 

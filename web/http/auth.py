@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from registry.accounts.service import user_for_token
 from registry.models import Organisation, User
 from registry.scope import Scope
-from web import context
+from web.http import context
 
 F = TypeVar("F", bound=Callable[..., Any])
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
