@@ -12,6 +12,7 @@ from flask_babel import get_locale
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from infra.settings import CITY_TZ
 from processes.roles import KNOWN_ROLES
 from registry.models import District, Role
 from web.console.strings import js_strings
@@ -38,6 +39,7 @@ def page(template: str, **values: Any) -> str:
     user = auth.current_user()
     scope = context.scope() if user is not None else None
     system = context.system()
+    local_now = system.clock.now().astimezone(CITY_TZ)
     return render_template(
         f"console/{template}",
         me=user,
@@ -45,7 +47,9 @@ def page(template: str, **values: Any) -> str:
         nav=_nav(scope.roles) if scope else [],
         csrf=auth.csrf_token(),
         lang=str(get_locale() or "zh_CN"),
-        server_now=system.clock.now().isoformat(),
+        server_now=local_now.isoformat(),
+        city_tz=CITY_TZ.key,  # the scripts show and read times on the city's clock
+        utc_offset=local_now.isoformat()[-6:],
         strings=js_strings(),
         **values,
     )

@@ -4,7 +4,9 @@ const csrf = document.querySelector('meta[name="csrf-token"]')?.content || '';
 const strings = JSON.parse(document.getElementById('lc-strings')?.textContent || '{}');
 export const me = JSON.parse(document.getElementById('lc-me')?.textContent || 'null');
 export const lang = document.body.dataset.lang || 'zh_CN';
-export const TZ = 'Asia/Shanghai';
+// The city's time zone and its UTC offset, from the server (infra.settings.CITY_TZ).
+export const TZ = document.body.dataset.tz || 'UTC';
+export const UTC_OFFSET = document.body.dataset.utcOffset || '+00:00';
 
 export function t(key) {
   return strings[key] ?? key;

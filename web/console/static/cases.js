@@ -1,14 +1,14 @@
 // Case list: filters in the URL (shareable), saved filters per user, CSV/XLSX export of the same filters.
-import { ApiError, api, apiPage, errorText, fmtTime, h, statusLabel, t, toast, typeLabel } from './api.js';
+import { ApiError, UTC_OFFSET, api, apiPage, errorText, fmtTime, h, statusLabel, t, toast, typeLabel } from './api.js';
 
 const form = document.getElementById('case-filters');
 const districts = Object.fromEntries(JSON.parse(document.getElementById('district-names').textContent).map((d) => [d.code, d.name]));
 const KEYS = ['type', 'status', 'district', 'elevator_id', 'from', 'to', 'overdue'];
 let page = 1;
 
-// Dates are Beijing days: from = that midnight, to = the next day's midnight (exclusive).
+// Dates are city days: from = that midnight, to = the next day's midnight (exclusive).
 function dayStart(date, plusDays = 0) {
-  const d = new Date(`${date}T00:00:00+08:00`);
+  const d = new Date(`${date}T00:00:00${UTC_OFFSET}`);
   d.setUTCDate(d.getUTCDate() + plusDays);
   return d.toISOString().replace('.000Z', '+00:00');
 }

@@ -1,7 +1,7 @@
 // Renders a task form from its JSON Schema (the subset forms/*.json use: an object of strings —
 // enum, date, date-time, long text —, integers, numbers, booleans and arrays of strings) and
 // shows the server's 422 messages at each field. Validation stays on the server: one source of truth.
-import { ApiError, h, request, t } from './api.js';
+import { ApiError, UTC_OFFSET, h, request, t } from './api.js';
 
 const UPLOAD_NAMES = /photo|attachment|snapshot|evidence/i;
 
@@ -58,7 +58,7 @@ function stringField(name, schema, required, ctx, initial) {
   f.collect = () => {
     const v = input.value.trim();
     if (!v) return undefined;
-    return schema.format === 'date-time' && v.length === 16 ? `${v}:00+08:00` : v;
+    return schema.format === 'date-time' && v.length === 16 ? `${v}:00${UTC_OFFSET}` : v;
   };
   return f.finish(h('label', {}, f.label(), input));
 }
