@@ -11,7 +11,7 @@ from infra.clock import SimulatedClock, SystemClock
 from infra.settings import Settings
 from liftcase.bootstrap import build_system
 from registry.models import Device
-from tests.conftest import START, make_system
+from tests.support.system import START, make_system
 
 
 def test_without_a_broker_the_stream_goes_straight_into_the_pipeline(sqlite_url: str) -> None:

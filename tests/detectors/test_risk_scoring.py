@@ -19,7 +19,7 @@ from engine.models import Case
 from processes.intake import open_or_join
 from processes.system import System
 from registry.models import Elevator
-from tests.conftest import make_system
+from tests.support.system import make_system
 
 
 def _rows(system: System) -> dict[int, ElevatorRisk]:

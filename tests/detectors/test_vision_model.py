@@ -21,7 +21,7 @@ from infra.settings import Settings
 from processes.models import Attachment
 from processes.system import System
 from registry.models import Elevator
-from tests.conftest import make_system
+from tests.support.system import make_system
 
 MODEL = Settings().vision_model
 

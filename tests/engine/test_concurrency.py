@@ -11,7 +11,7 @@ from engine.models import CaseTask, TimelineEvent
 from infra.errors import Conflict
 from processes.intake import open_or_join
 from processes.system import System
-from tests.helpers import kinds
+from tests.support.helpers import kinds
 
 
 def test_concurrent_completions_one_wins(system: System) -> None:

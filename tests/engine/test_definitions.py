@@ -10,8 +10,8 @@ from engine.models import Case, ProcessDefinition
 from engine.runner import CaseStart
 from processes.roles import KNOWN_ROLES
 from processes.system import System
-from tests.bpmn_samples import one_task
-from tests.helpers import open_tasks
+from tests.support.bpmn_samples import one_task
+from tests.support.helpers import open_tasks
 
 
 def _deploy(system: System, xml: str):  # type: ignore[no-untyped-def]

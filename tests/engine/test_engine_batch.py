@@ -17,7 +17,7 @@ from infra.errors import NotFound
 from processes.intake import IntakeItem, open_or_join, open_or_join_many
 from processes.models import Signal
 from processes.system import System
-from tests.helpers import kinds
+from tests.support.helpers import kinds
 
 WARNING = {"source": "iot", "kind": "door_lock_fault", "warning_type": "door_lock_fault", "recent_count": 1}
 

@@ -18,8 +18,8 @@ from infra.settings import Settings
 from liftcase.bootstrap import build_system
 from processes.roles import KNOWN_ROLES
 from processes.system import System
-from tests.bpmn_samples import cycle_and_intermediate
-from tests.helpers import case, kinds, open_tasks
+from tests.support.bpmn_samples import cycle_and_intermediate
+from tests.support.helpers import case, kinds, open_tasks
 
 
 def _start_ticker(system: System) -> int:

@@ -21,8 +21,9 @@ from liftcase.bootstrap import JOBS, use_jobs
 from liftcase.cli import main
 from processes.intake import open_or_join
 from processes.system import System
-from tests.conftest import REDIS_URL, make_system, need_service
-from tests.helpers import kinds
+from tests.support.helpers import kinds
+from tests.support.services import REDIS_URL, need_service
+from tests.support.system import make_system
 
 
 def test_migrations_produce_exactly_the_models(db_url: str, clock: SimulatedClock) -> None:

@@ -12,7 +12,7 @@ from forms.validation import FormInvalid
 from infra.clock import SimulatedClock
 from processes.intake import open_or_join
 from processes.system import System
-from tests.helpers import case, escalations, kinds, notified_roles, open_tasks
+from tests.support.helpers import case, escalations, kinds, notified_roles, open_tasks
 
 
 def start(system: System, urban: bool = True, **signal: object) -> int:

@@ -25,9 +25,9 @@ from registry.models import OrgKind, Role
 from registry.scope import Scope
 from reports.audit import build_package
 from reports.audit_verify import manifest_digest, verify_package
-from tests.conftest import START, make_system
+from tests.support.system import START, make_system
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CITY = Scope(0, "auditor", frozenset({Role.AUDITOR}), None, OrgKind.PLATFORM, None)
 RANGE = (START - timedelta(days=1), START + timedelta(days=2))
 

@@ -24,7 +24,7 @@ from processes.system import System
 from registry.models import OrgKind, Role
 from registry.scope import Scope
 from reports.exports import CASE_COLUMNS, EVENT_COLUMNS, case_rows, export_cases, export_timelines
-from tests.conftest import START, make_system
+from tests.support.system import START, make_system
 
 CITY = Scope(0, "auditor", frozenset({Role.AUDITOR}), None, OrgKind.PLATFORM, None)
 

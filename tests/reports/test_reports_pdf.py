@@ -29,7 +29,7 @@ from processes.system import System
 from registry.models import District, Elevator, Organisation, OrgKind, Role
 from registry.scope import Scope
 from reports import render, service
-from tests.conftest import START, make_system
+from tests.support.system import START, make_system
 
 OCTOBER = (date(2026, 10, 1), date(2026, 11, 1))
 CITY = Scope(0, "test", frozenset({Role.REGULATOR}), None, OrgKind.CITY_REGULATOR, None)

@@ -18,7 +18,7 @@ from liftcase.bootstrap import PERIODIC
 from registry.models import District, Organisation, OrgKind, Role, User
 from reports.flows import make_scheduled_reports, previous_period, reports_weekly
 from reports.models import StoredReport
-from tests.conftest import make_system
+from tests.support.system import make_system
 
 
 def test_previous_period() -> None:

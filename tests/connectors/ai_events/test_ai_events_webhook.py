@@ -26,8 +26,8 @@ from infra.clock import SimulatedClock
 from processes.models import Attachment, Signal
 from processes.system import System
 from registry.models import Elevator
-from tests.api_client import Client, app_for
-from tests.conftest import make_system
+from tests.support.api_client import Client, app_for
+from tests.support.system import make_system
 
 SOURCE = "hik-city"
 

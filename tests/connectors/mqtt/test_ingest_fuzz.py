@@ -21,8 +21,8 @@ from detectors.rules.messages import (
     parse_status,  # fmt: skip
 )
 from infra.clock import SimulatedClock
-from tests.conftest import make_system
-from tests.test_ingest_pipeline import IDLE, pipeline_for
+from tests.connectors.mqtt.test_ingest_pipeline import IDLE, pipeline_for
+from tests.support.system import make_system
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),

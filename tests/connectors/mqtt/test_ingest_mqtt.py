@@ -31,10 +31,11 @@ from engine.models import Case
 from infra.clock import SystemClock
 from processes.system import System
 from registry.models import Device
-from tests.conftest import make_system, need_service
-from tests.helpers import open_tasks
+from tests.support.helpers import open_tasks
+from tests.support.services import need_service
+from tests.support.system import make_system
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 WARNING_FAULTS = ("door_held_open", "abnormal_stop", "door_lock_fault", "overrun_top", "power_loss")
 
 

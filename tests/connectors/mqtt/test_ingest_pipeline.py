@@ -22,8 +22,8 @@ from processes.models import Signal
 from processes.system import System
 from processes.telemetry import hand_over
 from registry.models import Device
-from tests.conftest import make_system
-from tests.helpers import kinds, open_tasks
+from tests.support.helpers import kinds, open_tasks
+from tests.support.system import make_system
 
 IDLE = dict(service_mode=1, car_status=0, car_direction=0, car_position=3, door_zone=1, door_status=1,
             passenger_status=2, power_status=1, speed=0.0, alarm_button=0, up_limit=0, down_limit=0)  # fmt: skip

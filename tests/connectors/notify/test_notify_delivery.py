@@ -30,8 +30,9 @@ from liftcase.bootstrap import JOBS, use_jobs
 from processes.intake import open_or_join
 from processes.system import System
 from registry.models import User
-from tests.conftest import REDIS_URL, make_system, need_service
-from tests.helpers import kinds
+from tests.support.helpers import kinds
+from tests.support.services import REDIS_URL, need_service
+from tests.support.system import make_system
 
 SECRET = "test-gateway-secret"
 

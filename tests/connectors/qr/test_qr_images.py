@@ -20,8 +20,8 @@ from infra.clock import SimulatedClock
 from liftcase.cli import main
 from processes.system import System
 from registry.models import Elevator
-from tests.api_client import Client, app_for
-from tests.conftest import make_system
+from tests.support.api_client import Client, app_for
+from tests.support.system import make_system
 
 BASE = "https://lift.example.cn"
 

@@ -20,9 +20,10 @@ from infra.clock import SimulatedClock
 from processes.models import CaseComment
 from processes.system import System
 from registry.models import Elevator, Organisation
-from tests.api_client import app_for
-from tests.conftest import REDIS_URL, make_system, need_service
-from tests.helpers import kinds
+from tests.support.api_client import app_for
+from tests.support.helpers import kinds
+from tests.support.services import REDIS_URL, need_service
+from tests.support.system import make_system
 
 QR_REDIS = REDIS_URL.rsplit("/", 1)[0] + "/10"
 

@@ -15,8 +15,8 @@ from infra.clock import SimulatedClock
 from processes.system import System
 from registry.accounts.models import SignInEvent
 from registry.models import Elevator, Organisation, OrgKind, User
-from tests.api_client import PASSWORD, Client, app_for
-from tests.conftest import make_system
+from tests.support.api_client import PASSWORD, Client, app_for
+from tests.support.system import make_system
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from flask import Flask
 from infra.clock import SimulatedClock
 from processes.intake import open_or_join
 from processes.system import System
-from tests.api_client import Client, app_for, demo_elevator
-from tests.conftest import make_system
+from tests.support.api_client import Client, app_for, demo_elevator
+from tests.support.system import make_system
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

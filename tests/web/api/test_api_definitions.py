@@ -11,8 +11,8 @@ from infra.clock import SimulatedClock
 from infra.settings import ROOT
 from processes.intake import open_or_join
 from processes.system import System
-from tests.api_client import Client, app_for, demo_elevator
-from tests.conftest import make_system
+from tests.support.api_client import Client, app_for, demo_elevator
+from tests.support.system import make_system
 
 WARNING_XML = (ROOT / "bpmn" / "warning.bpmn").read_text(encoding="utf-8")
 

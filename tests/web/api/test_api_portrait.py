@@ -16,8 +16,8 @@ from infra.clock import SimulatedClock
 from processes.intake import open_or_join
 from processes.system import System
 from registry.models import Elevator
-from tests.api_client import Client, app_for, demo_elevator, other_elevator
-from tests.conftest import make_system
+from tests.support.api_client import Client, app_for, demo_elevator, other_elevator
+from tests.support.system import make_system
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from infra.clock import SimulatedClock
 from processes.intake import open_or_join
 from registry.accounts.service import create_token
 from registry.models import Organisation, OrgKind, User
-from tests.api_client import app_for, demo_elevator
-from tests.conftest import START, make_system
+from tests.support.api_client import app_for, demo_elevator
+from tests.support.system import START, make_system
 
 GENERATED: Counter[str] = Counter()
 EXAMPLES = 12

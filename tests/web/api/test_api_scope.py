@@ -14,8 +14,8 @@ from engine.models import CaseTask
 from infra.clock import SimulatedClock
 from processes.intake import open_or_join
 from processes.system import System
-from tests.api_client import Client, app_for, demo_elevator, other_elevator
-from tests.conftest import make_system
+from tests.support.api_client import Client, app_for, demo_elevator, other_elevator
+from tests.support.system import START, make_system
 
 ROLES = [
     "dispatcher",
@@ -50,7 +50,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     url = f"sqlite:///{tmp_path_factory.mktemp('scope') / 'db.sqlite3'}"
-    system = make_system(url, SimulatedClock(__import__("tests.conftest").conftest.START), elevators=120)
+    system = make_system(url, SimulatedClock(START), elevators=120)
     app = app_for(system)
     e_in, e_out = demo_elevator(system), other_elevator(system)
     sla = system.settings.sla_file

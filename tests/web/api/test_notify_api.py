@@ -27,7 +27,8 @@ from processes.intake import open_or_join
 from processes.system import System
 from registry.accounts.service import create_token
 from registry.models import User
-from tests.conftest import REDIS_URL, make_system, need_service
+from tests.support.services import REDIS_URL, need_service
+from tests.support.system import make_system
 from web.app import create_app
 
 API = "/api/v1/notifications"

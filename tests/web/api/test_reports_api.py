@@ -11,8 +11,8 @@ from demo.scenarios import SCENARIOS
 from infra.clock import SimulatedClock
 from reports.audit_verify import verify_package
 from reports.flows import make_scheduled_reports
-from tests.api_client import Client, app_for
-from tests.conftest import make_system
+from tests.support.api_client import Client, app_for
+from tests.support.system import make_system
 
 
 def test_reports_api_in_scope(sqlite_url: str, clock: SimulatedClock, tmp_path: Path) -> None:

@@ -23,8 +23,7 @@ from processes.intake import open_or_join
 from processes.models import Attachment
 from processes.system import System
 from registry.models import Elevator, User
-from tests.conftest import START, make_system
-from tests.console_harness import (
+from tests.support.console_harness import (
     CHROMIUM,
     CHROMIUM_ARGS,
     DESKTOP,
@@ -37,6 +36,7 @@ from tests.console_harness import (
     sign_in,
     start_rescue,
 )
+from tests.support.system import START, make_system
 from web.console.assets import NODE_MODULES
 from web.console.models import SavedFilter
 

@@ -12,8 +12,8 @@ import pytest
 from flask import Flask
 
 from processes.system import System
-from tests.conftest import make_system
-from tests.console_harness import PASSWORD, set_passwords
+from tests.support.console_harness import PASSWORD, set_passwords
+from tests.support.system import make_system
 from web.app import create_app
 from web.console.assets import NODE_MODULES
 
