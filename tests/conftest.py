@@ -2,45 +2,24 @@
 a simulated clock, a seeded small city with the processes deployed.
 
 Tests that need PostgreSQL or Redis skip with the reason when the service is unreachable,
-except under CI=true, where they fail instead.
+except under CI=true, where they fail instead. The helpers behind these fixtures (make_system,
+need_service, START, ...) live in tests/support/, which the tests import them from.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from demo.seed import seed_city
 from infra.clock import SimulatedClock
-from infra.settings import Settings
-from liftcase.bootstrap import build_system, create_schema
 from processes.system import System
-
-PG_ADMIN = os.environ.get("LIFTCASE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("LIFTCASE_TEST_REDIS", "redis://127.0.0.1:6379/15")
-START = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
-
-
-def reachable(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def need_service(port: int, name: str) -> None:
-    if not reachable(port):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} on 127.0.0.1:{port} is unreachable and CI=true requires it")
-        pytest.skip(f"{name} on 127.0.0.1:{port} is unreachable")
+from tests.support.services import PG_ADMIN, need_service
+from tests.support.system import START, make_system
 
 
 @pytest.fixture(scope="session")
@@ -82,15 +61,6 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def clock() -> SimulatedClock:
     return SimulatedClock(START)
-
-
-def make_system(url: str, clock: SimulatedClock, *, elevators: int = 200, **settings: object) -> System:
-    system = build_system(Settings(database_url=url, **settings), clock=clock)  # type: ignore[arg-type]
-    create_schema(system)
-    with system.sessions() as session, session.begin():
-        seed_city(session, elevators=elevators, devices=20, clock_now=clock.now())
-    system.deploy_processes()
-    return system
 
 
 @pytest.fixture
