@@ -1,8 +1,10 @@
 """The console under test: the real app on a real HTTP server thread (werkzeug) over a seeded
-SQLite system, and Debian's Chromium driven by Playwright. Screenshots land in docs/screenshots/."""
+SQLite system, and Debian's Chromium driven by Playwright. Screenshots land in var/screenshots/ (ignored by git), or
+in the README's docs/screenshots/ when LIFTCASE_SCREENSHOTS=docs: a test run leaves the tree clean."""
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -23,7 +25,8 @@ PASSWORD = "console 96933"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = _ROOT / ("docs" if os.environ.get("LIFTCASE_SCREENSHOTS") == "docs" else "var") / "screenshots"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1440, "height": 900}}
 WALL = {"viewport": {"width": 1920, "height": 1080}}
