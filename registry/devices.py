@@ -17,21 +17,21 @@ def write_presence(session: Session, presence: Mapping[str, Mapping[str, Any]]) 
     """device id -> online, last_seen_at, last_seq (None: keep the stored one), in one executemany."""
     if not presence:
         return
-    table = Device.__table__
     stmt = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
+        update(Device)
+        .where(Device.id == bindparam("b_id"))
         .values(
             online=bindparam("b_online"),
             last_seen_at=bindparam("b_seen"),
             # An online flag or a box event carries no seq: keep the stored one.
-            last_seq=func.coalesce(bindparam("b_seq", type_=Integer), table.c.last_seq),
+            last_seq=func.coalesce(bindparam("b_seq", type_=Integer), Device.last_seq),
         )
     )
     rows = [
         {"b_id": d, "b_online": p["online"], "b_seen": p["last_seen_at"], "b_seq": p["last_seq"]}
         for d, p in presence.items()
     ]
+    # On the connection: a Core executemany, not the ORM's bulk update by primary key.
     session.connection().execute(stmt, rows)
 
 
