@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from processes.models import Attachment
@@ -76,11 +77,50 @@ def attach(
     kind: str = "evidence",
 ) -> Attachment:
     stored = store_bytes(upload_dir, data, max_bytes=max_bytes)
+    return _add(
+        session,
+        stored,
+        case_id=case_id,
+        task_id=task_id,
+        kind=kind,
+        filename=Path(filename or "upload").name,
+        uploaded_by=uploaded_by,
+        now=now,
+    )
+
+
+def attach_snapshot(session: Session, case_id: int, stored: Stored, filename: str, now: datetime) -> int:
+    """An AI event's image, stored already: one attachment per image and case (a retried event does
+    not attach it twice)."""
+    existing = session.scalar(
+        select(Attachment.id).where(
+            Attachment.case_id == case_id, Attachment.sha256 == stored.sha256, Attachment.kind == "snapshot"
+        )
+    )
+    if existing is not None:
+        return existing
+    row = _add(
+        session, stored, case_id=case_id, task_id=None, kind="snapshot", filename=filename, uploaded_by="ai", now=now
+    )
+    return row.id
+
+
+def _add(
+    session: Session,
+    stored: Stored,
+    *,
+    case_id: int,
+    task_id: int | None,
+    kind: str,
+    filename: str,
+    uploaded_by: str,
+    now: datetime,
+) -> Attachment:
     row = Attachment(
         case_id=case_id,
         task_id=task_id,
         kind=kind,
-        filename=Path(filename or "upload").name[:200],
+        filename=filename[:200],
         content_type=stored.content_type,
         size=stored.size,
         sha256=stored.sha256,

@@ -40,7 +40,7 @@ def overdue_condition(now: datetime) -> Any:
     return exists().where(CaseTask.case_id == Case.id, CaseTask.status == TaskStatus.OPEN, CaseTask.due_at < now)
 
 
-def case_query(scope: Scope, filters: CaseFilters, now: datetime) -> Select[tuple[Case]]:
+def case_query(scope: Scope, filters: CaseFilters, now: datetime) -> Select[Case]:
     stmt = select(Case).where(cases_visible(scope))
     f = filters
     if f.case_type:
@@ -125,7 +125,7 @@ def participants(session: Session, case: Case, tasks: list[CaseTask]) -> list[di
 
 def diagram(session: Session, case: Case) -> dict[str, Any]:
     """The version's BPMN and which of its elements are done and which are active now."""
-    definition = session.get(ProcessDefinition, case.definition_id)
+    definition = session.get_one(ProcessDefinition, case.definition_id)
     parsed = parsed_definition(definition)
     workflow = load_state(case.state, parsed.spec, parsed.subprocess_specs, None)
     completed: set[str] = set()
@@ -158,7 +158,7 @@ def attachments(session: Session, case_id: int) -> list[Attachment]:
 # -- tasks ----------------------------------------------------------------------------------------
 
 
-def task_query(scope: Scope, which: str, status: str | None) -> Select[tuple[CaseTask]]:
+def task_query(scope: Scope, which: str, status: str | None) -> Select[CaseTask]:
     """mine: assigned to me, or open to my organisation and my roles and not taken by someone else;
     org: everything open to my organisation and roles; all: every task of the cases I can see."""
     stmt = select(CaseTask)

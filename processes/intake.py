@@ -70,17 +70,17 @@ def _intake(batch: StartBatch, sla: dict[str, Any], items: Sequence[IntakeItem])
     session, now = batch.session, batch.engine.clock.now()
     results: list[IntakeResult | None] = [None] * len(items)
     keys = [item.signal.get("idempotency_key") or None for item in items]
-    seen: dict[str, tuple[int | None, bool]] = {}
+    seen: dict[str, tuple[int, bool]] = {}  # signals taken before that reached a case
     wanted = sorted({k for k in keys if k})
     if wanted:
         stmt = select(Signal.idempotency_key, Signal.case_id, Signal.joined).where(Signal.idempotency_key.in_(wanted))
-        seen = {k: (case_id, joined) for k, case_id, joined in session.execute(stmt)}
+        seen = {k: (case_id, joined) for k, case_id, joined in session.execute(stmt) if case_id is not None}
     todo: list[int] = []
     first_of_key: dict[str, int] = {}
     for i, key in enumerate(keys):
-        if key and key in seen and seen[key][0] is not None:
+        if key and key in seen:
             case_id, joined = seen[key]
-            results[i] = IntakeResult(case_id, None, joined=joined, duplicate=True)  # type: ignore[arg-type]
+            results[i] = IntakeResult(case_id, None, joined=joined, duplicate=True)
         elif key and key in first_of_key:
             continue  # the same signal twice in one burst: answered like its first copy, below
         else:
@@ -107,13 +107,14 @@ def _intake(batch: StartBatch, sla: dict[str, Any], items: Sequence[IntakeItem])
                 actor=item.actor,
             )
         )
-    joins = []
+    joins: list[tuple[int, EventKind, dict[str, Any], str]] = []
     for i, outcome in zip(todo, batch.start(starts), strict=True):
         if isinstance(outcome, AlreadyOpen):
+            assert outcome.case_id is not None  # a batch's AlreadyOpen names the open case
             signal = items[i].signal
             payload = {"source": signal.get("source"), "kind": signal.get("kind"), "signal": signal}
             joins.append((outcome.case_id, EventKind.SIGNAL_JOINED, payload, items[i].actor))
-            results[i] = IntakeResult(outcome.case_id, None, joined=True)  # type: ignore[arg-type]
+            results[i] = IntakeResult(outcome.case_id, None, joined=True)
         else:
             results[i] = IntakeResult(outcome.id, outcome.number, joined=False)
     if joins:
@@ -121,9 +122,12 @@ def _intake(batch: StartBatch, sla: dict[str, Any], items: Sequence[IntakeItem])
     for i, key in enumerate(keys):
         if results[i] is None and key:
             first = results[first_of_key[key]]
-            results[i] = IntakeResult(first.case_id, None, joined=first.joined, duplicate=True)  # type: ignore[union-attr]
+            assert first is not None  # the first copy of a key was started above
+            results[i] = IntakeResult(first.case_id, None, joined=first.joined, duplicate=True)
     _remember(session, items, keys, results, first_of_key, now)
-    return results  # type: ignore[return-value]
+    answered = [r for r in results if r is not None]
+    assert len(answered) == len(items), "every signal has its answer"
+    return answered
 
 
 def _elevators(session: Session, ids: set[int | None]) -> dict[int, tuple[Elevator, District | None]]:

@@ -30,8 +30,8 @@ def milestone_states(milestones: dict[str, str], tasks: list[CaseTask], now: dat
     """`milestones` maps a BPMN task id to a milestone name, in lifecycle order; `tasks` are the
     case's task rows. The latest row of a task counts (a loop re-creates it)."""
     latest: dict[str, CaseTask] = {}
-    for row in sorted(tasks, key=lambda t: (t.created_at, t.id)):
-        latest[row.bpmn_id] = row
+    for task in sorted(tasks, key=lambda t: (t.created_at, t.id)):
+        latest[task.bpmn_id] = task
     out: list[MilestoneState] = []
     for bpmn_id, name in milestones.items():
         row = latest.get(bpmn_id)

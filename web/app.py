@@ -14,12 +14,35 @@ from werkzeug.routing import IntegerConverter
 from connectors.ai_events import views as ai_event_views
 from connectors.qr import views as qr_views
 from processes.system import System
-from web.api import cases, dashboard, definitions, notifications, registry, reports, session, tasks
+from web.api import (
+    cases,
+    dashboard,
+    definitions,
+    elevator_import,
+    elevators,
+    notifications,
+    organisations,
+    reports,
+    session,
+    tasks,
+)
 from web.console import assets, filters, views
 from web.http import auth, errors, i18n
 
 # Each module exposes `blp` (a flask_smorest.Blueprint); they appear in the OpenAPI document.
-API_MODULES = (session, notifications, filters, cases, tasks, definitions, registry, dashboard, reports)
+API_MODULES = (
+    session,
+    notifications,
+    filters,
+    cases,
+    tasks,
+    definitions,
+    elevators,
+    elevator_import,
+    organisations,
+    dashboard,
+    reports,
+)
 # Plain Flask blueprints (public pages, webhooks, the console); each module exposes `bp`.
 PAGE_MODULES = (qr_views, ai_event_views, views, assets)
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from connectors.ai_events import service
 from connectors.ai_events.schema import AiEvent, EventInvalid
 from engine.models import Case
+from processes import case_flows
 from processes.attachments import store_bytes
-from processes.intake import open_or_join
 from processes.system import System
 
 # Event type -> (case type, warning type). trapped is a rescue (P1); the others are warnings whose
@@ -70,21 +70,15 @@ def accept_event(system: System, event: AiEvent) -> Accepted:
         signal["warning_type"] = warning_type
     else:
         signal["trapped_count"] = 1
-    intake = open_or_join(
-        system.engine,
-        system.settings.sla_file,
-        case_type,
-        elevator_id=elevator_id,
-        signal=signal,
-        actor=f"ai:{event.source}"[:60],
+    intake = case_flows.take_signal(
+        system, case_type, elevator_id=elevator_id, signal=signal, actor=f"ai:{event.source}"[:60]
     )
     attachment_id = None
-    with system.sessions() as session, session.begin():
-        if stored is not None:
-            ext = "png" if stored.content_type == "image/png" else "jpg"
-            attachment_id = service.attach_snapshot(
-                session, intake.case_id, stored, f"{event.type}-{event.event_id}.{ext}", system.clock.now()
-            )
+    if stored is not None:
+        ext = "png" if stored.content_type == "image/png" else "jpg"
+        filename = f"{event.type}-{event.event_id}.{ext}"
+        attachment_id = case_flows.attach_snapshot(system, intake.case_id, stored, filename)
+    with system.sessions() as session:
         case = session.get(Case, intake.case_id)
         number, priority, real_type = case.number, case.priority, case.case_type
     return Accepted(intake.case_id, number, real_type, priority, intake.joined, intake.duplicate, attachment_id)

@@ -1,5 +1,5 @@
-"""Reads and writes for AI events: sources and their secrets, which elevator an event is about,
-snapshot attachments on a case."""
+"""Reads and writes for AI events: sources and their secrets, which elevator an event is about.
+Their snapshots are attached to cases by processes.case_flows."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from connectors.ai_events.models import AiCamera, AiSource
-from processes.attachments import Stored
-from processes.models import Attachment
 
 
 def active_source(session: Session, name: str) -> AiSource | None:
@@ -47,29 +45,3 @@ def elevator_for(session: Session, *, source_name: str, elevator_code: str | Non
             .where(AiSource.name == source_name, AiCamera.camera_id == camera_id)
         )
     return None
-
-
-def attach_snapshot(session: Session, case_id: int, stored: Stored, filename: str, now: datetime) -> int:
-    """One attachment per image and case (a retried event does not attach it twice)."""
-    existing = session.scalar(
-        select(Attachment.id).where(
-            Attachment.case_id == case_id, Attachment.sha256 == stored.sha256, Attachment.kind == "snapshot"
-        )
-    )
-    if existing is not None:
-        return existing
-    row = Attachment(
-        case_id=case_id,
-        task_id=None,
-        kind="snapshot",
-        filename=filename[:200],
-        content_type=stored.content_type,
-        size=stored.size,
-        sha256=stored.sha256,
-        storage_key=stored.storage_key,
-        uploaded_by="ai",
-        created_at=now,
-    )
-    session.add(row)
-    session.flush()
-    return row.id

@@ -1,5 +1,6 @@
 """The ingest's reads and writes: devices with their detector state at start, and one transaction per
-flush (dead letters, counters, changed detector states, device presence). No per-message round trips."""
+flush (dead letters, counters, changed detector states, device presence). No per-message round trips.
+The devices' rows are the register's: their presence is written through registry.devices."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, select, update
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +17,7 @@ from connectors.models import DeadLetter, DeviceDetectorState, IngestCounter
 from connectors.mqtt.gate import DeviceView
 from detectors.rules.machine import DeviceState
 from detectors.rules.thresholds import ThresholdBook
+from registry import devices
 from registry.models import Device, Elevator
 
 
@@ -82,38 +84,14 @@ def write_batch(sessions: sessionmaker, batch: Batch, now: datetime) -> None:
                 set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at},
             )
             session.execute(stmt, [{"device_id": d, "state": s, "updated_at": now} for d, s in batch.states.items()])
-        if batch.presence:
-            table = Device.__table__
-            stmt = (
-                update(table)
-                .where(table.c.id == bindparam("b_id"))
-                .values(
-                    online=bindparam("b_online"),
-                    last_seen_at=bindparam("b_seen"),
-                    # An online flag or a box event carries no seq: keep the stored one.
-                    last_seq=func.coalesce(bindparam("b_seq", type_=Integer), table.c.last_seq),
-                )
-            )
-            rows = [
-                {"b_id": d, "b_online": p["online"], "b_seen": p["last_seen_at"], "b_seq": p["last_seq"]}
-                for d, p in batch.presence.items()
-            ]
-            session.connection().execute(stmt, rows)
+        devices.write_presence(session, batch.presence)
 
 
 def mark_silent_offline(sessions: sessionmaker, now: datetime, timeout_s: float) -> list[str]:
     """Devices online but unheard for the heartbeat timeout go offline. Any ingest process (or the
     scheduler) may run this: it is one statement over the shared table."""
-    cutoff = now - timedelta(seconds=timeout_s)
     with sessions() as session, session.begin():
-        silent = list(
-            session.scalars(
-                select(Device.id).where(Device.online.is_(True), Device.last_seen_at < cutoff).with_for_update()
-            )
-        )
-        if silent:
-            session.execute(update(Device).where(Device.id.in_(silent)).values(online=False))
-    return silent
+        return devices.mark_silent_offline(session, now - timedelta(seconds=timeout_s))
 
 
 def ingest_report(sessions: sessionmaker, reason: str | None = None, limit: int = 20) -> dict[str, Any]:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.qr.service import create_link
-from processes.intake import IntakeResult, open_or_join
+from processes import case_flows
+from processes.intake import IntakeResult
 from processes.system import System
 
 PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
@@ -52,9 +53,7 @@ def complaint_fields(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, st
 
 
 def _submit(system: System, case_type: str, elevator_id: int, signal: dict[str, Any], kind: str) -> Submitted:
-    intake = open_or_join(
-        system.engine, system.settings.sla_file, case_type, elevator_id=elevator_id, signal=signal, actor="public"
-    )
+    intake = case_flows.take_signal(system, case_type, elevator_id=elevator_id, signal=signal, actor="public")
     with system.sessions() as session, session.begin():
         token = create_link(
             session,
@@ -81,23 +80,8 @@ def call_rescue(system: System, elevator_id: int, fields: dict[str, Any], nonce:
     }
     done = _submit(system, "rescue", elevator_id, signal, "rescue")
     if fields["note"] and not done.intake.duplicate:
-        _passenger_note(system, done.intake.case_id, fields["note"])
+        case_flows.add_passenger_note(system, done.intake.case_id, fields["note"])
     return done
-
-
-def _passenger_note(system: System, case_id: int, note: str) -> None:
-    """The caller's note as a case comment (and timeline entry), where the dispatcher reads it."""
-    from engine.models import EventKind
-    from processes.models import CaseComment
-
-    with system.sessions() as session, session.begin():
-        comment = CaseComment(
-            case_id=case_id, author_id=None, author="qr-caller", body=f"乘客留言: {note}", created_at=system.clock.now()
-        )
-        session.add(comment)
-        session.flush()
-        comment_id = comment.id
-    system.engine.record(case_id, EventKind.COMMENT_ADDED, {"comment": comment_id, "body": note}, actor="public")
 
 
 def file_complaint(system: System, elevator_id: int, fields: dict[str, Any], nonce: str) -> Submitted:

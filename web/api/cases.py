@@ -9,11 +9,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from engine.models import Case, CaseStatus, EventKind
+from engine.models import Case, CaseStatus
+from processes import case_flows
 from processes import case_service as svc
 from processes.attachments import path_of
 from processes.catalogue import CASE_TYPES
-from processes.intake import open_or_join
 from processes.models import Attachment, CaseComment
 from processes.timelines import timeline_of
 from registry.models import Elevator, Role
@@ -206,18 +206,10 @@ class CasesView(MethodView):
         if not scope.has(*STARTERS[body["type"]]):
             abort(403, message=f"opening a {body['type']} case needs one of: {', '.join(STARTERS[body['type']])}")
         svc.visible_elevator(context.db(), scope, body["elevator_id"])
-        signal = {k: v for k, v in body.items() if k not in ("type", "elevator_id")}
-        if "deadline" in signal:
-            signal["deadline"] = signal["deadline"].isoformat()
-        signal["source"] = "phone" if body["type"] != "rectification" else "inspection"
+        fields = {k: v for k, v in body.items() if k not in ("type", "elevator_id")}
         context.end_reads()
-        result = open_or_join(
-            system.engine,
-            system.settings.sla_file,
-            body["type"],
-            elevator_id=body["elevator_id"],
-            signal=signal,
-            actor=scope.username,
+        result = case_flows.open_by_hand(
+            system, body["type"], elevator_id=body["elevator_id"], fields=fields, actor=scope.username
         )
         out = {"case_id": result.case_id, "number": result.number, "joined": result.joined}
         return (out, 200) if result.joined else out
@@ -287,18 +279,11 @@ class CaseCommentsView(MethodView):
         scope = context.scope()
         if scope.roles <= {Role.AUDITOR, Role.ANALYST}:
             abort(403, message="auditors and analysts read cases; they do not comment")
-        db, system = context.db(), context.system()
-        case = svc.visible_case(db, scope, case_id)
+        case = svc.visible_case(context.db(), scope, case_id)
         user = auth.current_user()
-        comment = CaseComment(
-            case_id=case.id, author_id=user.id, author=user.username, body=body["body"], created_at=system.clock.now()
-        )
-        db.add(comment)
-        db.commit()
-        system.engine.record(
-            case.id, EventKind.COMMENT_ADDED, {"comment": comment.id, "body": comment.body}, actor=user.username
-        )
-        return comment
+        author, author_id = user.username, user.id
+        context.end_reads()
+        return case_flows.add_comment(context.system(), case.id, body["body"], author=author, author_id=author_id)
 
 
 @blp.route("/cases/<int:case_id>/escalate")
@@ -316,7 +301,7 @@ class CaseEscalateView(MethodView):
             ["city_regulator"] if scope.organisation_kind == "district_regulator" else ["district_regulator"]
         )
         context.end_reads()
-        return system.engine.escalate(case.id, roles=roles, reason=body["reason"], actor=scope.username)
+        return case_flows.escalate(system, case.id, roles=roles, reason=body["reason"], actor=scope.username)
 
 
 @blp.route("/cases/<int:case_id>/cancel")
@@ -329,7 +314,7 @@ class CaseCancelView(MethodView):
         db, system, scope = context.db(), context.system(), context.scope()
         case = svc.visible_case(db, scope, case_id)
         context.end_reads()
-        return system.engine.cancel_case(case.id, body["reason"], actor=scope.username)
+        return case_flows.cancel(system, case.id, reason=body["reason"], actor=scope.username)
 
 
 @blp.route("/cases/<int:case_id>/attachments/<int:attachment_id>")

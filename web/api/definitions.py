@@ -8,13 +8,9 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
-from sqlalchemy import case as sql_case
-from sqlalchemy import func, select
 
-from engine.definitions import DefinitionError, deploy
-from engine.definitions import validate as validate_bpmn
-from engine.models import Case, CaseStatus, ProcessDefinition
-from processes.roles import KNOWN_ROLES
+from engine.models import ProcessDefinition
+from processes import definitions as defs
 from registry.models import Role
 from web.http import auth, context
 
@@ -70,56 +66,19 @@ class DeployResultSchema(Schema):
 
 
 def _versions(key: str | None = None) -> list[Any]:
-    """Every version with how many cases run (open) and ran on it, in one grouped query."""
-    db = context.db()
-    counts = (
-        select(
-            Case.definition_id,
-            func.count().label("total"),
-            func.sum(sql_case((Case.status == CaseStatus.OPEN, 1), else_=0)).label("open"),
-        )
-        .group_by(Case.definition_id)
-        .subquery()
-    )
-    stmt = select(ProcessDefinition, counts.c.total, counts.c.open).outerjoin(
-        counts, counts.c.definition_id == ProcessDefinition.id
-    )
-    if key is not None:
-        stmt = stmt.where(ProcessDefinition.key == key)
+    """Every version with how many cases run (open) and ran on it."""
     out = []
-    for definition, total, open_ in db.execute(stmt.order_by(ProcessDefinition.key, ProcessDefinition.version)):
-        definition.cases_total = int(total or 0)
-        definition.cases_open = int(open_ or 0)
+    for definition, total, open_ in defs.versions(context.db(), key):
+        definition.cases_total, definition.cases_open = total, open_  # for the schema; never persisted
         out.append(definition)
     return out
 
 
 def _one(key: str, version: int) -> ProcessDefinition:
-    found = context.db().scalar(
-        select(ProcessDefinition).where(ProcessDefinition.key == key, ProcessDefinition.version == version)
-    )
+    found = defs.version(context.db(), key, version)
     if found is None:
         abort(404, message=f"no version {version} of process {key!r}")
     return found
-
-
-def _check(xml: str, filename: str) -> dict[str, Any]:
-    system = context.system()
-    try:
-        parsed, _forms = validate_bpmn(
-            xml,
-            forms_dir=system.settings.forms_dir,
-            known_roles=KNOWN_ROLES,
-            services=system.engine.services.handlers,
-            filename=filename,
-        )
-    except DefinitionError as err:
-        return {"valid": False, "key": None, "name": None, "user_tasks": [], "problems": err.problems}
-    tasks = [
-        {"id": t.bpmn_id, "name": t.title, "role": t.role, "form": t.form, "due_in": t.due_in}
-        for t in parsed.human_tasks.values()
-    ]
-    return {"valid": True, "key": parsed.key, "name": parsed.name, "user_tasks": tasks, "problems": []}
 
 
 @blp.route("/process-definitions")
@@ -142,26 +101,14 @@ class ProcessesView(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Deploy a new version. New cases run it; running cases stay on their version.
         Unchanged content deploys nothing and answers the current version (created=false)."""
-        system, db = context.system(), context.db()
+        deployed_by = auth.current_user().username
+        context.end_reads()
         try:
-            result = deploy(
-                db,
-                body["xml"],
-                forms_dir=system.settings.forms_dir,
-                known_roles=KNOWN_ROLES,
-                services=system.engine.services.handlers,
-                deployed_by=auth.current_user().username,
-                now=system.clock.now(),
-                filename=body["filename"],
+            result = defs.deploy_version(
+                context.system(), body["xml"], filename=body["filename"], deployed_by=deployed_by
             )
-        except DefinitionError as err:
-            db.rollback()
-            abort(
-                422,
-                message="the process was refused; nothing was deployed",
-                errors={"problems": [{"element": p.element, "message": p.message} for p in err.problems]},
-            )
-        db.commit()
+        except defs.Refused as err:
+            abort(422, message="the process was refused; nothing was deployed", errors={"problems": err.problems})
         definition = result.definition
         definition.cases_total = definition.cases_open = 0
         if not result.created:
@@ -177,7 +124,7 @@ class ValidateView(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Parse and lint without deploying: lanes map to known roles, forms exist and are valid
         JSON Schema, timer expressions parse, scripts and conditions compile in the sandbox."""
-        return _check(body["xml"], body["filename"])
+        return defs.check(context.system(), body["xml"], filename=body["filename"])
 
 
 @blp.route("/process-definitions/<string:key>/versions")

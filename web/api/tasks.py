@@ -10,9 +10,10 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from engine.models import Case, CaseTask, EventKind, TaskStatus
+from engine.models import Case, CaseTask, TaskStatus
 from processes import case_service as svc
-from processes.attachments import AttachmentRejected, attach
+from processes import task_flows
+from processes.attachments import AttachmentRejected
 from processes.visibility import cases_visible, tasks_actionable
 from registry.models import Role, User
 from web.api.cases import AttachmentSchema, CaseSchema, TaskBriefSchema
@@ -121,9 +122,9 @@ class TaskClaimView(MethodView):
     @blp.response(200, TaskSchema)
     def post(self, task_id: int) -> CaseTask:
         """Take the task: others of my organisation see it is mine."""
-        task = _actionable(task_id)
+        task, scope = _actionable(task_id), context.scope()
         context.end_reads()
-        context.system().engine.assign_task(task.id, context.scope().user_id, actor=context.scope().username)
+        task_flows.claim(context.system(), task.id, user_id=scope.user_id, actor=scope.username)
         return _task_out(svc.visible_task(context.db(), context.scope(), task_id), with_form=False)
 
 
@@ -134,7 +135,7 @@ class TaskReleaseView(MethodView):
         """Give the task back to my organisation."""
         task = _actionable(task_id)
         context.end_reads()
-        context.system().engine.assign_task(task.id, None, actor=context.scope().username)
+        task_flows.release(context.system(), task.id, actor=context.scope().username)
         return _task_out(svc.visible_task(context.db(), context.scope(), task_id), with_form=False)
 
 
@@ -155,7 +156,7 @@ class TaskAssignView(MethodView):
                 errors={"user_id": ["not a member of the task's organisation"]},
             )
         context.end_reads()
-        context.system().engine.assign_task(task.id, user.id, actor=context.scope().username)
+        task_flows.hand_over(context.system(), task.id, to_user_id=user.id, actor=context.scope().username)
         return _task_out(svc.visible_task(db, context.scope(), task_id), with_form=False)
 
 
@@ -169,7 +170,7 @@ class TaskCompleteView(MethodView):
         """Submit the task's form; the server checks it against the form's JSON Schema."""
         task = _actionable(task_id)
         context.end_reads()
-        return context.system().engine.complete_task(task.id, body["data"], actor=context.scope().username)
+        return task_flows.complete(context.system(), task.id, body["data"], actor=context.scope().username)
 
 
 @blp.route("/tasks/<int:task_id>/attachments")
@@ -183,26 +184,12 @@ class TaskAttachmentsView(MethodView):
         upload = request.files.get("file")
         if upload is None:
             abort(422, message="send the file in the multipart field 'file'", errors={"file": ["required"]})
-        system, db = context.system(), context.db()
+        system, username = context.system(), auth.current_user().username
+        data = upload.read(system.settings.max_upload_bytes + 1)
+        context.end_reads()
         try:
-            row = attach(
-                db,
-                system.settings.upload_dir,
-                upload.read(system.settings.max_upload_bytes + 1),
-                case_id=task.case_id,
-                task_id=task.id,
-                filename=upload.filename or "upload",
-                uploaded_by=auth.current_user().username,
-                now=system.clock.now(),
-                max_bytes=system.settings.max_upload_bytes,
+            return task_flows.attach_evidence(
+                system, task, data, filename=upload.filename or "upload", uploaded_by=username
             )
         except AttachmentRejected as err:
             abort(422, message=str(err), errors={"file": [str(err)]})
-        db.commit()
-        system.engine.record(
-            task.case_id,
-            EventKind.ATTACHMENT_ADDED,
-            {"attachment": row.id, "task": task.bpmn_id, "sha256": row.sha256, "filename": row.filename},
-            actor=auth.current_user().username,
-        )
-        return row

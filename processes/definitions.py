@@ -1,0 +1,114 @@
+"""Process definitions as this system deploys them: checked against the roles of processes.roles
+and the engine's service tasks, with the forms of the settings' folder. One place for the API's
+validate and deploy and the bootstrap's deployment of the BPMN folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import case as sql_case
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.definitions import DefinitionError, Deployment, deploy, validate
+from engine.models import Case, CaseStatus, ProcessDefinition
+from processes.roles import KNOWN_ROLES
+
+if TYPE_CHECKING:  # processes.system deploys through this module
+    from processes.system import System
+
+
+class Refused(Exception):
+    """The BPMN was refused; nothing was deployed. `problems`: an element id and a message each."""
+
+    def __init__(self, err: DefinitionError) -> None:
+        super().__init__(str(err))
+        self.problems = _problems(err)
+
+
+def _problems(err: DefinitionError) -> list[dict[str, str]]:
+    return [{"element": p.element, "message": p.message} for p in err.problems]
+
+
+def _deploy(session: Session, system: System, xml: str, *, filename: str, deployed_by: str) -> Deployment:
+    return deploy(
+        session,
+        xml,
+        forms_dir=system.settings.forms_dir,
+        known_roles=KNOWN_ROLES,
+        services=system.engine.services.handlers,
+        deployed_by=deployed_by,
+        now=system.clock.now(),
+        filename=filename,
+    )
+
+
+def check(system: System, xml: str, *, filename: str) -> dict[str, Any]:
+    """Parse and lint without deploying: whether it is valid, its key, name and user tasks, or
+    every problem found."""
+    try:
+        parsed, _forms = validate(
+            xml,
+            forms_dir=system.settings.forms_dir,
+            known_roles=KNOWN_ROLES,
+            services=system.engine.services.handlers,
+            filename=filename,
+        )
+    except DefinitionError as err:
+        return {"valid": False, "key": None, "name": None, "user_tasks": [], "problems": _problems(err)}
+    tasks = [
+        {"id": t.bpmn_id, "name": t.title, "role": t.role, "form": t.form, "due_in": t.due_in}
+        for t in parsed.human_tasks.values()
+    ]
+    return {"valid": True, "key": parsed.key, "name": parsed.name, "user_tasks": tasks, "problems": []}
+
+
+def deploy_version(system: System, xml: str, *, filename: str, deployed_by: str) -> Deployment:
+    """A new version (new cases run it; running cases stay on theirs), or the current one when the
+    content is unchanged. Refused when the BPMN does not pass the check."""
+    try:
+        with system.sessions() as session, session.begin():
+            return _deploy(session, system, xml, filename=filename, deployed_by=deployed_by)
+    except DefinitionError as err:
+        raise Refused(err) from err
+
+
+def deploy_folder(system: System, deployed_by: str = "system") -> list[Deployment]:
+    """Every BPMN file of the settings' folder, in one transaction (a new version only where it changed)."""
+    results = []
+    with system.sessions() as session, session.begin():
+        for path in sorted(Path(system.settings.bpmn_dir).glob("*.bpmn")):
+            xml = path.read_text(encoding="utf-8")
+            results.append(_deploy(session, system, xml, filename=path.name, deployed_by=deployed_by))
+    return results
+
+
+# -- reads ----------------------------------------------------------------------------------------
+
+
+def versions(session: Session, key: str | None = None) -> list[tuple[ProcessDefinition, int, int]]:
+    """Every version (of one process, with key) by key and number, with how many cases ran on it
+    and how many of those are open, in one grouped query."""
+    counts = (
+        select(
+            Case.definition_id,
+            func.count().label("total"),
+            func.sum(sql_case((Case.status == CaseStatus.OPEN, 1), else_=0)).label("open"),
+        )
+        .group_by(Case.definition_id)
+        .subquery()
+    )
+    stmt = select(ProcessDefinition, counts.c.total, counts.c.open).outerjoin(
+        counts, counts.c.definition_id == ProcessDefinition.id
+    )
+    if key is not None:
+        stmt = stmt.where(ProcessDefinition.key == key)
+    rows = session.execute(stmt.order_by(ProcessDefinition.key, ProcessDefinition.version))
+    return [(definition, int(total or 0), int(open_ or 0)) for definition, total, open_ in rows]
+
+
+def version(session: Session, key: str, number: int) -> ProcessDefinition | None:
+    return session.scalar(
+        select(ProcessDefinition).where(ProcessDefinition.key == key, ProcessDefinition.version == number)
+    )

@@ -1,0 +1,55 @@
+"""What people do to a task: claim, release, hand over, complete with its form, attach evidence.
+Who may do it is the caller's check (web/api/tasks.py); these do it and write the timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.models import Case, CaseTask, EventKind
+from processes.attachments import attach
+from processes.models import Attachment
+from processes.system import System
+
+
+def claim(system: System, task_id: int, *, user_id: int, actor: str) -> CaseTask:
+    """Take the task: others of the organisation see it is the user's."""
+    return system.engine.assign_task(task_id, user_id, actor=actor)
+
+
+def release(system: System, task_id: int, *, actor: str) -> CaseTask:
+    """Give the task back to its organisation."""
+    return system.engine.assign_task(task_id, None, actor=actor)
+
+
+def hand_over(system: System, task_id: int, *, to_user_id: int, actor: str) -> CaseTask:
+    """Give the task to a colleague (the caller checked they belong to the task's organisation)."""
+    return system.engine.assign_task(task_id, to_user_id, actor=actor)
+
+
+def complete(system: System, task_id: int, data: dict[str, Any], *, actor: str) -> Case:
+    """Submit the task's form: checked against its JSON Schema, then the case moves on."""
+    return system.engine.complete_task(task_id, data, actor=actor)
+
+
+def attach_evidence(system: System, task: CaseTask, data: bytes, *, filename: str, uploaded_by: str) -> Attachment:
+    """A photo or PDF on the task's case, then the timeline entry naming it. AttachmentRejected
+    (processes.attachments) when the file is empty, too large or of a type not accepted."""
+    with system.sessions() as session, session.begin():
+        row = attach(
+            session,
+            system.settings.upload_dir,
+            data,
+            case_id=task.case_id,
+            task_id=task.id,
+            filename=filename,
+            uploaded_by=uploaded_by,
+            now=system.clock.now(),
+            max_bytes=system.settings.max_upload_bytes,
+        )
+    system.engine.record(
+        task.case_id,
+        EventKind.ATTACHMENT_ADDED,
+        {"attachment": row.id, "task": task.bpmn_id, "sha256": row.sha256, "filename": row.filename},
+        actor=uploaded_by,
+    )
+    return row

@@ -1,0 +1,52 @@
+"""Elevator bulk import from CSV or XLSX (admins)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields
+
+from registry.importing import ImportFileError, import_elevators, read_rows
+from registry.models import Role
+from web.api.registry_common import commit_or_conflict
+from web.http import auth, context
+
+blp = Blueprint("elevator-import", __name__, description="Elevator bulk import (admins)")
+
+
+class ImportArgs(Schema):
+    dry_run = fields.Boolean(load_default=False)
+
+
+class ImportReportSchema(Schema):
+    rows = fields.Integer()
+    valid_rows = fields.Integer()
+    created = fields.Integer()
+    updated = fields.Integer()
+    errors = fields.List(fields.Dict())
+
+
+@blp.route("/elevators/import")
+class ElevatorImportView(MethodView):
+    @auth.require_roles(Role.ADMIN)
+    @blp.arguments(ImportArgs, location="query")
+    @blp.response(200, ImportReportSchema)
+    @blp.alt_response(422, description="the file cannot be read (type, header, missing columns)")
+    def post(self, args: dict[str, Any]) -> Any:
+        """Bulk import from CSV or XLSX (multipart field `file`). Valid rows are inserted or updated by
+        register code; every invalid row is reported with its row number and messages per column.
+        `dry_run=true` checks without writing."""
+        upload = request.files.get("file")
+        if upload is None:
+            abort(422, message="send the file in the multipart field 'file'", errors={"file": ["required"]})
+        try:
+            rows = read_rows(upload.read(), upload.filename or "upload.csv")
+        except (ImportFileError, UnicodeDecodeError) as err:
+            abort(422, message=str(err), errors={"file": [str(err)]})
+        db = context.db()
+        report = import_elevators(db, rows, dry_run=args["dry_run"])
+        commit_or_conflict()
+        return report
