@@ -256,8 +256,8 @@ def test_analyst_changes_timer_deploys_v2_and_invalid_is_refused(system: System,
     page.goto(f"{base}/console/modeler?key=rescue")
     page.wait_for_selector("#modeler-root[data-loaded='rescue:1']")
     page.select_option("#jump", "t_level2")
-    assert page.input_value("#prop-timer") == "accept_within"
-    page.fill("#prop-timer", "'PT3M'")
+    assert page.input_value("#prop-timer") == "accept_deadline"
+    page.fill("#prop-timer", "iso_plus(reported_at, 'PT3M')")  # a date: the ladder counts from the report
     page.press("#prop-timer", "Enter")
     page.click("#validate")
     page.wait_for_selector("#result[data-result=valid]")
@@ -268,7 +268,7 @@ def test_analyst_changes_timer_deploys_v2_and_invalid_is_refused(system: System,
     page.click("[data-open-version='1']")  # the versions side by side: v1 still has the SLA variable
     page.wait_for_selector("#modeler-root[data-loaded='rescue:1']")
     page.select_option("#jump", "t_level2")
-    assert page.input_value("#prop-timer") == "accept_within"
+    assert page.input_value("#prop-timer") == "accept_deadline"
 
     # An invalid timer: refused with the reason, nothing deployed.
     page.select_option("#jump", "t_level3")
