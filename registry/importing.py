@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -99,6 +100,67 @@ def _date(value: Any) -> date | None:
     return date.fromisoformat(str(value).strip())
 
 
+# Records an error against a column (the report lists them by column, in the order found).
+Fail = Callable[[str, str], None]
+COORDINATE_RANGES = (("lat", 20.0, 45.0), ("lon", 95.0, 125.0))
+ORG_COLUMNS = (
+    ("use_unit_code", OrgKind.USE_UNIT, "use_unit_id"),
+    ("maintenance_unit_code", OrgKind.MAINTENANCE_UNIT, "maintenance_unit_id"),
+)
+
+
+def _check_coordinates(row: dict[str, Any], clean: dict[str, Any], fail: Fail) -> None:
+    for column, low, high in COORDINATE_RANGES:
+        value = row.get(column)
+        if value in (None, ""):
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            fail(column, "must be a number")
+            continue
+        if not low <= number <= high:
+            fail(column, f"must be between {low} and {high}")
+        clean[column] = number
+
+
+def _check_floors(row: dict[str, Any], clean: dict[str, Any], fail: Fail) -> None:
+    floors = row.get("floors")
+    if floors in (None, ""):
+        return
+    try:
+        clean["floors"] = int(floors)
+        if not 2 <= clean["floors"] <= 200:
+            fail("floors", "must be between 2 and 200")
+    except (TypeError, ValueError):
+        fail("floors", "must be a whole number")
+
+
+def _check_dates(row: dict[str, Any], clean: dict[str, Any], fail: Fail) -> None:
+    for column in ("installed_on", "next_inspection_due"):
+        try:
+            clean[column] = _date(row.get(column))
+        except ValueError:
+            fail(column, "must be a date (YYYY-MM-DD)")
+
+
+def _check_organisations(
+    row: dict[str, Any], orgs: dict[str, tuple[int, str]], clean: dict[str, Any], fail: Fail
+) -> None:
+    """Each unit code must name a known organisation of the right kind; clean gets its id."""
+    for column, kind, target in ORG_COLUMNS:
+        org_code = str(row.get(column) or "").strip()
+        if not org_code:
+            continue
+        found = orgs.get(org_code)
+        if found is None:
+            fail(column, f"unknown organisation {org_code}")
+        elif found[1] != kind:
+            fail(column, f"{org_code} is a {found[1]}, not a {kind}")
+        else:
+            clean[target] = found[0]
+
+
 def check_row(row: dict[str, Any], districts: set[str], orgs: dict[str, tuple[int, str]]) -> tuple[dict, dict]:
     """(clean values, errors by column) for one row."""
     errors: dict[str, list[str]] = {}
@@ -121,45 +183,10 @@ def check_row(row: dict[str, Any], districts: set[str], orgs: dict[str, tuple[in
     if district and district not in districts:
         fail("district_code", f"unknown district {district}")
     clean["district_code"] = district
-    for column, low, high in (("lat", 20.0, 45.0), ("lon", 95.0, 125.0)):
-        value = row.get(column)
-        if value in (None, ""):
-            continue
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            fail(column, "must be a number")
-            continue
-        if not low <= number <= high:
-            fail(column, f"must be between {low} and {high}")
-        clean[column] = number
-    floors = row.get("floors")
-    if floors not in (None, ""):
-        try:
-            clean["floors"] = int(floors)
-            if not 2 <= clean["floors"] <= 200:
-                fail("floors", "must be between 2 and 200")
-        except (TypeError, ValueError):
-            fail("floors", "must be a whole number")
-    for column in ("installed_on", "next_inspection_due"):
-        try:
-            clean[column] = _date(row.get(column))
-        except ValueError:
-            fail(column, "must be a date (YYYY-MM-DD)")
-    for column, kind, target in (
-        ("use_unit_code", OrgKind.USE_UNIT, "use_unit_id"),
-        ("maintenance_unit_code", OrgKind.MAINTENANCE_UNIT, "maintenance_unit_id"),
-    ):
-        org_code = str(row.get(column) or "").strip()
-        if not org_code:
-            continue
-        found = orgs.get(org_code)
-        if found is None:
-            fail(column, f"unknown organisation {org_code}")
-        elif found[1] != kind:
-            fail(column, f"{org_code} is a {found[1]}, not a {kind}")
-        else:
-            clean[target] = found[0]
+    _check_coordinates(row, clean, fail)
+    _check_floors(row, clean, fail)
+    _check_dates(row, clean, fail)
+    _check_organisations(row, orgs, clean, fail)
     return clean, errors
 
 

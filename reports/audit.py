@@ -71,6 +71,61 @@ def build_package(
         return _build(session, scope, start, end, district=district, now=now, created_by=created_by)
 
 
+def _cases_in(session: Session, scope: Scope, start: datetime, end: datetime, district: str | None) -> list[Case]:
+    """The visible cases with an event in the range (and in the district, when one is given), by id."""
+    active = select(TimelineEvent.case_id).where(TimelineEvent.at >= start, TimelineEvent.at < end)
+    stmt = select(Case).where(cases_visible(scope), Case.id.in_(active)).order_by(Case.id)
+    if district:
+        lifts = select(Elevator.id).where(Elevator.district_code == district)
+        stmt = stmt.where((Case.district_code == district) | Case.elevator_id.in_(lifts))
+    return list(session.scalars(stmt).all())
+
+
+def _event_rows(session: Session, numbers: dict[int, str]) -> Iterator[dict[str, Any]]:
+    """Every event of these cases (id -> case number), whole chains, in case then sequence order."""
+    ids = list(numbers)
+    for i in range(0, len(ids), 500):  # bounded IN lists; rows stream in case then seq order
+        chunk = ids[i : i + 500]
+        rows = session.scalars(
+            select(TimelineEvent)
+            .where(TimelineEvent.case_id.in_(chunk))
+            .order_by(TimelineEvent.case_id, TimelineEvent.seq, TimelineEvent.id)
+        )
+        for e in rows:
+            yield {
+                "case_id": e.case_id,
+                "case": numbers[e.case_id],
+                "seq": e.seq,
+                "kind": e.kind,
+                "at": e.at.isoformat(timespec=HASHED_TIME),
+                "actor": e.actor,
+                "payload": e.payload,
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
+            }
+
+
+def _chain_row(case: Case) -> dict[str, Any]:
+    """A case's chain as its row recorded it: the event count and the head hash."""
+    return {
+        "case_id": case.id,
+        "case": case.number,
+        "type": case.case_type,
+        "district": case.district_code,
+        "events": case.timeline_seq,
+        "head": case.timeline_head,
+    }
+
+
+def _zip(manifest: dict[str, Any], events_data: bytes, chains_data: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True))
+        zf.writestr("events.jsonl", events_data)
+        zf.writestr("chains.jsonl", chains_data)
+    return out.getvalue()
+
+
 def _build(
     session: Session,
     scope: Scope,
@@ -81,48 +136,9 @@ def _build(
     now: datetime,
     created_by: str,
 ) -> tuple[bytes, dict[str, Any]]:
-    active = select(TimelineEvent.case_id).where(TimelineEvent.at >= start, TimelineEvent.at < end)
-    stmt = select(Case).where(cases_visible(scope), Case.id.in_(active)).order_by(Case.id)
-    if district:
-        lifts = select(Elevator.id).where(Elevator.district_code == district)
-        stmt = stmt.where((Case.district_code == district) | Case.elevator_id.in_(lifts))
-    cases = session.scalars(stmt).all()
-    numbers = {c.id: c.number for c in cases}
-
-    def events() -> Iterator[dict[str, Any]]:
-        ids = list(numbers)
-        for i in range(0, len(ids), 500):  # bounded IN lists; rows stream in case then seq order
-            chunk = ids[i : i + 500]
-            rows = session.scalars(
-                select(TimelineEvent)
-                .where(TimelineEvent.case_id.in_(chunk))
-                .order_by(TimelineEvent.case_id, TimelineEvent.seq, TimelineEvent.id)
-            )
-            for e in rows:
-                yield {
-                    "case_id": e.case_id,
-                    "case": numbers[e.case_id],
-                    "seq": e.seq,
-                    "kind": e.kind,
-                    "at": e.at.isoformat(timespec=HASHED_TIME),
-                    "actor": e.actor,
-                    "payload": e.payload,
-                    "prev_hash": e.prev_hash,
-                    "hash": e.hash,
-                }
-
-    events_data, n_events = _lines(events())
-    chains = [
-        {
-            "case_id": c.id,
-            "case": c.number,
-            "type": c.case_type,
-            "district": c.district_code,
-            "events": c.timeline_seq,
-            "head": c.timeline_head,
-        }
-        for c in cases
-    ]
+    cases = _cases_in(session, scope, start, end, district)
+    events_data, n_events = _lines(_event_rows(session, {c.id: c.number for c in cases}))
+    chains = [_chain_row(c) for c in cases]
     chains_data, _ = _lines(iter(chains))
     manifest: dict[str, Any] = {
         "format": FORMAT,
@@ -144,9 +160,4 @@ def _build(
         "chain_heads": {c["case"]: c["head"] for c in chains},
     }
     manifest["digest"] = manifest_digest(manifest)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True))
-        zf.writestr("events.jsonl", events_data)
-        zf.writestr("chains.jsonl", chains_data)
-    return out.getvalue(), manifest
+    return _zip(manifest, events_data, chains_data), manifest

@@ -154,48 +154,55 @@ def _read_lines(data: bytes, name: str, verdict: Verdict) -> list[tuple[int, dic
     return out
 
 
-def verify_package(path: str | Path, expect_digest: str | None = None) -> Verdict:
-    verdict = Verdict()
-    problems = verdict.problems
+def _read_manifest(zf: zipfile.ZipFile, problems: list[Problem]) -> dict[str, Any] | None:
+    if "manifest.json" not in zf.namelist():
+        problems.append(Problem("manifest.json", "missing"))
+        return None
     try:
-        zf = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as err:
-        problems.append(Problem(str(path), f"not a readable zip file ({err})"))
-        return verdict
-    with zf:
-        names = set(zf.namelist())
-        if "manifest.json" not in names:
-            problems.append(Problem("manifest.json", "missing"))
-            return verdict
-        try:
-            manifest = json.loads(zf.read("manifest.json"))
-            if not isinstance(manifest, dict):
-                raise ValueError("not an object")
-        except ValueError as err:
-            problems.append(Problem("manifest.json", f"unreadable ({err})"))
-            return verdict
-        verdict.digest = manifest_digest(manifest)
-        if manifest.get("format") != FORMAT:
-            problems.append(Problem("manifest.json", f"unknown format {manifest.get('format')!r}"))
-        if manifest.get("digest") != verdict.digest:
-            problems.append(Problem("manifest.json", "digest does not match the manifest's content (manifest edited)"))
-        if expect_digest and expect_digest != verdict.digest:
-            problems.append(Problem("manifest.json", f"digest {verdict.digest} is not the expected {expect_digest}"))
-        listed = manifest.get("files") or {}
-        data: dict[str, bytes] = {}
-        for name in FILES:
-            if name not in names:
-                problems.append(Problem(name, "missing from the package"))
-                continue
-            data[name] = zf.read(name)
-            entry = listed.get(name) or {}
-            if hashlib.sha256(data[name]).hexdigest() != entry.get("sha256"):
-                problems.append(Problem(name, "SHA-256 differs from the manifest (file changed)"))
-        for extra in sorted(names - set(FILES) - {"manifest.json"}):
-            problems.append(Problem(extra, "file not listed in the manifest"))
+        manifest = json.loads(zf.read("manifest.json"))
+        if not isinstance(manifest, dict):
+            raise ValueError("not an object")
+    except ValueError as err:
+        problems.append(Problem("manifest.json", f"unreadable ({err})"))
+        return None
+    return manifest
 
+
+def _check_digest(manifest: dict[str, Any], expect_digest: str | None, verdict: Verdict) -> None:
+    """The manifest's format and digest (its own, and the one kept apart from the package)."""
+    problems = verdict.problems
+    verdict.digest = manifest_digest(manifest)
+    if manifest.get("format") != FORMAT:
+        problems.append(Problem("manifest.json", f"unknown format {manifest.get('format')!r}"))
+    if manifest.get("digest") != verdict.digest:
+        problems.append(Problem("manifest.json", "digest does not match the manifest's content (manifest edited)"))
+    if expect_digest and expect_digest != verdict.digest:
+        problems.append(Problem("manifest.json", f"digest {verdict.digest} is not the expected {expect_digest}"))
+
+
+def _read_files(zf: zipfile.ZipFile, manifest: dict[str, Any], problems: list[Problem]) -> dict[str, bytes]:
+    """The package's data files, each checked against its manifest hash; unlisted files are problems."""
+    names = set(zf.namelist())
+    listed = manifest.get("files") or {}
+    data: dict[str, bytes] = {}
+    for name in FILES:
+        if name not in names:
+            problems.append(Problem(name, "missing from the package"))
+            continue
+        data[name] = zf.read(name)
+        entry = listed.get(name) or {}
+        if hashlib.sha256(data[name]).hexdigest() != entry.get("sha256"):
+            problems.append(Problem(name, "SHA-256 differs from the manifest (file changed)"))
+    for extra in sorted(names - set(FILES) - {"manifest.json"}):
+        problems.append(Problem(extra, "file not listed in the manifest"))
+    return data
+
+
+def _recorded_chains(data: bytes, manifest: dict[str, Any], verdict: Verdict) -> dict[str, dict[str, Any]]:
+    """chains.jsonl by case number, checked against the manifest's chain heads."""
+    problems = verdict.problems
     chains: dict[str, dict[str, Any]] = {}
-    for i, c in _read_lines(data.get("chains.jsonl", b""), "chains.jsonl", verdict):
+    for i, c in _read_lines(data, "chains.jsonl", verdict):
         number = str(c.get("case"))
         if number in chains:
             problems.append(Problem(f"chains.jsonl:{i}", f"case {number} listed twice"))
@@ -206,32 +213,61 @@ def verify_package(path: str | Path, expect_digest: str | None = None) -> Verdic
             problems.append(Problem(f"manifest.json ({number})", "chain head differs from chains.jsonl"))
     for number in sorted(set(heads) - set(chains)):
         problems.append(Problem(f"chains.jsonl ({number})", "case in the manifest but not in chains.jsonl (deleted)"))
+    return chains
 
+
+def _events_by_case(data: bytes, verdict: Verdict) -> dict[str, list[_Line]]:
+    """events.jsonl grouped by case number, in the order the cases first appear; a case whose
+    events come back after another case's is a problem."""
     by_case: dict[str, list[_Line]] = {}
     order: list[str] = []
-    for i, e in _read_lines(data.get("events.jsonl", b""), "events.jsonl", verdict):
+    for i, e in _read_lines(data, "events.jsonl", verdict):
         number = str(e.get("case"))
         if number not in by_case:
             by_case[number] = []
             order.append(number)
         elif order[-1] != number:
-            problems.append(Problem(_Line(i, e).label, f"case {number}'s events are not together (reordered)"))
+            verdict.problems.append(Problem(_Line(i, e).label, f"case {number}'s events are not together (reordered)"))
         by_case[number].append(_Line(i, e))
-    for number in order:
-        problems.extend(check_chain(number, by_case[number], chains.get(number)))
-    for number in chains:
-        if number not in by_case and chains[number].get("events"):
-            problems.append(Problem(f"events.jsonl ({number})", f"all {chains[number]['events']} events missing"))
-    verdict.cases = len(chains)
-    verdict.events = sum(len(v) for v in by_case.values())
+    return by_case
+
+
+def _check_counts(manifest: dict[str, Any], verdict: Verdict) -> None:
     if manifest.get("events") != verdict.events or manifest.get("cases") != verdict.cases:
-        problems.append(
+        verdict.problems.append(
             Problem(
                 "manifest.json",
                 f"counts {manifest.get('cases')} cases / {manifest.get('events')} events, the "
                 f"package holds {verdict.cases} / {verdict.events}",
             )
         )
+
+
+def verify_package(path: str | Path, expect_digest: str | None = None) -> Verdict:
+    verdict = Verdict()
+    problems = verdict.problems
+    try:
+        zf = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as err:
+        problems.append(Problem(str(path), f"not a readable zip file ({err})"))
+        return verdict
+    with zf:
+        manifest = _read_manifest(zf, problems)
+        if manifest is None:
+            return verdict
+        _check_digest(manifest, expect_digest, verdict)
+        data = _read_files(zf, manifest, problems)
+
+    chains = _recorded_chains(data.get("chains.jsonl", b""), manifest, verdict)
+    by_case = _events_by_case(data.get("events.jsonl", b""), verdict)
+    for number, lines in by_case.items():
+        problems.extend(check_chain(number, lines, chains.get(number)))
+    for number in chains:
+        if number not in by_case and chains[number].get("events"):
+            problems.append(Problem(f"events.jsonl ({number})", f"all {chains[number]['events']} events missing"))
+    verdict.cases = len(chains)
+    verdict.events = sum(len(v) for v in by_case.values())
+    _check_counts(manifest, verdict)
     return verdict
 
 

@@ -22,7 +22,7 @@ from processes.case_service import CaseFilters, case_query, overdue_condition
 from processes.timelines import summarize
 from registry.models import District, Elevator, Organisation
 from registry.scope import Scope
-from reports.service import STATUS_LABELS, case_titles, local
+from reports.display import STATUS_LABELS, case_titles, local
 
 FORMATS = ("csv", "xlsx")
 CASE_COLUMNS = (

@@ -186,6 +186,24 @@ def rank_units(rows: list[GroupRow]) -> list[GroupRow]:
     return sorted(rows, key=order)
 
 
+def _opened_in(cases: Sequence[CaseFacts], start: date, end: date) -> list[CaseFacts]:
+    """The cases opened in [start, end), local dates."""
+    lo = datetime.combine(start, datetime.min.time(), tzinfo=CITY_TZ)
+    hi = datetime.combine(end, datetime.min.time(), tzinfo=CITY_TZ)
+    return [c for c in cases if lo <= c.opened_at < hi]
+
+
+def _minutes_to(rescues: Iterable[CaseFacts], step: str) -> list[float]:
+    """Minutes from opening to the step's first completion, for the cases that reached it."""
+    return [m for c in rescues if (m := minutes_between(c.opened_at, c.milestones.get(step))) is not None]
+
+
+def _daily(rescues: Iterable[CaseFacts], start: date, end: date) -> list[tuple[date, int]]:
+    """Rescues opened on each local day of [start, end), days without one included."""
+    per_day = Counter(local_day(c.opened_at) for c in rescues)
+    return [(d, per_day[d]) for d in (start + timedelta(days=i) for i in range((end - start).days))]
+
+
 def rescue_figures(
     cases: Sequence[CaseFacts],
     *,
@@ -200,40 +218,18 @@ def rescue_figures(
 ) -> RescueFigures:
     """Figures over the cases opened in [start, end) (local dates). `steps` maps each metric
     (response, arrival, rescue) to the BPMN task id whose completion marks it."""
-    lo = datetime.combine(start, datetime.min.time(), tzinfo=CITY_TZ)
-    hi = datetime.combine(end, datetime.min.time(), tzinfo=CITY_TZ)
-    period = [c for c in cases if lo <= c.opened_at < hi]
+    period = _opened_in(cases, start, end)
     opened = Counter(c.case_type for c in period)
     still_open = Counter(c.case_type for c in period if c.status == "open")
     escalated = Counter(c.case_type for c in period if c.escalation_level > 1)
     types = list(titles) + sorted(set(opened) - set(titles))
     rescues = [c for c in period if c.case_type == "rescue"]
     warnings = [c for c in period if c.case_type == "warning"]
-    times = {
-        metric: Distribution.of(
-            [m for c in rescues if (m := minutes_between(c.opened_at, c.milestones.get(steps[metric]))) is not None]
-        )
-        for metric in METRICS
-    }
-    arrivals = [
-        m for c in rescues if (m := minutes_between(c.opened_at, c.milestones.get(steps["arrival"]))) is not None
-    ]
-    per_day = Counter(local_day(c.opened_at) for c in rescues)
-    days = [start + timedelta(days=i) for i in range((end - start).days)]
-    districts = sorted(
-        _group_rows(rescues, warnings, "district_code", district_names or {}, steps["arrival"], arrival_target_minutes),
-        key=lambda r: str(r.key),
-    )
-    ranking = rank_units(
-        _group_rows(
-            rescues,
-            warnings,
-            "maintenance_unit_id",
-            unit_names or {},
-            steps["arrival"],
-            arrival_target_minutes,
-            unit_elevators,
-        )
+    arrivals = _minutes_to(rescues, steps["arrival"])
+    target, arrival_step = arrival_target_minutes, steps["arrival"]
+    districts = _group_rows(rescues, warnings, "district_code", district_names or {}, arrival_step, target)
+    units = _group_rows(
+        rescues, warnings, "maintenance_unit_id", unit_names or {}, arrival_step, target, unit_elevators
     )
     return RescueFigures(
         start=start,
@@ -241,13 +237,13 @@ def rescue_figures(
         total=len(period),
         by_type=[(t, titles.get(t, t), opened[t], still_open[t]) for t in types],
         rescues=len(rescues),
-        times=times,
+        times={metric: Distribution.of(_minutes_to(rescues, steps[metric])) for metric in METRICS},
         arrival_target_minutes=arrival_target_minutes,
         arrived=len(arrivals),
         arrived_within_target=sum(m <= arrival_target_minutes for m in arrivals),
         escalation_levels=dict(sorted(Counter(c.escalation_level for c in rescues).items())),
         escalated_by_type=[(t, titles.get(t, t), escalated[t]) for t in types],
-        districts=districts,
-        ranking=ranking,
-        daily=[(d, per_day[d]) for d in days],
+        districts=sorted(districts, key=lambda r: str(r.key)),
+        ranking=rank_units(units),
+        daily=_daily(rescues, start, end),
     )

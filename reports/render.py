@@ -15,8 +15,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from engine.models import EventKind
 from reports import charts
+from reports.case_sections import CaseReport
+from reports.display import STATUS_LABELS, local
 from reports.figures import METRICS, RescueFigures
-from reports.service import STATUS_LABELS, CaseReport, local
 
 PLATFORM = "达州市电梯应急救援综合监管平台"
 TEMPLATES = Path(__file__).parent / "templates"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,26 +11,22 @@ from sqlalchemy import case as when
 from sqlalchemy.orm import Session, aliased
 
 from detectors.models import ElevatorRisk
-from engine.models import Case, TaskStatus, TimelineEvent
+from engine.models import Case
 from engine.timeline import verify_chain
 from engine.timeline_store import links_of
 from infra.errors import NotFound
 from infra.settings import CITY_TZ
 from processes.case_service import case_by_number, case_tasks, visible_case
 from processes.catalogue import CASE_TYPES
-from processes.models import Attachment
 from processes.rescue import metric_steps
-from processes.sla_state import MilestoneState, milestone_states
-from processes.timelines import summarize
+from processes.sla_state import milestone_states
 from processes.visibility import cases_visible
 from registry.models import District, Elevator, Organisation, OrgKind
 from registry.scope import Scope, elevators_visible
+from reports.case_sections import CaseReport, form_rows, photo_rows, timeline_rows, unit_names
+from reports.display import case_titles, local
 from reports.figures import CaseFacts, RescueFigures, rescue_figures
 from reports.models import StoredReport
-
-# The rescue metrics and the milestone that ends each (names from processes/rescue.py).
-# Response ends at dispatch, as on the live dashboard (processes/dashboard.py), so both agree.
-STATUS_LABELS = {"open": "办理中", "closed": "已办结", "cancelled": "已撤销", "failed": "异常"}
 
 
 def local_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -39,14 +34,6 @@ def local_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     lo = datetime.combine(start, time(0), tzinfo=CITY_TZ).astimezone(UTC)
     hi = datetime.combine(end, time(0), tzinfo=CITY_TZ).astimezone(UTC)
     return lo, hi
-
-
-def local(at: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    return at.astimezone(CITY_TZ).strftime(fmt) if at else ""
-
-
-def case_titles() -> dict[str, str]:
-    return {key: ct.title for key, ct in CASE_TYPES.items()}
 
 
 def district_names(session: Session) -> dict[str, str]:
@@ -140,114 +127,30 @@ def rescue_report(session: Session, scope: Scope, start: date, end: date) -> Res
 
 
 # -- one case ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class CaseReport:
-    case: Case
-    type_title: str
-    elevator: Elevator | None
-    district: str
-    use_unit: str
-    maintenance_unit: str
-    chain_ok: bool
-    chain_message: str
-    events: list[dict[str, Any]]
-    sla: list[tuple[str, MilestoneState]]  # (label, state)
-    forms: list[dict[str, Any]]
-    photos: list[dict[str, Any]]
-
-
 def case_report(session: Session, scope: Scope, ref: int | str, *, now: datetime, upload_dir: Path) -> CaseReport:
     case = visible_case(session, scope, ref) if isinstance(ref, int) else case_by_number(session, scope, ref)
     elevator = session.get(Elevator, case.elevator_id) if case.elevator_id else None
-    orgs = {}
-    if elevator is not None:
-        orgs = dict(
-            session.execute(
-                select(Organisation.id, Organisation.name).where(
-                    Organisation.id.in_([elevator.use_unit_id, elevator.maintenance_unit_id])
-                )
-            ).all()
-        )
+    use_unit, maintenance_unit = unit_names(session, elevator)
     district_code = case.district_code or (elevator.district_code if elevator else None)
     broken = verify_chain(case.id, links_of(session, case.id), case.timeline_head, case.timeline_seq)
-    events = [
-        {
-            "seq": e.seq,
-            "at": local(e.at),
-            "kind": e.kind,
-            "actor": e.actor,
-            "summary": summarize(e.kind, e.payload),
-            "hash": e.hash,
-        }
-        for e in session.scalars(
-            select(TimelineEvent).where(TimelineEvent.case_id == case.id).order_by(TimelineEvent.seq)
-        )
-    ]
-    all_tasks = case_tasks(session, case.id)
-    tasks = sorted((t for t in all_tasks if t.status == TaskStatus.COMPLETED), key=lambda t: (t.completed_at, t.id))
-    titles = {t.bpmn_id: t.title for t in all_tasks}
+    events = timeline_rows(session, case.id)
+    tasks = case_tasks(session, case.id)
+    titles = {t.bpmn_id: t.title for t in tasks}
     milestones = CASE_TYPES[case.case_type].milestones if case.case_type in CASE_TYPES else {}
-    forms = [
-        {
-            "title": t.title,
-            "by": t.completed_by or "",
-            "at": local(t.completed_at),
-            "fields": [(k, _show(v)) for k, v in (t.data or {}).items()],
-        }
-        for t in tasks
-    ]
-    photos = []
-    root = upload_dir.resolve()
-    for a in session.scalars(select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)):
-        path = (root / a.storage_key).resolve()
-        image = a.content_type.startswith("image/") and path.is_relative_to(root) and readable_image(path)
-        photos.append(
-            {
-                "filename": a.filename,
-                "kind": a.kind,
-                "by": a.uploaded_by,
-                "at": local(a.created_at),
-                "sha256": a.sha256,
-                "uri": path.as_uri() if image else None,
-            }
-        )
     return CaseReport(
         case=case,
         type_title=case_titles().get(case.case_type, case.case_type),
         elevator=elevator,
         district=district_names(session).get(district_code or "", district_code or ""),
-        use_unit=orgs.get(elevator.use_unit_id, "") if elevator else "",
-        maintenance_unit=orgs.get(elevator.maintenance_unit_id, "") if elevator else "",
+        use_unit=use_unit,
+        maintenance_unit=maintenance_unit,
         chain_ok=broken is None,
         chain_message="完整（哈希链校验通过）" if broken is None else f"异常：{broken}",
         events=events,
-        sla=[(titles.get(m.task, m.milestone), m) for m in milestone_states(milestones, all_tasks, now)],
-        forms=forms,
-        photos=photos,
+        sla=[(titles.get(m.task, m.milestone), m) for m in milestone_states(milestones, tasks, now)],
+        forms=form_rows(tasks),
+        photos=photo_rows(session, case.id, upload_dir),
     )
-
-
-def readable_image(path: Path) -> bool:
-    """A photo the PDF can embed. A missing or corrupt file is listed without its picture
-    rather than failing the whole report."""
-    from PIL import Image, UnidentifiedImageError  # WeasyPrint's own image library
-
-    try:  # verify(), not load(): WeasyPrint makes Pillow load truncated images without complaint
-        with Image.open(path) as img:
-            img.verify()
-        return True
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
-        return False
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, list | dict):
-        import json
-
-        return json.dumps(value, ensure_ascii=False)[:300]
-    return str(value)[:300]
 
 
 # -- elevators ---------------------------------------------------------------------------------
@@ -306,10 +209,11 @@ def risk_report(session: Session, scope: Scope, *, limit: int = 50) -> dict[str,
 RISK_LEVELS = (("critical", "极高"), ("high", "高"), ("medium", "中"), ("low", "低"))
 
 
-def inspection_report(
-    session: Session, scope: Scope, *, today: date, limit: int = 100, maintenance_cycle_days: int = 15
-) -> dict[str, Any]:
-    """Periodic-inspection and maintenance status of the elevators in scope, as of `today` (local)."""
+def _inspection_by_district(
+    session: Session, scope: Scope, today: date, maintenance_cycle_days: int, names: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Per district: elevators, inspections expired / due within 30 / within 60 days / unknown,
+    maintenance overdue, stopped from use."""
     soon = today + timedelta(days=30)
     later = today + timedelta(days=60)
     # Maintained before the start of the day `cycle` days ago: the 15-day cycle (sla.toml) has lapsed.
@@ -325,35 +229,65 @@ def inspection_report(
         func.sum(_int(Elevator.last_maintenance_at < maint_cutoff)),
         func.sum(_int(Elevator.stop_use.is_(True))),
     ).where(elevators_visible(scope))
-    names = district_names(session)
-    per_district = []
-    for code, total, expired, in30, in60, unknown, maint_late, stopped in session.execute(
-        base.group_by(Elevator.district_code).order_by(Elevator.district_code)
-    ):
-        per_district.append(
-            {
-                "district": names.get(code, code),
-                "total": total,
-                "expired": int(expired or 0),
-                "within_30": int(in30 or 0),
-                "within_60": int(in60 or 0),
-                "unknown": int(unknown or 0),
-                "maintenance_overdue": int(maint_late or 0),
-                "stop_use": int(stopped or 0),
-            }
+    return [
+        {
+            "district": names.get(code, code),
+            "total": total,
+            "expired": int(expired or 0),
+            "within_30": int(in30 or 0),
+            "within_60": int(in60 or 0),
+            "unknown": int(unknown or 0),
+            "maintenance_overdue": int(maint_late or 0),
+            "stop_use": int(stopped or 0),
+        }
+        for code, total, expired, in30, in60, unknown, maint_late, stopped in session.execute(
+            base.group_by(Elevator.district_code).order_by(Elevator.district_code)
         )
-    totals: dict[str, Any] = {}
-    if per_district:
-        totals = {k: sum(r[k] for r in per_district) for k in per_district[0] if k != "district"}
-        totals["district"] = "合计"
+    ]
+
+
+def _totals(per_district: list[dict[str, Any]]) -> dict[str, Any]:
+    """The 合计 line: each count summed over the districts (nothing without a district)."""
+    if not per_district:
+        return {}
+    totals: dict[str, Any] = {k: sum(r[k] for r in per_district) for k in per_district[0] if k != "district"}
+    totals["district"] = "合计"
+    return totals
+
+
+def _inspection_overdue(
+    session: Session, scope: Scope, today: date, limit: int, names: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The elevators whose inspection has expired, longest overdue first."""
     use_unit = aliased(Organisation)
-    overdue_rows = session.execute(
+    rows = session.execute(
         select(Elevator, use_unit.name)
         .join(use_unit, use_unit.id == Elevator.use_unit_id)
-        .where(elevators_visible(scope), due < today)
-        .order_by(due, Elevator.id)
+        .where(elevators_visible(scope), Elevator.next_inspection_due < today)
+        .order_by(Elevator.next_inspection_due, Elevator.id)
         .limit(limit)
     ).all()
+    return [
+        {
+            "register_code": e.register_code,
+            "address": e.address,
+            "district": names.get(e.district_code, e.district_code),
+            "use_unit": uu,
+            "due": e.next_inspection_due.isoformat() if e.next_inspection_due else "",
+            "days": (today - e.next_inspection_due).days if e.next_inspection_due else 0,
+            "stop_use": e.stop_use,
+        }
+        for e, uu in rows
+    ]
+
+
+def inspection_report(
+    session: Session, scope: Scope, *, today: date, limit: int = 100, maintenance_cycle_days: int = 15
+) -> dict[str, Any]:
+    """Periodic-inspection and maintenance status of the elevators in scope, as of `today` (local)."""
+    names = district_names(session)
+    per_district = _inspection_by_district(session, scope, today, maintenance_cycle_days, names)
+    overdue = _inspection_overdue(session, scope, today, limit, names)
     open_cases = dict(
         session.execute(
             select(Case.case_type, func.count())
@@ -365,19 +299,8 @@ def inspection_report(
         "today": today.isoformat(),
         "maintenance_cycle_days": maintenance_cycle_days,
         "districts": per_district,
-        "totals": totals,
-        "overdue": [
-            {
-                "register_code": e.register_code,
-                "address": e.address,
-                "district": names.get(e.district_code, e.district_code),
-                "use_unit": uu,
-                "due": e.next_inspection_due.isoformat() if e.next_inspection_due else "",
-                "days": (today - e.next_inspection_due).days if e.next_inspection_due else 0,
-                "stop_use": e.stop_use,
-            }
-            for e, uu in overdue_rows
-        ],
+        "totals": _totals(per_district),
+        "overdue": overdue,
         "open_expiry_cases": open_cases.get("expiry", 0),
         "open_rectification_cases": open_cases.get("rectification", 0),
     }

@@ -77,64 +77,80 @@ class IngestPipeline:
             return
         device_id, kind = parts
         if kind == "status":
-            m = parse_status(payload, device_id)
-            if type(m) is Rejection:
-                self._reject(topic, device_id, payload, m)
-                return
-            view = self._view(device_id)
-            if view is None:
-                self._reject(topic, device_id, payload, Rejection(Reason.UNKNOWN_DEVICE, device_id))
-                return
-            now = self.clock.now()
-            refused = check_status(view, m, now, self.limits)
-            if refused is not None:
-                self._reject(topic, device_id, payload, refused)
-                return
-            st = view.state
-            findings = judge_status(st, m, view.thresholds)
-            if st.dirty:
-                self.dirty.add(device_id)
-                st.dirty = False
-            if findings:
-                self.signals.extend({**f.signal(), "elevator_id": view.elevator_id} for f in findings)
-            self._accepted["status"] += 1
-            self._seen(view, now, m.seq)
+            self._status(topic, device_id, payload)
         elif kind == "event":
-            e = parse_event(payload, device_id)
-            if isinstance(e, Rejection):
-                self._reject(topic, device_id, payload, e)
-                return
-            view = self._view(device_id)
-            if view is None:
-                self._reject(topic, device_id, payload, Rejection(Reason.UNKNOWN_DEVICE, device_id))
-                return
-            recent = self._events.setdefault(device_id, deque(maxlen=EVENT_MEMORY))
-            if e.event_id in recent:
-                self._reject(topic, device_id, payload, Rejection(Reason.DUPLICATE_EVENT, e.event_id))
-                return
-            recent.append(e.event_id)
-            self.signals.extend({**f.signal(), "elevator_id": view.elevator_id} for f in judge_event(view.state, e))
-            self._accepted["event"] += 1
-            self._seen(view, self.clock.now(), view.state.last_seq)
+            self._event(topic, device_id, payload)
         else:
-            o = parse_online(payload, device_id)
-            if isinstance(o, Rejection):
-                self._reject(topic, device_id, payload, o)
-                return
-            view = self._view(device_id)
-            if view is None:
-                self._reject(topic, device_id, payload, Rejection(Reason.UNKNOWN_DEVICE, device_id))
-                return
-            now = self.clock.now()
-            view.online = o.online
-            if o.online:
-                view.seen_written_at = now
-            self.batch.presence[device_id] = {
-                "online": o.online,
-                "last_seen_at": view.seen_written_at or now,
-                "last_seq": view.state.last_seq,
-            }
-            self._accepted["online"] += 1
+            self._online(topic, device_id, payload)
+
+    def _status(self, topic: str, device_id: str, payload: bytes) -> None:
+        """Judge a status message; the findings wait for the flush, the state is marked for writing."""
+        m = parse_status(payload, device_id)
+        if type(m) is Rejection:
+            self._reject(topic, device_id, payload, m)
+            return
+        view = self._known(topic, device_id, payload)
+        if view is None:
+            return
+        now = self.clock.now()
+        refused = check_status(view, m, now, self.limits)
+        if refused is not None:
+            self._reject(topic, device_id, payload, refused)
+            return
+        st = view.state
+        findings = judge_status(st, m, view.thresholds)
+        if st.dirty:
+            self.dirty.add(device_id)
+            st.dirty = False
+        if findings:
+            self.signals.extend({**f.signal(), "elevator_id": view.elevator_id} for f in findings)
+        self._accepted["status"] += 1
+        self._seen(view, now, m.seq)
+
+    def _event(self, topic: str, device_id: str, payload: bytes) -> None:
+        """Judge an event message once: a redelivered event id is refused."""
+        e = parse_event(payload, device_id)
+        if isinstance(e, Rejection):
+            self._reject(topic, device_id, payload, e)
+            return
+        view = self._known(topic, device_id, payload)
+        if view is None:
+            return
+        recent = self._events.setdefault(device_id, deque(maxlen=EVENT_MEMORY))
+        if e.event_id in recent:
+            self._reject(topic, device_id, payload, Rejection(Reason.DUPLICATE_EVENT, e.event_id))
+            return
+        recent.append(e.event_id)
+        self.signals.extend({**f.signal(), "elevator_id": view.elevator_id} for f in judge_event(view.state, e))
+        self._accepted["event"] += 1
+        self._seen(view, self.clock.now(), view.state.last_seq)
+
+    def _online(self, topic: str, device_id: str, payload: bytes) -> None:
+        """Record the box's presence as it announces it."""
+        o = parse_online(payload, device_id)
+        if isinstance(o, Rejection):
+            self._reject(topic, device_id, payload, o)
+            return
+        view = self._known(topic, device_id, payload)
+        if view is None:
+            return
+        now = self.clock.now()
+        view.online = o.online
+        if o.online:
+            view.seen_written_at = now
+        self.batch.presence[device_id] = {
+            "online": o.online,
+            "last_seen_at": view.seen_written_at or now,
+            "last_seq": view.state.last_seq,
+        }
+        self._accepted["online"] += 1
+
+    def _known(self, topic: str, device_id: str, payload: bytes) -> DeviceView | None:
+        """The device's view, or None with the message refused as from an unknown device."""
+        view = self._view(device_id)
+        if view is None:
+            self._reject(topic, device_id, payload, Rejection(Reason.UNKNOWN_DEVICE, device_id))
+        return view
 
     def _view(self, device_id: str) -> DeviceView | None:
         view = self.views.get(device_id)

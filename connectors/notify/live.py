@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import sessionmaker
 
 from connectors.notify.channels import INBOX
@@ -103,6 +103,28 @@ def event(notice: Notification) -> str:
     return f"id: {notice.id}\nevent: notification\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
+def _sent_inbox(user_id: int) -> Select[tuple[Notification]]:
+    """The user's delivered inbox notices, in id order."""
+    return (
+        select(Notification)
+        .where(Notification.user_id == user_id, Notification.channel == INBOX, Notification.status == "sent")
+        .order_by(Notification.id)
+    )
+
+
+def _sent_since(sessions: sessionmaker, user_id: int, horizon: datetime) -> list[Notification]:
+    """The window the stream re-reads: notices sent at or after `horizon`."""
+    with sessions() as session:
+        return list(session.scalars(_sent_inbox(user_id).where(Notification.sent_at >= horizon)))
+
+
+def _catch_up(sessions: sessionmaker, user_id: int, last_event_id: int) -> list[Notification]:
+    """On a reconnect, what arrived after the last event the browser got (at most CATCH_UP_LIMIT)."""
+    with sessions() as session:
+        query = _sent_inbox(user_id).where(Notification.id > last_event_id).limit(CATCH_UP_LIMIT)
+        return list(session.scalars(query))
+
+
 def inbox_stream(
     sessions: sessionmaker,
     clock: Clock,
@@ -117,32 +139,9 @@ def inbox_stream(
     poll = POLL_SECONDS if poll_seconds is None else poll_seconds
     heartbeat = HEARTBEAT_SECONDS if heartbeat_seconds is None else heartbeat_seconds
     lifetime = MAX_STREAM_SECONDS if max_seconds is None else max_seconds
-
-    def window(horizon: Any) -> list[Notification]:
-        with sessions() as session:
-            return list(
-                session.scalars(
-                    select(Notification)
-                    .where(Notification.user_id == user_id, Notification.channel == INBOX,
-                           Notification.status == "sent", Notification.sent_at >= horizon)
-                    .order_by(Notification.id)
-                )
-            )
-
     horizon = clock.now() - WINDOW
-    seen: set[int] = set()
-    backlog: list[Notification] = []
-    if last_event_id is not None:  # a reconnect: what arrived after the last event it got
-        with sessions() as session:
-            backlog = list(
-                session.scalars(
-                    select(Notification)
-                    .where(Notification.user_id == user_id, Notification.channel == INBOX,
-                           Notification.status == "sent", Notification.id > last_event_id)
-                    .order_by(Notification.id).limit(CATCH_UP_LIMIT)
-                )
-            )
-    seen = {n.id for n in window(horizon)} - {n.id for n in backlog}
+    backlog = _catch_up(sessions, user_id, last_event_id) if last_event_id is not None else []
+    seen = {n.id for n in _sent_since(sessions, user_id, horizon)} - {n.id for n in backlog}
     waker = _Waker(redis_url, user_id)
     started = last_beat = time.monotonic()
     try:
@@ -152,7 +151,7 @@ def inbox_stream(
             yield event(notice)
         while time.monotonic() - started < lifetime:
             waker.wait(poll)
-            recent = window(horizon)
+            recent = _sent_since(sessions, user_id, horizon)
             fresh = [n for n in recent if n.id not in seen]
             for notice in fresh:
                 yield event(notice)

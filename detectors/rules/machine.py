@@ -12,6 +12,7 @@ the state only then, not on every message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -82,9 +83,14 @@ class DeviceState:
 
 
 class _Judge:
-    """The bookkeeping shared by every rule: timed conditions, raising and clearing faults."""
+    """The bookkeeping shared by every rule: timed conditions, raising and clearing faults.
 
-    __slots__ = ("findings", "m", "st", "ts", "ts_iso")
+    It also holds what the rules read of the message and of the state before it: the state's
+    stream fields (position, running, door) are only updated once every rule has judged.
+    """
+
+    __slots__ = ("findings", "m", "normal", "prev_door", "prev_position", "st", "stopped", "ts", "ts_iso",
+                 "was_running")  # fmt: skip
 
     def __init__(self, st: DeviceState, m: StatusMessage) -> None:
         self.st = st
@@ -92,6 +98,9 @@ class _Judge:
         self.ts = m.ts
         self.ts_iso = m.ts.isoformat()
         self.findings: list[Finding] = []
+        self.normal = m.service_mode == NORMAL_SERVICE
+        self.stopped = m.car_status == 0
+        self.prev_position, self.was_running, self.prev_door = st.position, st.running, st.door
 
     def held(self, name: str, condition: bool, seconds: float) -> bool:
         """Whether `condition` has held for `seconds` (its onset is remembered in the state)."""
@@ -142,22 +151,9 @@ class _Judge:
             self.fault(wtype, False)
 
 
-def judge_status(st: DeviceState, m: StatusMessage, th: Thresholds) -> list[Finding]:
-    fields = (m.service_mode, m.car_status, m.car_position, m.door_zone, m.door_status, m.passenger_status,
-              m.power_status, m.alarm_button, m.up_limit, m.down_limit)  # fmt: skip
-    if fields == st.last_fields and not st.since:
-        # A heartbeat repeating the last status while no condition is being timed: every rule would
-        # judge exactly as it did for the previous message, which is already applied.
-        st.last_seq = m.seq
-        st.last_ts = m.ts
-        return []
-    st.last_fields = fields
-    j = _Judge(st, m)
-    normal = m.service_mode == NORMAL_SERVICE
-    stopped = m.car_status == 0
-    prev_position, was_running, prev_door = st.position, st.running, st.door
-
-    # Power loss first: with someone in the car it is a rescue (DESIGN), and it explains the stop.
+def _power_loss(j: _Judge, th: Thresholds) -> None:
+    """With someone in the car a power cut is a rescue (DESIGN); it also explains the stop."""
+    st, m = j.st, j.m
     power_cut = m.power_status == POWER_CUT
     if power_cut and W.POWER_LOSS not in st.active:
         st.since.setdefault(W.POWER_LOSS, j.ts_iso)
@@ -173,51 +169,74 @@ def judge_status(st: DeviceState, m: StatusMessage, th: Thresholds) -> list[Find
     elif not power_cut and W.POWER_LOSS in st.active:
         st.since.pop(W.POWER_LOSS, None)
         j.fault(W.POWER_LOSS, False)
-    power_rescue = W.POWER_LOSS in st.active and st.active[W.POWER_LOSS][1] == "rescue"
 
-    # Trapped: alarm button, or stopped with doors closed and a passenger for trapped_s. Priority:
-    # while it holds, the abnormal stop it explains is not raised as a warning.
-    closed_in = stopped and m.door_status == LOCKED and m.passenger_status == PRESENT
+
+def _trapped(j: _Judge, th: Thresholds) -> None:
+    """Alarm button, or stopped with doors closed and a passenger for trapped_s. Priority: while it
+    holds, the abnormal stop it explains is not raised as a warning."""
+    st, m = j.st, j.m
+    power_rescue = W.POWER_LOSS in st.active and st.active[W.POWER_LOSS][1] == "rescue"
+    closed_in = j.stopped and m.door_status == LOCKED and m.passenger_status == PRESENT
     alarm = m.alarm_button == 1
     trapped = not power_rescue and j.held(W.TRAPPED, closed_in or alarm, 0 if alarm else th.trapped_s)
     if power_rescue:
         j.held(W.TRAPPED, False, th.trapped_s)  # the power-loss rescue covers it; time afresh after
-    else:
-        if trapped:
-            j.fault(W.TRAPPED, True, "rescue", alarm_button=alarm)
-        elif not (closed_in or alarm):
-            j.fault(W.TRAPPED, False)
+    elif trapped:
+        j.fault(W.TRAPPED, True, "rescue", alarm_button=alarm)
+    elif not (closed_in or alarm):
+        j.fault(W.TRAPPED, False)
 
-    # Overrun: a limit switch, or the car beyond its end floors.
+
+def _overrun(j: _Judge, th: Thresholds) -> None:
+    """A limit switch, or the car beyond its end floors."""
+    m = j.m
     j.fault(W.OVERRUN_TOP, m.up_limit == 1 or m.car_position > th.top_floor, position=m.car_position)
     j.fault(W.OVERRUN_BOTTOM, m.down_limit == 1 or m.car_position < th.bottom_floor, position=m.car_position)
 
-    # Abnormal start: the car moves while its doors are not closed and locked.
-    j.fault(W.ABNORMAL_START, not stopped and m.door_status != LOCKED, door_status=m.door_status)
 
-    # Floor position lost: the position changes while the car stands, or jumps several floors.
-    if prev_position is not None:
-        jumped = abs(m.car_position - prev_position) >= th.floor_jump
-        drifted = stopped and not was_running and m.car_position != prev_position
+def _abnormal_start(j: _Judge, th: Thresholds) -> None:
+    """The car moves while its doors are not closed and locked."""
+    j.fault(W.ABNORMAL_START, not j.stopped and j.m.door_status != LOCKED, door_status=j.m.door_status)
+
+
+def _floor_position_lost(j: _Judge, th: Thresholds) -> None:
+    """The position changes while the car stands, or jumps several floors."""
+    st, m, prev = j.st, j.m, j.prev_position
+    if prev is not None:
+        jumped = abs(m.car_position - prev) >= th.floor_jump
+        drifted = j.stopped and not j.was_running and m.car_position != prev
         if (jumped or drifted) and W.FLOOR_POSITION_LOST not in st.active:
-            j.fault(W.FLOOR_POSITION_LOST, True, previous=prev_position, position=m.car_position)
-    if W.FLOOR_POSITION_LOST in st.active and stopped and m.door_zone == IN_ZONE and m.door_status == OPEN:
+            j.fault(W.FLOOR_POSITION_LOST, True, previous=prev, position=m.car_position)
+    if W.FLOOR_POSITION_LOST in st.active and j.stopped and m.door_zone == IN_ZONE and m.door_status == OPEN:
         j.fault(W.FLOOR_POSITION_LOST, False)  # re-levelled at a landing and opened normally
 
-    # Door rules, judged in normal service only (inspection and fire modes move doors by hand).
+
+def _door_timers(j: _Judge, th: Thresholds) -> None:
+    """Doors open, opening or closing for too long; normal service only (inspection and fire modes
+    move doors by hand)."""
+    m, normal = j.m, j.normal
     door_open = m.door_status in (OPEN, OPENING)
     j.timed_fault(W.DOOR_OPEN_OUTSIDE_ZONE, normal and door_open and m.door_zone == OUT_OF_ZONE,
                   th.door_open_outside_zone_s)  # fmt: skip
     j.timed_fault(W.DOOR_HELD_OPEN, normal and m.door_status == OPEN, th.door_held_open_s)
     j.timed_fault(W.DOOR_OPEN_CLOSE_FAULT, normal and m.door_status == OPENING, th.door_opening_timeout_s)
     j.timed_fault(W.DOOR_LOCK_FAULT, normal and m.door_status == CLOSING, th.door_lock_timeout_s)
-    out_stop = normal and stopped and m.door_zone == OUT_OF_ZONE and m.door_status == LOCKED and not power_cut
+
+
+def _abnormal_stop(j: _Judge, th: Thresholds) -> None:
+    """Stopped outside the door zone with doors locked, in normal service and with power."""
+    st, m = j.st, j.m
+    out_stop = (j.normal and j.stopped and m.door_zone == OUT_OF_ZONE and m.door_status == LOCKED
+                and m.power_status != POWER_CUT)  # fmt: skip
     if m.passenger_status == PRESENT and W.ABNORMAL_STOP not in st.active:
         j.held(W.ABNORMAL_STOP, False, th.abnormal_stop_s)  # someone inside: trapped judges it
     else:
         j.timed_fault(W.ABNORMAL_STOP, out_stop, th.abnormal_stop_s)
 
-    # Closing reversals (closing turns to opening) and open/close cycles without travel.
+
+def _door_counts(j: _Judge, th: Thresholds) -> None:
+    """Closing reversals (closing turns to opening) and open/close cycles without travel."""
+    st, m, prev_door, stopped = j.st, j.m, j.prev_door, j.stopped
     if prev_door != m.door_status:
         if prev_door == CLOSING and m.door_status == OPENING:
             st.reversals += 1
@@ -226,17 +245,34 @@ def judge_status(st: DeviceState, m: StatusMessage, th: Thresholds) -> list[Find
             if prev_door in (OPEN, CLOSING, OPENING) and stopped:
                 st.door_cycles += 1
         st.dirty = True
-    j.fault(W.CAR_DOOR_CLOSING_ANOMALY, normal and st.reversals >= th.closing_reversals, reversals=st.reversals)
+    j.fault(W.CAR_DOOR_CLOSING_ANOMALY, j.normal and st.reversals >= th.closing_reversals, reversals=st.reversals)
     if not stopped and st.door_cycles:
         st.door_cycles = 0
         st.dirty = True
     if st.door_cycles >= th.door_cycles and W.REPEATED_DOOR_CYCLES not in st.active:
-        j.fault(W.REPEATED_DOOR_CYCLES, normal, cycles=st.door_cycles)
+        j.fault(W.REPEATED_DOOR_CYCLES, j.normal, cycles=st.door_cycles)
     elif not stopped and W.REPEATED_DOOR_CYCLES in st.active:
         j.fault(W.REPEATED_DOOR_CYCLES, False)
 
-    # Remember the stream; only transitions mark the state dirty.
-    if was_running != (not stopped):
+
+# The rules in the order they judge: power loss first (it decides whether trapped is judged), trapped
+# before abnormal stop (whose timer it suspends while someone is inside).
+RULES: tuple[Callable[[_Judge, Thresholds], None], ...] = (
+    _power_loss,
+    _trapped,
+    _overrun,
+    _abnormal_start,
+    _floor_position_lost,
+    _door_timers,
+    _abnormal_stop,
+    _door_counts,
+)
+
+
+def _remember(st: DeviceState, m: StatusMessage) -> None:
+    """Keep the stream's last values; only transitions mark the state dirty."""
+    stopped = m.car_status == 0
+    if st.running != (not stopped):
         st.running = not stopped
         st.stop_position = m.car_position
         st.dirty = True
@@ -246,4 +282,20 @@ def judge_status(st: DeviceState, m: StatusMessage, th: Thresholds) -> list[Find
     st.position = m.car_position
     st.last_seq = m.seq
     st.last_ts = m.ts
+
+
+def judge_status(st: DeviceState, m: StatusMessage, th: Thresholds) -> list[Finding]:
+    fields = (m.service_mode, m.car_status, m.car_position, m.door_zone, m.door_status, m.passenger_status,
+              m.power_status, m.alarm_button, m.up_limit, m.down_limit)  # fmt: skip
+    if fields == st.last_fields and not st.since:
+        # A heartbeat repeating the last status while no condition is being timed: every rule would
+        # judge exactly as it did for the previous message, which is already applied.
+        st.last_seq = m.seq
+        st.last_ts = m.ts
+        return []
+    st.last_fields = fields
+    j = _Judge(st, m)
+    for rule in RULES:
+        rule(j, th)
+    _remember(st, m)
     return j.findings
