@@ -24,7 +24,7 @@ from connectors.notify.channels import INBOX
 from connectors.notify.models import ChannelPreference, DeliveryAttempt, DeliveryDue
 from connectors.notify.preferences import channels_for
 from engine.models import Case, EventKind, Notification
-from engine.steps import StepRecorder
+from engine.recorder import StepRecorder
 from processes.system import System
 from registry.models import User
 
