@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from engine.models import Case, EventKind, TimelineEvent
+from engine.models import Case, EventKind
 from engine.numbers import IdSource
 from engine.timeline import GENESIS, event_hash
 
@@ -23,8 +22,8 @@ from engine.timeline import GENESIS, event_hash
 class StepRecorder:
     """Collects what a step did, then writes it in bulk (few statements per step, not per row).
 
-    `ids` is given on the engine's own paths (the case is a plain, detached object whose row
-    `Writes` updates); without it the recorder works on a session-attached case as before."""
+    `ids` hands out the ids of new notification rows (their ids are on the timeline); a recorder
+    without one (a cancellation, an entry that is not a step) adds no such rows."""
 
     session: Session
     case: Case
@@ -63,7 +62,7 @@ class StepRecorder:
         case.timeline_seq = seq
         case.timeline_head = digest
 
-    def flush_events(self) -> None:
-        if self.events:
-            self.session.execute(insert(TimelineEvent.__table__), self.events)
-            self.events = []
+    def new_ids(self, table: str, n: int) -> list[int]:
+        if self.ids is None:
+            raise RuntimeError("this recorder was made without an IdSource: it adds no rows")
+        return self.ids.take(table, n)

@@ -28,6 +28,7 @@ from engine.scripting import Effect
 from engine.serialization import load_state
 from engine.starts import AlreadyOpen, CaseStart, StartBatch
 from engine.steps import apply_effects, finish_step, open_task_rows, open_tasks_of, run_engine, timer_set
+from engine.timeline_store import append_entries
 from engine.writes import CASES, TASKS, Writes
 from forms.validation import validate_form
 from infra.errors import Conflict, NotFound
@@ -187,9 +188,9 @@ class CaseEngine(EngineCore):
         return self._step(case_id, "timer", lambda *_: None)
 
     def record(self, case_id: int, kind: EventKind, payload: dict[str, Any], *, actor: str = "system") -> None:
-        """Append an event that is not an engine step (a signal joined, a notification sent)."""
+        """Append an event that is not an engine step (a comment, a signal joined) in its own transaction."""
         with self._transaction() as session:
-            StartBatch(self, session).record([(case_id, kind, payload, actor)])
+            append_entries(session, [(case_id, kind, payload, actor)], self.clock.now())
 
     def cancel_case(self, case_id: int, reason: str, *, actor: str) -> Case:
         with self._transaction() as session:
@@ -207,7 +208,7 @@ class CaseEngine(EngineCore):
             case.close_reason = reason
             case.open_key = None
             recorder.event(EventKind.CASE_CANCELLED, {"reason": reason})
-            recorder.flush_events()
+            Writes(steps=[recorder]).flush(session)  # the ORM's changes, then the entries
         return case
 
     def escalate(self, case_id: int, *, roles: list[str], reason: str, actor: str, level: int | None = None) -> Case:
@@ -236,7 +237,7 @@ class CaseEngine(EngineCore):
                 EventKind.TASK_ASSIGNED,
                 {"task": row.spiff_task_id, "element": row.bpmn_id, "title": row.title, "assignee_id": user_id},
             )
-            recorder.flush_events()
+            Writes(steps=[recorder]).flush(session)  # the ORM's changes, then the entry
         return row
 
 

@@ -14,7 +14,6 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.core import EngineCore
@@ -23,12 +22,9 @@ from engine.models import Case, CaseStatus, EventKind, ProcessDefinition
 from engine.numbers import IdSource
 from engine.recorder import StepRecorder
 from engine.steps import finish_step, run_engine
+from engine.timeline_store import Entry, append_entries
 from engine.writes import CASES, Writes
-from infra.errors import NotFound
 from infra.settings import CITY_TZ
-
-# The case columns a join (a timeline entry only) reads and writes: not the large workflow state.
-_HEAD_COLUMNS = ("id", "number", "status", "version", "timeline_seq", "timeline_head")
 
 
 class AlreadyOpen(Exception):
@@ -161,32 +157,7 @@ class StartBatch:
             self.notification_batches.append(recorder.notification_ids)
         return case
 
-    def record(self, entries: Sequence[tuple[int, EventKind, dict[str, Any], str]]) -> None:
-        """Append (case id, kind, payload, actor) events that are not engine steps (a signal joined,
-        a notification sent): the cases are locked in id order, the large workflow state is not read."""
-        session = self.session
-        wanted = sorted({case_id for case_id, *_ in entries})
-        rows = {
-            r.id: r
-            for r in session.execute(
-                select(*(CASES.c[k] for k in _HEAD_COLUMNS))
-                .where(CASES.c.id.in_(wanted))
-                .order_by(CASES.c.id)
-                .with_for_update()
-            )
-        }
-        missing = [c for c in wanted if c not in rows]
-        if missing:
-            raise NotFound(f"case {missing[0]} not found")
-        now = self.engine.clock.now()
-        recorders: dict[int, StepRecorder] = {}
-        for case_id, kind, payload, actor in entries:
-            recorder = recorders.get(case_id)
-            if recorder is None:
-                case = Case(**rows[case_id]._mapping)
-                recorder = recorders[case_id] = StepRecorder(session, case, now, actor)
-            recorder.event(kind, payload, actor=actor)
-        writes = Writes()
-        for case_id, recorder in recorders.items():
-            writes.add(recorder, version=rows[case_id].version, columns=("timeline_seq", "timeline_head"))
-        writes.flush(session)
+    def record(self, entries: Sequence[Entry]) -> None:
+        """Append (case id, kind, payload, actor) events that are not engine steps (a signal joined)
+        in this transaction; the cases are locked in id order, the large workflow state is not read."""
+        append_entries(self.session, entries, self.engine.clock.now())

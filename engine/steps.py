@@ -18,17 +18,17 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.definitions import ParsedProcess
 from engine.hooks import CaseHooks
-from engine.models import CaseStatus, CaseTask, CaseTimer, EventKind, Notification, TaskStatus
+from engine.models import CaseStatus, CaseTask, EventKind, TaskStatus
 from engine.recorder import StepRecorder
 from engine.scripting import CaseScriptEngine, Effect
 from engine.serialization import dump_state
 from engine.timers import pending_timers
-from engine.writes import NOTIFICATIONS, TASKS, TIMERS
+from engine.writes import NOTIFICATIONS
 
 ENGINE_EFFECTS = {"notify", "escalate"}
 
@@ -111,18 +111,11 @@ def sync_tasks(
         )
         if assignment.user_id is not None:
             recorder.event(EventKind.TASK_ASSIGNED, {"task": spiff_id, "user_id": assignment.user_id})
-    if recorder.ids is not None:
-        recorder.new_tasks.extend(new_rows)
-    elif new_rows:
-        session.execute(insert(TASKS), new_rows)
+    recorder.new_tasks.extend(new_rows)
     for spiff_id, row in known.items():
         if spiff_id in ready or _status(recorder, row) != TaskStatus.OPEN:
             continue
-        if recorder.ids is not None:
-            recorder.task_changes.setdefault(spiff_id, {}).update(status=TaskStatus.CANCELLED, completed_at=now)
-        else:
-            row.status = TaskStatus.CANCELLED
-            row.completed_at = now
+        recorder.task_changes.setdefault(spiff_id, {}).update(status=TaskStatus.CANCELLED, completed_at=now)
         recorder.event(EventKind.TASK_CANCELLED, {"task": spiff_id, "element": row.bpmn_id})
 
 
@@ -181,16 +174,11 @@ def apply_effects(effects: list[Effect], hooks: CaseHooks, recorder: StepRecorde
             for role in roles
             for r in hooks.recipients(session, case, role)
         ]
-        ids: list[int] = []
-        if rows and recorder.ids is not None:
-            ids = recorder.ids.take(NOTIFICATIONS.name, len(rows))
-            for row, nid in zip(rows, ids, strict=True):
-                row["id"] = nid
-            recorder.notifications.extend(rows)
-            recorder.notification_ids.extend(ids)
-        elif rows:
-            ids = list(session.scalars(insert(Notification).returning(Notification.id), rows))
-            recorder.notification_ids.extend(ids)
+        ids = recorder.new_ids(NOTIFICATIONS.name, len(rows)) if rows else []
+        for row, nid in zip(rows, ids, strict=True):
+            row["id"] = nid
+        recorder.notifications.extend(rows)
+        recorder.notification_ids.extend(ids)
         recorder.event(
             EventKind.NOTIFICATION_QUEUED,
             {"roles": roles, "message": message, "element": effect.bpmn_id, "notifications": ids},
@@ -203,20 +191,14 @@ def timer_set(workflow: BpmnWorkflow) -> set[tuple[str, str, datetime]]:
 
 def sync_timers(workflow: BpmnWorkflow, recorder: StepRecorder, new_case: bool = False) -> datetime | None:
     """The due-time table follows the workflow; rewritten only when the set of timers changed."""
-    session, case = recorder.session, recorder.case
+    case = recorder.case
     pending = timer_set(workflow)
     rows = [
         {"case_id": case.id, "spiff_task_id": tid, "bpmn_id": bpmn_id, "fire_at": due}
         for tid, bpmn_id, due in sorted(pending, key=lambda p: (p[2], p[0]))
     ]
-    if recorder.ids is not None:
-        if new_case or recorder.timers_before is None or pending != recorder.timers_before:
-            recorder.timers = rows
-    else:
-        if not new_case:
-            session.execute(delete(CaseTimer).where(CaseTimer.case_id == case.id))
-        if rows:
-            session.execute(insert(TIMERS), rows)
+    if new_case or recorder.timers_before is None or pending != recorder.timers_before:
+        recorder.timers = rows
     return min((due for _, _, due in pending), default=None)
 
 
@@ -245,8 +227,6 @@ def finish_step(
         sync_tasks(workflow, parsed, engine, hooks, recorder, known)
     sync_timers(workflow, recorder, new_case)
     case.state = dump_state(workflow)
-    if recorder.ids is None:
-        recorder.flush_events()
 
 
 def open_task_rows(session: Session, case_id: int) -> dict[str, CaseTask]:
