@@ -8,9 +8,8 @@ to start cases inside a transaction it is handed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,7 +19,8 @@ from engine.definitions import deploy_generation, latest_definition
 from engine.hooks import CaseHooks
 from engine.models import Case, ProcessDefinition
 from engine.numbers import IdAllocator
-from engine.scripting import CaseScriptEngine, ServiceRegistry
+from engine.scripting import CaseScriptEngine
+from engine.services import ServiceRegistry, ServiceTask, builtin_services
 from engine.writes import StaleCase
 from infra.clock import Clock
 from infra.errors import Conflict, NotFound
@@ -29,26 +29,13 @@ from infra.errors import Conflict, NotFound
 LATEST_TTL_SECONDS = 5.0
 
 
-def _builtin_services() -> ServiceRegistry:
-    def check_roles(params: dict[str, Any]) -> dict[str, Any]:
-        roles = params.get("roles") or params.get("role")
-        if not roles:
-            raise ValueError("notify/escalate need a role or roles parameter")
-        return {"queued": True}
-
-    registry = ServiceRegistry()
-    registry.register("notify", check_roles)
-    registry.register("escalate", check_roles)
-    return registry
-
-
 class EngineCore:
     def __init__(
         self,
         sessions: sessionmaker,
         clock: Clock,
         hooks: CaseHooks,
-        services: ServiceRegistry | None = None,
+        services: Sequence[ServiceTask] = (),
         script_time_limit: float = 1.0,
     ) -> None:
         self.sessions = sessions
@@ -57,9 +44,8 @@ class EngineCore:
         # What happens after a commit that queued notifications (the engine's outbox): the
         # application delivers them, e.g. by enqueuing jobs. Batches of notification ids.
         self.notifications_queued: Callable[[list[list[int]]], None] = lambda batches: None
-        self.services = _builtin_services()
-        for name, handler in (services.handlers if services else {}).items():
-            self.services.register(name, handler)
+        # The engine's own service tasks and the domain's (each operator name once).
+        self.services = ServiceRegistry([*builtin_services(hooks), *services])
         self.script_time_limit = script_time_limit
         self.ids = IdAllocator(sessions.kw["bind"])
         self._definitions: dict[int, ProcessDefinition] = {}

@@ -24,10 +24,10 @@ from engine.definitions import parsed_definition
 from engine.models import Case, CaseStatus, CaseTask, CaseTimer, EventKind, TaskStatus
 from engine.numbers import MissingSequence
 from engine.recorder import StepRecorder
-from engine.scripting import Effect
 from engine.serialization import load_state
+from engine.services import ServiceCall
 from engine.starts import AlreadyOpen, CaseStart, StartBatch
-from engine.steps import apply_effects, finish_step, open_task_rows, open_tasks_of, run_engine, timer_set
+from engine.steps import finish_step, open_task_rows, open_tasks_of, run_engine, timer_set
 from engine.timeline_store import append_entries
 from engine.writes import CASES, TASKS, Writes
 from forms.validation import validate_form
@@ -217,7 +217,7 @@ class CaseEngine(EngineCore):
 
         def act(workflow: BpmnWorkflow, recorder: StepRecorder, session: Session) -> None:
             params = {"roles": roles, "message": reason, "level": level or recorder.case.escalation_level + 1}
-            apply_effects([Effect("escalate", params, "manual")], self.hooks, recorder)
+            self.services.apply([ServiceCall("escalate", params, "manual")], recorder)
 
         return self._step(case_id, actor, act)
 

@@ -25,12 +25,9 @@ from engine.definitions import ParsedProcess
 from engine.hooks import CaseHooks
 from engine.models import CaseStatus, CaseTask, EventKind, TaskStatus
 from engine.recorder import StepRecorder
-from engine.scripting import CaseScriptEngine, Effect
+from engine.scripting import CaseScriptEngine
 from engine.serialization import dump_state
 from engine.timers import pending_timers
-from engine.writes import NOTIFICATIONS
-
-ENGINE_EFFECTS = {"notify", "escalate"}
 
 
 def _human_tasks(workflow: BpmnWorkflow) -> dict[str, Task]:
@@ -138,53 +135,6 @@ def open_tasks_of(workflow: BpmnWorkflow) -> dict[str, OpenTask]:
     return {sid: OpenTask(sid, t.task_spec.bpmn_id) for sid, t in _human_tasks(workflow).items()}
 
 
-def apply_effects(effects: list[Effect], hooks: CaseHooks, recorder: StepRecorder) -> None:
-    """Notifications and escalations the BPMN asked for, role by role; domain effects to hooks."""
-    session, case, now = recorder.session, recorder.case, recorder.now
-    for index, effect in enumerate(effects):
-        if effect.kind not in ENGINE_EFFECTS:
-            payload = hooks.apply_effect(session, case, effect)
-            recorder.event(EventKind.FLAG_SET, {"service": effect.kind, "element": effect.bpmn_id, **(payload or {})})
-            continue
-        roles = effect.params.get("roles") or effect.params.get("role") or []
-        roles = [roles] if isinstance(roles, str) else list(roles)
-        message = str(effect.params.get("message") or "")
-        if effect.kind == "escalate":
-            level = int(effect.params.get("level") or case.escalation_level + 1)
-            case.escalation_level = max(case.escalation_level, level)
-            recorder.event(
-                EventKind.ESCALATED,
-                {"level": level, "roles": roles, "reason": message, "element": effect.bpmn_id},
-            )
-        cause = f"{case.id}:{case.timeline_seq}:{index}:{effect.bpmn_id}"
-        rows = [
-            {
-                "case_id": case.id,
-                "role": r.role,
-                "organisation_id": r.organisation_id,
-                "user_id": r.user_id,
-                "channel": "inbox",
-                "subject": f"[{case.number}] {message}"[:200],
-                "body": message,
-                "dedupe_key": f"{cause}:{r.role}:{r.organisation_id}:{r.user_id}:inbox",
-                "status": "queued",
-                "attempts": 0,
-                "created_at": now,
-            }
-            for role in roles
-            for r in hooks.recipients(session, case, role)
-        ]
-        ids = recorder.new_ids(NOTIFICATIONS.name, len(rows)) if rows else []
-        for row, nid in zip(rows, ids, strict=True):
-            row["id"] = nid
-        recorder.notifications.extend(rows)
-        recorder.notification_ids.extend(ids)
-        recorder.event(
-            EventKind.NOTIFICATION_QUEUED,
-            {"roles": roles, "message": message, "element": effect.bpmn_id, "notifications": ids},
-        )
-
-
 def timer_set(workflow: BpmnWorkflow) -> set[tuple[str, str, datetime]]:
     return set(pending_timers(workflow)) if not workflow.completed else set()
 
@@ -211,8 +161,8 @@ def finish_step(
     known: dict[str, Any],
     new_case: bool = False,
 ) -> None:
-    apply_effects(engine.effects, hooks, recorder)
-    engine.effects = []
+    engine.services.apply(engine.service_calls, recorder)
+    engine.service_calls = []
     case = recorder.case
     if workflow.completed and case.status == CaseStatus.OPEN:
         sync_tasks(workflow, parsed, engine, hooks, recorder, known)

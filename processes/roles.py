@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from engine.hooks import Assignment, Recipient
 from engine.models import Case
-from engine.scripting import Effect
 from registry.models import Elevator, Organisation, OrgKind, Role, User
 
 # lane name -> (which organisation, which users of it are told)
@@ -98,11 +97,8 @@ class RegistryRoles:
 
     known_roles = KNOWN_ROLES
 
-    def __init__(
-        self, prefixes: dict[str, str], services: dict[str, Any] | None = None, cache_seconds: float = 30.0
-    ) -> None:
+    def __init__(self, prefixes: dict[str, str], cache_seconds: float = 30.0) -> None:
         self.prefixes = prefixes
-        self.effect_handlers = services or {}
         self._cache = _TtlCache(cache_seconds)
 
     def number_prefix(self, case_type: str) -> str:
@@ -228,7 +224,3 @@ class RegistryRoles:
         if role in ("maintenance", "backup_maintenance"):
             users = [u for u in users if u.on_call] or users
         return [Recipient(org.id, u.id, role) for u in users] or [Recipient(org.id, None, role)]
-
-    def apply_effect(self, session: Session, case: Case, effect: Effect) -> dict[str, Any] | None:
-        handler = self.effect_handlers.get(effect.kind)
-        return handler(session, case, effect.params) if handler else None
