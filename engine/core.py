@@ -32,7 +32,7 @@ LATEST_TTL_SECONDS = 5.0
 class EngineCore:
     def __init__(
         self,
-        sessions: sessionmaker,
+        sessions: sessionmaker[Session],
         clock: Clock,
         hooks: CaseHooks,
         services: Sequence[ServiceTask] = (),

@@ -102,10 +102,9 @@ class CaseEngine(EngineCore):
         commit. A lost race (another process opened the same case first), a deadlock between two
         bursts or a vanished number sequence rolls everything back, and `work` runs again."""
         for attempt in range(1, attempts + 1):
-            batch = StartBatch(self)
             try:
                 with self._transaction() as session:
-                    batch.session = session
+                    batch = StartBatch(self, session)
                     result = work(batch)
             except (MissingSequence, IntegrityError, DBAPIError) as err:
                 if attempt == attempts or not _retryable(err):

@@ -79,7 +79,7 @@ class StartBatch:
     """One transaction's case starts and timeline entries (CaseEngine.run_batch hands one out)."""
 
     engine: EngineCore
-    session: Session = None  # type: ignore[assignment]  # set when the transaction begins
+    session: Session
     notification_batches: list[list[int]] = field(default_factory=list)
 
     def start(self, starts: Sequence[CaseStart]) -> list[Case | AlreadyOpen]:
@@ -88,7 +88,7 @@ class StartBatch:
         eng, session = self.engine, self.session
         now = eng.clock.now()
         local_day = now.astimezone(CITY_TZ).strftime("%Y%m%d")
-        outcomes: list[Case | AlreadyOpen | None] = [None] * len(starts)
+        outcomes: dict[int, Case | AlreadyOpen] = {}  # by position in `starts`
         first_of: dict[str, int] = {}
         fresh: list[int] = []
         for i, start in enumerate(starts):
@@ -114,11 +114,11 @@ class StartBatch:
             outcomes[i] = self._open(starts[i], definitions[starts[i].process_key], case_id, number, now, ids, writes)
         writes.flush(session)
         for i, start in enumerate(starts):
-            if outcomes[i] is None:
+            if i not in outcomes:
                 first = outcomes[first_of[start.correlation_key or ""]]
-                first_id = first.id if isinstance(first, Case) else first.case_id  # type: ignore[union-attr]
+                first_id = first.id if isinstance(first, Case) else first.case_id
                 outcomes[i] = AlreadyOpen(start.correlation_key or "", first_id)
-        return outcomes  # type: ignore[return-value]
+        return [outcomes[i] for i in range(len(starts))]
 
     def _open(
         self,

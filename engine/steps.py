@@ -11,7 +11,7 @@ collected by its StepRecorder (engine.recorder); engine.writes.Writes puts it in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -58,7 +58,8 @@ def _due_at(task: Task, parsed: ParsedProcess, engine: CaseScriptEngine, now: da
         return None
     if str(value).upper().startswith("P"):
         parsed_duration = TimerEventDefinition.parse_iso_duration(str(value))
-        return now + TimerEventDefinition.get_timedelta_from_start(parsed_duration, now)
+        delta: timedelta = TimerEventDefinition.get_timedelta_from_start(parsed_duration, now)
+        return now + delta
     return datetime.fromisoformat(str(value))
 
 
@@ -78,7 +79,7 @@ def sync_tasks(
         if spiff_id in known:
             continue
         spec = parsed.human_tasks.get(task.task_spec.bpmn_id)
-        role = spec.role if spec else (task.task_spec.lane or "")
+        role = (spec.role if spec else task.task_spec.lane) or ""
         assignment = hooks.assign(session, case, role)
         new_rows.append(
             {
@@ -116,8 +117,9 @@ def sync_tasks(
         recorder.event(EventKind.TASK_CANCELLED, {"task": spiff_id, "element": row.bpmn_id})
 
 
-def _status(recorder: StepRecorder, row: Any) -> str:
-    return recorder.task_changes.get(row.spiff_task_id, {}).get("status", row.status)
+def _status(recorder: StepRecorder, row: OpenTask) -> str:
+    status: str = recorder.task_changes.get(row.spiff_task_id, {}).get("status", row.status)
+    return status
 
 
 @dataclass(frozen=True)

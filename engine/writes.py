@@ -10,17 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, insert, text, update
+from sqlalchemy import CursorResult, Table, bindparam, delete, insert, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.models import Case, CaseTask, CaseTimer, Notification, TimelineEvent
 from engine.recorder import StepRecorder
 
-CASES, TASKS, TIMERS = Case.__table__, CaseTask.__table__, CaseTimer.__table__
-EVENTS, NOTIFICATIONS = TimelineEvent.__table__, Notification.__table__
+# The models' Tables (the declarative base types __table__ as any FromClause).
+CASES, TASKS, TIMERS = (cast(Table, m.__table__) for m in (Case, CaseTask, CaseTimer))
+EVENTS, NOTIFICATIONS = (cast(Table, m.__table__) for m in (TimelineEvent, Notification))
 # The case columns a step may change; written back with one versioned UPDATE.
 STEP_COLUMNS = (
     "status",
@@ -111,7 +112,7 @@ class Writes:
                 .where(CASES.c.id == bindparam("b_id"), CASES.c.version == bindparam("b_version"))
                 .values(version=CASES.c.version + 1)  # the other SET columns come from the rows' keys
             )
-            result = session.execute(stmt, rows)
+            result = cast(CursorResult[Any], session.execute(stmt, rows))  # a DML statement's result
             statements += 1
             if dialect.name == "postgresql":
                 # Row counts are not reported inside a pipeline: the database checks instead
@@ -162,9 +163,10 @@ def _pipeline(session: Session) -> Iterator[None]:
         return
     import psycopg
 
-    raw = connection.connection.dbapi_connection
+    # The postgresql+psycopg dialect's DBAPI connection (typed there as any DBAPI connection).
+    raw = cast(psycopg.Connection[Any], connection.connection.dbapi_connection)
     try:
-        with raw.pipeline():  # type: ignore[union-attr]
+        with raw.pipeline():
             yield
     except psycopg.errors.DivisionByZero as err:  # _WROTE_ALL: a case row was not ours to write
         raise StaleCase("a case was changed by someone else at the same time") from err

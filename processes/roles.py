@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ LANES: dict[str, str] = {
     "inspection_agency": Role.REGULATOR,
 }
 KNOWN_ROLES = frozenset(LANES)
+T = TypeVar("T")
 
 
 def _distance(a: Any, b: Any) -> float:
@@ -80,13 +81,15 @@ class _TtlCache:
 
     def __init__(self, ttl_seconds: float) -> None:
         self.ttl = ttl_seconds
-        self._items: dict[Any, tuple[float, Any]] = {}
+        self._items: dict[Hashable, tuple[float, Any]] = {}
 
-    def get(self, key: Any, load: Callable[[], Any]) -> Any:
+    def get(self, key: Hashable, load: Callable[[], T]) -> T:
+        """The value kept under `key` (what `load` made for it, within the TTL)."""
         now = time.monotonic()
         hit = self._items.get(key)
         if hit is not None and now - hit[0] < self.ttl:
-            return hit[1]
+            kept: T = hit[1]
+            return kept
         value = load()
         self._items[key] = (now, value)
         return value
@@ -135,7 +138,9 @@ class RegistryRoles:
     def _one(self, session: Session, kind: OrgKind, district: str | None = None) -> _OrgRef | None:
         return self._directory(session).first.get((kind, district))
 
-    def _org(self, session: Session, org_id: int) -> _OrgRef | None:
+    def _org(self, session: Session, org_id: int | None) -> _OrgRef | None:
+        if org_id is None:  # an elevator without that unit on record
+            return None
         found = self._directory(session).orgs.get(org_id)
         if found is not None:
             return found.ref
