@@ -163,6 +163,8 @@ def finish_step(
     known: dict[str, Any],
     new_case: bool = False,
 ) -> None:
+    """After the workflow ran: apply its service calls, bring the task rows up to date, close the
+    case if the process ended, note a changed timer set and the new state."""
     engine.services.apply(engine.service_calls, recorder)
     engine.service_calls = []
     case = recorder.case

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.models import Case, EventKind, TimelineEvent
 from engine.recorder import StepRecorder
 from engine.timeline import Break, ChainLink, verify_chain
-from engine.writes import CASES, HEAD_COLUMNS, Writes
+from engine.writes import CASES, TIMELINE_COLUMNS, Writes
 from infra.errors import NotFound
 
 # (case id, kind, payload, actor): one entry on a case's timeline.
@@ -55,7 +55,7 @@ def append_entries(session: Session, entries: Sequence[Entry], now: datetime, *,
         recorder.event(kind, payload, actor=actor)
     writes = Writes()
     for case_id, recorder in recorders.items():
-        writes.add(recorder, version=rows[case_id].version, columns=HEAD_COLUMNS)
+        writes.add(recorder, version=rows[case_id].version, columns=TIMELINE_COLUMNS)
     writes.flush(session)
 
 

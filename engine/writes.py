@@ -34,8 +34,8 @@ STEP_COLUMNS = (
     "timeline_seq",
     "timeline_head",
 )
-# The columns an entry that is not a step (a joined signal, a notice delivered) moves.
-HEAD_COLUMNS = ("timeline_seq", "timeline_head")
+# The only case columns an entry that is not a step (a joined signal, a notice delivered) moves.
+TIMELINE_COLUMNS = ("timeline_seq", "timeline_head")
 
 # Every listed case row was last written by this transaction (xmin is our transaction id). The
 # engine's transactions use no savepoints: a row written inside one would carry the sub-xid.
