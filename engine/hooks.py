@@ -1,15 +1,15 @@
-"""What the engine asks of the domain (processes/): who does a role's work, who hears of it."""
+"""What the engine asks of the domain (processes/): who does a role's work, who hears of it, how
+a case type's numbers begin. (The domain's service tasks are engine.services.ServiceTask objects.)"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
 from engine.models import Case
-from engine.scripting import Effect
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,5 @@ class CaseHooks(Protocol):
     def assign(self, session: Session, case: Case, role: str) -> Assignment: ...
 
     def recipients(self, session: Session, case: Case, role: str) -> list[Recipient]: ...
-
-    def apply_effect(self, session: Session, case: Case, effect: Effect) -> dict[str, Any] | None:
-        """Carry out a domain service effect (a flag, a record); return a timeline payload."""
-        ...
 
     def number_prefix(self, case_type: str) -> str: ...

@@ -78,9 +78,9 @@ class IdAllocator:
                 need[counter] = need.get(counter, 0) + 1
         suffixes: dict[str, list[int]] = {}
         for counter, n in need.items():
-            stmt = sqlite_insert(CaseCounter).values(prefix=counter, last=n)
-            stmt = stmt.on_conflict_do_update(index_elements=["prefix"], set_={"last": CaseCounter.last + n})
-            last = session.scalar(stmt.returning(CaseCounter.last))
+            upsert = sqlite_insert(CaseCounter).values(prefix=counter, last=n)
+            upsert = upsert.on_conflict_do_update(index_elements=["prefix"], set_={"last": CaseCounter.last + n})
+            last = session.execute(upsert.returning(CaseCounter.last)).scalar_one()
             suffixes[counter] = list(range(last - n + 1, last + 1))
         out: list[tuple[int | None, int | None]] = []
         for key, counter in wanted:

@@ -12,8 +12,8 @@ import ast
 import operator
 import sys
 import time
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
 from functools import lru_cache
 from types import CodeType, FrameType
 from typing import Any
@@ -87,15 +87,17 @@ class _Policy(RestrictingNodeTransformer):
         self.error(node, "import statements are not allowed")
         return node
 
-    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
-        node = super().visit_BinOp(node)
-        op = _GUARDED_OPS.get(type(node.op)) if isinstance(node, ast.BinOp) else None
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST | Iterable[ast.AST] | None:
+        visited = super().visit_BinOp(node)
+        if not isinstance(visited, ast.BinOp):
+            return visited
+        op = _GUARDED_OPS.get(type(visited.op))
         if op is None:
-            return node
+            return visited
         call = ast.Call(
-            func=ast.Name("_binop_", ast.Load()), args=[ast.Constant(op), node.left, node.right], keywords=[]
+            func=ast.Name("_binop_", ast.Load()), args=[ast.Constant(op), visited.left, visited.right], keywords=[]
         )
-        return ast.fix_missing_locations(ast.copy_location(call, node))
+        return ast.fix_missing_locations(ast.copy_location(call, visited))
 
 
 def _getitem(obj: Any, key: Any) -> Any:
@@ -168,8 +170,10 @@ def iso_helpers(now: Callable[[], datetime]) -> dict[str, Callable[..., Any]]:
             duration, forward = duration[1:], not forward
         parsed = T.parse_iso_duration(duration)
         if forward:
-            return (start + T.get_timedelta_from_start(parsed, start)).isoformat()
-        return (start - T.get_timedelta_from_end(parsed, start)).isoformat()
+            ahead: timedelta = T.get_timedelta_from_start(parsed, start)
+            return (start + ahead).isoformat()
+        back: timedelta = T.get_timedelta_from_end(parsed, start)
+        return (start - back).isoformat()
 
     def iso_plus(ts: str, duration: str) -> str:
         return shift(ts, duration, True)

@@ -1,47 +1,22 @@
 """The script engine SpiffWorkflow calls for scripts, conditions, timers and service tasks.
 
-Everything analysts write runs in engine.sandbox; service tasks dispatch to named services
-(notify, escalate, and what processes/ registers) that record effects instead of acting, so
-the runner persists them in the same transaction as the step.
+Everything analysts write runs in engine.sandbox. A service task's parameters are checked by its
+ServiceTask (engine.services) when it runs, and the call is kept instead of acted on: the step
+applies it once the workflow has settled, in the same transaction as everything else it wrote.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from engine.sandbox import Sandbox, iso_helpers
+from engine.services import ServiceCall, ServiceRegistry
 from infra.clock import Clock
-
-
-@dataclass
-class Effect:
-    """Something a step asks the outside world to do: a notification, an escalation, a flag."""
-
-    kind: str
-    params: dict[str, Any]
-    bpmn_id: str
-
-
-ServiceHandler = Callable[[dict[str, Any]], Any]
-
-
-@dataclass
-class ServiceRegistry:
-    """Operator name -> handler that validates parameters and returns the task's result value."""
-
-    handlers: dict[str, ServiceHandler] = field(default_factory=dict)
-
-    def register(self, name: str, handler: ServiceHandler) -> None:
-        self.handlers[name] = handler
-
-    def __contains__(self, name: str) -> bool:
-        return name in self.handlers
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
@@ -64,7 +39,7 @@ class CaseScriptEngine(PythonScriptEngine):
         super().__init__(environment=SandboxEnvironment(Sandbox(time_limit, iso_helpers(clock.now))))
         self.clock = clock
         self.services = services
-        self.effects: list[Effect] = []
+        self.service_calls: list[ServiceCall] = []  # applied by the step (engine.steps.finish_step)
         self.fired_timers: list[dict[str, Any]] = []
 
     def validate(self, expression: str) -> None:
@@ -75,10 +50,11 @@ class CaseScriptEngine(PythonScriptEngine):
     def call_service(
         self, task: Any, operation_name: str = "", operation_params: Mapping[str, Any] | None = None, **_: Any
     ) -> str:
-        handler = self.services.handlers.get(operation_name)
-        if handler is None:
+        service = self.services.handlers.get(operation_name)
+        if service is None:
             raise ValueError(f"unknown service operator {operation_name!r}")
         params = {name: p["value"] for name, p in (operation_params or {}).items()}
-        result = handler(params)
-        self.effects.append(Effect(operation_name, params, task.task_spec.bpmn_id or task.task_spec.name))
+        result = service.check(params)
+        element = task.task_spec.bpmn_id or task.task_spec.name
+        self.service_calls.append(ServiceCall(operation_name, params, element, len(self.service_calls)))
         return json.dumps(result)

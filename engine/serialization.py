@@ -26,7 +26,7 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
     """Leaves the spec out of the dict; restoring takes the cached spec as an argument."""
 
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
-        dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
+        dct: dict[str, Any] = super(BpmnWorkflowConverter, self).to_dict(workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
@@ -44,7 +44,7 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
 
 
 def _config() -> dict[type, type]:
-    config = copy(SPIFF_CONFIG)
+    config: dict[type, type] = copy(SPIFF_CONFIG)
     config[BpmnWorkflow] = SpeclessWorkflowConverter
     for clocked in CLOCKED.values():
         config[clocked] = TimerConditionalEventDefinitionConverter

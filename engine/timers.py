@@ -21,7 +21,8 @@ from SpiffWorkflow.util.task import TaskState
 
 
 def _now(my_task: Any) -> datetime:
-    return my_task.workflow.script_engine.clock.now()
+    now: datetime = my_task.workflow.script_engine.clock.now()
+    return now
 
 
 def _report_fired(my_task: Any, due: str) -> None:
@@ -39,7 +40,8 @@ def parse_cycle(expression: str, now: datetime) -> tuple[int, datetime, timedelt
         cycles = int(parts[0]) if parts[0] else -1
         interval = TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(parts[1]), now)
         return cycles, now + interval, interval
-    return TimerEventDefinition.parse_iso_recurring_interval(expression)
+    cycle: tuple[int, datetime, timedelta] = TimerEventDefinition.parse_iso_recurring_interval(expression)
+    return cycle
 
 
 class ClockedTimeDate(TimeDateEventDefinition):
@@ -53,7 +55,7 @@ class ClockedTimeDate(TimeDateEventDefinition):
         ):
             my_task._set_internal_data(event_fired=True)
             _report_fired(my_task, event_value)
-        return my_task._get_internal_data("event_fired", False)
+        return bool(my_task._get_internal_data("event_fired", False))
 
 
 class ClockedDuration(DurationTimerEventDefinition):
@@ -72,7 +74,7 @@ class ClockedDuration(DurationTimerEventDefinition):
         ):
             my_task._set_internal_data(event_fired=True)
             _report_fired(my_task, event_value)
-        return my_task._get_internal_data("event_fired", False)
+        return bool(my_task._get_internal_data("event_fired", False))
 
 
 class ClockedCycle(CycleTimerEventDefinition):

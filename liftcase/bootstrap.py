@@ -22,7 +22,7 @@ from liftcase.migrate import upgrade
 from processes import telemetry
 from processes.catalogue import CASE_TYPES
 from processes.roles import RegistryRoles
-from processes.services import domain_services
+from processes.service_tasks import SERVICE_TASKS
 from processes.system import System
 from reports import flows as report_flows
 
@@ -47,9 +47,10 @@ def build_system(settings: Settings, *, clock: Clock | None = None, jobs: JobQue
     db = make_engine(settings.database_url)
     sessions = make_sessionmaker(db)
     clock = clock or SystemClock()
-    checks, effects = domain_services()
-    hooks = RegistryRoles({k: ct.prefix for k, ct in CASE_TYPES.items()}, effects)
-    engine = CaseEngine(sessions, clock, hooks, services=checks, script_time_limit=settings.script_time_limit_seconds)
+    hooks = RegistryRoles({k: ct.prefix for k, ct in CASE_TYPES.items()})
+    engine = CaseEngine(
+        sessions, clock, hooks, services=SERVICE_TASKS, script_time_limit=settings.script_time_limit_seconds
+    )
     if jobs is None:
         jobs = InProcessJobs(JOBS) if settings.embedded else RqJobs(settings.redis_url or "", JOBS)
     system = System(settings, db, sessions, clock, jobs, engine)

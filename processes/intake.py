@@ -18,7 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine.models import EventKind
-from engine.runner import AlreadyOpen, CaseEngine, CaseStart, StartBatch
+from engine.runner import CaseEngine
+from engine.starts import AlreadyOpen, CaseStart, StartBatch
 from processes.case_type import StartContext
 from processes.catalogue import CASE_TYPES
 from processes.models import Signal

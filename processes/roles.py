@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.hooks import Assignment, Recipient
 from engine.models import Case
-from engine.scripting import Effect
 from registry.models import Elevator, Organisation, OrgKind, Role, User
 
 # lane name -> (which organisation, which users of it are told)
@@ -28,6 +27,7 @@ LANES: dict[str, str] = {
     "inspection_agency": Role.REGULATOR,
 }
 KNOWN_ROLES = frozenset(LANES)
+T = TypeVar("T")
 
 
 def _distance(a: Any, b: Any) -> float:
@@ -81,13 +81,15 @@ class _TtlCache:
 
     def __init__(self, ttl_seconds: float) -> None:
         self.ttl = ttl_seconds
-        self._items: dict[Any, tuple[float, Any]] = {}
+        self._items: dict[Hashable, tuple[float, Any]] = {}
 
-    def get(self, key: Any, load: Callable[[], Any]) -> Any:
+    def get(self, key: Hashable, load: Callable[[], T]) -> T:
+        """The value kept under `key` (what `load` made for it, within the TTL)."""
         now = time.monotonic()
         hit = self._items.get(key)
         if hit is not None and now - hit[0] < self.ttl:
-            return hit[1]
+            kept: T = hit[1]
+            return kept
         value = load()
         self._items[key] = (now, value)
         return value
@@ -98,11 +100,8 @@ class RegistryRoles:
 
     known_roles = KNOWN_ROLES
 
-    def __init__(
-        self, prefixes: dict[str, str], services: dict[str, Any] | None = None, cache_seconds: float = 30.0
-    ) -> None:
+    def __init__(self, prefixes: dict[str, str], cache_seconds: float = 30.0) -> None:
         self.prefixes = prefixes
-        self.effect_handlers = services or {}
         self._cache = _TtlCache(cache_seconds)
 
     def number_prefix(self, case_type: str) -> str:
@@ -139,7 +138,9 @@ class RegistryRoles:
     def _one(self, session: Session, kind: OrgKind, district: str | None = None) -> _OrgRef | None:
         return self._directory(session).first.get((kind, district))
 
-    def _org(self, session: Session, org_id: int) -> _OrgRef | None:
+    def _org(self, session: Session, org_id: int | None) -> _OrgRef | None:
+        if org_id is None:  # an elevator without that unit on record
+            return None
         found = self._directory(session).orgs.get(org_id)
         if found is not None:
             return found.ref
@@ -228,7 +229,3 @@ class RegistryRoles:
         if role in ("maintenance", "backup_maintenance"):
             users = [u for u in users if u.on_call] or users
         return [Recipient(org.id, u.id, role) for u in users] or [Recipient(org.id, None, role)]
-
-    def apply_effect(self, session: Session, case: Case, effect: Effect) -> dict[str, Any] | None:
-        handler = self.effect_handlers.get(effect.kind)
-        return handler(session, case, effect.params) if handler else None

@@ -1,16 +1,30 @@
-"""A case's timeline as people read it: local (Asia/Shanghai) times and one-line summaries."""
+"""A case's timeline as people read it (local Asia/Shanghai times, one-line summaries), and the
+way events from outside the engine's steps reach it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.models import Case, TimelineEvent
+from engine.models import Case, EventKind, TimelineEvent
 from engine.timeline import verify_chain
-from engine.timeline_store import chain_link
+from engine.timeline_store import append_entries, chain_link
 from infra.settings import CITY_TZ
+
+
+def add_to_timelines(
+    session: Session, entries: Iterable[tuple[int | None, EventKind, dict[str, Any], str]], now: datetime
+) -> None:
+    """(case id, kind, payload, actor) events of the outside world (a notice delivered or failed)
+    on their cases' timelines, in the caller's transaction. An entry about no case, or about a
+    case that does not exist, is left out."""
+    kept = [(case_id, kind, payload, actor) for case_id, kind, payload, actor in entries if case_id is not None]
+    if kept:
+        append_entries(session, kept, now, skip_missing=True)
 
 
 def summarize(kind: str, p: dict[str, Any]) -> str:

@@ -24,14 +24,16 @@ from connectors.notify.channels import INBOX
 from connectors.notify.models import ChannelPreference, DeliveryAttempt, DeliveryDue
 from connectors.notify.preferences import channels_for
 from engine.models import Case, EventKind, Notification
-from engine.steps import StepRecorder
 from processes.system import System
+from processes.timelines import add_to_timelines
 from registry.models import User
 
 log = logging.getLogger(__name__)
 ACTOR = "notifier"
 CLAIMABLE = ("queued", "retrying", "sending")
 ADDRESS_NAMES = {"email": "an e-mail address", "phone": "a phone number"}
+# (case id or None, kind, payload, actor): an event for the case timeline (processes.timelines)
+TimelineEntry = tuple[int | None, EventKind, dict[str, Any], str]
 # A queued notice whose job went missing (a lost enqueue, a crashed worker) is taken up after this.
 STALE_AFTER = timedelta(seconds=60)
 
@@ -58,29 +60,6 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> list[int]:
         from sqlalchemy.dialects.sqlite import insert as insert_or_skip
     stmt = insert_or_skip(Notification).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
     return list(session.scalars(stmt.returning(Notification.id)))
-
-
-class _Timeline:
-    """Events for several cases in the caller's transaction (one lock and one insert per case)."""
-
-    def __init__(self, session: Session, now: datetime) -> None:
-        self.session, self.now = session, now
-        self.recorders: dict[int, StepRecorder] = {}
-
-    def add(self, case_id: int | None, kind: EventKind, payload: dict[str, Any]) -> None:
-        if case_id is None:
-            return
-        recorder = self.recorders.get(case_id)
-        if recorder is None:
-            case = self.session.scalar(select(Case).where(Case.id == case_id).with_for_update())
-            if case is None:
-                return
-            recorder = self.recorders[case_id] = StepRecorder(self.session, case, self.now, ACTOR)
-        recorder.event(kind, payload)
-
-    def flush(self) -> None:
-        for recorder in self.recorders.values():
-            recorder.flush_events()
 
 
 # --- the inbox and the fan-out ---------------------------------------------------------------
@@ -139,6 +118,30 @@ def _address(user: User, channel: str) -> str | None:
     return getattr(user, _ADDRESS_FIELD.get(channel, ""), None)
 
 
+def _inbox_events(notices: list[Notification], fanned: list[Notification]) -> list[TimelineEntry]:
+    """Per case: one "sent" event for its delivered notices (with what was queued on other
+    channels), one "failed" event per notice that reached nobody."""
+    timeline: list[TimelineEntry] = []
+    by_case: dict[int | None, list[Notification]] = defaultdict(list)
+    for n in notices:
+        by_case[n.case_id].append(n)
+    for case_id, group in sorted(by_case.items(), key=lambda kv: kv[0] or 0):  # one order, case by case
+        sent = [n.id for n in group if n.status == "sent"]
+        if sent:
+            queued: dict[str, list[int]] = defaultdict(list)
+            for f in fanned:
+                if f.case_id == case_id:
+                    queued[f.channel].append(f.id)
+            timeline.append((case_id, EventKind.NOTIFICATION_SENT,
+                             {"channel": INBOX, "notifications": sent, "queued_on": dict(queued)}, ACTOR))
+        for n in group:
+            if n.status == "failed":
+                timeline.append((case_id, EventKind.NOTIFICATION_FAILED,
+                                 {"notification": n.id, "channel": INBOX, "role": n.role, "attempt": 1,
+                                  "final": True, "error": n.last_error}, ACTOR))
+    return timeline
+
+
 def deliver_to_inbox(system: System, notification_ids: Iterable[int], available: set[str]) -> InboxResult:
     """Put queued inbox notices in their recipients' inboxes and queue the same notice on each
     recipient's other channels (`available`: the configured ones). A notice that reached nobody
@@ -179,25 +182,7 @@ def deliver_to_inbox(system: System, notification_ids: Iterable[int], available:
         rows = _fan_out_rows(session, delivered, available, now) if available else []
         result.outbound = _insert_new(session, rows)
         fanned = list(session.scalars(select(Notification).where(Notification.id.in_(result.outbound))))
-        timeline = _Timeline(session, now)
-        by_case: dict[int | None, list[Notification]] = defaultdict(list)
-        for n in notices:
-            by_case[n.case_id].append(n)
-        for case_id, group in sorted(by_case.items(), key=lambda kv: kv[0] or 0):  # cases locked in one order
-            sent = [n.id for n in group if n.status == "sent"]
-            if sent:
-                queued: dict[str, list[int]] = defaultdict(list)
-                for f in fanned:
-                    if f.case_id == case_id:
-                        queued[f.channel].append(f.id)
-                timeline.add(case_id, EventKind.NOTIFICATION_SENT,
-                             {"channel": INBOX, "notifications": sent, "queued_on": dict(queued)})
-            for n in group:
-                if n.status == "failed":
-                    timeline.add(case_id, EventKind.NOTIFICATION_FAILED,
-                                 {"notification": n.id, "channel": INBOX, "role": n.role, "attempt": 1,
-                                  "final": True, "error": n.last_error})
-        timeline.flush()
+        add_to_timelines(session, _inbox_events(notices, fanned), now)
     return result
 
 
@@ -316,7 +301,7 @@ def _record(system: System, items: list[_Claimed]) -> list[Attempt]:
         if due:
             session.execute(insert(DeliveryDue), due)
         session.execute(insert(DeliveryAttempt), history)
-        timeline = _Timeline(session, now)
+        timeline: list[TimelineEntry] = []
         for item, row in zip(ordered, history, strict=True):
             payload: dict[str, Any] = {
                 "notification": item.notice.id,
@@ -330,8 +315,8 @@ def _record(system: System, items: list[_Claimed]) -> list[Attempt]:
                 retry_at = row["next_attempt_at"]
                 payload.update(error=row["error"], final=retry_at is None, retry_at=retry_at)
             kind = EventKind.NOTIFICATION_SENT if row["ok"] else EventKind.NOTIFICATION_FAILED
-            timeline.add(item.notice.case_id, kind, payload)
-        timeline.flush()
+            timeline.append((item.notice.case_id, kind, payload, ACTOR))
+        add_to_timelines(session, timeline, now)
     return attempts
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from engine.definitions import DefinitionError, deploy
 from engine.models import Case, ProcessDefinition
-from engine.runner import CaseStart
+from engine.starts import CaseStart
 from processes.roles import KNOWN_ROLES
 from processes.system import System
 from tests.support.bpmn_samples import one_task

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from engine.models import Case, CaseTask, EventKind, Notification, TimelineEvent
-from engine.runner import AlreadyOpen, CaseStart
-from engine.steps import CASES, StaleCase, StepRecorder, Writes
+from engine.recorder import StepRecorder
+from engine.starts import AlreadyOpen, CaseStart
 from engine.timeline_store import verify_cases
+from engine.writes import CASES, StaleCase, Writes
 from infra.errors import NotFound
 from processes.intake import IntakeItem, open_or_join, open_or_join_many
 from processes.models import Signal

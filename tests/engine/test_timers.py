@@ -11,8 +11,8 @@ from sqlalchemy import select
 from demo.scenarios import complete
 from engine.definitions import deploy
 from engine.models import CaseTimer
-from engine.runner import CaseStart
 from engine.scheduler import fire_due_timers, start_background
+from engine.starts import CaseStart
 from infra.clock import SimulatedClock
 from infra.settings import Settings
 from liftcase.bootstrap import build_system

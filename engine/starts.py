@@ -1,0 +1,163 @@
+"""Starting cases: one start or a burst of them, in the transaction a StartBatch is handed.
+
+A burst (a city-wide power cut through the MQTT ingest) is computed in memory case by case and
+written with one bulk statement per table; a start whose correlation key has an open case (in
+the database, or opened earlier in the same burst) answers AlreadyOpen instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Session
+
+from engine.core import EngineCore
+from engine.definitions import parsed_definition
+from engine.models import Case, CaseStatus, EventKind, ProcessDefinition
+from engine.numbers import IdSource
+from engine.recorder import StepRecorder
+from engine.steps import finish_step, run_engine
+from engine.timeline_store import Entry, append_entries
+from engine.writes import CASES, Writes
+from infra.settings import CITY_TZ
+
+
+class AlreadyOpen(Exception):
+    """An open case with this correlation key exists; the caller joins it instead."""
+
+    def __init__(self, correlation_key: str, case_id: int | None) -> None:
+        super().__init__(f"an open case already exists for {correlation_key}")
+        self.correlation_key = correlation_key
+        self.case_id = case_id
+
+
+@dataclass(frozen=True)
+class CaseStart:
+    process_key: str
+    case_type: str
+    variables: dict[str, Any]
+    elevator_id: int | None = None
+    district_code: str | None = None
+    priority: str | None = None
+    correlation_key: str | None = None
+    actor: str = "system"
+
+
+def _new_case(start: CaseStart, definition_id: int, case_id: int, number: str, now: datetime) -> Case:
+    """The row of a case just started, as a detached object (engine.writes inserts it)."""
+    return Case(
+        id=case_id,
+        number=number,
+        case_type=start.case_type,
+        definition_id=definition_id,
+        elevator_id=start.elevator_id,
+        district_code=start.district_code,
+        status=CaseStatus.OPEN,
+        priority=start.priority,
+        correlation_key=start.correlation_key,
+        open_key=start.correlation_key,
+        escalation_level=1,
+        opened_at=now,
+        closed_at=None,
+        close_reason=None,
+        variables=start.variables,
+        milestones={},
+        state="",
+        version=1,
+        timeline_seq=0,
+        timeline_head="",
+    )
+
+
+@dataclass
+class StartBatch:
+    """One transaction's case starts and timeline entries (CaseEngine.run_batch hands one out)."""
+
+    engine: EngineCore
+    session: Session
+    notification_batches: list[list[int]] = field(default_factory=list)
+
+    def start(self, starts: Sequence[CaseStart]) -> list[Case | AlreadyOpen]:
+        """Each start becomes a case, or AlreadyOpen when its correlation key has an open case
+        (in the database, or opened by an earlier start of the same batch)."""
+        eng, session = self.engine, self.session
+        now = eng.clock.now()
+        local_day = now.astimezone(CITY_TZ).strftime("%Y%m%d")
+        outcomes: dict[int, Case | AlreadyOpen] = {}  # by position in `starts`
+        first_of: dict[str, int] = {}
+        fresh: list[int] = []
+        for i, start in enumerate(starts):
+            key = start.correlation_key
+            if key and key in first_of:
+                continue  # a repeat in the same burst joins the first one's case
+            if key:
+                first_of[key] = i
+            fresh.append(i)
+        # The definitions before the numbers: a start of an undeployed process takes no number.
+        definitions = {p: eng.latest(session, p) for p in {starts[i].process_key for i in fresh}}
+        counters = [f"{eng.hooks.number_prefix(starts[i].case_type)}-{local_day}" for i in fresh]
+        claims = eng.ids.claim(session, [(starts[i].correlation_key, c) for i, c in zip(fresh, counters, strict=True)])
+        new = []
+        for i, counter, (open_id, suffix) in zip(fresh, counters, claims, strict=True):
+            if open_id is not None:
+                outcomes[i] = AlreadyOpen(starts[i].correlation_key or "", open_id)
+            else:
+                new.append((i, f"{counter}-{suffix:04d}"))
+        ids = eng.ids.source(session)
+        writes = Writes()
+        for (i, number), case_id in zip(new, ids.take(CASES.name, len(new)), strict=True):
+            outcomes[i] = self._open(starts[i], definitions[starts[i].process_key], case_id, number, now, ids, writes)
+        writes.flush(session)
+        for i, start in enumerate(starts):
+            if i not in outcomes:
+                first = outcomes[first_of[start.correlation_key or ""]]
+                first_id = first.id if isinstance(first, Case) else first.case_id
+                outcomes[i] = AlreadyOpen(start.correlation_key or "", first_id)
+        return [outcomes[i] for i in range(len(starts))]
+
+    def _open(
+        self,
+        start: CaseStart,
+        definition: ProcessDefinition,
+        case_id: int,
+        number: str,
+        now: datetime,
+        ids: IdSource,
+        writes: Writes,
+    ) -> Case:
+        eng = self.engine
+        parsed = parsed_definition(definition)
+        script = eng.script_engine()
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script)
+        workflow.task_tree.data.update(start.variables)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(start.variables)
+        case = _new_case(start, definition.id, case_id, number, now)
+        recorder = StepRecorder(self.session, case, now, start.actor, ids=ids)
+        recorder.event(
+            EventKind.CASE_OPENED,
+            {
+                "number": number,
+                "type": start.case_type,
+                "process": definition.key,
+                "version": definition.version,
+                "priority": start.priority,
+                "variables": start.variables,
+            },
+        )
+        run_engine(workflow, recorder)
+        finish_step(workflow, parsed, script, eng.hooks, recorder, {}, new_case=True)
+        writes.add(recorder, new_case=True)
+        if recorder.notification_ids:
+            self.notification_batches.append(recorder.notification_ids)
+        return case
+
+    def record(self, entries: Sequence[Entry]) -> None:
+        """Append (case id, kind, payload, actor) events that are not engine steps (a signal joined)
+        in this transaction; the cases are locked in id order, the large workflow state is not read."""
+        append_entries(self.session, entries, self.engine.clock.now())
