@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -90,24 +91,7 @@ def _intake(batch: StartBatch, sla: dict[str, Any], items: Sequence[IntakeItem])
             todo.append(i)
 
     elevators = _elevators(session, {items[i].elevator_id for i in todo if items[i].elevator_id})
-    starts = []
-    for i in todo:
-        item = items[i]
-        ct = CASE_TYPES[item.case_type]
-        elevator, district = elevators.get(item.elevator_id, (None, None)) if item.elevator_id else (None, None)
-        ctx = StartContext(elevator, district, item.signal, sla)
-        starts.append(
-            CaseStart(
-                process_key=ct.process_key,
-                case_type=item.case_type,
-                variables={**ct.variables(ctx), "reported_at": now.isoformat(), "case_type": item.case_type},
-                elevator_id=item.elevator_id,
-                district_code=elevator.district_code if elevator else item.signal.get("district_code"),
-                priority=ct.priority(ctx),
-                correlation_key=ct.correlation_key(item.elevator_id, item.signal),
-                actor=item.actor,
-            )
-        )
+    starts = [_case_start(items[i], elevators, sla, now) for i in todo]
     joins: list[tuple[int, EventKind, dict[str, Any], str]] = []
     for i, outcome in zip(todo, batch.start(starts), strict=True):
         if isinstance(outcome, AlreadyOpen):
@@ -129,6 +113,25 @@ def _intake(batch: StartBatch, sla: dict[str, Any], items: Sequence[IntakeItem])
     answered = [r for r in results if r is not None]
     assert len(answered) == len(items), "every signal has its answer"
     return answered
+
+
+def _case_start(
+    item: IntakeItem, elevators: dict[int, tuple[Elevator, District | None]], sla: dict[str, Any], now: datetime
+) -> CaseStart:
+    """What the engine needs to open the item's case: the case type's variables from the elevator's facts."""
+    ct = CASE_TYPES[item.case_type]
+    elevator, district = elevators.get(item.elevator_id, (None, None)) if item.elevator_id else (None, None)
+    ctx = StartContext(elevator, district, item.signal, sla)
+    return CaseStart(
+        process_key=ct.process_key,
+        case_type=item.case_type,
+        variables={**ct.variables(ctx), "reported_at": now.isoformat(), "case_type": item.case_type},
+        elevator_id=item.elevator_id,
+        district_code=elevator.district_code if elevator else item.signal.get("district_code"),
+        priority=ct.priority(ctx),
+        correlation_key=ct.correlation_key(item.elevator_id, item.signal),
+        actor=item.actor,
+    )
 
 
 def _elevators(session: Session, ids: set[int | None]) -> dict[int, tuple[Elevator, District | None]]:
