@@ -33,14 +33,34 @@ def connect_publisher(
     username: str | None = None,
     password: str | None = None,
 ) -> mqtt.Client:
+    """One connection for every box (an open broker, or an account allowed every box's topics)."""
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311)
     client.max_inflight_messages_set(max_inflight)
     client.max_queued_messages_set(0)
     if username:
         client.username_pw_set(username, password)
-    client.connect(host, port, keepalive=60)
-    client.loop_start()
+    _accepted({"publisher": client}, host, port)
     return client
+
+
+def _accepted(clients: Mapping[str, mqtt.Client], host: str, port: int, timeout: float = 10) -> None:
+    """Connect them all and wait for the broker's answers: a refused sign-in fails here, not as
+    publishes that never get acknowledged."""
+    answers: dict[str, str] = {}
+    for name, client in clients.items():
+        client.on_connect = lambda _c, _u, _f, rc, _p, name=name: answers.setdefault(name, str(rc))
+        client.connect(host, port, keepalive=60)
+        client.loop_start()
+    deadline = time.monotonic() + timeout
+    while len(answers) < len(clients) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    refused = {name: answers.get(name, "no answer") for name in clients if answers.get(name) != "Success"}
+    if refused:
+        for client in clients.values():
+            client.disconnect()
+            client.loop_stop()
+        shown = dict(list(refused.items())[:5])
+        raise ConnectionRefusedError(f"broker {host}:{port} refused {len(refused)} connection(s): {shown}")
 
 
 def read_device_secrets(path: Path) -> dict[str, str]:
@@ -58,25 +78,14 @@ class Fleet:
 
     def __init__(self, host: str, port: int, secrets: Mapping[str, str], device_ids: Iterable[str]) -> None:
         self.clients: dict[str, mqtt.Client] = {}
-        answers: dict[str, str] = {}
         for device_id in device_ids:
             client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"box-{device_id}",
                                  protocol=mqtt.MQTTv311)  # fmt: skip
             client.username_pw_set(device_id, secrets[device_id])
             client.will_set(topic(device_id, "online"), b"0", qos=1, retain=True)
             client.max_queued_messages_set(0)
-            client.on_connect = lambda _c, _u, _f, rc, _p, d=device_id: answers.setdefault(d, str(rc))
-            client.connect(host, port, keepalive=60)
-            client.loop_start()
             self.clients[device_id] = client
-        deadline = time.monotonic() + 10
-        while len(answers) < len(self.clients) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        refused = {d: answers.get(d, "no answer") for d in self.clients if answers.get(d) != "Success"}
-        if refused:
-            self.disconnect()
-            self.loop_stop()
-            raise ConnectionRefusedError(f"broker refused {len(refused)} box(es): {dict(list(refused.items())[:5])}")
+        _accepted(self.clients, host, port)
 
     def publish(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False) -> mqtt.MQTTMessageInfo:
         parts = split(topic)

@@ -235,3 +235,23 @@ def test_credentials_command_for_all_boxes_prints_each_secret_once(system: Syste
 
 def secrets_absent(text: str, secrets: Any) -> bool:
     return not any(s in text for s in secrets)
+
+
+def test_the_simulator_publishes_as_each_box_with_its_secret(system: System, broker: PrivateBroker,
+                                                              tmp_path: Any) -> None:  # fmt: skip
+    chosen = [d for d, _ in registered_devices(system.sessions, 3)][1:]
+    issued = issue_credentials(system.sessions, system.settings, system.clock.now(), chosen)
+    broker.reload()
+    secrets_file = tmp_path / "boxes.tsv"
+    secrets_file.write_text("".join(f"{d}\t{s}\n" for d, s in issued.items()))
+    env = {"LIFTCASE_DATABASE_URL": system.settings.database_url}
+    args = ["simulate", "--port", str(broker.port), "--devices", "5", "--seconds", "120",
+            "--truth", str(tmp_path / "truth.jsonl")]  # fmt: skip
+    result = CliRunner().invoke(main, [*args, "--credentials", str(secrets_file)], env=env)
+    assert result.exit_code == 0, result.output
+    assert '"devices": 2' in result.stdout  # only the boxes it has secrets for
+    secrets_file.write_text(f"{chosen[0]}\twrong\n")
+    refused = CliRunner().invoke(main, [*args, "--credentials", str(secrets_file)], env=env)
+    assert isinstance(refused.exception, ConnectionRefusedError)
+    anonymous = CliRunner().invoke(main, args, env=env)  # a secured broker: the single connection is refused
+    assert isinstance(anonymous.exception, ConnectionRefusedError)
