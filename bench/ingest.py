@@ -30,7 +30,7 @@ from bench.mqtt_setup import REDIS, FreshDatabase, PrivateBroker, prime_session
 from connectors.mqtt.topics import shared_filters
 
 
-def bare_subscriber(port: int, client_id: str, expected: int) -> float:
+def bare_subscriber(port: int, client_id: str, expected: int, auth: tuple[str, str]) -> float:
     done = threading.Event()
     count = 0
 
@@ -42,6 +42,7 @@ def bare_subscriber(port: int, client_id: str, expected: int) -> float:
 
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
     c.on_message = on_message
+    c.username_pw_set(*auth)
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 3600
     props.ReceiveMaximum = 20000  # as the ingest
@@ -106,18 +107,23 @@ def main() -> None:
         if len(everything) < n * args.rounds:
             raise RuntimeError(f"the simulator made {len(everything)} messages, {n * args.rounds} needed")
         bare_runs, ingest_runs = [], []
-        service = build_ingest(system, IngestConfig(port=broker.port, client_id="bench-ingest", group="ingest"))
+        user, password = broker.ingest_auth()
+        service = build_ingest(system, IngestConfig(port=broker.port, client_id="bench-ingest", group="ingest",
+                                                    username=user, password=password))  # fmt: skip
         for round_no in range(args.rounds):
             # The same stream queued for both sessions; each round measures both, in turn.
-            prime_session(broker.port, f"bench-bare-{round_no}", shared_filters(f"bare{round_no}"))
-            prime_session(broker.port, f"bench-ingest-{round_no}", shared_filters(f"ingest{round_no}"))
-            pub = connect_publisher("127.0.0.1", broker.port)
+            for side in ("bare", "ingest"):
+                prime_session(broker.port, f"bench-{side}-{round_no}", shared_filters(f"{side}{round_no}"),
+                              (user, password))  # fmt: skip
+            publisher, secret = broker.publisher_auth()
+            pub = connect_publisher("127.0.0.1", broker.port, username=publisher, password=secret)
             messages = everything[round_no * n : (round_no + 1) * n]
             publish_all(pub, messages)
             pub.disconnect()
             pub.loop_stop()
-            bare_runs.append(bare_subscriber(broker.port, f"bench-bare-{round_no}", n))
-            config = IngestConfig(port=broker.port, client_id=f"bench-ingest-{round_no}", group=f"ingest{round_no}")
+            bare_runs.append(bare_subscriber(broker.port, f"bench-bare-{round_no}", n, (user, password)))
+            config = IngestConfig(port=broker.port, client_id=f"bench-ingest-{round_no}", group=f"ingest{round_no}",
+                                  username=user, password=password)  # fmt: skip
             ingest_runs.append(run_ingest_round(service.pipeline, config, n))
             print(f"round {round_no + 1}: bare paho {n / bare_runs[-1]:,.0f}/s, ingest {n / ingest_runs[-1]:,.0f}/s")
         bare_s, ingest_s = min(bare_runs), min(ingest_runs)

@@ -1,12 +1,10 @@
-"""Shared set-up for the MQTT benchmarks: a private Mosquitto, a fresh PostgreSQL database."""
+"""Shared set-up for the MQTT benchmarks: a private Mosquitto with the deployed config (its accounts
+and ACL), a fresh PostgreSQL database."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
+import secrets
 import time
 import uuid
 from pathlib import Path
@@ -16,50 +14,42 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy import create_engine, text
 
+from connectors.mqtt.credentials import ACL_TEMPLATE, mosquitto_hash, replace_file
+from tests.support import broker as private
+
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("LIFTCASE_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("LIFTCASE_BENCH_REDIS", "redis://127.0.0.1:6379/11")
-# The broker settings an ingest deployment needs (connectors/mqtt/mosquitto.conf): no per-session
-# cap on queued QoS 1 messages (the default 1000 drops a burst for a slow or restarting ingest).
-BROKER_CONF = ROOT / "connectors" / "mqtt" / "mosquitto.conf"
+INGEST_USER = private.INGEST_USER
+# One connection publishes the whole simulated city, so the benchmark has an account the deployed
+# ACL does not: it may write every box's topics. The ACL is still checked on every message.
+PUBLISHER = "bench-publisher"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PrivateBroker:
-    """A Mosquitto of the benchmark's own, with the deployment settings, on a free port."""
+class PrivateBroker(private.PrivateBroker):
+    """A Mosquitto of the benchmark's own, with the deployment settings (connectors/mqtt/mosquitto.conf:
+    no per-session cap that drops a burst, only known clients), on a free port."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="liftcase-mqtt-"))
-        conf = self.dir / "mosquitto.conf"
-        extra = f"\nlistener {self.port} 127.0.0.1\npersistence_location {self.dir}/\n"
-        conf.write_text(BROKER_CONF.read_text() + extra, encoding="utf-8")
-        self.proc = subprocess.Popen(
-            ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("private mosquitto did not start")
+        super().__init__()
+        self.publisher_password = secrets.token_urlsafe(16)
+        replace_file(self.password_file, f"{INGEST_USER}:{mosquitto_hash(self.ingest_password)}\n"
+                                         f"{PUBLISHER}:{mosquitto_hash(self.publisher_password)}\n")  # fmt: skip
+        acl = ACL_TEMPLATE.read_text(encoding="utf-8")
+        replace_file(self.acl_file, f"{acl}\nuser {PUBLISHER}\ntopic write lift/+/+\n")
+        self.start()
 
-    def close(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-        shutil.rmtree(self.dir, ignore_errors=True)
+    def ingest_auth(self) -> tuple[str, str]:
+        return INGEST_USER, self.ingest_password
+
+    def publisher_auth(self) -> tuple[str, str]:
+        return PUBLISHER, self.publisher_password
 
 
-def prime_session(port: int, client_id: str, filters: list[str]) -> None:
+def prime_session(port: int, client_id: str, filters: list[str], auth: tuple[str, str]) -> None:
     """Create a persistent session with its subscriptions, then leave: the broker queues for it."""
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    c.username_pw_set(*auth)
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 3600
     c.connect("127.0.0.1", port, clean_start=True, properties=props)

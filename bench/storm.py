@@ -93,17 +93,20 @@ def main() -> None:
         print(f"seeded {counts['elevators']} elevators, {counts['devices']} boxes; "
               f"{len(with_passenger)} cars with someone inside")  # fmt: skip
 
-        env = {**os.environ, "LIFTCASE_DATABASE_URL": db.url, "LIFTCASE_REDIS_URL": REDIS, "PYTHONPATH": str(ROOT)}
+        user, password = broker.ingest_auth()
+        env = {**os.environ, "LIFTCASE_DATABASE_URL": db.url, "LIFTCASE_REDIS_URL": REDIS, "PYTHONPATH": str(ROOT),
+               "LIFTCASE_MQTT_USERNAME": user, "LIFTCASE_MQTT_PASSWORD": password}  # fmt: skip
         for i in range(args.ingest):
             client_id = f"storm-ingest-{i + 1}"
-            prime_session(broker.port, client_id, shared_filters())
+            prime_session(broker.port, client_id, shared_filters(), (user, password))
             procs.append(spawn(["ingest", "--port", str(broker.port), "--client-id", client_id], env, log))
         for _ in range(args.workers):
             procs.append(spawn(["worker", "--no-fork"], env, log))
         time.sleep(4)  # processes up (imports, device registry loaded)
 
         messages = list(blackout(devices, datetime.now(UTC), with_passenger, args.messages))
-        pub = connect_publisher("127.0.0.1", broker.port)
+        publisher, secret = broker.publisher_auth()
+        pub = connect_publisher("127.0.0.1", broker.port, username=publisher, password=secret)
         started = time.perf_counter()
         sent = publish_all(pub, messages)
         published = time.perf_counter() - started

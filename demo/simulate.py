@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from connectors.mqtt.publisher import announce, connect_publisher, publish_all, publish_paced
+from connectors.mqtt.publisher import Fleet, Publisher, announce, connect_publisher, publish_all, publish_paced
 from demo.simulator import FAULTS, city_stream
 from registry.models import Device, Elevator
 
@@ -26,16 +27,17 @@ class SimulateOptions:
     seed: int = 1
     realtime: bool = False
     truth: Path | None = None
+    # device id -> secret (`liftcase broker credentials`): one connection per box, signed in as it.
+    secrets: Mapping[str, str] | None = None
 
 
-def registered_devices(sessions: Any, limit: int) -> list[tuple[str, int]]:
+def registered_devices(sessions: Any, limit: int, among: Collection[str] | None = None) -> list[tuple[str, int]]:
+    """Up to `limit` registered boxes on elevators (of those in `among`), with their floor counts."""
+    query = select(Device.id, Elevator.floors).join(Elevator, Elevator.id == Device.elevator_id)
+    if among is not None:
+        query = query.where(Device.id.in_(list(among)))
     with sessions() as session:
-        rows = session.execute(
-            select(Device.id, Elevator.floors)
-            .join(Elevator, Elevator.id == Device.elevator_id)
-            .order_by(Device.id)
-            .limit(limit)
-        ).all()
+        rows = session.execute(query.order_by(Device.id).limit(limit)).all()
     return [(device_id, floors) for device_id, floors in rows]
 
 
@@ -53,7 +55,11 @@ def run_simulate(devices: list[tuple[str, int]], options: SimulateOptions) -> di
         with options.truth.open("w", encoding="utf-8") as f:
             for t in stream.truth:
                 f.write(json.dumps(t.as_json(), ensure_ascii=False) + "\n")
-    client = connect_publisher(options.host, options.port)
+    client: Publisher = (
+        Fleet(options.host, options.port, options.secrets, [d for d, _ in devices])
+        if options.secrets
+        else connect_publisher(options.host, options.port)
+    )
     try:
         announce(client, [d for d, _ in devices], True)
         if options.realtime:

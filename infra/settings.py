@@ -55,6 +55,14 @@ class Settings:
     # Attempts per notice; the wait doubles from notify_backoff_seconds after each failure.
     notify_max_attempts: int = 5
     notify_backoff_seconds: float = 30.0
+    # The MQTT broker lets in only known clients (connectors/mqtt/mosquitto.conf): the ingest signs
+    # in as mqtt_username; each box as its device id with its own secret. No username: anonymous
+    # (a development broker). The password file and ACL are the broker's, written by
+    # `liftcase broker credentials|files` on the broker's machine.
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+    mqtt_password_file: Path = Path("/etc/mosquitto/liftcase/passwd")
+    mqtt_acl_file: Path = Path("/etc/mosquitto/liftcase/acl")
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -94,4 +102,8 @@ class Settings:
             public_base_url=env.get("LIFTCASE_PUBLIC_BASE_URL", base.public_base_url).rstrip("/"),
             vision_model=Path(env.get("LIFTCASE_VISION_MODEL", base.vision_model)),
             map_tile_url=env.get("LIFTCASE_MAP_TILE_URL", base.map_tile_url),
+            mqtt_username=env.get("LIFTCASE_MQTT_USERNAME") or None,
+            mqtt_password=env.get("LIFTCASE_MQTT_PASSWORD") or None,
+            mqtt_password_file=Path(env.get("LIFTCASE_MQTT_PASSWORD_FILE", base.mqtt_password_file)),
+            mqtt_acl_file=Path(env.get("LIFTCASE_MQTT_ACL_FILE", base.mqtt_acl_file)),
         )

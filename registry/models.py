@@ -97,3 +97,13 @@ class Device(Base):
     online: Mapped[bool] = mapped_column(Boolean, default=False)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_seq: Mapped[int | None] = mapped_column(Integer)
+
+
+class DeviceCredential(Base):
+    """A box's MQTT secret as the broker's password file holds it: a salted hash, never the secret.
+    The register keeps it so the file can be written again on any broker machine."""
+
+    __tablename__ = "device_credentials"
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)

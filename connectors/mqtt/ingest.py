@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -40,6 +40,9 @@ class IngestConfig:
     offline_check_s: float = 60
     reconnect_min_s: int = 1
     reconnect_max_s: int = 60
+    # The ingest's broker account (settings mqtt_username/password); None: anonymous (development).
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
 
 
 class IngestService:
@@ -62,6 +65,8 @@ class IngestService:
             mqtt.CallbackAPIVersion.VERSION2, client_id=c.client_id, protocol=mqtt.MQTTv5, manual_ack=True
         )
         client.reconnect_delay_set(min_delay=c.reconnect_min_s, max_delay=c.reconnect_max_s)
+        if c.username:
+            client.username_pw_set(c.username, c.password)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message

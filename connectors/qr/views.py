@@ -8,7 +8,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from connectors.qr import flows, formtoken, images, service, sheets
-from connectors.qr.limits import MemoryCounter, RateLimiter, RedisCounter, Verdict
+from connectors.qr.limits import RateLimiter, Verdict, qr_limiter
 from infra.settings import CITY_TZ
 from registry.models import Elevator
 from registry.scope import elevators_visible
@@ -33,8 +33,7 @@ def _limiter() -> RateLimiter:
     if limiter is None:
         system = context.system()
         url = app.config.get("QR_RATE_LIMIT_REDIS_URL") or system.settings.redis_url
-        counter = RedisCounter(str(url)) if url else MemoryCounter()
-        limiter = RateLimiter(counter, system.clock, app.config.get("QR_RATE_LIMITS"))
+        limiter = qr_limiter(str(url) if url else None, system.clock, app.config.get("QR_RATE_LIMITS"))
         limiter = app.extensions.setdefault(LIMITER_KEY, limiter)
     return limiter
 

@@ -7,6 +7,7 @@ import logging
 import click
 
 from liftcase.cli import cases, field, run, setup, telemetry
+from liftcase.cli.broker import broker
 from liftcase.cli.context import CliState
 from liftcase.cli.reports import audit, report
 from liftcase.cli.risk import risk
@@ -41,6 +42,7 @@ for command in (
     risk,  # 风险研判: liftcase risk score | train
     audit,  # liftcase audit export | verify
     report,  # liftcase report rescue | case
+    broker,  # liftcase broker credentials | files
 ):
     main.add_command(command)
 

@@ -22,8 +22,10 @@ def ingest(host: str, port: int, client_id: str, group: str, thresholds: Path | 
     from connectors.mqtt.ingest import IngestConfig
     from connectors.mqtt.run import run_ingest
 
-    config = IngestConfig(host=host, port=port, client_id=client_id, group=group)
-    run_ingest(cli_system(), config, thresholds, seconds)
+    system = cli_system()
+    config = IngestConfig(host=host, port=port, client_id=client_id, group=group,
+                          username=system.settings.mqtt_username, password=system.settings.mqtt_password)  # fmt: skip
+    run_ingest(system, config, thresholds, seconds)
 
 
 @click.command("dead-letters")
@@ -46,10 +48,16 @@ def dead_letters(reason: str | None, limit: int) -> None:
 @click.option("--seed", "seed_value", default=1, show_default=True)
 @click.option("--realtime/--burst", default=False, show_default=True, help="pace by timestamps, or send at once")
 @click.option("--truth", type=click.Path(path_type=Path), default=Path("var/simulate-truth.jsonl"), show_default=True)
+@click.option(
+    "--credentials",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="`device_id<TAB>secret` lines (liftcase broker credentials): each box signs in as itself",
+)
 def simulate(host: str, port: int, devices: int, seconds: float, fault_rate: float, faults: tuple[str, ...],
-             seed_value: int, realtime: bool, truth: Path) -> None:  # fmt: skip
+             seed_value: int, realtime: bool, truth: Path, credentials: Path | None) -> None:  # fmt: skip
     """Publish realistic status streams for registered devices over MQTT, with injected faults and a
     ground-truth JSONL log of every fault."""
+    from connectors.mqtt.publisher import read_device_secrets
     from demo.simulate import SimulateOptions, registered_devices, run_simulate
     from demo.simulator import FAULTS
 
@@ -57,9 +65,10 @@ def simulate(host: str, port: int, devices: int, seconds: float, fault_rate: flo
     if unknown:
         raise click.UsageError(f"unknown fault(s) {', '.join(sorted(unknown))}; choose from {', '.join(FAULTS)}")
     system = cli_system()
-    chosen = registered_devices(system.sessions, devices)
+    secrets = read_device_secrets(credentials) if credentials else None
+    chosen = registered_devices(system.sessions, devices, secrets)
     if not chosen:
-        raise click.UsageError("no registered devices: run `liftcase init` and `liftcase seed` first")
+        raise click.UsageError("no registered devices (with credentials): run `liftcase init` and `liftcase seed`")
     options = SimulateOptions(host, port, len(chosen), seconds, fault_rate, tuple(faults) or FAULTS, seed_value,
-                              realtime, truth)  # fmt: skip
+                              realtime, truth, secrets)  # fmt: skip
     click.echo(json.dumps(run_simulate(chosen, options)))
