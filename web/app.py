@@ -16,7 +16,7 @@ from connectors.qr import views as qr_views
 from processes.system import System
 from web.api import cases, dashboard, definitions, notifications, registry, reports, session, tasks
 from web.console import assets, filters, views
-from web.http import auth, errors, i18n
+from web.http import auth, errors, headers, i18n
 
 # Each module exposes `blp` (a flask_smorest.Blueprint); they appear in the OpenAPI document.
 API_MODULES = (session, notifications, filters, cases, tasks, definitions, registry, dashboard, reports)
@@ -60,6 +60,7 @@ def create_app(system: System, *, config: dict[str, object] | None = None) -> Fl
     app.extensions["liftcase"] = system
     auth.install(app)
     i18n.install(app)
+    headers.install(app, map_tile_url=system.settings.map_tile_url)
     app.url_map.converters["int"] = Int32Converter
     api = Api(app)
     api.register_converter(Int32Converter, lambda c: {"type": "integer", "minimum": 0, "maximum": c.max})
