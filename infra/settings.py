@@ -26,8 +26,14 @@ class Settings:
     timezone: str = CITY_TZ.key
     timer_poll_seconds: float = 0.25
     script_time_limit_seconds: float = 1.0
-    # Signs session cookies and CSRF tokens. Deployed: the same value on every API machine.
+    # Keys the CSRF tokens (derived from the session's). Deployed: the same value on every API machine.
     secret_key: str = "dev-only-change-me"
+    # A console session ends after this long without a request, and this long after sign-in anyway.
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    # Reverse proxies in front of the app that set X-Forwarded-For/-Proto (0: none, the headers are
+    # ignored; a client could forge them). Decides the client's address and whether cookies are Secure.
+    proxy_hops: int = 0
     upload_dir: Path = ROOT / "var" / "uploads"
     max_upload_bytes: int = 10 * 1024 * 1024
     # Lockout: this many failed sign-ins within the window lock the account for the window.
@@ -76,6 +82,9 @@ class Settings:
             timer_poll_seconds=float(env.get("LIFTCASE_TIMER_POLL_SECONDS", base.timer_poll_seconds)),
             script_time_limit_seconds=float(env.get("LIFTCASE_SCRIPT_TIME_LIMIT", base.script_time_limit_seconds)),
             secret_key=env.get("LIFTCASE_SECRET_KEY", base.secret_key),
+            session_idle_minutes=int(env.get("LIFTCASE_SESSION_IDLE_MINUTES", base.session_idle_minutes)),
+            session_max_hours=int(env.get("LIFTCASE_SESSION_MAX_HOURS", base.session_max_hours)),
+            proxy_hops=int(env.get("LIFTCASE_PROXY_HOPS", base.proxy_hops)),
             upload_dir=Path(env.get("LIFTCASE_UPLOAD_DIR", base.upload_dir)),
             max_upload_bytes=int(env.get("LIFTCASE_MAX_UPLOAD_BYTES", base.max_upload_bytes)),
             smtp_host=env.get("LIFTCASE_SMTP_HOST") or None,

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -91,10 +91,16 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(session: Session, user: User, name: str, *, now: datetime) -> tuple[ApiToken, str]:
-    """A new personal token; the secret is returned once and only its hash is kept."""
+def create_token(
+    session: Session, user: User, name: str, *, now: datetime, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new personal token, valid until revoked or `expires_at`; the secret is returned once and
+    only its hash is kept."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name, prefix=secret[:12], token_hash=_digest(secret), created_at=now)
+    token = ApiToken(
+        user_id=user.id, name=name, prefix=secret[:12], token_hash=_digest(secret), created_at=now,
+        expires_at=expires_at,
+    )
     session.add(token)
     session.add(SignInEvent(username=user.username, user_id=user.id, kind="token_created", success=True, at=now))
     session.flush()
@@ -105,7 +111,11 @@ def user_for_token(session: Session, secret: str, *, now: datetime) -> User | No
     if not secret.startswith(TOKEN_PREFIX):
         return None
     token = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _digest(secret), ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(
+            ApiToken.token_hash == _digest(secret),
+            ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+        )
     )
     if token is None:
         return None

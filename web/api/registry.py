@@ -16,6 +16,7 @@ from detectors.risk.service import risk_of
 from engine.models import Case, CaseStatus
 from processes import case_service as svc
 from processes import elevator_facts
+from registry.accounts import sessions
 from registry.accounts.service import hash_password
 from registry.codes import KIND_BY_CATEGORY, make_qr_code, validate_register_code
 from registry.importing import ImportFileError, import_elevators, read_rows
@@ -413,12 +414,14 @@ class UserView(MethodView):
         user = db.get(User, user_id)
         if user is None:
             abort(404, message="no such user")
+        revoked = sessions.revoking_change(user, body)
         if "password" in body:
             user.password_hash = hash_password(body.pop("password"))
         for key, value in body.items():
             setattr(user, key, value)
+        if revoked is not None:  # signed out everywhere, at once: sessions are checked on every request
+            sessions.end_all(db, user.id, reason=revoked, now=context.system().clock.now())
         db.commit()
-        auth.forget_principal(user.id)
         return user
 
 
