@@ -46,14 +46,15 @@ class UserSession(Base):
 
 
 class SignInEvent(Base):
-    """Every sign-in, failed sign-in, lockout and sign-out, kept for the audit trail."""
+    """Every sign-in, failed or throttled sign-in and sign-out, kept for the audit trail (and read
+    by the throttle). Rows from before the throttle may have kind "locked"."""
 
     __tablename__ = "sign_in_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(60), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # sign_in, failed, locked, sign_out, token_created
+    kind: Mapped[str] = mapped_column(String(20))  # sign_in, failed, throttled, sign_out, token_created
     success: Mapped[bool] = mapped_column(Boolean, default=False)
-    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    remote_addr: Mapped[str | None] = mapped_column(String(64), index=True)  # the throttle counts by address
     user_agent: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -1,4 +1,4 @@
-"""Passwords, lockout and tokens: plain reads and writes on a session the caller commits."""
+"""Passwords, sign-in and tokens: plain reads and writes on a session the caller commits."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from registry.accounts import throttle
 from registry.accounts.models import ApiToken, SignInEvent
 from registry.models import User
 
@@ -26,19 +27,8 @@ def hash_password(password: str) -> str:
 @dataclass(frozen=True)
 class SignInResult:
     user: User | None
-    reason: str | None = None  # "invalid" or "locked"
-
-
-def _recent_failures(session: Session, username: str, since: datetime) -> int:
-    last_success = session.scalar(
-        select(func.max(SignInEvent.at)).where(SignInEvent.username == username, SignInEvent.kind == "sign_in")
-    )
-    start = max(since, last_success) if last_success else since
-    return session.scalar(
-        select(func.count()).where(
-            SignInEvent.username == username, SignInEvent.kind == "failed", SignInEvent.at > start
-        )
-    ) or 0
+    reason: str | None = None  # "invalid" or "throttled"
+    retry_after: timedelta = timedelta(0)  # throttled: how long to wait
 
 
 def sign_in(
@@ -47,13 +37,12 @@ def sign_in(
     password: str,
     *,
     now: datetime,
-    failures_allowed: int,
-    lockout: timedelta,
+    policy: throttle.Policy,
     remote_addr: str | None = None,
     user_agent: str | None = None,
 ) -> SignInResult:
-    """Check the password; every attempt is recorded. After `failures_allowed` failures within
-    `lockout`, the account refuses even the right password until the window has passed."""
+    """Check the password unless the throttle says wait (registry.accounts.throttle); every
+    attempt is recorded, the refused ones as "throttled"."""
 
     def record(kind: str, user: User | None) -> None:
         session.add(
@@ -69,9 +58,10 @@ def sign_in(
         )
 
     user = session.scalar(select(User).where(User.username == username))
-    if _recent_failures(session, username, now - lockout) >= failures_allowed:
-        record("locked", user)
-        return SignInResult(None, "locked")
+    retry_after = throttle.wait(session, username, remote_addr, now=now, policy=policy)
+    if retry_after > timedelta(0):
+        record("throttled", user)
+        return SignInResult(None, "throttled", retry_after)
     stored = user.password_hash if user and user.active and user.password_hash else None
     if not check_password_hash(stored or _DUMMY_HASH, password) or stored is None:
         record("failed", user)

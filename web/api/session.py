@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, timedelta
 from typing import Any
 
@@ -12,7 +13,8 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from registry.accounts import service, sessions
+from infra.settings import Settings
+from registry.accounts import service, sessions, throttle
 from registry.accounts.models import ApiToken, SignInEvent, UserSession
 from registry.models import Organisation, Role, User
 from registry.scope import Scope
@@ -57,6 +59,14 @@ class TokenSchema(Schema):
     secret = fields.String(metadata={"description": "shown once, at creation"})
 
 
+def _throttle(settings: Settings) -> throttle.Policy:
+    return throttle.Policy(
+        free_failures=settings.signin_free_failures,
+        max_delay=timedelta(seconds=settings.signin_max_delay_seconds),
+        memory=timedelta(hours=settings.signin_memory_hours),
+    )
+
+
 def _me(csrf: str | None = None) -> dict[str, Any]:
     user, scope = auth.current_user(), context.scope()
     return {
@@ -77,7 +87,7 @@ class SessionView(MethodView):
     @blp.arguments(CredentialsSchema)
     @blp.response(200, MeSchema)
     @blp.alt_response(401, description="wrong username or password")
-    @blp.alt_response(423, description="locked after repeated failures")
+    @blp.alt_response(429, description="repeated failures: wait Retry-After seconds (never a lock)")
     def post(self, credentials: dict[str, str]) -> dict[str, Any]:
         """Sign in with username and password; sets the session cookie and returns the CSRF token."""
         system = context.system()
@@ -88,15 +98,16 @@ class SessionView(MethodView):
                 credentials["username"],
                 credentials["password"],
                 now=now,
-                failures_allowed=system.settings.lockout_failures,
-                lockout=timedelta(minutes=system.settings.lockout_minutes),
+                policy=_throttle(system.settings),
                 remote_addr=request.remote_addr,
                 user_agent=request.user_agent.string,
             )
             csrf = auth.start_session(writes, result.user, now=now) if result.user is not None else None
         if result.user is None:
-            if result.reason == "locked":
-                abort(423, message="too many failed sign-ins; try again later")
+            if result.reason == "throttled":
+                seconds = math.ceil(result.retry_after.total_seconds())
+                abort(429, message=f"too many failed sign-ins; try again in {seconds} s",
+                      headers={"Retry-After": str(seconds)})
             abort(401, message="wrong username or password")
         org = context.db().get(Organisation, result.user.organisation_id) if result.user.organisation_id else None
         g.user, g.scope = result.user, Scope.of(result.user, org)
@@ -168,7 +179,9 @@ class SignInEventSchema(Schema):
 
 class SignInFilterSchema(PageArgs):
     username = fields.String(validate=validate.Length(max=60))
-    kind = fields.String(validate=validate.OneOf(["sign_in", "failed", "locked", "sign_out", "token_created"]))
+    kind = fields.String(
+        validate=validate.OneOf(["sign_in", "failed", "throttled", "locked", "sign_out", "token_created"])
+    )
 
 
 @blp.route("/sign-ins")

@@ -1,4 +1,4 @@
-"""sessions: server-side sessions; API tokens that expire
+"""sessions: server-side sessions; API tokens that expire; sign-in events by address (the throttle)
 
 Revision ID: 0010
 Revises: 0009
@@ -32,9 +32,11 @@ def upgrade() -> None:
     op.create_index(op.f('ix_sessions_user_id'), 'sessions', ['user_id'], unique=False)
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.add_column(sa.Column('expires_at', infra.db.UTCDateTime(), nullable=True))
+    op.create_index(op.f('ix_sign_in_events_remote_addr'), 'sign_in_events', ['remote_addr'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_sign_in_events_remote_addr'), table_name='sign_in_events')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_column('expires_at')
     op.drop_index(op.f('ix_sessions_user_id'), table_name='sessions')
