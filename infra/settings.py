@@ -26,13 +26,23 @@ class Settings:
     timezone: str = CITY_TZ.key
     timer_poll_seconds: float = 0.25
     script_time_limit_seconds: float = 1.0
-    # Signs session cookies and CSRF tokens. Deployed: the same value on every API machine.
+    # Keys the CSRF tokens (derived from the session's). Deployed: the same value on every API machine.
     secret_key: str = "dev-only-change-me"
+    # A console session ends after this long without a request, and this long after sign-in anyway.
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    # Reverse proxies in front of the app that set X-Forwarded-For/-Proto (0: none, the headers are
+    # ignored; a client could forge them). Decides the client's address and whether cookies are Secure.
+    proxy_hops: int = 0
     upload_dir: Path = ROOT / "var" / "uploads"
     max_upload_bytes: int = 10 * 1024 * 1024
-    # Lockout: this many failed sign-ins within the window lock the account for the window.
-    lockout_failures: int = 5
-    lockout_minutes: int = 15
+    # Sign-in throttle (registry/accounts/throttle.py): after this many failures from one address,
+    # or of one account from addresses it does not use, each further attempt waits 2, 4, 8 ...
+    # seconds after the latest failure, at most signin_max_delay_seconds; failures older than
+    # signin_memory_hours are forgotten. Never a lock.
+    signin_free_failures: int = 5
+    signin_max_delay_seconds: int = 900
+    signin_memory_hours: int = 24
     # Absolute URL the QR codes encode (`{public_base_url}/r/{code}`): the address passengers reach.
     public_base_url: str = "http://127.0.0.1:8000"
     # The car-camera vision model (ONNX) and its sidecar TOML (class names, input size, layout).
@@ -84,6 +94,12 @@ class Settings:
             timer_poll_seconds=float(env.get("LIFTCASE_TIMER_POLL_SECONDS", base.timer_poll_seconds)),
             script_time_limit_seconds=float(env.get("LIFTCASE_SCRIPT_TIME_LIMIT", base.script_time_limit_seconds)),
             secret_key=env.get("LIFTCASE_SECRET_KEY", base.secret_key),
+            session_idle_minutes=int(env.get("LIFTCASE_SESSION_IDLE_MINUTES", base.session_idle_minutes)),
+            session_max_hours=int(env.get("LIFTCASE_SESSION_MAX_HOURS", base.session_max_hours)),
+            proxy_hops=int(env.get("LIFTCASE_PROXY_HOPS", base.proxy_hops)),
+            signin_free_failures=int(env.get("LIFTCASE_SIGNIN_FREE_FAILURES", base.signin_free_failures)),
+            signin_max_delay_seconds=int(env.get("LIFTCASE_SIGNIN_MAX_DELAY", base.signin_max_delay_seconds)),
+            signin_memory_hours=int(env.get("LIFTCASE_SIGNIN_MEMORY_HOURS", base.signin_memory_hours)),
             upload_dir=Path(env.get("LIFTCASE_UPLOAD_DIR", base.upload_dir)),
             max_upload_bytes=int(env.get("LIFTCASE_MAX_UPLOAD_BYTES", base.max_upload_bytes)),
             smtp_host=env.get("LIFTCASE_SMTP_HOST") or None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask, jsonify
 from flask_smorest import Api
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from connectors.ai_events import views as ai_event_views
@@ -27,7 +28,7 @@ from web.api import (
     tasks,
 )
 from web.console import assets, filters, views
-from web.http import auth, errors, i18n
+from web.http import auth, errors, headers, i18n
 
 # Each module exposes `blp` (a flask_smorest.Blueprint); they appear in the OpenAPI document.
 API_MODULES = (
@@ -59,8 +60,6 @@ def create_app(system: System, *, config: dict[str, object] | None = None) -> Fl
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=system.settings.secret_key,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=system.settings.max_upload_bytes,
         API_TITLE="liftcase",
         API_VERSION="v1",
@@ -73,7 +72,7 @@ def create_app(system: System, *, config: dict[str, object] | None = None) -> Fl
             "components": {
                 "securitySchemes": {
                     "token": {"type": "http", "scheme": "bearer"},
-                    "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+                    "session": {"type": "apiKey", "in": "cookie", "name": auth.SESSION_COOKIE},
                 }
             },
             "security": [{"token": []}, {"session": []}],
@@ -81,8 +80,14 @@ def create_app(system: System, *, config: dict[str, object] | None = None) -> Fl
     )
     app.config.update(config or {})
     app.extensions["liftcase"] = system
+    if system.settings.proxy_hops:
+        # Only then are X-Forwarded-For/-Proto believed: the client's address (sign-in throttle,
+        # audit trail) and https (Secure cookies) as the last `proxy_hops` proxies saw them.
+        hops = system.settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     auth.install(app)
     i18n.install(app)
+    headers.install(app, map_tile_url=system.settings.map_tile_url)
     app.url_map.converters["int"] = Int32Converter
     api = Api(app)
     api.register_converter(Int32Converter, lambda c: {"type": "integer", "minimum": 0, "maximum": c.max})

@@ -14,16 +14,21 @@ from registry.models import Elevator
 from registry.scope import elevators_visible
 from web.http import context
 from web.http.auth import public, require_roles
+from web.http.headers import policy, secure
 
 bp = Blueprint("qr", __name__, template_folder="templates")
 LIMITER_KEY = "liftcase.qr.limiter"
-SECURITY_HEADERS = {
-    # inline CSS only; nothing loaded from elsewhere; forms post only here; never framed
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",  # a tracking link must not leak through the Referer header
-}
+# inline CSS only; nothing loaded from elsewhere; forms post only here; never framed
+QR_POLICY = policy(
+    {
+        "default-src": "'none'",
+        "style-src": "'unsafe-inline'",
+        "img-src": "'self' data:",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+        "base-uri": "'none'",
+    }
+)
 
 
 def _limiter() -> RateLimiter:
@@ -93,9 +98,8 @@ def _template_helpers() -> dict[str, object]:
 
 @bp.after_request
 def _headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
+    # a tracking link must not leak through the Referer header
+    return secure(response, csp=QR_POLICY, referrer="no-referrer")
 
 
 def _limited(checks: list[tuple[str, str]]) -> Response | None:

@@ -1,1 +1,1 @@
-"""Sign-in, lockout and personal tokens."""
+"""Sign-in (with its throttle), sessions and personal tokens."""

@@ -1,13 +1,14 @@
-"""Personal API tokens, sign-in attempts (the audit trail and the lockout counter)."""
+"""Personal API tokens, signed-in sessions, sign-in attempts (the audit trail and the throttle's memory)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from infra.db import Base, UTCDateTime
+from registry.models import User
 
 
 class ApiToken(Base):
@@ -22,17 +23,38 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: until revoked
+
+
+class UserSession(Base):
+    """A browser signed in. The cookie holds a random token; only its SHA-256 is stored, so a copy
+    of this table signs nobody in. Ended (never deleted) by sign-out, timeouts and account changes."""
+
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # sign_out, idle, expired, password_changed, roles_changed, deactivated, ended_by_user,
+    # ended_by_admin, signed_in_again
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    user: Mapped[User] = relationship(lazy="raise")  # listings load it explicitly
 
 
 class SignInEvent(Base):
-    """Every sign-in, failed sign-in, lockout and sign-out, kept for the audit trail."""
+    """Every sign-in, failed or throttled sign-in and sign-out, kept for the audit trail (and read
+    by the throttle). Rows from before the throttle may have kind "locked"."""
 
     __tablename__ = "sign_in_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(60), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # sign_in, failed, locked, sign_out, token_created
+    kind: Mapped[str] = mapped_column(String(20))  # sign_in, failed, throttled, sign_out, token_created
     success: Mapped[bool] = mapped_column(Boolean, default=False)
-    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    remote_addr: Mapped[str | None] = mapped_column(String(64), index=True)  # the throttle counts by address
     user_agent: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

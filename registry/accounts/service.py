@@ -1,4 +1,4 @@
-"""Passwords, lockout and tokens: plain reads and writes on a session the caller commits."""
+"""Passwords, sign-in and tokens: plain reads and writes on a session the caller commits."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from registry.accounts import throttle
 from registry.accounts.models import ApiToken, SignInEvent
 from registry.models import User
 
@@ -26,19 +27,8 @@ def hash_password(password: str) -> str:
 @dataclass(frozen=True)
 class SignInResult:
     user: User | None
-    reason: str | None = None  # "invalid" or "locked"
-
-
-def _recent_failures(session: Session, username: str, since: datetime) -> int:
-    last_success = session.scalar(
-        select(func.max(SignInEvent.at)).where(SignInEvent.username == username, SignInEvent.kind == "sign_in")
-    )
-    start = max(since, last_success) if last_success else since
-    return session.scalar(
-        select(func.count()).where(
-            SignInEvent.username == username, SignInEvent.kind == "failed", SignInEvent.at > start
-        )
-    ) or 0
+    reason: str | None = None  # "invalid" or "throttled"
+    retry_after: timedelta = timedelta(0)  # throttled: how long to wait
 
 
 def sign_in(
@@ -47,13 +37,12 @@ def sign_in(
     password: str,
     *,
     now: datetime,
-    failures_allowed: int,
-    lockout: timedelta,
+    policy: throttle.Policy,
     remote_addr: str | None = None,
     user_agent: str | None = None,
 ) -> SignInResult:
-    """Check the password; every attempt is recorded. After `failures_allowed` failures within
-    `lockout`, the account refuses even the right password until the window has passed."""
+    """Check the password unless the throttle says wait (registry.accounts.throttle); every
+    attempt is recorded, the refused ones as "throttled"."""
 
     def record(kind: str, user: User | None) -> None:
         session.add(
@@ -69,9 +58,10 @@ def sign_in(
         )
 
     user = session.scalar(select(User).where(User.username == username))
-    if _recent_failures(session, username, now - lockout) >= failures_allowed:
-        record("locked", user)
-        return SignInResult(None, "locked")
+    retry_after = throttle.wait(session, username, remote_addr, now=now, policy=policy)
+    if retry_after > timedelta(0):
+        record("throttled", user)
+        return SignInResult(None, "throttled", retry_after)
     stored = user.password_hash if user and user.active and user.password_hash else None
     if not check_password_hash(stored or _DUMMY_HASH, password) or stored is None:
         record("failed", user)
@@ -91,10 +81,16 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(session: Session, user: User, name: str, *, now: datetime) -> tuple[ApiToken, str]:
-    """A new personal token; the secret is returned once and only its hash is kept."""
+def create_token(
+    session: Session, user: User, name: str, *, now: datetime, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new personal token, valid until revoked or `expires_at`; the secret is returned once and
+    only its hash is kept."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name, prefix=secret[:12], token_hash=_digest(secret), created_at=now)
+    token = ApiToken(
+        user_id=user.id, name=name, prefix=secret[:12], token_hash=_digest(secret), created_at=now,
+        expires_at=expires_at,
+    )
     session.add(token)
     session.add(SignInEvent(username=user.username, user_id=user.id, kind="token_created", success=True, at=now))
     session.flush()
@@ -105,7 +101,11 @@ def user_for_token(session: Session, secret: str, *, now: datetime) -> User | No
     if not secret.startswith(TOKEN_PREFIX):
         return None
     token = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _digest(secret), ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(
+            ApiToken.token_hash == _digest(secret),
+            ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+        )
     )
     if token is None:
         return None

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import or_, select
 
+from registry.accounts import sessions
 from registry.accounts.service import hash_password
 from registry.models import Organisation, OrgKind, Role, User
 from web.api.paging import PageArgs, paged
@@ -155,10 +156,12 @@ class UserView(MethodView):
         user = db.get(User, user_id)
         if user is None:
             abort(404, message="no such user")
+        revoked = sessions.revoking_change(user, body)
         if "password" in body:
             user.password_hash = hash_password(body.pop("password"))
         for key, value in body.items():
             setattr(user, key, value)
+        if revoked is not None:  # signed out everywhere, at once: sessions are checked on every request
+            sessions.end_all(db, user.id, reason=revoked, now=context.system().clock.now())
         db.commit()
-        auth.forget_principal(user.id)
         return user

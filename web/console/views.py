@@ -4,8 +4,10 @@ each page's ES module fetches its data from the JSON API under /api/v1 with the 
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -64,10 +66,30 @@ def _sign_in_first(_exc: Exception) -> Response:
 @bp.get("/signin")
 @auth.public
 def signin() -> str:
-    nxt = request.args.get("next", "")
-    # Only a path of this site: "//host" and "/\host" leave it (browsers read a backslash as a slash).
-    local = nxt.startswith("/") and nxt[1:2] not in ("/", "\\") and not any(c in nxt for c in "\r\n")
-    return page("signin.html", next=nxt if local else "")
+    return page("signin.html", next=console_path(request.args.get("next", "")))
+
+
+def console_path(value: str) -> str:
+    """`value` if it is a console page's path, else "": where sign-in may send the browser back to.
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so such characters
+    turn "/ /host" into "//host", another site: they are refused anywhere, and "//", "." and ".."
+    in the path, as sent and percent-decoded (what a server along the way may decode)."""
+    if any(_unsafe(c) for c in value):
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return ""
+    for path in (parts.path, unquote(parts.path)):
+        if any(_unsafe(c) for c in path) or "//" in path or not (path + "/").startswith("/console/"):
+            return ""
+        if any(segment in (".", "..") for segment in path.split("/")):
+            return ""
+    return value
+
+
+def _unsafe(char: str) -> bool:
+    return char == "\\" or char.isspace() or unicodedata.category(char) in ("Cc", "Cf")
 
 
 @bp.get("/")

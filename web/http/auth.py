@@ -1,22 +1,27 @@
-"""Who is calling: a session cookie (console, with a CSRF token on every unsafe request) or a
-personal API token (`Authorization: Bearer lct_...`, integrations, no CSRF since no cookie).
+"""Who is calling: a server-side session (console: a cookie with the session's token, a CSRF token
+on every unsafe request) or a personal API token (`Authorization: Bearer lct_...`, integrations,
+no CSRF since no cookie).
 
 Deny by default: every view needs a signed-in user unless marked `@public`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-import secrets
-import time
 from collections.abc import Callable
-from functools import wraps
+from datetime import datetime, timedelta
+from functools import partial, wraps
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, request
 from flask_smorest import abort
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
 
+from infra.settings import Settings
+from registry.accounts import sessions
 from registry.accounts.service import user_for_token
 from registry.models import Organisation, User
 from registry.scope import Scope
@@ -25,6 +30,7 @@ from web.http import context
 F = TypeVar("F", bound=Callable[..., Any])
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"
+SESSION_COOKIE = "lc_session"  # holds the session's random token, nothing else
 
 
 def public(view: F) -> F:
@@ -49,24 +55,43 @@ def require_roles(*roles: str) -> Callable[[F], F]:
 
 
 def csrf_token() -> str:
-    """The session's CSRF token (created on first use); the console sends it back in a header."""
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(24)
-    return session["csrf"]
+    """The session's CSRF token ("" without a session); the console sends it back in a header.
+    Derived from the session's token with the secret key: nothing to store, and it dies with the session."""
+    token = g.get("session_token")
+    if not token:
+        return ""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"csrf:" + token.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def start_session(user: User) -> str:
-    session.clear()
-    session["uid"] = user.id
-    session.permanent = False
+def start_session(writes: Session, user: User, *, now: datetime) -> str:
+    """A new server-side session for `user` (in the caller's transaction); the cookie is set on the
+    answer. A session this browser still had ends: one browser, one session, never a fixed one."""
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:
+        sessions.end_token(writes, previous, reason="signed_in_again", now=now)
+    row, token = sessions.start(
+        writes, user, now=now, remote_addr=request.remote_addr, user_agent=request.user_agent.string
+    )
+    g.session_token, g.session_id, g.set_session_cookie = token, row.id, True
     return csrf_token()
 
 
-def end_session() -> None:
-    uid = session.get("uid")
-    if uid is not None:
-        forget_principal(uid)
-    session.clear()
+def end_session(writes: Session, *, reason: str, now: datetime) -> None:
+    """End this request's session (nothing to do for a token) and drop the cookie."""
+    if g.get("session_id") is not None:
+        sessions.end(writes, g.session_id, reason=reason, now=now)
+    end_session_cookie()
+
+
+def end_session_cookie() -> None:
+    """The answer tells the browser to forget its session cookie."""
+    g.clear_session_cookie = True
+
+
+def current_session_id() -> int | None:
+    session_id: int | None = g.get("session_id")
+    return session_id
 
 
 def _is_public() -> bool:
@@ -81,48 +106,81 @@ def _is_public() -> bool:
     return bool(getattr(view, "liftcase_public", False))
 
 
-def _authenticate() -> User | None:
+def _authenticate() -> tuple[User, Organisation | None] | None:
     db = context.db()
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        user = user_for_token(db, header[7:].strip(), now=context.system().clock.now())
-        if user is not None:
-            try:
-                db.commit()  # the token's last-used time: best effort, never worth failing a request
-            except OperationalError:
-                db.rollback()
-                user = db.get(User, user.id)
         g.via_token = True
-        return user
-    uid = session.get("uid")
-    if uid is None:
+        user = user_for_token(db, header[7:].strip(), now=context.system().clock.now())
+        if user is None:
+            return None
+        try:
+            db.commit()  # the token's last-used time: best effort, never worth failing a request
+        except OperationalError:
+            db.rollback()
+            user = db.get(User, user.id)
+        if user is None:
+            return None
+        return user, db.get(Organisation, user.organisation_id) if user.organisation_id else None
+    token = request.cookies.get(SESSION_COOKIE)
+    return _from_session(db, token) if token else None
+
+
+def _from_session(db: Session, token: str) -> tuple[User, Organisation | None] | None:
+    """The session's user and organisation: checked on every request (one indexed query), so an
+    ended session, an idle or expired one, or a deactivated user is refused at once."""
+    found = sessions.find(db, token)
+    if found is None:
+        g.clear_session_cookie = True
         return None
-    user = db.get(User, uid)
-    if user is None or not user.active:
+    row, user, org = found
+    system = context.system()
+    now = system.clock.now()
+    reason = sessions.lapsed(row, now, _lifetime(system.settings))
+    if reason is not None:
+        _best_effort(partial(sessions.end, session_id=row.id, reason=reason, now=now))
+        g.clear_session_cookie = True
         return None
+    if sessions.needs_touch(row, now):
+        _best_effort(partial(sessions.touch, session_id=row.id, now=now))
+    g.session_token, g.session_id = token, row.id
     _check_csrf()
-    return user
+    return user, org
+
+
+def _lifetime(settings: Settings) -> sessions.Lifetime:
+    return sessions.Lifetime(
+        idle=timedelta(minutes=settings.session_idle_minutes), absolute=timedelta(hours=settings.session_max_hours)
+    )
+
+
+def _best_effort(write: Callable[[Session], object]) -> None:
+    """A bookkeeping write in its own short transaction (the request's session only reads). Failing
+    it (SQLite busy) costs at most a minute's precision of the idle timeout: never the request."""
+    try:
+        with context.writer() as writes, writes.begin():
+            write(writes)
+    except OperationalError:
+        pass
 
 
 def _check_csrf() -> None:
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
-        if not hmac.compare_digest(sent, session.get("csrf", "")):
+        if not hmac.compare_digest(sent, csrf_token()):
             abort(403, message="missing or wrong CSRF token (send the X-CSRF-Token header)")
 
 
-# Signed-in users and their scope, per process, for a few seconds: two queries saved on every
-# request. A user disabled or moved to another organisation is refused within PRINCIPAL_TTL.
-PRINCIPAL_TTL = 10.0
-
-
-def _principals() -> dict[int, tuple[float, User, Scope]]:
-    return current_app.extensions.setdefault("liftcase.principals", {})  # one per app (and database)
-
-
-def _principal(user: User) -> tuple[User, Scope]:
-    org = context.db().get(Organisation, user.organisation_id) if user.organisation_id else None
-    return user, Scope.of(user, org)
+def _set_cookie(response: Response) -> Response:
+    if g.get("set_session_cookie"):
+        # A browser-session cookie (no Max-Age); Secure whenever the request came over https,
+        # as seen through the trusted proxies (ProxyFix, settings.proxy_hops).
+        response.set_cookie(
+            SESSION_COOKIE, g.session_token, httponly=True, samesite="Lax", secure=request.is_secure, path="/"
+        )
+    elif g.get("clear_session_cookie") and SESSION_COOKIE in request.cookies:
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Lax", secure=request.is_secure)
+    return response
 
 
 def install(app: Flask) -> None:
@@ -133,24 +191,12 @@ def install(app: Flask) -> None:
         g.user = None
         if _is_public():
             return
-        uid = session.get("uid") if not request.headers.get("Authorization") else None
-        cached = _principals().get(uid) if uid is not None else None
-        if cached is not None and cached[0] > time.monotonic():
-            _check_csrf()
-            g.user, g.scope = cached[1], cached[2]
+        if (found := _authenticate()) is not None:
+            g.user, g.scope = found[0], Scope.of(*found)
             return
-        user = _authenticate()
-        if user is None:
-            abort(401, message="sign in first (session cookie or Bearer token)")
-        g.user, g.scope = _principal(user)
-        if uid is not None:
-            context.db().expunge(user)  # kept beyond this request: detach it from the session
-            _principals()[uid] = (time.monotonic() + PRINCIPAL_TTL, g.user, g.scope)
+        abort(401, message="sign in first (session cookie or Bearer token)")
 
-
-def forget_principal(user_id: int) -> None:
-    """Drop this process's cached copy (sign-out, admin changes to the user)."""
-    _principals().pop(user_id, None)
+    app.after_request(_set_cookie)
 
 
 def current_user() -> User:

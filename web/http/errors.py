@@ -30,7 +30,9 @@ def install(app: Flask) -> None:
         if isinstance(errors, dict) and set(errors) <= {"json", "query", "form", "files", "headers", "view_args"}:
             # webargs nests by location; flatten the common single-location case
             errors = next(iter(errors.values())) if len(errors) == 1 else errors
-        return body(exc.code or 500, str(message), errors)
+        response, code = body(exc.code or 500, str(message), errors)
+        response.headers.update(data.get("headers") or {})  # abort(..., headers=...): e.g. Retry-After
+        return response, code
 
     @app.errorhandler(FormInvalid)
     def _form(exc: FormInvalid) -> tuple[Any, int]:

@@ -1,4 +1,4 @@
-"""Sign-in (lockout, audit trail, tokens, sign-out) and administration (elevators with checked
+"""Sign-in (throttle, audit trail, tokens, sign-out) and administration (elevators with checked
 register codes, bulk import with a per-row error report, users with hashed passwords)."""
 
 from __future__ import annotations
@@ -35,16 +35,16 @@ def _units(system: System) -> tuple[str, str]:
         return uu, mu
 
 
-def test_lockout_after_repeated_failures_and_audit_trail(api: tuple[System, Flask], clock: SimulatedClock) -> None:
+def test_throttle_after_repeated_failures_and_audit_trail(api: tuple[System, Flask], clock: SimulatedClock) -> None:
     system, app = api
     http = app.test_client()
-    for _ in range(system.settings.lockout_failures):
+    for _ in range(system.settings.signin_free_failures):
         assert http.post("/api/v1/session", json={"username": "maint", "password": "wrong"}).status_code == 401
-    locked = http.post("/api/v1/session", json={"username": "maint", "password": PASSWORD})
-    assert locked.status_code == 423
+    throttled = http.post("/api/v1/session", json={"username": "maint", "password": PASSWORD})
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "2"  # a wait, not a lock
     from datetime import timedelta
 
-    clock.advance(timedelta(minutes=system.settings.lockout_minutes + 1))
+    clock.advance(timedelta(seconds=2))
     assert http.post("/api/v1/session", json={"username": "maint", "password": PASSWORD}).status_code == 200
     csrf = http.get("/api/v1/session").get_json()["csrf_token"]
     assert http.delete("/api/v1/session", headers={"X-CSRF-Token": csrf}).status_code == 204
@@ -54,7 +54,7 @@ def test_lockout_after_repeated_failures_and_audit_trail(api: tuple[System, Flas
     with system.sessions() as s:
         trail = [(e.username, e.kind) for e in s.scalars(select(SignInEvent).order_by(SignInEvent.id))]
     assert trail == [("maint", "failed")] * 5 + [
-        ("maint", "locked"),
+        ("maint", "throttled"),
         ("maint", "sign_in"),
         ("maint", "sign_out"),
         ("nobody", "failed"),

@@ -1,5 +1,7 @@
-// Every signed-in page: sign-out and the unread-notifications badge.
+// Every signed-in page: the phone menu, sign-out and the unread-notifications badge.
 import { api, me } from './api.js';
+
+document.getElementById('menu-toggle')?.addEventListener('click', () => document.body.classList.toggle('menu-open'));
 
 document.getElementById('signout')?.addEventListener('click', async () => {
   try { await api('/session', { method: 'DELETE' }); } finally { location.href = '/console/signin'; }
