@@ -12,8 +12,7 @@ import pytest
 
 from infra.clock import SimulatedClock
 from processes.system import System
-from tests.conftest import START, make_system
-from tests.console_harness import (
+from tests.support.console_harness import (
     CHROMIUM,
     CHROMIUM_ARGS,
     DESKTOP,
@@ -24,6 +23,7 @@ from tests.console_harness import (
     sign_in,
     start_rescue,
 )
+from tests.support.system import START, make_system
 from web.console.assets import NODE_MODULES
 
 if os.environ.get("CI") == "true":  # CI must drive the real browser: nothing missing may pass as a skip

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from infra.clock import SimulatedClock
 from registry.models import Elevator
-from tests.api_client import Client, app_for
-from tests.conftest import START, make_system
+from tests.support.api_client import Client, app_for
+from tests.support.system import START, make_system
 from web.http.headers import console_policy
 
 

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 
 from infra.clock import SimulatedClock
-from tests.conftest import START, make_system
+from tests.support.system import START, make_system
 from web.app import create_app
 
 

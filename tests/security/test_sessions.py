@@ -19,8 +19,8 @@ from liftcase.bootstrap import build_system
 from processes.system import System
 from registry.accounts.models import UserSession
 from registry.models import User
-from tests.api_client import PASSWORD, Client, app_for
-from tests.conftest import make_system
+from tests.support.api_client import PASSWORD, Client, app_for
+from tests.support.system import make_system
 from web.app import create_app
 
 

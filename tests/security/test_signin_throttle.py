@@ -15,8 +15,8 @@ from infra.clock import SimulatedClock
 from processes.system import System
 from registry.accounts.models import SignInEvent
 from registry.accounts.throttle import Policy, backoff
-from tests.api_client import PASSWORD, app_for
-from tests.conftest import make_system
+from tests.support.api_client import PASSWORD, app_for
+from tests.support.system import make_system
 
 SEAT = "dispatcher"  # the 96933 seat
 DESK = "10.1.2.3"  # where the seat signs in every day
