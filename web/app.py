@@ -27,7 +27,7 @@ from web.api import (
     tasks,
 )
 from web.console import assets, filters, views
-from web.http import auth, errors, i18n
+from web.http import auth, errors, i18n, json_body
 
 # Each module exposes `blp` (a flask_smorest.Blueprint); they appear in the OpenAPI document.
 API_MODULES = (
@@ -82,6 +82,7 @@ def create_app(system: System, *, config: dict[str, object] | None = None) -> Fl
     app.config.update(config or {})
     app.extensions["liftcase"] = system
     auth.install(app)
+    json_body.install(app)  # after auth: bodies of callers who are not signed in are not parsed
     i18n.install(app)
     app.url_map.converters["int"] = Int32Converter
     api = Api(app)
