@@ -17,6 +17,7 @@ from engine.timeline import verify_chain
 from engine.timeline_store import links_of
 from infra.errors import NotFound
 from infra.settings import CITY_TZ
+from processes import images
 from processes.case_service import case_by_number, case_tasks, visible_case
 from processes.catalogue import CASE_TYPES
 from processes.models import Attachment
@@ -200,10 +201,12 @@ def case_report(session: Session, scope: Scope, ref: int | str, *, now: datetime
     root = upload_dir.resolve()
     for a in session.scalars(select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)):
         path = (root / a.storage_key).resolve()
-        image = a.content_type.startswith("image/") and path.is_relative_to(root) and readable_image(path)
+        is_image = a.content_type.startswith("image/")
+        image = is_image and path.is_relative_to(root) and readable_image(path)
         photos.append(
             {
                 "filename": a.filename,
+                "is_image": is_image,
                 "kind": a.kind,
                 "by": a.uploaded_by,
                 "at": local(a.created_at),
@@ -228,15 +231,13 @@ def case_report(session: Session, scope: Scope, ref: int | str, *, now: datetime
 
 
 def readable_image(path: Path) -> bool:
-    """A photo the PDF can embed. A missing or corrupt file is listed without its picture
-    rather than failing the whole report."""
-    from PIL import Image, UnidentifiedImageError  # WeasyPrint's own image library
-
+    """A photo the PDF can embed: it opens, verifies and is within the pixel budget (a file stored
+    before uploads were checked may claim 100,000 x 100,000 pixels). Any other is listed with a
+    placeholder rather than failing the whole report, every time it is asked for."""
     try:  # verify(), not load(): WeasyPrint makes Pillow load truncated images without complaint
-        with Image.open(path) as img:
-            img.verify()
+        images.check(path)
         return True
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
+    except (images.ImageRefused, OSError):
         return False
 
 

@@ -4,6 +4,7 @@ the one guard (web/http/json_body.py)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from processes.models import Attachment, Signal
 from processes.system import System
 from registry.models import Elevator, User
 from tests.support.api_client import Client, app_for
+from tests.support.hostile_files import png_claiming
 from tests.support.system import make_system
 from web.http.json_body import MAX_DEPTH, JsonRefused, loads
 
@@ -75,6 +77,16 @@ def test_webhook_huge_integer_is_400(hook: tuple[System, Flask, str]) -> None:
     for number in (b"1e999", b"NaN", b"-Infinity"):
         raw = json.dumps(event(system)).encode().replace(b"0.9", number)
         assert post(app, secret, raw).status_code == 400, number
+    assert nothing_written(system)
+
+
+def test_webhook_snapshot_claiming_ten_billion_pixels_is_422(hook: tuple[System, Flask, str]) -> None:
+    system, app, secret = hook
+    for bomb in (png_claiming(100_000, 100_000), png_claiming(8_000, 8_000)):
+        raw = json.dumps(event(system, snapshot=base64.b64encode(bomb).decode())).encode()
+        r = post(app, secret, raw)
+        assert r.status_code == 422, r.get_json()
+        assert "pixels" in r.get_json()["errors"]["snapshot"][0]
     assert nothing_written(system)
 
 
