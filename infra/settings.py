@@ -55,6 +55,8 @@ class Settings:
     # Attempts per notice; the wait doubles from notify_backoff_seconds after each failure.
     notify_max_attempts: int = 5
     notify_backoff_seconds: float = 30.0
+    # MQTT dead letters older than this are deleted by a daily job (connectors/mqtt/dead_letters.py).
+    dead_letter_retention_days: int = 30
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -94,4 +96,7 @@ class Settings:
             public_base_url=env.get("LIFTCASE_PUBLIC_BASE_URL", base.public_base_url).rstrip("/"),
             vision_model=Path(env.get("LIFTCASE_VISION_MODEL", base.vision_model)),
             map_tile_url=env.get("LIFTCASE_MAP_TILE_URL", base.map_tile_url),
+            dead_letter_retention_days=int(
+                env.get("LIFTCASE_DEAD_LETTER_RETENTION_DAYS", base.dead_letter_retention_days)
+            ),
         )
