@@ -15,6 +15,7 @@ from connectors.ai_events import views as ai_event_views
 from connectors.qr import views as qr_views
 from processes.system import System
 from web.api import (
+    admin_audit,
     cases,
     dashboard,
     definitions,
@@ -40,6 +41,7 @@ API_MODULES = (
     elevators,
     elevator_import,
     organisations,
+    admin_audit,
     dashboard,
     reports,
 )
