@@ -1,19 +1,24 @@
 """Administrative changes to the register (users and their roles, organisations, elevators, IoT
 boxes), each written with its admin audit entry (processes/admin_audit.py) in the caller's
-transaction: the views commit, so a change and its entry are kept or refused together."""
+transaction: the views commit, so a change and its entry are kept or refused together.
+
+The safety rules: an admin cannot disable themselves or take away their own admin role, and no
+one can disable or demote the last active admin (the platform would have no one to administer it)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from infra.errors import Conflict
 from processes import admin_audit
 from registry.accounts.service import hash_password
 from registry.codes import KIND_BY_CATEGORY, make_qr_code
 from registry.importing import ImportReport, import_elevators
-from registry.models import Device, Elevator, Organisation, User
+from registry.models import Device, Elevator, Organisation, Role, User
 
 Row = TypeVar("Row", Organisation, User, Elevator)
 USER_FIELDS = ("username", "display_name", "roles", "organisation_id", "phone", "email", "on_call", "active")
@@ -78,10 +83,16 @@ def update_user(
     changes: dict[str, Any],
     *,
     password: str | None,
+    actor_id: int,
     actor: str,
     now: datetime,
 ) -> User:
+    """Conflict when the change would leave the caller, or the platform, without an admin."""
+    admin_audit.lock(session)  # admins changing each other at once: one after the other
+    was_admin = user.active and Role.ADMIN in (user.roles or [])
     diff = _apply(user, changes)
+    if was_admin and not (user.active and Role.ADMIN in (user.roles or [])):
+        _check_admin_may_go(session, user, actor_id)
     if password:
         user.password_hash = hash_password(password)
         diff["password"] = "changed"  # never the password or its hash
@@ -90,6 +101,16 @@ def update_user(
             session, "user.updated", actor=actor, at=now, target=_target("user", user, user.username), changes=diff
         )
     return user
+
+
+def _check_admin_may_go(session: Session, user: User, actor_id: int) -> None:
+    if user.id == actor_id:
+        raise Conflict(
+            "you cannot disable yourself" if not user.active else "you cannot take away your own admin role"
+        )
+    others = session.execute(select(User.id, User.roles).where(User.active.is_(True), User.id != user.id))
+    if not any(Role.ADMIN in (roles or []) for _, roles in others):
+        raise Conflict(f"{user.username} is the last active admin; make another admin first")
 
 
 # -- elevators and devices -----------------------------------------------------------------------

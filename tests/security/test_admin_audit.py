@@ -1,4 +1,5 @@
-"""The admin audit log: every admin change (users, roles, organisations, elevators, devices,
+"""Admin safety and the admin audit log: an admin cannot disable or demote themselves, no one can
+disable the last active admin; every admin change (users, roles, organisations, elevators, devices,
 elevator imports, process versions) is one entry of one hash chain, append-only in the database,
 readable by admins and auditors (GET /api/v1/admin-audit, /verify) and checked by
 `liftcase verify-timeline`."""
@@ -16,12 +17,13 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from infra.clock import SimulatedClock
+from infra.errors import Conflict
 from infra.settings import ROOT
 from liftcase.cli import main
-from processes import admin_audit
+from processes import admin_audit, administration
 from processes.models import AdminAuditEntry
 from processes.system import System
-from registry.models import Organisation, OrgKind
+from registry.models import Organisation, OrgKind, Role, User
 from tests.support.api_client import Client, app_for
 from tests.support.system import make_system
 
@@ -45,6 +47,47 @@ def org_of_kind(system: System, kind: OrgKind) -> int:
         found = session.scalar(select(Organisation.id).where(Organisation.kind == kind).order_by(Organisation.id))
         assert found is not None
         return found
+
+
+def test_an_admin_cannot_disable_or_demote_themselves(api: tuple[System, Flask]) -> None:
+    system, app = api
+    admin = Client(app, "admin")
+    me = f"/api/v1/users/{admin.me['id']}"
+    before = len(entries(system))
+    disabled = admin.patch(me, json={"active": False})
+    assert disabled.status_code == 409 and "disable yourself" in disabled.get_json()["message"]
+    demoted = admin.patch(me, json={"roles": ["auditor"]})
+    assert demoted.status_code == 409 and "your own admin role" in demoted.get_json()["message"]
+    assert len(entries(system)) == before  # refused: nothing changed, nothing recorded
+    with system.sessions() as session:
+        me_row = session.get(User, admin.me["id"])
+        assert me_row.active and Role.ADMIN in me_row.roles
+    assert admin.patch(me, json={"roles": ["admin", "auditor"], "phone": "0818-2100000"}).status_code == 200
+
+
+def test_the_last_active_admin_cannot_be_disabled(api: tuple[System, Flask], clock: SimulatedClock) -> None:
+    system, app = api
+    admin = Client(app, "admin")
+    body = {"username": "admin2", "display_name": "第二管理员", "roles": ["admin"],
+            "organisation_id": org_of_kind(system, OrgKind.PLATFORM), "password": "another long password"}  # fmt: skip
+    assert admin.post("/api/v1/users", json=body).status_code == 201
+    second = Client(app, "admin2", "another long password")
+    # with two admins, one may disable the other; then the one left is the last
+    assert second.patch(f"/api/v1/users/{admin.me['id']}", json={"active": False}).status_code == 200
+    with system.sessions() as session, session.begin():
+        last = session.scalar(select(User).where(User.username == "admin2"))
+        with pytest.raises(Conflict, match="last active admin"):  # whoever asks (here: no user, a script)
+            administration.update_user(
+                session, last, {"active": False}, password=None, actor_id=0, actor="script", now=clock.now()
+            )
+        session.rollback()
+    with system.sessions() as session, session.begin():
+        last = session.scalar(select(User).where(User.username == "admin2"))
+        with pytest.raises(Conflict, match="last active admin"):
+            administration.update_user(
+                session, last, {"roles": ["auditor"]}, password=None, actor_id=0, actor="script", now=clock.now()
+            )
+        session.rollback()
 
 
 def test_every_admin_change_is_an_entry_of_one_chain(api: tuple[System, Flask]) -> None:

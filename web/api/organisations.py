@@ -138,13 +138,17 @@ class UserView(MethodView):
     @blp.arguments(UserPatchSchema(partial=True))
     @blp.response(200, UserSchema)
     def patch(self, body: dict[str, Any], user_id: int) -> User:
-        """Change roles, organisation, contact, duty, or reset the password; `active=false` disables."""
+        """Change roles, organisation, contact, duty, or reset the password; `active=false` disables.
+        409 when it would disable or demote yourself, or the last active admin."""
         check_refs(body)
         db = context.db()
         user = db.get(User, user_id)
         if user is None:
             abort(404, message="no such user")
         password = body.pop("password", None)
-        write_or_conflict(lambda: admin.update_user(db, user, body, password=password, **who_and_when()))
+        actor_id = context.scope().user_id
+        write_or_conflict(
+            lambda: admin.update_user(db, user, body, password=password, actor_id=actor_id, **who_and_when())
+        )
         auth.forget_principal(user.id)
         return user
