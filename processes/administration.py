@@ -28,9 +28,9 @@ def _target(kind: str, row: Any, name: str | None) -> dict[str, Any]:
     return {"type": kind, "id": row.id, "name": name}
 
 
-def _apply(row: Any, changes: dict[str, Any]) -> dict[str, list[Any]]:
+def _apply(row: Any, changes: dict[str, Any]) -> dict[str, Any]:
     """Set the fields; what changed as {field: [before, after]}."""
-    diff = {}
+    diff: dict[str, Any] = {}
     for key, value in changes.items():
         before = getattr(row, key)
         if before != value:

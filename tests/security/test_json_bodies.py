@@ -62,6 +62,8 @@ def test_webhook_deeply_nested_json_is_400(hook: tuple[System, Flask, str]) -> N
     system, app, secret = hook
     r = post(app, secret, DEEP)
     assert r.status_code == 400 and "nested deeper than" in r.get_json()["message"]
+    unsigned = app.test_client().post("/hooks/ai-events", data=DEEP, content_type="application/json")
+    assert unsigned.status_code == 401  # a stranger's body is not even parsed
     # deep enough to break the schema or a recursive walk, not the parser: refused the same
     inside = json.dumps(event(system, extra=json.loads("[" * 500 + "]" * 500))).encode()
     r = post(app, secret, inside)
