@@ -14,8 +14,8 @@ from infra.db import Base, UTCDateTime
 
 
 class DeadLetter(Base):
-    """An inbound message the ingest refused, kept byte for byte with the reason, for an operator
-    to inspect or replay. Nothing that arrives is dropped silently."""
+    """An inbound message the ingest refused, kept byte for byte (up to 64 KB) with the reason, for
+    an operator to inspect or replay, for the retention period. Nothing is dropped silently."""
 
     __tablename__ = "ingest_dead_letters"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -24,7 +24,8 @@ class DeadLetter(Base):
     device_id: Mapped[str | None] = mapped_column(String(40), index=True)
     reason: Mapped[str] = mapped_column(String(30), index=True)
     detail: Mapped[str] = mapped_column(String(300), default="")
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)  # the first 64 KB (connectors/mqtt/dead_letters.py)
+    raw_size: Mapped[int] = mapped_column(Integer, default=0)  # bytes that arrived
 
 
 class IngestCounter(Base):

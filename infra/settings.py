@@ -73,6 +73,8 @@ class Settings:
     mqtt_password: str | None = None
     mqtt_password_file: Path = Path("/etc/mosquitto/liftcase/passwd")
     mqtt_acl_file: Path = Path("/etc/mosquitto/liftcase/acl")
+    # MQTT dead letters older than this are deleted by a daily job (connectors/mqtt/dead_letters.py).
+    dead_letter_retention_days: int = 30
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -122,4 +124,7 @@ class Settings:
             mqtt_password=env.get("LIFTCASE_MQTT_PASSWORD") or None,
             mqtt_password_file=Path(env.get("LIFTCASE_MQTT_PASSWORD_FILE", base.mqtt_password_file)),
             mqtt_acl_file=Path(env.get("LIFTCASE_MQTT_ACL_FILE", base.mqtt_acl_file)),
+            dead_letter_retention_days=int(
+                env.get("LIFTCASE_DEAD_LETTER_RETENTION_DAYS", base.dead_letter_retention_days)
+            ),
         )

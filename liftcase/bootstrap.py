@@ -37,6 +37,7 @@ JOBS = JobRegistry(
 PERIODIC: tuple[Periodic, ...] = (
     notify_jobs.RETRY,
     mqtt_jobs.OFFLINE,
+    mqtt_jobs.PURGE_DEAD_LETTERS,
     risk_flows.NIGHTLY,
     report_flows.WEEKLY,
     report_flows.MONTHLY,

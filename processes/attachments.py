@@ -1,5 +1,8 @@
 """Evidence files on cases: type and size checked, stored content-addressed (SHA-256) under the
-upload directory, recorded as Attachment rows. One place for task evidence and AI snapshots."""
+upload directory, recorded as Attachment rows. One place for task evidence and AI snapshots.
+
+Photos are stored as Pillow re-encodes them (processes/images.py: within a pixel budget, pixels
+only), PDFs byte for byte once processes/pdfs.py finds nothing in them that would run."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from processes import images, pdfs
 from processes.models import Attachment
 
 # The type is judged from the bytes, not from what the client claims.
@@ -42,6 +46,7 @@ class Stored:
     storage_key: str
     content_type: str
     size: int
+    reencoded: bool = False  # a photo as Pillow wrote it: safe to show inline
 
 
 def store_bytes(upload_dir: Path, data: bytes, *, max_bytes: int) -> Stored:
@@ -52,6 +57,7 @@ def store_bytes(upload_dir: Path, data: bytes, *, max_bytes: int) -> Stored:
     kind = sniff(data)
     if kind not in ALLOWED_TYPES:
         raise AttachmentRejected("only JPEG, PNG, WebP photos and PDF documents are accepted")
+    data, kind, reencoded = _cleaned(data, kind)
     digest = hashlib.sha256(data).hexdigest()
     key = f"{digest[:2]}/{digest}"
     path = upload_dir / key
@@ -60,7 +66,19 @@ def store_bytes(upload_dir: Path, data: bytes, *, max_bytes: int) -> Stored:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_bytes(data)
         tmp.replace(path)  # atomic: a crash never leaves half a file under the final name
-    return Stored(digest, key, kind, len(data))
+    return Stored(digest, key, kind, len(data), reencoded)
+
+
+def _cleaned(data: bytes, kind: str) -> tuple[bytes, str, bool]:
+    """(bytes to keep, their type, re-encoded?): a photo re-encoded, a PDF checked."""
+    try:
+        if kind == "application/pdf":
+            pdfs.check(data)
+            return data, kind, False
+        clean, kind = images.reencode(data)
+    except (images.ImageRefused, pdfs.PdfRefused) as err:
+        raise AttachmentRejected(str(err)) from err
+    return clean, kind, True
 
 
 def attach(
@@ -125,6 +143,7 @@ def _add(
         size=stored.size,
         sha256=stored.sha256,
         storage_key=stored.storage_key,
+        reencoded=stored.reencoded,
         uploaded_by=uploaded_by,
         created_at=now,
     )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.definitions import DefinitionError, Deployment, deploy, validate
 from engine.models import Case, CaseStatus, ProcessDefinition
+from processes import admin_audit
 from processes.roles import KNOWN_ROLES
 
 if TYPE_CHECKING:  # processes.system deploys through this module
@@ -32,16 +33,29 @@ def _problems(err: DefinitionError) -> list[dict[str, str]]:
 
 
 def _deploy(session: Session, system: System, xml: str, *, filename: str, deployed_by: str) -> Deployment:
-    return deploy(
+    """A new version is an admin change: its audit entry is written in the same transaction."""
+    now = system.clock.now()
+    result = deploy(
         session,
         xml,
         forms_dir=system.settings.forms_dir,
         known_roles=KNOWN_ROLES,
         services=system.engine.services.handlers,
         deployed_by=deployed_by,
-        now=system.clock.now(),
+        now=now,
         filename=filename,
     )
+    if result.created:
+        d = result.definition
+        admin_audit.record(
+            session,
+            "definition.deployed",
+            actor=deployed_by,
+            at=now,
+            target={"type": "process_definition", "id": d.id, "name": f"{d.key} v{d.version}"},
+            changes={"key": d.key, "version": d.version, "content_hash": d.content_hash, "filename": filename},
+        )
+    return result
 
 
 def check(system: System, xml: str, *, filename: str) -> dict[str, Any]:

@@ -1,11 +1,12 @@
-"""Inbound signals (warnings, QR calls, AI events) with their idempotency keys."""
+"""Inbound signals (warnings, QR calls, AI events) with their idempotency keys, comments, attachments,
+and the admin audit log."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from infra.db import Base, UTCDateTime
@@ -49,5 +50,34 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     storage_key: Mapped[str] = mapped_column(String(200))
+    # A photo Pillow re-encoded on upload (pixels only) is shown inline; anything else downloads.
+    reencoded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     uploaded_by: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AdminAuditEntry(Base):
+    """One administrative change (a user, an organisation, an elevator, a device, a process version
+    deployed), a link of the platform's one hash chain: the case timeline's hash
+    (engine.timeline.event_hash) over chain id 0. Rows are only added (processes/admin_audit.py);
+    the database refuses updates and deletes (triggers of migration 0011)."""
+
+    __tablename__ = "admin_audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)  # user.updated, device.created, ...
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"target": {...}, "changes": {...}}
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AdminAuditHead(Base):
+    """The chain's length and last hash (one row, id 1): a deleted tail shows, and appends queue on
+    its row lock, so the chain never forks."""
+
+    __tablename__ = "admin_audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))

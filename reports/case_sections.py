@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.models import Case, CaseTask, TaskStatus, TimelineEvent
+from processes import images
 from processes.models import Attachment
 from processes.sla_state import MilestoneState
 from processes.timelines import summarize
@@ -86,10 +87,12 @@ def photo_rows(session: Session, case_id: int, upload_dir: Path) -> list[dict[st
     root = upload_dir.resolve()
     for a in session.scalars(select(Attachment).where(Attachment.case_id == case_id).order_by(Attachment.id)):
         path = (root / a.storage_key).resolve()
-        image = a.content_type.startswith("image/") and path.is_relative_to(root) and readable_image(path)
+        is_image = a.content_type.startswith("image/")
+        image = is_image and path.is_relative_to(root) and readable_image(path)
         photos.append(
             {
                 "filename": a.filename,
+                "is_image": is_image,
                 "kind": a.kind,
                 "by": a.uploaded_by,
                 "at": local(a.created_at),
@@ -101,13 +104,11 @@ def photo_rows(session: Session, case_id: int, upload_dir: Path) -> list[dict[st
 
 
 def readable_image(path: Path) -> bool:
-    """A photo the PDF can embed. A missing or corrupt file is listed without its picture
-    rather than failing the whole report."""
-    from PIL import Image, UnidentifiedImageError  # WeasyPrint's own image library
-
+    """A photo the PDF can embed: it opens, verifies and is within the pixel budget (a file stored
+    before uploads were checked may claim 100,000 x 100,000 pixels). Any other is listed with a
+    placeholder rather than failing the whole report, every time it is asked for."""
     try:  # verify(), not load(): WeasyPrint makes Pillow load truncated images without complaint
-        with Image.open(path) as img:
-            img.verify()
+        images.check(path)
         return True
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
+    except (images.ImageRefused, OSError):
         return False

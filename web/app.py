@@ -16,6 +16,7 @@ from connectors.ai_events import views as ai_event_views
 from connectors.qr import views as qr_views
 from processes.system import System
 from web.api import (
+    admin_audit,
     cases,
     dashboard,
     definitions,
@@ -28,7 +29,7 @@ from web.api import (
     tasks,
 )
 from web.console import assets, filters, views
-from web.http import auth, errors, headers, i18n
+from web.http import auth, errors, headers, i18n, json_body
 
 # Each module exposes `blp` (a flask_smorest.Blueprint); they appear in the OpenAPI document.
 API_MODULES = (
@@ -41,6 +42,7 @@ API_MODULES = (
     elevators,
     elevator_import,
     organisations,
+    admin_audit,
     dashboard,
     reports,
 )
@@ -86,6 +88,7 @@ def create_app(system: System, *, config: dict[str, object] | None = None) -> Fl
         hops = system.settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     auth.install(app)
+    json_body.install(app)  # after auth: bodies of callers who are not signed in are not parsed
     i18n.install(app)
     headers.install(app, map_tile_url=system.settings.map_tile_url)
     app.url_map.converters["int"] = Int32Converter

@@ -10,7 +10,7 @@ from connectors.ai_events import service
 from connectors.ai_events.schema import AiEvent, EventInvalid
 from engine.models import Case
 from processes import case_flows
-from processes.attachments import store_bytes
+from processes.attachments import AttachmentRejected, store_bytes
 from processes.system import System
 
 # Event type -> (case type, warning type). trapped is a rescue (P1); the others are warnings whose
@@ -49,11 +49,14 @@ def accept_event(system: System, event: AiEvent) -> Accepted:
         field = "elevator_code" if event.elevator_code else "camera_id"
         raise EventInvalid({field: [f"no registered elevator for {field} {event.elevator_code or event.camera_id!r}"]})
     # The file first: if we stop after it, a retry finds the signal and still attaches the file.
-    stored = (
-        store_bytes(system.settings.upload_dir, event.snapshot.data, max_bytes=system.settings.max_upload_bytes)
-        if event.snapshot
-        else None
-    )
+    try:
+        stored = (
+            store_bytes(system.settings.upload_dir, event.snapshot.data, max_bytes=system.settings.max_upload_bytes)
+            if event.snapshot
+            else None
+        )
+    except AttachmentRejected as err:  # decodes no further than its header says: refused, nothing written
+        raise EventInvalid({"snapshot": [str(err)]}) from err
     case_type, warning_type = ROUTES[event.type]
     signal = {
         "source": "ai",

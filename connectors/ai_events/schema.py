@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from processes import images
 
 EVENT_TYPES = ("trapped", "left_object", "abnormal_behavior", "ad_violation", "ebike")
 SNAPSHOT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
@@ -74,17 +75,14 @@ def decode_snapshot(value: str, max_bytes: int) -> Snapshot:
 
 
 def snapshot_from_bytes(data: bytes, max_bytes: int) -> Snapshot:
-    """A JPEG or PNG image; ValidationError for anything else (the bytes are stored as they came)."""
-    from PIL import Image, UnidentifiedImageError
-
+    """A JPEG or PNG image within the pixel budget (processes.images); ValidationError for anything
+    else. Stored re-encoded, as every photo is."""
     if len(data) > max_bytes:
         raise ValidationError(f"snapshot is larger than {max_bytes} bytes")
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            kind = image.format
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError) as err:
-        raise ValidationError("snapshot is not a readable JPEG or PNG image") from err
+        kind = images.check(data)
+    except images.ImageRefused as err:
+        raise ValidationError(f"snapshot is not a usable JPEG or PNG image: {err}") from err
     if kind not in SNAPSHOT_TYPES:
         raise ValidationError(f"snapshot must be JPEG or PNG, not {kind}")
     return Snapshot(data, SNAPSHOT_TYPES[kind])

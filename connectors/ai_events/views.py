@@ -1,11 +1,11 @@
 """`POST /hooks/ai-events`: public (no user) but every request is verified: the source's HMAC over
 the raw body, a ts inside the window, a well-formed event. Answers:
 200 accepted (or duplicate event_id: the same case again), 401 bad or missing signature,
-409 outside the time window (replay), 400 not JSON, 422 per-field problems."""
+409 outside the time window (replay), 400 not JSON (or nested too deep, numbers too long: web.http.json_body),
+422 per-field problems (a snapshot that is no image, or claims too many pixels)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -15,12 +15,14 @@ from connectors.ai_events.schema import EventInvalid, parse_event
 from web.http import context
 from web.http.auth import public
 from web.http.errors import body
+from web.http.json_body import JsonRefused, loads, own_body
 
 bp = Blueprint("ai_events", __name__)
 
 
 @bp.post("/hooks/ai-events")
 @public
+@own_body  # the signature first: a stranger's body is never parsed
 def receive() -> tuple[Any, int]:
     system = context.system()
     raw = request.get_data(cache=False)
@@ -37,9 +39,9 @@ def receive() -> tuple[Any, int]:
     secret_owner = source.name
     context.db().rollback()  # release the read before the slower work below
     try:
-        payload = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        return body(400, f"body is not JSON: {err}")
+        payload = loads(raw)
+    except JsonRefused as err:
+        return body(400, str(err))
     try:
         event = parse_event(payload, max_bytes=system.settings.max_upload_bytes)
         if event.source != secret_owner:

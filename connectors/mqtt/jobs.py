@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from connectors.mqtt import dead_letters
 from connectors.mqtt.store import mark_silent_offline
 from detectors.rules.thresholds import load_thresholds
 from infra.periodic import Periodic
@@ -14,4 +17,11 @@ def devices_offline(system: System) -> list[str]:
     return mark_silent_offline(system.sessions, system.clock.now(), timeout)
 
 
+def purge_dead_letters(system: System) -> int:
+    """Dead letters older than the retention period go (settings.dead_letter_retention_days)."""
+    before = system.clock.now() - timedelta(days=system.settings.dead_letter_retention_days)
+    return dead_letters.purge(system.sessions, before)
+
+
 OFFLINE = Periodic("devices_offline", devices_offline, {"minute": "*"})
+PURGE_DEAD_LETTERS = Periodic("dead_letters_purge", purge_dead_letters, {"hour": 3, "minute": 40})

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import sessionmaker
 
+from connectors.mqtt import dead_letters
 from connectors.mqtt.gate import DeviceView, check_status
 from connectors.mqtt.store import Batch, load_devices, write_batch
 from connectors.mqtt.topics import split
@@ -189,7 +190,7 @@ class IngestPipeline:
                 "device_id": device_id[:40] if device_id else None,
                 "reason": rejection.reason.value,
                 "detail": rejection.detail[:300],
-                "raw": bytes(payload),
+                **dead_letters.kept_bytes(payload),
             }
         )
         self.batch.count(f"rejected.{rejection.reason.value}")

@@ -111,6 +111,7 @@ def ingest_report(sessions: sessionmaker, reason: str | None = None, limit: int 
                 "reason": d.reason,
                 "detail": d.detail,
                 "raw": d.raw.decode("utf-8", "backslashreplace")[:500],
+                "size": d.raw_size,
             }
             for d in session.scalars(query)
         ]

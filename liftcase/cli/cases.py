@@ -19,15 +19,26 @@ from processes.system import System
 @click.command("verify-timeline")
 @click.option("--case", "case_number", help="one case number (default: every case)")
 def verify_timeline(case_number: str | None) -> None:
-    """Check every case's hash chain; name the first broken link. Exit 1 if any is broken."""
+    """Check every case's hash chain and the admin audit log's (not with --case); name the first
+    broken link. Exit 1 if any is broken."""
     from engine.timeline_store import verify_cases
+    from processes import admin_audit
 
     system = cli_system()
     checked, breaks = verify_cases(system.sessions, case_number)
     for b in breaks:
         click.echo(f"BROKEN {b}", err=True)
     click.echo(f"checked {checked} case(s): {'OK' if not breaks else f'{len(breaks)} broken'}")
-    sys.exit(1 if breaks else 0)
+    admin_ok = True
+    if case_number is None:
+        with system.sessions() as session:
+            chain = admin_audit.verify(session)
+        admin_ok = chain.intact
+        if not admin_ok:
+            where = f"entry #{chain.broken_seq}" if chain.broken_seq is not None else "chain"
+            click.echo(f"BROKEN admin audit {where}: {chain.reason}", err=True)
+        click.echo(f"checked {chain.entries} admin audit entries: {'OK' if admin_ok else 'broken'}")
+    sys.exit(1 if breaks or not admin_ok else 0)
 
 
 @click.command("scenario")

@@ -4,6 +4,7 @@ test data (statistics.quantiles for the percentiles, plain counts for the rest).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import shutil
@@ -23,7 +24,7 @@ from detectors.models import ElevatorRisk
 from engine.models import Case, CaseTask, TimelineEvent
 from infra.clock import SimulatedClock
 from infra.errors import NotFound
-from processes.attachments import store_bytes
+from processes.attachments import Stored, store_bytes
 from processes.models import Attachment
 from processes.system import System
 from registry.models import District, Elevator, Organisation, OrgKind, Role
@@ -44,8 +45,16 @@ def png() -> bytes:
     return out.getvalue()
 
 
-def attach(system: System, case_id: int, data: bytes, filename: str, at: datetime) -> None:
-    stored = store_bytes(system.settings.upload_dir, data, max_bytes=100_000)
+def attach(system: System, case_id: int, data: bytes, filename: str, at: datetime, *, checked: bool = True) -> None:
+    """An attachment as an upload stores it, or (checked=False) a file stored as it came, as before
+    uploads were decoded and re-encoded: the report must cope with either."""
+    if checked:
+        stored = store_bytes(system.settings.upload_dir, data, max_bytes=100_000)
+    else:
+        digest = hashlib.sha256(data).hexdigest()
+        stored = Stored(digest, f"{digest[:2]}/{digest}", "image/png", len(data))
+        (system.settings.upload_dir / stored.storage_key).parent.mkdir(parents=True, exist_ok=True)
+        (system.settings.upload_dir / stored.storage_key).write_bytes(data)
     with system.sessions() as session, session.begin():
         session.add(
             Attachment(
@@ -92,7 +101,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
     with system.sessions() as session, session.begin():
         sample = insert_month(session, cases=400, start=OCTOBER[0], end=OCTOBER[1], seed=11)
     attach(system, rescue_id, png(), "到场照片.png", clock.now())
-    attach(system, rescue_id, png()[:60], "损坏.png", clock.now())  # truncated: listed, not drawn
+    attach(system, rescue_id, png()[:60], "损坏.png", clock.now(), checked=False)  # truncated: listed, not drawn
     yield City(system, clock, rescue_id, sample)
     system.db.dispose()
 

@@ -321,15 +321,19 @@ class CaseCancelView(MethodView):
 class CaseAttachmentView(MethodView):
     @blp.response(200, description="the file")
     def get(self, case_id: int, attachment_id: int) -> Any:
-        """Download an attachment of a case in my scope."""
+        """Download an attachment of a case in my scope. Only a photo re-encoded on upload is shown
+        inline; any other file (a PDF, a photo stored before re-encoding) is a download."""
         db, system = context.db(), context.system()
         case = svc.visible_case(db, context.scope(), case_id)
         row = db.get(Attachment, attachment_id)
         if row is None or row.case_id != case.id:
             abort(404, message="no such attachment")
-        return send_file(
+        response = send_file(
             path_of(system.settings.upload_dir, row),
             mimetype=row.content_type,
+            as_attachment=not (row.reencoded and row.content_type.startswith("image/")),
             download_name=row.filename,
             max_age=3600,
         )
+        response.headers["X-Content-Type-Options"] = "nosniff"  # the stored type, never a browser's guess
+        return response

@@ -9,9 +9,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
-from registry.importing import ImportFileError, import_elevators, read_rows
+from processes import administration as admin
+from registry.importing import ImportFileError, read_rows
 from registry.models import Role
-from web.api.registry_common import commit_or_conflict
+from web.api.registry_common import who_and_when, write_or_conflict
 from web.http import auth, context
 
 blp = Blueprint("elevator-import", __name__, description="Elevator bulk import (admins)")
@@ -42,11 +43,13 @@ class ElevatorImportView(MethodView):
         upload = request.files.get("file")
         if upload is None:
             abort(422, message="send the file in the multipart field 'file'", errors={"file": ["required"]})
+        filename = upload.filename or "upload.csv"
         try:
-            rows = read_rows(upload.read(), upload.filename or "upload.csv")
+            rows = read_rows(upload.read(), filename)
         except (ImportFileError, UnicodeDecodeError) as err:
             abort(422, message=str(err), errors={"file": [str(err)]})
-        db = context.db()
-        report = import_elevators(db, rows, dry_run=args["dry_run"])
-        commit_or_conflict()
-        return report
+        return write_or_conflict(
+            lambda: admin.import_elevator_rows(
+                context.db(), rows, dry_run=args["dry_run"], filename=filename, **who_and_when()
+            )
+        )

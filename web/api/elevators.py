@@ -12,13 +12,14 @@ from sqlalchemy import func, or_, select
 
 from detectors.risk.service import risk_of
 from engine.models import Case, CaseStatus
+from processes import administration as admin
 from processes import case_service as svc
 from processes import elevator_facts
-from registry.codes import KIND_BY_CATEGORY, make_qr_code, validate_register_code
+from registry.codes import validate_register_code
 from registry.models import Device, Elevator, Organisation, Role
 from registry.scope import elevators_visible
 from web.api.paging import PageArgs, paged
-from web.api.registry_common import ID, check_refs, commit_or_conflict
+from web.api.registry_common import ID, check_refs, who_and_when, write_or_conflict
 from web.http import auth, context
 
 blp = Blueprint("elevators", __name__, description="Elevators: list, detail, risk, history; devices (admins)")
@@ -107,15 +108,7 @@ class ElevatorsView(MethodView):
     def post(self, body: dict[str, Any]) -> Elevator:
         """Register an elevator (admins); the register code is checked, the QR code derived from it."""
         check_refs(body)
-        db = context.db()
-        elevator = Elevator(
-            qr_code=make_qr_code(body["register_code"]),
-            kind=KIND_BY_CATEGORY.get(body["register_code"][:4], "traction"),
-            **body,
-        )
-        db.add(elevator)
-        commit_or_conflict()
-        return elevator
+        return write_or_conflict(lambda: admin.register_elevator(context.db(), body, **who_and_when()))
 
 
 @blp.route("/elevators/<int:elevator_id>")
@@ -145,10 +138,7 @@ class ElevatorView(MethodView):
         check_refs(body)
         db = context.db()
         elevator = svc.visible_elevator(db, context.scope(), elevator_id)
-        for key, value in body.items():
-            setattr(elevator, key, value)
-        db.commit()
-        return elevator
+        return write_or_conflict(lambda: admin.update_elevator(db, elevator, body, **who_and_when()))
 
 
 class RiskFactorSchema(Schema):
@@ -218,8 +208,4 @@ class DevicesView(MethodView):
         elevator = db.get(Elevator, body["elevator_id"]) if body.get("elevator_id") else None
         if elevator is not None and elevator.device_id:
             abort(409, message=f"elevator {elevator.id} already has device {elevator.device_id}")
-        db.add(Device(**body))
-        if elevator is not None:
-            elevator.device_id = body["id"]
-        commit_or_conflict()
-        return db.get(Device, body["id"])
+        return write_or_conflict(lambda: admin.register_device(db, body, elevator, **who_and_when()))

@@ -9,11 +9,10 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import or_, select
 
-from registry.accounts import sessions
-from registry.accounts.service import hash_password
+from processes import administration as admin
 from registry.models import Organisation, OrgKind, Role, User
 from web.api.paging import PageArgs, paged
-from web.api.registry_common import ID, check_refs, commit_or_conflict
+from web.api.registry_common import ID, check_refs, who_and_when, write_or_conflict
 from web.http import auth, context
 
 blp = Blueprint("organisations", __name__, description="Organisations, colleagues and users")
@@ -82,11 +81,7 @@ class OrganisationsView(MethodView):
     @blp.response(201, OrganisationSchema)
     def post(self, body: dict[str, Any]) -> Organisation:
         check_refs(body)
-        db = context.db()
-        org = Organisation(**body)
-        db.add(org)
-        commit_or_conflict()
-        return org
+        return write_or_conflict(lambda: admin.create_organisation(context.db(), body, **who_and_when()))
 
 
 @blp.route("/organisations/<int:org_id>")
@@ -100,10 +95,7 @@ class OrganisationView(MethodView):
         org = db.get(Organisation, org_id)
         if org is None:
             abort(404, message="no such organisation")
-        for key, value in body.items():
-            setattr(org, key, value)
-        commit_or_conflict()
-        return org
+        return write_or_conflict(lambda: admin.update_organisation(db, org, body, **who_and_when()))
 
 
 @blp.route("/organisations/mine/users")
@@ -137,11 +129,7 @@ class UsersView(MethodView):
         """Create a user; the password is stored hashed."""
         check_refs(body)
         password = body.pop("password", None)
-        db = context.db()
-        user = User(password_hash=hash_password(password) if password else None, **body)
-        db.add(user)
-        commit_or_conflict()
-        return user
+        return write_or_conflict(lambda: admin.create_user(context.db(), body, password=password, **who_and_when()))
 
 
 @blp.route("/users/<int:user_id>")
@@ -150,18 +138,16 @@ class UserView(MethodView):
     @blp.arguments(UserPatchSchema(partial=True))
     @blp.response(200, UserSchema)
     def patch(self, body: dict[str, Any], user_id: int) -> User:
-        """Change roles, organisation, contact, duty, or reset the password; `active=false` disables."""
+        """Change roles, organisation, contact, duty, or reset the password; `active=false` disables.
+        409 when it would disable or demote yourself, or the last active admin."""
         check_refs(body)
         db = context.db()
         user = db.get(User, user_id)
         if user is None:
             abort(404, message="no such user")
-        revoked = sessions.revoking_change(user, body)
-        if "password" in body:
-            user.password_hash = hash_password(body.pop("password"))
-        for key, value in body.items():
-            setattr(user, key, value)
-        if revoked is not None:  # signed out everywhere, at once: sessions are checked on every request
-            sessions.end_all(db, user.id, reason=revoked, now=context.system().clock.now())
-        db.commit()
+        password = body.pop("password", None)
+        actor_id = context.scope().user_id
+        write_or_conflict(
+            lambda: admin.update_user(db, user, body, password=password, actor_id=actor_id, **who_and_when())
+        )
         return user

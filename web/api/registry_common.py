@@ -1,8 +1,10 @@
-"""What the register's views share: the id range, the reference check and the answer to a duplicate."""
+"""What the register's views share: the id range, the reference check, the answer to a duplicate, and
+who and when for the admin flows (processes/administration.py) that write the changes and their audit."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask_smorest import abort
 from marshmallow import validate
@@ -11,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from registry.references import unknown_references
 from web.http import context
 
+T = TypeVar("T")
 ID = validate.Range(min=1, max=2**31 - 1)
 
 
@@ -29,3 +32,20 @@ def commit_or_conflict() -> None:
     except IntegrityError:
         db.rollback()
         abort(409, message="that would duplicate an existing record (code, username or device id already in use)")
+
+
+def write_or_conflict(change: Callable[[], T]) -> T:
+    """Run an admin flow on the request's session and commit; a unique key already taken answers
+    409 whether the flow's flush or the commit finds it."""
+    try:
+        result = change()
+    except IntegrityError:
+        context.db().rollback()
+        abort(409, message="that would duplicate an existing record (code, username or device id already in use)")
+    commit_or_conflict()
+    return result
+
+
+def who_and_when() -> dict[str, Any]:
+    """The actor and time an admin flow records."""
+    return {"actor": context.scope().username, "now": context.system().clock.now()}

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 from flask import Flask
+from PIL import Image
 from sqlalchemy import func, select
 
 from connectors.ai_events.models import AiCamera, AiSource
@@ -106,18 +107,22 @@ def test_trapped_opens_a_rescue_with_the_snapshot_attached(db_url: str, clock: S
             attachment = session.scalars(select(Attachment).where(Attachment.case_id == case.id)).one()
             signal = session.scalars(select(Signal)).one()
         assert attachment.id == body["attachment_id"]
-        assert (attachment.kind, attachment.content_type, attachment.size) == ("snapshot", "image/jpeg", len(image))
-        assert attachment.sha256 == hashlib.sha256(image).hexdigest()
-        stored = system.settings.upload_dir / attachment.storage_key
-        assert stored.read_bytes() == image
+        # kept as Pillow re-encoded it (pixels only): the record describes the stored file
+        stored = (system.settings.upload_dir / attachment.storage_key).read_bytes()
+        assert (attachment.kind, attachment.content_type, attachment.size) == ("snapshot", "image/jpeg", len(stored))
+        assert attachment.sha256 == hashlib.sha256(stored).hexdigest() and attachment.reencoded
+        with Image.open(io.BytesIO(stored)) as kept, Image.open(io.BytesIO(image)) as sent:
+            assert (kept.format, kept.size) == ("JPEG", sent.size)
         assert signal.idempotency_key == f"ai:{SOURCE}:evt-1" and signal.case_id == case.id
+        assert signal.payload["snapshot_sha256"] == attachment.sha256
         assert "snapshot" not in signal.payload  # the bytes live in the file store, not in the signal row
         # shown on the case: listed in the case detail and downloadable by staff in scope
         dispatcher = Client(app, "dispatcher")
         detail = dispatcher.get(f"/api/v1/cases/{case.id}").get_json()
         assert [(a["kind"], a["sha256"]) for a in detail["attachments"]] == [("snapshot", attachment.sha256)]
         download = dispatcher.get(f"/api/v1/cases/{case.id}/attachments/{attachment.id}")
-        assert download.status_code == 200 and download.data == image
+        assert download.status_code == 200 and download.data == stored
+        assert download.headers["Content-Disposition"].startswith("inline")
     finally:
         system.db.dispose()
 
