@@ -40,6 +40,7 @@ class IngestConfig:
     offline_check_s: float = 60
     reconnect_min_s: int = 1
     reconnect_max_s: int = 60
+    close_timeout_s: float = 5.0  # at shutdown: how long the last acks may take to reach the broker
     # The ingest's broker account (settings mqtt_username/password); None: anonymous (development).
     username: str | None = None
     password: str | None = field(default=None, repr=False)
@@ -51,6 +52,7 @@ class IngestService:
         self.config = config
         self.stopping = threading.Event()
         self.connected = threading.Event()
+        self._disconnected = threading.Event()
         self._lock = threading.Lock()
         self._unacked: list[int] = []
         self._cut: tuple[Flush, list[int]] | None = None
@@ -84,6 +86,7 @@ class IngestService:
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _props) -> None:  # type: ignore[no-untyped-def]
         self.connected.clear()
+        self._disconnected.set()
         if not self.stopping.is_set():
             log.warning("MQTT connection lost (%s); paho reconnects with backoff", reason_code)
 
@@ -195,5 +198,10 @@ class IngestService:
             if self.flush() and self.flush():  # the cut in hand, then anything after it
                 break
             time.sleep(0.5)
-        self.client.disconnect()
+        # The acks above are queued on paho's network thread; stopping that thread before it has
+        # written them (and the DISCONNECT behind them) would leave the broker holding the batch
+        # for redelivery. Its on_disconnect comes after every earlier packet went out.
+        self._disconnected.clear()
+        if self.client.disconnect() == mqtt.MQTT_ERR_SUCCESS:
+            self._disconnected.wait(self.config.close_timeout_s)
         self.client.loop_stop()
