@@ -2,8 +2,9 @@
 
 Per script or expression: `script_seconds` and `memory_mb` (enforced in a child process,
 engine.script_pool). Per engine run (one start or one step of a case): `run_seconds` of wall time
-and `run_transitions` tasks run, which ends BPMN-level loops (script -> gateway -> back) that no
-single script limit sees. A multi-instance or loop task has at most MAX_INSTANCES instances.
+and `run_transitions` tasks run, which end BPMN-level loops (script -> gateway -> back) that no
+single script limit sees; per case, `max_depth` levels of task tree, which a loop also grows. A
+multi-instance or loop task has at most MAX_INSTANCES instances.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ class Limits:
     run_seconds: float = 5.0
     run_transitions: int = 10_000
     memory_mb: int = 64
+    # SpiffWorkflow stops looking for tasks 1000 levels down its task tree (TaskIterator's max_depth),
+    # and a BPMN loop adds levels each round: past that the case would stall silently.
+    max_depth: int = 900
 
 
 class RunBudget:
@@ -51,6 +55,9 @@ class RunBudget:
             raise stop.at(task.task_spec)
         if time.monotonic() > self.deadline:
             raise self.out_of_time().at(task.task_spec)
+        if task.depth >= self.limits.max_depth:
+            stop = ScriptStopped(f"the process went round a loop too often ({task.depth} tasks deep)", limit="budget")
+            raise stop.at(task.task_spec)
 
 
 def find_stop(error: BaseException | None) -> ScriptStopped | None:
