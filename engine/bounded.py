@@ -9,11 +9,14 @@ because of what it cannot contain, checked on the syntax tree:
 - calls only to FAST_CALLS by name, and `'<constant>'.join(x)`, with plain arguments;
 - only `+`/`-` as arithmetic, at most MAX_ADDS of them; at most MAX_NODES nodes; short literals;
 
+- no rebinding of those names (`max = sum` would make a call quadratic);
+
 and because of what its few operations may do at run time (FAST_GUARDS): a `+` or a join whose
-result would pass FAST_MAX_LEN, a `str()` of anything but a scalar, or a script result that would
-make the task data larger than FAST_MAX_DATA raises NotBounded, and the same code runs again in a
-child process (engine.script_pool) under the real limits. So every operation here costs at most
-the size of task data that was already in memory, and there are a few hundred of them at most.
+result would pass FAST_MAX_LEN, a slice of a value that long, a `str()` of anything but a scalar,
+or a script result that would make the task data larger than FAST_MAX_DATA raises NotBounded, and
+the same code runs again in a child process (engine.script_pool) under the real limits. So every
+operation here costs at most the size of task data already in memory, and there are a few hundred
+of them at most.
 """
 
 from __future__ import annotations
@@ -72,6 +75,8 @@ def _allowed(node: ast.AST) -> bool:
         return (isinstance(node.func, ast.Name) and node.func.id in FAST_CALLS) or _is_join(node.func)
     if isinstance(node, ast.Attribute):
         return _is_join(node)
+    if isinstance(node, ast.Name):
+        return isinstance(node.ctx, ast.Load) or node.id not in FAST_CALLS  # `max = sum` would call sum
     if isinstance(node, ast.Dict):
         return None not in node.keys  # no `**other`
     if isinstance(node, ast.Assign | ast.AugAssign | ast.Delete):
@@ -110,6 +115,12 @@ def _fast_inplace(op: str, target: Any, value: Any) -> Any:
     return _inplace(op, target, value)
 
 
+def _fast_getitem(obj: Any, key: Any) -> Any:
+    if isinstance(key, slice) and _size(obj) > FAST_MAX_LEN:
+        raise NotBounded  # a slice copies: of a large value, only in a child
+    return obj[key]
+
+
 def _fast_str(value: Any = "") -> str:
     if not isinstance(value, _SCALARS):
         raise NotBounded  # str() of a container costs its size: the child process may pay it
@@ -136,6 +147,7 @@ def _fast_getattr(obj: Any, name: str, default: Any = None) -> Any:
 FAST_GUARDS: dict[str, Any] = {
     "__builtins__": {**BUILTINS, "str": _fast_str},
     "_getattr_": _fast_getattr,
+    "_getitem_": _fast_getitem,
     "_binop_": _fast_binop,
     "_inplacevar_": _fast_inplace,
 }

@@ -45,7 +45,8 @@ def parse_duration(expression: str) -> dict[str, float]:
     if current or has_time != expr_t or ("weeks" in parsed and any(d in _DATE_PARTS for d in parsed)):
         raise DurationError(f"{expression!r} is not an ISO 8601 duration")
     span = sum(parsed.get(d, 0) * per for d, per in _DAYS_PER.items()) + parsed.get("seconds", 0) / 86400
-    if span > _DAYS_PER["months"] * MAX_MONTHS:
+    months = parsed.get("months", 0) + parsed.get("years", 0) * 12
+    if months > MAX_MONTHS or span > _DAYS_PER["months"] * MAX_MONTHS:
         raise DurationError(f"duration {expression!r} is longer than {MAX_MONTHS // 12} years")
     return parsed
 

@@ -49,19 +49,12 @@ class ScriptStopped(SandboxError):
         super().__init__(reason)
         self.reason, self.limit, self.element, self.name = reason, limit, element, name
 
-    def __reduce__(self) -> tuple[Any, ...]:  # crosses the pipe from the sandbox's child process
-        return (_stopped, (type(self), self.reason, self.limit, self.element, self.name))
-
     def at(self, spec: Any) -> ScriptStopped:
         """Name the BPMN element (the first one to know it wins)."""
         if not self.element:
             self.element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", "") or ""
             self.name = getattr(spec, "bpmn_name", None) or ""
         return self
-
-
-def _stopped(cls: type[ScriptStopped], reason: str, limit: str, element: str, name: str) -> ScriptStopped:
-    return cls(reason, limit=limit, element=element, name=name)
 
 
 class SandboxTimeout(ScriptStopped):
