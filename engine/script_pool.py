@@ -124,19 +124,23 @@ class ScriptPool:
         self._count = 0  # children alive or starting, idle or busy
         self._pid = os.getpid()
 
-    def run(self, kind: str, code: str, context: dict[str, Any], now: datetime, limit: float) -> Any:
+    def run(
+        self, kind: str, code: str, context: dict[str, Any], now: datetime, limit: float, wait: float | None = None
+    ) -> Any:
         """Evaluate ("eval") or execute ("exec") `code` in a child; raises what the code raised,
-        SandboxTimeout after `limit` seconds, ScriptStopped when a limit stopped it."""
+        SandboxTimeout after `limit` seconds, ScriptStopped when a limit stopped it. A call waits
+        up to `wait` seconds (default `limit`) for a child when all `size` are busy."""
         try:
             request = pickle.dumps((kind, code, context, now, limit), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as err:
             raise SandboxError(f"the task data cannot be handed to the sandbox: {err}") from err
-        child = self._checkout(limit)
+        child = self._checkout(limit if wait is None else wait)
         healthy = False
         try:
             answer = child.call(request, limit + GRACE)
             # After running out of memory the child exits by itself: never hand it out again.
-            healthy = child.alive and answer[:3:2] != ("stopped", "memory")
+            out_of_memory = answer[0] == "stopped" and answer[2] == "memory"
+            healthy = child.alive and not out_of_memory
         finally:
             self._checkin(child, healthy=healthy)
         if answer[0] == "ok":
@@ -204,5 +208,7 @@ def shared_pool(memory_bytes: int) -> ScriptPool:
     with _POOLS_LOCK:
         pool = _POOLS.get(memory_bytes)
         if pool is None:
-            pool = _POOLS[memory_bytes] = ScriptPool(memory_bytes, size=max(2, os.cpu_count() or 2))
+            # Started on demand (most processes' code never needs one); more than the cores, so a
+            # few stubborn scripts waiting for their kill do not make every other call wait.
+            pool = _POOLS[memory_bytes] = ScriptPool(memory_bytes, size=max(8, 2 * (os.cpu_count() or 1)))
         return pool

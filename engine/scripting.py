@@ -13,6 +13,7 @@ same transaction as everything else it wrote.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,7 +66,8 @@ class ScriptRunner:
 
     def _in_child(self, kind: str, code: str, context: dict[str, Any], limit: float) -> Any:
         try:
-            return self.pool.run(kind, code, context, self.clock.now(), limit)
+            wait = self.budget.deadline - time.monotonic()  # for a free child: what is left of the run
+            return self.pool.run(kind, code, context, self.clock.now(), limit, wait=max(wait, 0.0))
         except SandboxTimeout as err:
             if limit < self.script_seconds:  # it had only what was left of the run's budget
                 raise self.budget.out_of_time() from err
