@@ -232,3 +232,50 @@ def test_the_shipped_processes_run_in_the_worker_not_in_a_child() -> None:
 def test_code_that_could_take_time_or_memory_is_not_run_in_the_worker(code: str) -> None:
     mode = "exec" if "\n" in code else "eval"
     assert not is_bounded(code, mode)
+
+
+def test_the_pool_serves_threads_at_once_while_one_script_is_killed() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool, now = ScriptPool(64 * 1024 * 1024, size=2), datetime(2026, 11, 23, tzinfo=UTC)
+    stubborn = "while True:\n    try:\n        while True:\n            pass\n    except:\n        pass"
+
+    def call(i: int) -> object:
+        if i == 0:
+            try:
+                return pool.run("exec", stubborn, {}, now, 0.3)
+            except ScriptStopped as err:
+                return err.limit
+        return pool.run("eval", "sorted(x)[0]", {"x": [i, 100]}, now, LIMIT, wait=BOUND)
+
+    try:
+        with ThreadPoolExecutor(6) as threads:
+            assert list(threads.map(call, range(8))) == ["time", 1, 2, 3, 4, 5, 6, 7]
+    finally:
+        pool.close()
+
+
+def test_a_forked_worker_starts_children_of_its_own() -> None:
+    """A server that forks its workers after the pool was used (preloading) must not share children."""
+    import multiprocessing
+
+    pool, now = ScriptPool(64 * 1024 * 1024, size=1), datetime(2026, 11, 23, tzinfo=UTC)
+    try:
+        assert pool.run("eval", "sorted(x)", {"x": [2, 1]}, now, LIMIT) == [1, 2]
+        parent_children = [c.proc.pid for c in pool._idle]
+        ctx = multiprocessing.get_context("fork")
+        queue = ctx.Queue()
+        forked = ctx.Process(target=_in_fork, args=(pool, now, queue))
+        forked.start()
+        result, pids = queue.get(timeout=30)
+        forked.join(30)
+        assert result == [1, 2, 3] and pids and not set(pids) & set(parent_children)
+        assert pool.run("eval", "sorted(x)", {"x": [2, 1]}, now, LIMIT) == [1, 2]  # the parent's still work
+    finally:
+        pool.close()
+
+
+def _in_fork(pool: ScriptPool, now: datetime, queue: object) -> None:
+    result = pool.run("eval", "sorted(x)", {"x": [3, 1, 2]}, now, LIMIT)
+    queue.put((result, [c.proc.pid for c in pool._idle]))  # type: ignore[attr-defined]
+    pool.close()
