@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.definitions import deploy_generation, latest_definition
 from engine.hooks import CaseHooks
+from engine.limits import Limits
 from engine.models import Case, ProcessDefinition
 from engine.numbers import IdAllocator
 from engine.scripting import CaseScriptEngine
@@ -46,13 +47,14 @@ class EngineCore:
         self.notifications_queued: Callable[[list[list[int]]], None] = lambda batches: None
         # The engine's own service tasks and the domain's (each operator name once).
         self.services = ServiceRegistry([*builtin_services(hooks), *services])
-        self.script_time_limit = script_time_limit
+        # Per script, per engine run, memory (engine.limits); tests and operators may tighten them.
+        self.limits = Limits(script_seconds=script_time_limit)
         self.ids = IdAllocator(sessions.kw["bind"])
         self._definitions: dict[int, ProcessDefinition] = {}
         self._latest_cache: dict[str, tuple[int, float, ProcessDefinition]] = {}
 
     def script_engine(self) -> CaseScriptEngine:
-        return CaseScriptEngine(self.clock, self.services, self.script_time_limit)
+        return CaseScriptEngine(self.clock, self.services, limits=self.limits)
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:

@@ -15,14 +15,16 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.instances import cap_instances
 from engine.models import ProcessDefinition
 from engine.sandbox import SandboxError, compile_expression, compile_script
+from engine.script_lint import Refusal, code_refusals, instance_refusals, say, timer_refusals
 from engine.timers import is_timer, use_engine_clock
 
 FORM_PROPERTY = "formJsonSchemaFilename"
@@ -126,6 +128,7 @@ def parse_process(xml: str | bytes, filename: str = "<bpmn>") -> ParsedProcess:
         definition = getattr(task_spec, "event_definition", None)
         if definition is not None:
             use_engine_clock(definition)
+        cap_instances(task_spec)
         if isinstance(task_spec, UserTaskMixin):
             props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
             parsed.human_tasks[task_spec.bpmn_id] = HumanTaskSpec(
@@ -145,24 +148,6 @@ def _lint_expression(element: str, expression: str | None, what: str, problems: 
         compile_expression(expression)
     except SandboxError as err:
         problems.append(Problem(element, f"{what}: {err}"))
-
-
-def _lint_timer(element: str, definition: Any, problems: list[Problem]) -> None:
-    expression = definition.expression
-    _lint_expression(element, expression, "timer expression", problems)
-    text = (expression or "").strip()
-    if text[:1] in "'\"":  # a literal: it must parse as ISO 8601 now, not at 3 a.m. in production
-        literal = text.strip("'\"")
-        try:
-            if isinstance(definition, CycleTimerEventDefinition):
-                TimerEventDefinition.parse_iso_recurring_interval(literal)
-            elif literal.upper().startswith("P"):
-                TimerEventDefinition.parse_iso_duration(literal)
-            else:
-                TimerEventDefinition.parse_time_or_duration(literal)
-        except Exception as err:
-            problems.append(Problem(element, f"timer {literal!r} is not ISO 8601: {err}"))
-
 
 
 def load_forms(parsed: ParsedProcess, forms_dir: Path) -> tuple[dict[str, Any], list[Problem]]:
@@ -185,6 +170,34 @@ def load_forms(parsed: ParsedProcess, forms_dir: Path) -> tuple[dict[str, Any], 
     return forms, problems
 
 
+def _refuse(problems: list[Problem], spec: Any, refusals: list[Refusal]) -> None:
+    element = getattr(spec, "bpmn_id", None) or spec.name
+    problems.extend(Problem(element, say(r, element, getattr(spec, "bpmn_name", None))) for r in refusals)
+
+
+def _lint_code(spec: Any, problems: list[Problem]) -> None:
+    """Scripts compile in the sandbox and hold nothing that can never be right (engine.script_lint)."""
+    element = spec.bpmn_id or spec.name
+    for attr in ("script", "prescript", "postscript"):
+        code = getattr(spec, attr, None)
+        if code:
+            try:
+                compile_script(code)
+            except SandboxError as err:
+                problems.append(Problem(element, str(err)))
+            _refuse(problems, spec, code_refusals(code, "exec"))
+    for condition, _target in getattr(spec, "cond_task_specs", []) or []:
+        if condition is not None:
+            _lint_expression(element, condition.args[0], "condition", problems)
+            _refuse(problems, spec, code_refusals(condition.args[0], "eval"))
+    for attr in ("cardinality", "condition"):  # multi-instance and loop settings
+        expression = getattr(spec, attr, None)
+        if isinstance(expression, str):
+            _lint_expression(element, expression, attr, problems)
+            _refuse(problems, spec, code_refusals(expression, "eval"))
+    _refuse(problems, spec, instance_refusals(spec))
+
+
 def lint(parsed: ParsedProcess, *, known_roles: Collection[str], services: Collection[str]) -> list[Problem]:
     """What makes a parsed process unsafe or unable to run; empty means deployable."""
     problems: list[Problem] = []
@@ -194,30 +207,25 @@ def lint(parsed: ParsedProcess, *, known_roles: Collection[str], services: Colle
         elif task.role not in known_roles:
             problems.append(Problem(task.bpmn_id, f"lane/role {task.role!r} is not a known role"))
         _lint_expression(task.bpmn_id, task.due_in, "dueIn", problems)
+        refusals = code_refusals(task.due_in, "eval")
+        problems.extend(Problem(task.bpmn_id, say(r, task.bpmn_id, task.title)) for r in refusals)
     for spec in _all_specs(parsed):
         element = spec.bpmn_id or spec.name
-        for attr in ("script", "prescript", "postscript"):
-            code = getattr(spec, attr, None)
-            if code:
-                try:
-                    compile_script(code)
-                except SandboxError as err:
-                    problems.append(Problem(element, str(err)))
-        for condition, _target in getattr(spec, "cond_task_specs", []) or []:
-            if condition is not None:
-                _lint_expression(element, condition.args[0], "condition", problems)
+        _lint_code(spec, problems)
         definition = getattr(spec, "event_definition", None)
         if definition is not None and is_timer(definition):
             inner = getattr(definition, "event_definitions", [definition])
             for timer in inner:
                 if isinstance(timer, TimerEventDefinition):
-                    _lint_timer(element, timer, problems)
+                    _lint_expression(element, timer.expression, "timer expression", problems)
+                    _refuse(problems, spec, code_refusals(timer.expression, "eval") + timer_refusals(timer))
         operator = getattr(spec, "operation_name", None)
         if operator is not None:
             if operator not in services:
                 problems.append(Problem(element, f"unknown service operator {operator!r}"))
             for name, param in (getattr(spec, "operation_params", {}) or {}).items():
                 _lint_expression(element, param.get("value"), f"parameter {name}", problems)
+                _refuse(problems, spec, code_refusals(param.get("value"), "eval"))
     return problems
 
 

@@ -15,19 +15,22 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.core import EngineCore
 from engine.definitions import parsed_definition
-from engine.models import Case, CaseStatus, CaseTask, CaseTimer, EventKind, TaskStatus
+from engine.incidents import CaseFailed, end_open_work, mark_failed
+from engine.limits import find_stop
+from engine.models import Case, CaseStatus, CaseTask, EventKind, TaskStatus
 from engine.numbers import MissingSequence
 from engine.recorder import StepRecorder
+from engine.sandbox import ScriptStopped
 from engine.serialization import load_state
 from engine.services import ServiceCall
 from engine.starts import AlreadyOpen, CaseStart, StartBatch
-from engine.steps import finish_step, open_task_rows, open_tasks_of, run_engine, timer_set
+from engine.steps import finish_step, open_tasks_of, run_engine, timer_set
 from engine.timeline_store import append_entries
 from engine.writes import CASES, TASKS, Writes
 from forms.validation import validate_form
@@ -63,7 +66,27 @@ class CaseEngine(EngineCore):
         *,
         task_id: int | None = None,
     ) -> Case:
-        """Lock the case (found by its id, or by one of its tasks), act, run, write it all back."""
+        """Lock the case (found by its id, or by one of its tasks), act, run, write it all back. A
+        step that a limit stops is rolled back and the case becomes an incident (CaseFailed)."""
+        found: list[Case] = []
+        try:
+            return self._run_step(case_id, actor, act, task_id, found)
+        except Exception as err:
+            stop = find_stop(err)
+            if stop is None or not found:
+                raise
+            log.warning("case %s stopped at %s: %s", found[0].number, stop.element, stop.reason)
+            self._record_incident(found[0].id, stop, actor)
+            raise CaseFailed(found[0].id, found[0].number, stop) from err
+
+    def _run_step(
+        self,
+        case_id: int | None,
+        actor: str,
+        act: Callable[[BpmnWorkflow, StepRecorder, Session], None],
+        task_id: int | None,
+        found: list[Case],
+    ) -> Case:
         with self._transaction() as session:
             if task_id is not None:  # the case row locked, the task's row read along with it
                 stmt = select(CASES, *(TASKS.c[k].label(f"task_{k}") for k in _TASK_COLUMNS)).join(
@@ -79,6 +102,7 @@ class CaseEngine(EngineCore):
             case = Case(**{c.key: values[c] for c in CASES.columns})
             if case.status != CaseStatus.OPEN:
                 raise Conflict(f"case {case.number} is {case.status}")
+            found.append(case)
             definition = self.definition(session, case.definition_id)
             parsed = parsed_definition(definition)
             engine = self.script_engine()
@@ -96,6 +120,17 @@ class CaseEngine(EngineCore):
             writes.flush(session)
         self._after_commit(recorder)
         return case
+
+    def _record_incident(self, case_id: int, stop: ScriptStopped, actor: str) -> None:
+        """In a transaction of its own, after the stopped step's was rolled back."""
+        with self._transaction() as session:
+            case = self._lock_case(session, case_id)
+            if case.status != CaseStatus.OPEN:
+                return  # someone else finished or failed it meanwhile
+            recorder = StepRecorder(session, case, self.clock.now(), actor)
+            end_open_work(session, case, recorder)
+            mark_failed(recorder, stop)
+            Writes(steps=[recorder]).flush(session)
 
     def run_batch(self, work: Callable[[StartBatch], T], *, attempts: int = 5) -> T:
         """Run `work` in one transaction with a StartBatch; notifications are queued after the
@@ -118,9 +153,21 @@ class CaseEngine(EngineCore):
 
     # -- operations -------------------------------------------------------------------------
     def start_case(self, start: CaseStart) -> Case:
-        outcome = self.start_cases([start])[0]
+        """The new case; AlreadyOpen, or CaseFailed when a limit stopped its first run (the case
+        was kept as an incident: `case_id` names it)."""
+        stops: dict[int, ScriptStopped] = {}
+
+        def work(batch: StartBatch) -> Case | AlreadyOpen:
+            stops.clear()  # a retried batch starts over
+            outcome = batch.start([start])[0]
+            stops.update(batch.stops)
+            return outcome
+
+        outcome = self.run_batch(work)
         if isinstance(outcome, AlreadyOpen):
             raise outcome
+        if outcome.id in stops:
+            raise CaseFailed(outcome.id, outcome.number, stops[outcome.id])
         return outcome
 
     def start_cases(self, starts: Sequence[CaseStart]) -> list[Case | AlreadyOpen]:
@@ -192,16 +239,13 @@ class CaseEngine(EngineCore):
             append_entries(session, [(case_id, kind, payload, actor)], self.clock.now())
 
     def cancel_case(self, case_id: int, reason: str, *, actor: str) -> Case:
+        """Cancel an open case, or close an incident (a failed case) after an operator dealt with it."""
         with self._transaction() as session:
             case = self._lock_case(session, case_id)
-            if case.status != CaseStatus.OPEN:
+            if case.status not in (CaseStatus.OPEN, CaseStatus.FAILED):
                 raise Conflict(f"case {case.number} is already {case.status}")
             recorder = StepRecorder(session, case, self.clock.now(), actor)
-            for row in open_task_rows(session, case.id).values():
-                row.status = TaskStatus.CANCELLED
-                row.completed_at = recorder.now
-                recorder.event(EventKind.TASK_CANCELLED, {"task": row.spiff_task_id, "element": row.bpmn_id})
-            session.execute(delete(CaseTimer).where(CaseTimer.case_id == case.id))
+            end_open_work(session, case, recorder)
             case.status = CaseStatus.CANCELLED
             case.closed_at = recorder.now
             case.close_reason = reason

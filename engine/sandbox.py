@@ -1,19 +1,26 @@
 """Restricted evaluation of analysts' scripts, gateway conditions and timer expressions.
 
 BPMN files are untrusted input. Code is compiled with RestrictedPython (no imports, no
-names or attributes starting with an underscore, no exec/eval/open), runs with a small set
-of builtins and under a wall-clock limit enforced by a trace function, so an endless loop
-ends with a clear error instead of hanging a worker.
+names or attributes starting with an underscore, no exec/eval/open) and runs with a small set
+of builtins; the operators where one short expression becomes gigabytes or hours of big-int
+work (`*`, `**`, `<<`, `%`-formatting, `pow`) go through size guards.
+
+None of that is what holds a worker to its limits: a script can catch an exception or sit in
+one C call. The engine runs analysts' code either in the worker only when engine.bounded has
+shown it cheap, or in a child process (engine.script_pool) that is killed at its deadline. This
+module is what both of them evaluate with; a `Sandbox` alone (traced) stops an endless loop
+with SandboxTimeout, which is what tests and the child use.
 """
 
 from __future__ import annotations
 
 import ast
 import operator
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from types import CodeType, FrameType
 from typing import Any
@@ -27,13 +34,33 @@ from RestrictedPython import (
 )
 from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequence, safer_getattr
 
+from engine import durations
+
 
 class SandboxError(Exception):
     """A script or expression was refused or failed inside the sandbox."""
 
 
-class SandboxTimeout(SandboxError):
-    pass
+class ScriptStopped(SandboxError):
+    """A limit stopped the code (time, memory, size, the engine run's budget): the case becomes an
+    incident. `element`/`name` say which BPMN element, once the script engine knows it."""
+
+    def __init__(self, reason: str, *, limit: str = "size", element: str = "", name: str = "") -> None:
+        super().__init__(reason)
+        self.reason, self.limit, self.element, self.name = reason, limit, element, name
+
+    def at(self, spec: Any) -> ScriptStopped:
+        """Name the BPMN element (the first one to know it wins)."""
+        if not self.element:
+            self.element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", "") or ""
+            self.name = getattr(spec, "bpmn_name", None) or ""
+        return self
+
+
+class SandboxTimeout(ScriptStopped):
+    def __init__(self, reason: str = "script ran past its time limit", **kw: Any) -> None:
+        kw.setdefault("limit", "time")
+        super().__init__(reason, **kw)
 
 
 _INPLACE: dict[str, Callable[[Any, Any], Any]] = {
@@ -47,37 +74,75 @@ _INPLACE: dict[str, Callable[[Any, Any], Any]] = {
     "&=": operator.iand,
 }
 _MAX_REPEAT = 100_000  # longest sequence a script may build with `*`
+MAX_INT_BITS = 100_000  # about 30,000 digits: more than any count or amount, far less than a second of work
+MAX_FORMAT_WIDTH = 100  # widths and precisions in %-formatting and format specs
+# A %-conversion: flags, width (digits or *), precision (digits or *).
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 
 
 def _inplace(op: str, target: Any, value: Any) -> Any:
-    if op == "*=":
-        return _guarded_binop("*", target, value)
+    if op in ("*=", "%="):
+        return _guarded_binop(op[0], target, value)
     if op not in _INPLACE:
         raise SandboxError(f"operator {op} is not allowed")
     return _INPLACE[op](target, value)
 
 
+def _too_large(what: str) -> ScriptStopped:
+    return ScriptStopped(f"{what} too large")
+
+
+def bad_percent_spec(template: str | bytes) -> str | None:
+    """The first %-conversion whose width or precision is above MAX_FORMAT_WIDTH or taken from data."""
+    text = template.decode("latin-1") if isinstance(template, bytes) else template
+    for width, precision in _PERCENT_SPEC.findall(text.replace("%%", "")):
+        if any(part == "*" or (part and int(part) > MAX_FORMAT_WIDTH) for part in (width, precision)):
+            return f"%{width}" + (f".{precision}" if precision else "")
+    return None
+
+
+def _int_bits(value: Any) -> int:
+    return value.bit_length() if isinstance(value, int) else 0
+
+
 def _guarded_binop(op: str, left: Any, right: Any) -> Any:
-    """`*`, `**` and `<<` are where one short expression becomes gigabytes."""
+    """`*`, `**`, `<<` and `%` are where one short expression becomes gigabytes (or hours of big-int
+    work in one C call, which no time limit inside the process can interrupt)."""
+    if op == "+":
+        return left + right
     if op == "*":
         for seq, n in ((left, right), (right, left)):
             if isinstance(seq, str | bytes | list | tuple) and isinstance(n, int) and len(seq) * n > _MAX_REPEAT:
-                raise SandboxError("sequence repetition too large")
+                raise _too_large("sequence repetition")
+        if _int_bits(left) + _int_bits(right) > MAX_INT_BITS:
+            raise _too_large("number")
         return left * right
     if op == "**":
-        if isinstance(right, int) and abs(right) > 1000 and isinstance(left, int) and abs(left) > 1:
-            raise SandboxError("power too large")
-        return left**right
-    if isinstance(right, int) and right > 4096:
-        raise SandboxError("shift too large")
+        return _guarded_pow(left, right)
+    if op == "%":
+        bad = bad_percent_spec(left) if isinstance(left, str | bytes) else None
+        if bad:
+            raise _too_large(f"format width {bad}")
+        return left % right
+    if isinstance(right, int) and (right > 4096 or _int_bits(left) + right > MAX_INT_BITS):
+        raise _too_large("shift")
     return left << right
 
 
-_GUARDED_OPS = {ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<"}
+def _guarded_pow(left: Any, right: Any, modulo: Any = None) -> Any:
+    if isinstance(right, int) and isinstance(left, int) and abs(left) > 1:
+        if abs(right) > 1000 and modulo is None:
+            raise _too_large("power")
+        if modulo is None and _int_bits(left) * right > MAX_INT_BITS:
+            raise _too_large("power")
+    return pow(left, right) if modulo is None else pow(left, right, modulo)
+
+
+_GUARDED_OPS = {ast.Add: "+", ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<", ast.Mod: "%"}
 
 
 class _Policy(RestrictingNodeTransformer):
-    """RestrictedPython's policy, plus `a * b`, `a ** b`, `a << b` routed through a size guard."""
+    """RestrictedPython's policy, plus `+`, `*`, `**`, `<<` and `%` routed through a size guard (`_binop_`)."""
 
     def visit_Import(self, node: ast.Import) -> ast.AST:
         self.error(node, "import statements are not allowed")
@@ -125,6 +190,7 @@ _EXTRA_BUILTINS: dict[str, Any] = {
 
 BUILTINS: dict[str, Any] = {**safe_builtins, **limited_builtins, **_EXTRA_BUILTINS}
 BUILTINS.pop("__build_class__", None)  # no class statements: a class body is a way to reach dunders
+BUILTINS["pow"] = _guarded_pow
 
 
 @lru_cache(maxsize=4096)
@@ -161,19 +227,16 @@ def _deadline_tracer(deadline: float) -> Callable[[FrameType, str, Any], Any]:
 
 def iso_helpers(now: Callable[[], datetime]) -> dict[str, Callable[..., Any]]:
     """Date helpers offered to scripts: ISO strings in, ISO strings out (task data stays JSON)."""
-    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as T
 
     def shift(ts: str, duration: str, forward: bool) -> str:
         # Months and years are counted from `ts` itself, so the result does not depend on today.
         start = datetime.fromisoformat(ts)
         if duration.startswith("-"):
             duration, forward = duration[1:], not forward
-        parsed = T.parse_iso_duration(duration)
+        parsed = durations.parse_duration(duration)
         if forward:
-            ahead: timedelta = T.get_timedelta_from_start(parsed, start)
-            return (start + ahead).isoformat()
-        back: timedelta = T.get_timedelta_from_end(parsed, start)
-        return (start - back).isoformat()
+            return (start + durations.after(start, parsed)).isoformat()
+        return (start - durations.before(start, parsed)).isoformat()
 
     def iso_plus(ts: str, duration: str) -> str:
         return shift(ts, duration, True)
@@ -187,39 +250,57 @@ def iso_helpers(now: Callable[[], datetime]) -> dict[str, Callable[..., Any]]:
     return {"iso_plus": iso_plus, "iso_minus": iso_minus, "now": now_iso}
 
 
-class Sandbox:
-    """Evaluates and executes restricted code against a context of task data."""
+GUARDS: dict[str, Any] = {
+    "__builtins__": BUILTINS,
+    "_getattr_": safer_getattr,
+    "_getitem_": _getitem,
+    "_getiter_": iter,
+    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+    "_write_": full_write_guard,
+    "_inplacevar_": _inplace,
+    "_binop_": _guarded_binop,
+}
 
-    def __init__(self, time_limit: float = 1.0, helpers: Mapping[str, Any] | None = None) -> None:
+
+class Sandbox:
+    """Evaluates and executes restricted code against a context of task data.
+
+    `traced`: an endless loop ends with SandboxTimeout after `time_limit` (a trace function: slow,
+    and only as strong as the code's inability to catch it). `guards` replace the default guards
+    and builtins (engine.bounded's stricter ones)."""
+
+    def __init__(
+        self,
+        time_limit: float = 1.0,
+        helpers: Mapping[str, Any] | None = None,
+        *,
+        traced: bool = True,
+        guards: Mapping[str, Any] | None = None,
+    ) -> None:
         self.time_limit = time_limit
         self.helpers = dict(helpers or {})
+        self.traced = traced
+        self.guards = {**GUARDS, **(guards or {})}
 
     def _globals(self, context: Mapping[str, Any]) -> dict[str, Any]:
-        g: dict[str, Any] = {
-            "__builtins__": BUILTINS,
-            "_getattr_": safer_getattr,
-            "_getitem_": _getitem,
-            "_getiter_": iter,
-            "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-            "_write_": full_write_guard,
-            "_inplacevar_": _inplace,
-            "_binop_": _guarded_binop,
-        }
+        g = dict(self.guards)
         g.update(self.helpers)
         g.update(context)
         return g
 
     def _run(self, code: CodeType, g: dict[str, Any]) -> Any:
         previous = sys.gettrace()
-        sys.settrace(_deadline_tracer(time.monotonic() + self.time_limit))
+        if self.traced:
+            sys.settrace(_deadline_tracer(time.monotonic() + self.time_limit))
         try:
             return eval(code, g)
         except SandboxError:
             raise
         except MemoryError as err:
-            raise SandboxError("script used too much memory") from err
+            raise ScriptStopped("script used too much memory", limit="memory") from err
         finally:
-            sys.settrace(previous)
+            if self.traced:
+                sys.settrace(previous)
 
     def evaluate(self, expression: str, context: Mapping[str, Any]) -> Any:
         return self._run(compile_expression(expression), self._globals(context))
@@ -228,7 +309,7 @@ class Sandbox:
         """Run a script; top-level names it binds (plain data only) go back into context."""
         g = self._globals(context)
         self._run(compile_script(script), g)
-        reserved = set(self.helpers) | {"__builtins__"}
+        reserved = set(self.helpers) | set(self.guards)
         for key, value in g.items():
             if key in reserved or key.startswith("_") or callable(value):
                 continue

@@ -7,6 +7,7 @@ the database, or opened earlier in the same burst) answers AlreadyOpen instead.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,14 +18,20 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
 from engine.core import EngineCore
-from engine.definitions import parsed_definition
+from engine.definitions import ParsedProcess, parsed_definition
+from engine.incidents import mark_failed
+from engine.limits import find_stop
 from engine.models import Case, CaseStatus, EventKind, ProcessDefinition
 from engine.numbers import IdSource
 from engine.recorder import StepRecorder
+from engine.sandbox import ScriptStopped
+from engine.serialization import dump_state
 from engine.steps import finish_step, run_engine
 from engine.timeline_store import Entry, append_entries
 from engine.writes import CASES, Writes
 from infra.settings import CITY_TZ
+
+log = logging.getLogger(__name__)
 
 
 class AlreadyOpen(Exception):
@@ -74,6 +81,14 @@ def _new_case(start: CaseStart, definition_id: int, case_id: int, number: str, n
     )
 
 
+def _new_workflow(parsed: ParsedProcess, script: Any, start: CaseStart) -> BpmnWorkflow:
+    workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script)
+    workflow.task_tree.data.update(start.variables)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(start.variables)
+    return workflow
+
+
 @dataclass
 class StartBatch:
     """One transaction's case starts and timeline entries (CaseEngine.run_batch hands one out)."""
@@ -81,6 +96,7 @@ class StartBatch:
     engine: EngineCore
     session: Session
     notification_batches: list[list[int]] = field(default_factory=list)
+    stops: dict[int, ScriptStopped] = field(default_factory=dict)  # cases kept as incidents, by id
 
     def start(self, starts: Sequence[CaseStart]) -> list[Case | AlreadyOpen]:
         """Each start becomes a case, or AlreadyOpen when its correlation key has an open case
@@ -133,16 +149,37 @@ class StartBatch:
         eng = self.engine
         parsed = parsed_definition(definition)
         script = eng.script_engine()
-        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script)
-        workflow.task_tree.data.update(start.variables)
-        for task in workflow.get_tasks(state=TaskState.READY):
-            task.data.update(start.variables)
+        workflow = _new_workflow(parsed, script, start)
         case = _new_case(start, definition.id, case_id, number, now)
+        recorder = self._opened(case, start, definition, now, ids)
+        try:
+            run_engine(workflow, recorder)
+            finish_step(workflow, parsed, script, eng.hooks, recorder, {}, new_case=True)
+        except Exception as err:
+            stop = find_stop(err)
+            if stop is None:
+                raise
+            # Nothing of the stopped run is kept (its effects were only in `recorder`); the case
+            # is kept, with its start data and unrun state, as an incident.
+            log.warning("case %s stopped at %s: %s", number, stop.element, stop.reason)
+            case = _new_case(start, definition.id, case_id, number, now)
+            case.state = dump_state(_new_workflow(parsed, script, start))
+            recorder = self._opened(case, start, definition, now, ids)
+            mark_failed(recorder, stop)
+            self.stops[case_id] = stop
+        writes.add(recorder, new_case=True)
+        if recorder.notification_ids:
+            self.notification_batches.append(recorder.notification_ids)
+        return case
+
+    def _opened(
+        self, case: Case, start: CaseStart, definition: ProcessDefinition, now: datetime, ids: IdSource
+    ) -> StepRecorder:
         recorder = StepRecorder(self.session, case, now, start.actor, ids=ids)
         recorder.event(
             EventKind.CASE_OPENED,
             {
-                "number": number,
+                "number": case.number,
                 "type": start.case_type,
                 "process": definition.key,
                 "version": definition.version,
@@ -150,12 +187,7 @@ class StartBatch:
                 "variables": start.variables,
             },
         )
-        run_engine(workflow, recorder)
-        finish_step(workflow, parsed, script, eng.hooks, recorder, {}, new_case=True)
-        writes.add(recorder, new_case=True)
-        if recorder.notification_ids:
-            self.notification_batches.append(recorder.notification_ids)
-        return case
+        return recorder
 
     def record(self, entries: Sequence[Entry]) -> None:
         """Append (case id, kind, payload, actor) events that are not engine steps (a signal joined)

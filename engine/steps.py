@@ -11,16 +11,16 @@ collected by its StepRecorder (engine.recorder); engine.writes.Writes puts it in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import durations
 from engine.definitions import ParsedProcess
 from engine.hooks import CaseHooks
 from engine.models import CaseStatus, CaseTask, EventKind, TaskStatus
@@ -35,11 +35,12 @@ def _human_tasks(workflow: BpmnWorkflow) -> dict[str, Task]:
 
 
 def run_engine(workflow: BpmnWorkflow, recorder: StepRecorder) -> None:
-    """Run every automatic task, firing due timers, until only people or the clock can move it."""
+    """Run every automatic task, firing due timers, until only people or the clock can move it.
+    The script engine's RunBudget counts the tasks run and the time taken (engine.limits)."""
     engine = workflow.script_engine
     workflow.refresh_timers()
     for _ in range(1000):  # a bound, so a pathological diagram cannot spin a worker forever
-        workflow.do_engine_steps()
+        workflow.do_engine_steps(will_complete_task=engine.budget.tick)
         workflow.refresh_timers()  # a timer that came due makes its event ready: go round again
         for fired in engine.fired_timers:
             recorder.event(EventKind.TIMER_FIRED, fired)
@@ -57,23 +58,27 @@ def _due_at(task: Task, parsed: ParsedProcess, engine: CaseScriptEngine, now: da
     if not value:
         return None
     if str(value).upper().startswith("P"):
-        parsed_duration = TimerEventDefinition.parse_iso_duration(str(value))
-        delta: timedelta = TimerEventDefinition.get_timedelta_from_start(parsed_duration, now)
-        return now + delta
+        return now + durations.after(now, durations.parse_duration(str(value)))
     return datetime.fromisoformat(str(value))
 
 
+def due_times(
+    ready: dict[str, Task], parsed: ParsedProcess, engine: CaseScriptEngine, now: datetime, known: dict[str, Any]
+) -> dict[str, datetime | None]:
+    """The due time of every user task that became ready in this step (its `dueIn` expression)."""
+    return {sid: _due_at(task, parsed, engine, now) for sid, task in ready.items() if sid not in known}
+
+
 def sync_tasks(
-    workflow: BpmnWorkflow,
+    ready: dict[str, Task],
     parsed: ParsedProcess,
-    engine: CaseScriptEngine,
+    due: dict[str, datetime | None],
     hooks: CaseHooks,
     recorder: StepRecorder,
     known: dict[str, Any],
 ) -> None:
     """Ready user tasks become task rows; rows whose BPMN task went away are cancelled."""
     session, case, now = recorder.session, recorder.case, recorder.now
-    ready = _human_tasks(workflow)
     new_rows = []
     for spiff_id, task in ready.items():
         if spiff_id in known:
@@ -93,7 +98,7 @@ def sync_tasks(
                 "form": spec.form if spec else None,
                 "status": TaskStatus.OPEN,
                 "created_at": now,
-                "due_at": _due_at(task, parsed, engine, now),
+                "due_at": due.get(spiff_id),
             }
         )
         recorder.event(
@@ -164,12 +169,15 @@ def finish_step(
     new_case: bool = False,
 ) -> None:
     """After the workflow ran: apply its service calls, bring the task rows up to date, close the
-    case if the process ended, note a changed timer set and the new state."""
+    case if the process ended, note a changed timer set and the new state. The new tasks' `dueIn`
+    runs first: analysts' code that a limit stops must find no effect applied yet."""
+    ready = _human_tasks(workflow)
+    due = due_times(ready, parsed, engine, recorder.now, known)
     engine.services.apply(engine.service_calls, recorder)
     engine.service_calls = []
     case = recorder.case
     if workflow.completed and case.status == CaseStatus.OPEN:
-        sync_tasks(workflow, parsed, engine, hooks, recorder, known)
+        sync_tasks(ready, parsed, due, hooks, recorder, known)
         last = workflow.last_task
         outcome = workflow.data.get("closed_as") or (last.data.get("closed_as") if last else None)
         case.status = CaseStatus.CLOSED
@@ -178,7 +186,7 @@ def finish_step(
         case.open_key = None
         recorder.event(EventKind.CASE_CLOSED, {"outcome": case.close_reason})
     else:
-        sync_tasks(workflow, parsed, engine, hooks, recorder, known)
+        sync_tasks(ready, parsed, due, hooks, recorder, known)
     sync_timers(workflow, recorder, new_case)
     case.state = dump_state(workflow)
 

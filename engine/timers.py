@@ -19,6 +19,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from engine import durations
+
 
 def _now(my_task: Any) -> datetime:
     now: datetime = my_task.workflow.script_engine.clock.now()
@@ -38,10 +40,24 @@ def parse_cycle(expression: str, now: datetime) -> tuple[int, datetime, timedelt
     parts = expression.upper().replace("--", "/").strip("R").split("/")
     if len(parts) == 2 and parts[1].startswith("P"):
         cycles = int(parts[0]) if parts[0] else -1
-        interval = TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(parts[1]), now)
+        interval = durations.after(now, durations.parse_duration(parts[1]))
         return cycles, now + interval, interval
+    for part in parts[1:]:
+        if part.startswith("P"):
+            durations.parse_duration(part)  # refuse what SpiffWorkflow would count month by month
     cycle: tuple[int, datetime, timedelta] = TimerEventDefinition.parse_iso_recurring_interval(expression)
     return cycle
+
+
+def parse_date_time(value: Any, element: str = "") -> datetime:
+    """A timeDate's value: an ISO 8601 date-time (or week date), never a duration."""
+    text = str(value)
+    if text.upper().startswith(("P", "R")):
+        raise ValueError(f"timer {element} needs a date-time (timeDate), got {text!r}: durations go in a timeDuration")
+    when = TimerEventDefinition.parse_time_or_duration(text)
+    if not isinstance(when, datetime):
+        raise ValueError(f"timer {element} needs a date-time (timeDate), got {text!r}")
+    return when
 
 
 class ClockedTimeDate(TimeDateEventDefinition):
@@ -51,7 +67,7 @@ class ClockedTimeDate(TimeDateEventDefinition):
             event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
             my_task._set_internal_data(event_value=event_value)
         if not my_task._get_internal_data("event_fired", False) and (
-            TimerEventDefinition.parse_time_or_duration(event_value) <= _now(my_task)
+            parse_date_time(event_value, my_task.task_spec.bpmn_id) <= _now(my_task)
         ):
             my_task._set_internal_data(event_fired=True)
             _report_fired(my_task, event_value)
@@ -64,10 +80,7 @@ class ClockedDuration(DurationTimerEventDefinition):
         if event_value is None:
             expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
             start = _now(my_task)
-            delta = TimerEventDefinition.get_timedelta_from_start(
-                TimerEventDefinition.parse_iso_duration(expression), start
-            )
-            event_value = (start + delta).isoformat()
+            event_value = (start + durations.after(start, durations.parse_duration(str(expression)))).isoformat()
             my_task._set_internal_data(event_value=event_value)
         if not my_task._get_internal_data("event_fired", False) and (
             TimerEventDefinition.get_datetime(event_value) <= _now(my_task)
@@ -84,15 +97,18 @@ class ClockedCycle(CycleTimerEventDefinition):
         if event_value is None:
             expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
             cycles, start, interval = parse_cycle(expression, now)
+            if interval <= timedelta(0):
+                element = my_task.task_spec.bpmn_id
+                raise ValueError(f"timer {element} repeats every {interval}: the interval must be positive")
             event_value = {"cycles": cycles, "next": start.isoformat(), "duration": interval.total_seconds()}
         ready = False
         if event_value["cycles"] != 0:
             next_event = datetime.fromisoformat(event_value["next"])
             if next_event <= now:
                 # After downtime a cycle fires once, then resumes from now: no burst of missed beats.
-                following = next_event + timedelta(seconds=event_value["duration"])
-                while following <= now:
-                    following += timedelta(seconds=event_value["duration"])
+                # Counted, not stepped: a short interval after a long downtime is many beats.
+                interval = timedelta(seconds=event_value["duration"])
+                following = next_event + ((now - next_event) // interval + 1) * interval
                 event_value["next"] = following.isoformat()
                 event_value["cycles"] -= 1
                 ready = True

@@ -56,6 +56,9 @@ def summarize(kind: str, p: dict[str, Any]) -> str:
             return f"message {p.get('message')}"
         case "case_closed" | "case_cancelled":
             return str(p.get("outcome") or p.get("reason"))
+        case "case_failed":
+            name = f" 「{p['name']}」" if p.get("name") else ""
+            return f"incident at {p.get('element')}{name}: {p.get('label', '')} ({p.get('reason')})"
     return ", ".join(f"{k}={v}" for k, v in p.items() if k not in ("task",))[:160]
 
 

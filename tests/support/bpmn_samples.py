@@ -79,3 +79,82 @@ def cycle_and_intermediate(cycle: str = "'R3/PT10M'", wait: str = "'PT1H'", key:
     <bpmn:endEvent id="end2" />
   </bpmn:process>
 </bpmn:definitions>"""
+
+
+def pre_script(script: str, key: str = "prescripted", due_in: str = "'PT1H'") -> str:
+    """start -> a user task whose preScript (and dueIn) are the analyst's -> end."""
+    return f"""{HEAD}
+  <bpmn:process id="{key}" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="l1" name="maintenance"><bpmn:flowNodeRef>work</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work" />
+    <bpmn:userTask id="work" name="接单">
+      <bpmn:extensionElements>
+        <spiffworkflow:preScript>{script}</spiffworkflow:preScript>
+        <spiffworkflow:properties><spiffworkflow:property name="dueIn" value="{due_in}" /></spiffworkflow:properties>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def looping(condition: str = "True", key: str = "looper") -> str:
+    """start -> script -> gateway -(condition)-> back to the script; otherwise -> user task -> end."""
+    return f"""{HEAD}
+  <bpmn:process id="{key}" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="l1" name="maintenance"><bpmn:flowNodeRef>work</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="count" />
+    <bpmn:scriptTask id="count" name="计数"><bpmn:script>n = n + 1 if n else 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="count" targetRef="again" />
+    <bpmn:exclusiveGateway id="again" name="再来一次" default="f_done" />
+    <bpmn:sequenceFlow id="f_back" sourceRef="again" targetRef="count"><bpmn:conditionExpression>{condition}</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_done" sourceRef="again" targetRef="work" />
+    <bpmn:userTask id="work" name="work" />
+    <bpmn:sequenceFlow id="f3" sourceRef="work" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def fan_out(cardinality: str, key: str = "fanout", sequential: bool = False) -> str:
+    """start -> a multi-instance script task (loopCardinality) -> user task -> end."""
+    flag = "true" if sequential else "false"
+    return f"""{HEAD}
+  <bpmn:process id="{key}" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="l1" name="maintenance"><bpmn:flowNodeRef>work</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="each" />
+    <bpmn:scriptTask id="each" name="逐台处理">
+      <bpmn:multiInstanceLoopCharacteristics isSequential="{flag}">
+        <bpmn:loopCardinality>{cardinality}</bpmn:loopCardinality>
+      </bpmn:multiInstanceLoopCharacteristics>
+      <bpmn:script>done = True</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="each" targetRef="work" />
+    <bpmn:userTask id="work" name="work" />
+    <bpmn:sequenceFlow id="f3" sourceRef="work" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def timer_kind(tag: str, value: str, key: str = "timed") -> str:
+    """start -> user task with a boundary timer <tag>value</tag> -> end."""
+    return f"""{HEAD}
+  <bpmn:process id="{key}" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="l1" name="maintenance"><bpmn:flowNodeRef>work</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work" />
+    <bpmn:userTask id="work" name="work" />
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end" />
+    <bpmn:endEvent id="end" />
+    <bpmn:boundaryEvent id="late" name="超时提醒" attachedToRef="work" cancelActivity="false">
+      <bpmn:timerEventDefinition><bpmn:{tag}>{value}</bpmn:{tag}></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="f4" sourceRef="late" targetRef="end2" />
+    <bpmn:endEvent id="end2" />
+  </bpmn:process>
+</bpmn:definitions>"""
