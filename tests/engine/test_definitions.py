@@ -5,26 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine.definitions import DefinitionError, deploy
+from engine.definitions import DefinitionError
 from engine.models import Case, ProcessDefinition
 from engine.starts import CaseStart
-from processes.roles import KNOWN_ROLES
 from processes.system import System
 from tests.support.bpmn_samples import one_task
+from tests.support.deploys import lint_deploy
 from tests.support.helpers import open_tasks
-
-
-def _deploy(system: System, xml: str):  # type: ignore[no-untyped-def]
-    with system.sessions() as session, session.begin():
-        return deploy(
-            session,
-            xml,
-            forms_dir=system.settings.forms_dir,
-            known_roles=KNOWN_ROLES,
-            services=system.engine.services.handlers,
-            deployed_by="analyst",
-            now=system.clock.now(),
-        )
 
 
 def _versions(system: System, key: str) -> list[int]:
@@ -39,9 +26,9 @@ def _versions(system: System, key: str) -> list[int]:
 
 
 def test_redeploying_the_same_content_makes_no_new_version(sqlite_system: System) -> None:
-    assert _deploy(sqlite_system, one_task()).created
-    assert not _deploy(sqlite_system, one_task()).created
-    assert _deploy(sqlite_system, one_task(timer="'PT20M'")).created
+    assert lint_deploy(sqlite_system, one_task()).created
+    assert not lint_deploy(sqlite_system, one_task()).created
+    assert lint_deploy(sqlite_system, one_task(timer="'PT20M'")).created
     assert _versions(sqlite_system, "sample") == [1, 2]
     again = sqlite_system.deploy_processes()
     assert again and not any(d.created for d in again)
@@ -49,10 +36,10 @@ def test_redeploying_the_same_content_makes_no_new_version(sqlite_system: System
 
 def test_a_case_stays_on_the_version_it_started_with(sqlite_system: System) -> None:
     system = sqlite_system
-    _deploy(system, one_task(timer="'PT10M'"))
+    lint_deploy(system, one_task(timer="'PT10M'"))
     start = CaseStart(process_key="sample", case_type="rescue", variables={}, elevator_id=1)
     old = system.engine.start_case(start)
-    _deploy(system, one_task(timer="'PT20M'"))
+    lint_deploy(system, one_task(timer="'PT20M'"))
     new = system.engine.start_case(start)
     with system.sessions() as session:
         versions = dict(
@@ -94,7 +81,7 @@ def test_invalid_bpmn_is_refused_with_the_reason_and_nothing_is_deployed(
     with sqlite_system.sessions() as session:
         before = session.scalar(select(func.count()).select_from(ProcessDefinition))
     with pytest.raises(DefinitionError) as err:
-        _deploy(sqlite_system, xml)
+        lint_deploy(sqlite_system, xml)
     assert reason in str(err.value)
     assert err.value.problems
     with sqlite_system.sessions() as session:
@@ -103,12 +90,12 @@ def test_invalid_bpmn_is_refused_with_the_reason_and_nothing_is_deployed(
 
 def test_schema_invalid_xml_is_refused(sqlite_system: System) -> None:
     with pytest.raises(DefinitionError):
-        _deploy(sqlite_system, one_task().replace("<bpmn:startEvent", "<bpmn:starEvent"))
+        lint_deploy(sqlite_system, one_task().replace("<bpmn:startEvent", "<bpmn:starEvent"))
 
 
 def test_a_condition_that_tries_to_escape_fails_at_run_time_and_nothing_is_persisted(sqlite_system: System) -> None:
     system = sqlite_system
-    _deploy(system, one_task(condition="open('/etc/passwd')"))
+    lint_deploy(system, one_task(condition="open('/etc/passwd')"))
     with system.sessions() as session:
         before = session.scalar(select(func.count()).select_from(Case))
     with pytest.raises(Exception, match="open"):
@@ -118,6 +105,6 @@ def test_a_condition_that_tries_to_escape_fails_at_run_time_and_nothing_is_persi
 
 
 def test_an_endless_script_is_stopped(sqlite_system: System) -> None:
-    _deploy(sqlite_system, one_task(script="while True:\n    pass"))
+    lint_deploy(sqlite_system, one_task(script="while True:\n    pass"))
     with pytest.raises(Exception, match="time limit"):
         sqlite_system.engine.start_case(CaseStart(process_key="sample", case_type="rescue", variables={}))
