@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import UserSession
@@ -49,15 +49,19 @@ def start(
     return row, token
 
 
+# Built once: this runs on every signed-in request, and building the statement cost as much as running it.
+_LIVE_SESSION = (
+    select(UserSession, User, Organisation)
+    .join(User, User.id == UserSession.user_id)
+    .outerjoin(Organisation, Organisation.id == User.organisation_id)
+    .where(UserSession.token_hash == bindparam("token_hash"), UserSession.ended_at.is_(None), User.active.is_(True))
+)
+
+
 def find(db: Session, token: str) -> tuple[UserSession, User, Organisation | None] | None:
     """(session, user, organisation or None) of a live session of an active user: one query on
     the token's unique index, which also loads the principal."""
-    found = db.execute(
-        select(UserSession, User, Organisation)
-        .join(User, User.id == UserSession.user_id)
-        .outerjoin(Organisation, Organisation.id == User.organisation_id)
-        .where(UserSession.token_hash == digest(token), UserSession.ended_at.is_(None), User.active.is_(True))
-    ).first()
+    found = db.execute(_LIVE_SESSION, {"token_hash": digest(token)}).first()
     return None if found is None else (found[0], found[1], found[2])
 
 
