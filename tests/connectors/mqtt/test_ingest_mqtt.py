@@ -141,6 +141,7 @@ def test_simulated_faults_become_cases_with_tasks_and_duplicates_join(live_syste
         client.disconnect()
         sent = len(stream.messages) + len(stream.messages) // 3
         assert wait_for(lambda: accounted(system) >= sent), (accounted(system), sent)
+        assert wait_for(service.idle, 10)  # the last batch written and its acks handed to the network thread
         service.stop()
         runner.join(10)
         assert redelivered(config.client_id) == 0  # every message was acknowledged after its flush
