@@ -50,6 +50,15 @@ def _created(
     return row
 
 
+def _updated(
+    session: Session, row: Row, kind: str, name: str | None, diff: dict[str, Any], actor: str, now: datetime
+) -> None:
+    """One entry for what changed (nothing when nothing did)."""
+    if diff:
+        target = _target(kind, row, name)
+        admin_audit.record(session, f"{kind}.updated", actor=actor, at=now, target=target, changes=diff)
+
+
 # -- organisations -------------------------------------------------------------------------------
 
 
@@ -60,10 +69,7 @@ def create_organisation(session: Session, fields: dict[str, Any], *, actor: str,
 def update_organisation(
     session: Session, org: Organisation, changes: dict[str, Any], *, actor: str, now: datetime
 ) -> Organisation:
-    diff = _apply(org, changes)
-    if diff:
-        target = _target("organisation", org, org.code)
-        admin_audit.record(session, "organisation.updated", actor=actor, at=now, target=target, changes=diff)
+    _updated(session, org, "organisation", org.code, _apply(org, changes), actor, now)
     return org
 
 
@@ -98,10 +104,7 @@ def update_user(
     if password:
         user.password_hash = hash_password(password)
         diff["password"] = "changed"  # never the password or its hash
-    if diff:
-        admin_audit.record(
-            session, "user.updated", actor=actor, at=now, target=_target("user", user, user.username), changes=diff
-        )
+    _updated(session, user, "user", user.username, diff, actor, now)
     if revoked is not None:  # signed out everywhere, at once: sessions are checked on every request
         sessions.end_all(session, user.id, reason=revoked, now=now)
     return user
@@ -129,10 +132,7 @@ def register_elevator(session: Session, fields: dict[str, Any], *, actor: str, n
 def update_elevator(
     session: Session, elevator: Elevator, changes: dict[str, Any], *, actor: str, now: datetime
 ) -> Elevator:
-    diff = _apply(elevator, changes)
-    if diff:
-        target = _target("elevator", elevator, elevator.register_code)
-        admin_audit.record(session, "elevator.updated", actor=actor, at=now, target=target, changes=diff)
+    _updated(session, elevator, "elevator", elevator.register_code, _apply(elevator, changes), actor, now)
     return elevator
 
 
