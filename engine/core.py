@@ -53,8 +53,10 @@ class EngineCore:
         self._definitions: dict[int, ProcessDefinition] = {}
         self._latest_cache: dict[str, tuple[int, float, ProcessDefinition]] = {}
 
-    def script_engine(self) -> CaseScriptEngine:
-        return CaseScriptEngine(self.clock, self.services, limits=self.limits)
+    def script_engine(self, clock: Clock | None = None) -> CaseScriptEngine:
+        """A script engine for one run, on the engine's clock or on `clock` (a timer batch steps
+        each case at its due time)."""
+        return CaseScriptEngine(clock or self.clock, self.services, limits=self.limits)
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:

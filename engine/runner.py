@@ -6,8 +6,10 @@ engine.writes.Writes."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -32,12 +34,23 @@ from engine.services import ServiceCall
 from engine.starts import AlreadyOpen, CaseStart, StartBatch
 from engine.steps import finish_step, open_tasks_of, run_engine, timer_set
 from engine.timeline_store import append_entries
+from engine.timer_batch import TimerBatch, fill
 from engine.writes import CASES, TASKS, Writes
 from forms.validation import validate_form
 from infra.errors import Conflict, NotFound
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+
+class _Abandoned(Exception):
+    """A timer batch given up before its commit (the scheduler is stopping): nothing is written."""
+
+
+def _write_lead(cases: int) -> timedelta:
+    """How long before a timer batch's commit its rows are locked and written: enough for the
+    writes, short, since a person's step on one of these cases waits for the lock meanwhile."""
+    return timedelta(seconds=0.2 + 0.001 * cases)
 # The task columns a completion reads with the case row.
 _TASK_COLUMNS = ("id", "spiff_task_id", "bpmn_id", "title", "form", "status", "completed_by")
 
@@ -230,8 +243,55 @@ class CaseEngine(EngineCore):
         return self._step(case_id, actor, act)
 
     def fire_timers(self, case_id: int) -> Case:
-        """Fire whatever timers of this case are due now (the scheduler calls this)."""
+        """Fire whatever timers of this one case are due now."""
         return self._step(case_id, "timer", lambda *_: None)
+
+    def fire_due(
+        self,
+        *,
+        limit: int = 500,
+        chunk: int = 100,
+        lookahead: timedelta = timedelta(0),
+        wait_until: Callable[[datetime], bool] | None = None,
+    ) -> TimerBatch:
+        """One batch of due timers (engine.timer_batch; the scheduler calls this): claimed,
+        stepped, written and committed in one transaction, never before the latest due time it
+        stepped. With a `lookahead`, cases due that far ahead are stepped now and committed at
+        their time. `wait_until(t)` waits until the clock reads t (False: give up, write nothing).
+        After the commit the notifications are handed on and stopped cases become incidents."""
+        wait = wait_until or self._wait_until
+        try:
+            with self._transaction() as session:
+                batch = TimerBatch(self, session)
+                fill(batch, now=self.clock.now, lookahead=lookahead, chunk=chunk, limit=limit, write_lead=_write_lead)
+                if batch.commit_at is not None and not wait(batch.commit_at - _write_lead(batch.fired)):
+                    raise _Abandoned
+                batch.write(self.clock.now())
+                if batch.commit_at is not None and not wait(batch.commit_at):
+                    raise _Abandoned
+        except _Abandoned:  # rolled back: the claims are released, every case is still due
+            batch.stepped.clear()
+            batch.stops.clear()
+            batch.failed.clear()
+            return batch
+        if batch.notification_batches:
+            try:
+                self.notifications_queued(batch.notification_batches)
+            except Exception as err:  # committed: the periodic retry hands the notices on
+                log.warning("notices of %d cases committed but not queued for delivery (%s); the retry job takes them",
+                            len(batch.notification_batches), str(err).splitlines()[0] if str(err) else type(err).__name__)  # fmt: skip
+        for case_id, (number, stop) in batch.stops.items():
+            log.warning("case %s stopped at %s: %s", number, stop.element, stop.reason)
+            try:
+                self._record_incident(case_id, stop, "timer")
+            except Exception as err:
+                batch.failed[case_id] = err  # its timers are still due: the next pass tries again
+        return batch
+
+    def _wait_until(self, moment: datetime) -> bool:
+        while (left := (moment - self.clock.now()).total_seconds()) > 0:
+            time.sleep(min(left, 0.01))
+        return True
 
     def record(self, case_id: int, kind: EventKind, payload: dict[str, Any], *, actor: str = "system") -> None:
         """Append an event that is not an engine step (a comment, a signal joined) in its own transaction."""

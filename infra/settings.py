@@ -25,6 +25,8 @@ class Settings:
     detector_thresholds: Path = ROOT / "detectors" / "rules" / "thresholds.toml"
     timezone: str = CITY_TZ.key
     timer_poll_seconds: float = 0.25
+    # The scheduler steps cases this far ahead of their timers and commits them at their time.
+    timer_lookahead_seconds: float = 30.0
     script_time_limit_seconds: float = 1.0
     # Keys the CSRF tokens (derived from the session's). Deployed: the same value on every API machine.
     secret_key: str = "dev-only-change-me"
@@ -94,6 +96,7 @@ class Settings:
             sla_file=Path(env.get("LIFTCASE_SLA_FILE", base.sla_file)),
             detector_thresholds=Path(env.get("LIFTCASE_DETECTOR_THRESHOLDS", base.detector_thresholds)),
             timer_poll_seconds=float(env.get("LIFTCASE_TIMER_POLL_SECONDS", base.timer_poll_seconds)),
+            timer_lookahead_seconds=float(env.get("LIFTCASE_TIMER_LOOKAHEAD_SECONDS", base.timer_lookahead_seconds)),
             script_time_limit_seconds=float(env.get("LIFTCASE_SCRIPT_TIME_LIMIT", base.script_time_limit_seconds)),
             secret_key=env.get("LIFTCASE_SECRET_KEY", base.secret_key),
             session_idle_minutes=int(env.get("LIFTCASE_SESSION_IDLE_MINUTES", base.session_idle_minutes)),

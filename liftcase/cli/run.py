@@ -37,12 +37,17 @@ def worker(fork: bool) -> None:
 
 @click.command()
 def scheduler() -> None:
-    """Run the timer loop: fire every case timer within a poll interval of its due time."""
+    """Run the timer loop (case timers in batches, on time) and the periodic work."""
+    import logging
+
     from engine.scheduler import run_forever
     from liftcase.bootstrap import add_periodic
 
+    logging.getLogger("engine.scheduler").setLevel(logging.INFO)  # an outage's end is INFO
     system = cli_system()
-    run_forever(system.engine, system.settings.timer_poll_seconds, extra=partial(add_periodic, system=system))
+    settings = system.settings
+    run_forever(system.engine, settings.timer_poll_seconds, extra=partial(add_periodic, system=system),
+                lookahead_seconds=settings.timer_lookahead_seconds)  # fmt: skip
 
 
 @click.command()
