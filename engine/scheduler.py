@@ -122,6 +122,7 @@ class TimerLoop:
         self.failing = Failing()
         self._stop = threading.Event()
         self.passes = 0
+        self.fired = 0  # cases stepped, over the loop's life
 
     def stop(self) -> None:
         self._stop.set()
@@ -144,6 +145,7 @@ class TimerLoop:
             return None
         self.failing.succeeded()
         _report_failed(batch)
+        self.fired += batch.fired
         return batch
 
     def _wait(self, moment: datetime) -> bool:
