@@ -103,8 +103,13 @@ def spawn_schedulers(url: str, n: int, log: Path, lookahead: float | None = None
     if lookahead is not None:
         env["LIFTCASE_TIMER_LOOKAHEAD_SECONDS"] = str(lookahead)
     return [
-        subprocess.Popen([sys.executable, "-m", "liftcase.cli", "scheduler"], env=env, cwd=ROOT,
-                         stdout=log.open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
+        subprocess.Popen(
+            [sys.executable, "-m", "liftcase.cli", "scheduler"],
+            env=env,
+            cwd=ROOT,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
         for _ in range(n)
     ]
 
@@ -212,7 +217,11 @@ def catch_up(n: int, baseline: int, schedulers: int, log: Path) -> tuple[float, 
         due = (datetime.now(UTC) + timedelta(seconds=15 + n / 20)).replace(microsecond=0)
         burst = open_rescues(system, clock, elevator_ids[baseline:], due)
         left = (due - datetime.now(UTC)).total_seconds()
-        seen = [s for s in watch(db.url, len(burst.expected) + baseline, timeout=left + 300) if (s[0], s[1]) in burst.expected]
+        seen = [
+            s
+            for s in watch(db.url, len(burst.expected) + baseline, timeout=left + 300)
+            if (s[0], s[1]) in burst.expected
+        ]
         late = [(at - due.timestamp()) * 1000 for *_, at in seen]
         rate = len(seen) / (max(late) / 1000) if late else float("nan")
         duplicates, missing = exactly_once(burst.expected, seen)
@@ -239,8 +248,10 @@ def main() -> None:
     rate, one_by_one, backlog_late, dup2, miss2 = catch_up(args.timers, args.baseline, args.schedulers, log)
     redis.flushdb()
     print(f"load average after: {Path('/proc/loadavg').read_text().strip()}")
-    print(f"without stepping ahead (lookahead 0): fired_per_s={rate:.0f} p50_late_ms={pct(backlog_late, 0.5):.0f} "
-          f"p99_late_ms={pct(backlog_late, 0.99):.0f} max_late_ms={max(backlog_late, default=float('nan')):.0f}")
+    print(
+        f"without stepping ahead (lookahead 0): fired_per_s={rate:.0f} p50_late_ms={pct(backlog_late, 0.5):.0f} "
+        f"p99_late_ms={pct(backlog_late, 0.99):.0f} max_late_ms={max(backlog_late, default=float('nan')):.0f}"
+    )
     print(f"baseline, one case per transaction ({args.baseline} overdue cases, this process): {one_by_one:.1f}/s; "
           f"ratio={rate / one_by_one:.1f}x")  # fmt: skip
     errors = [line for line in log.read_text(errors="replace").splitlines() if " ERROR " in line or "Traceback" in line]

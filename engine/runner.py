@@ -51,6 +51,8 @@ def _write_lead(cases: int) -> timedelta:
     """How long before a timer batch's commit its rows are locked and written: enough for the
     writes, short, since a person's step on one of these cases waits for the lock meanwhile."""
     return timedelta(seconds=0.2 + 0.001 * cases)
+
+
 # The task columns a completion reads with the case row.
 _TASK_COLUMNS = ("id", "spiff_task_id", "bpmn_id", "title", "form", "status", "completed_by")
 
@@ -278,8 +280,10 @@ class CaseEngine(EngineCore):
             try:
                 self.notifications_queued(batch.notification_batches)
             except Exception as err:  # committed: the periodic retry hands the notices on
+                why = (str(err).splitlines() or [type(err).__name__])[0]
+                cases = len(batch.notification_batches)
                 log.warning("notices of %d cases committed but not queued for delivery (%s); the retry job takes them",
-                            len(batch.notification_batches), str(err).splitlines()[0] if str(err) else type(err).__name__)  # fmt: skip
+                            cases, why)  # fmt: skip
         for case_id, (number, stop) in batch.stops.items():
             log.warning("case %s stopped at %s: %s", number, stop.element, stop.reason)
             try:

@@ -55,12 +55,16 @@ RETRY_AFTER = timedelta(seconds=60)
 # Cases due within this much of the first one are committed together.
 SAME_INSTANT = timedelta(milliseconds=100)
 
-_CLAIM_PG = text(
-    "SELECT d.case_id, d.due FROM (SELECT case_id, min(fire_at) AS due FROM case_timers "
-    "WHERE fire_at <= :cap AND NOT (case_id = ANY(CAST(:held AS integer[]))) "
-    "GROUP BY case_id ORDER BY due, case_id) AS d "
-    f"WHERE pg_try_advisory_xact_lock({CLAIM_CLASS}, d.case_id) LIMIT :n"
-).bindparams(bindparam("cap", type_=UTCDateTime())).columns(case_id=Integer, due=UTCDateTime())
+_CLAIM_PG = (
+    text(
+        "SELECT d.case_id, d.due FROM (SELECT case_id, min(fire_at) AS due FROM case_timers "
+        "WHERE fire_at <= :cap AND NOT (case_id = ANY(CAST(:held AS integer[]))) "
+        "GROUP BY case_id ORDER BY due, case_id) AS d "
+        f"WHERE pg_try_advisory_xact_lock({CLAIM_CLASS}, d.case_id) LIMIT :n"
+    )
+    .bindparams(bindparam("cap", type_=UTCDateTime()))
+    .columns(case_id=Integer, due=UTCDateTime())
+)
 
 
 @dataclass
@@ -110,7 +114,9 @@ class TimerBatch:
             stmt = select(CaseTimer.case_id, due).where(CaseTimer.fire_at <= cap)
             if held:
                 stmt = stmt.where(CaseTimer.case_id.not_in(held))
-            rows = self.session.execute(stmt.group_by(CaseTimer.case_id).order_by(due, CaseTimer.case_id).limit(n)).all()
+            rows = self.session.execute(
+                stmt.group_by(CaseTimer.case_id).order_by(due, CaseTimer.case_id).limit(n)
+            ).all()
         self.claimed += len(rows)
         return [(r.case_id, _aware(r.due)) for r in rows]
 

@@ -168,5 +168,7 @@ def test_a_pass_longer_than_the_poll_interval_logs_no_skipped_ticks(
             running.shutdown(wait=True)
     assert sum(firings(system).values()) == len(ids)
     assert running.loop.passes >= 1
-    noisy = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage() or "running instances" in r.getMessage()]
+    noisy = [
+        r.getMessage() for r in caplog.records if "skipped" in r.getMessage() or "running instances" in r.getMessage()
+    ]
     assert noisy == []

@@ -35,7 +35,9 @@ def open_rescues(system: System, clock: SimulatedClock, n: int, due: datetime, *
 def firings(system: System) -> Counter[tuple[int, str]]:
     """(case id, BPMN element) -> how many timer_fired entries the timelines hold."""
     with system.sessions() as session:
-        rows = session.execute(select(TimelineEvent.case_id, TimelineEvent.payload).where(TimelineEvent.kind == "timer_fired"))
+        rows = session.execute(
+            select(TimelineEvent.case_id, TimelineEvent.payload).where(TimelineEvent.kind == "timer_fired")
+        )
         return Counter((case_id, payload["element"]) for case_id, payload in rows)
 
 
