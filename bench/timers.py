@@ -4,8 +4,8 @@ Redis for rq), and how late each firing became visible.
 
 On time: the cases are opened on a simulated clock set 5 minutes before a real instant T a little
 in the future, so their timers are due at T by the wall clock; the schedulers run with the real
-clock. The bench polls the timeline every 10 ms: a firing's lateness is the wall time its
-`timer_fired` entry was first seen committed minus T (real lateness, polling adds at most 10 ms).
+clock. The bench polls the timeline every 20 ms: a firing's lateness is the wall time its
+`timer_fired` entry was first seen committed minus T (real lateness, polling adds at most 20 ms).
 
 Catch-up: as many cases whose timers are already overdue when the schedulers start (a backlog
 after downtime): fired_per_s is their count over the time from the first firing seen to the last
@@ -125,7 +125,7 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
 
 
 def watch(url: str, expected: int, timeout: float) -> list[tuple[int, str, str, float]]:
-    """(case id, element, due, wall time first seen) of every timer_fired entry, polled every 10 ms
+    """(case id, element, due, wall time first seen) of every timer_fired entry, polled every 20 ms
     until `expected` were seen and 2 s passed without a new one (a duplicate would show), or timeout."""
     engine = create_engine(url)
     seen: list[tuple[int, str, str, float]] = []
@@ -135,6 +135,9 @@ def watch(url: str, expected: int, timeout: float) -> list[tuple[int, str, str, 
         "WHERE kind = 'timer_fired' AND id > :last ORDER BY id"
     )
     with engine.connect() as conn:
+        # Entries written from now on have higher ids (every process takes new sequence blocks).
+        last_id = conn.execute(text("SELECT coalesce(max(id), 0) FROM timeline_events")).scalar_one()
+        conn.commit()
         while time.monotonic() < deadline:
             rows = conn.execute(query, {"last": last_id}).all()
             conn.commit()
@@ -148,7 +151,7 @@ def watch(url: str, expected: int, timeout: float) -> list[tuple[int, str, str, 
                 quiet_since = quiet_since or time.monotonic()
                 if time.monotonic() - quiet_since > 2:
                     break
-            time.sleep(0.01)
+            time.sleep(0.02)
     engine.dispose()
     return seen
 
@@ -165,7 +168,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def on_time(n: int, schedulers: int, log: Path) -> tuple[list[float], int, int]:
+def on_time(n: int, schedulers: int, log: Path) -> tuple[list[float], int, int, float]:
     db = FreshDatabase("liftcase_bench_timers")
     procs: list[subprocess.Popen[bytes]] = []
     try:
@@ -180,19 +183,22 @@ def on_time(n: int, schedulers: int, log: Path) -> tuple[list[float], int, int]:
         due = (datetime.now(UTC) + timedelta(seconds=lead)).replace(microsecond=0)
         t0 = time.monotonic()
         burst = open_rescues(system, clock, elevator_ids, due)
+        opening = time.monotonic() - t0
         left = (due - datetime.now(UTC)).total_seconds()
-        print(f"on time: {n} cases opened in {time.monotonic() - t0:.1f} s; timers due in {left:.1f} s", flush=True)
+        print(f"on time: {n} cases opened in {opening:.1f} s; timers due in {left:.1f} s", flush=True)
         seen = watch(db.url, len(burst.expected), timeout=left + 120)
         late = [(at - due.timestamp()) * 1000 for c, e, d, at in seen if (c, e) in burst.expected]
         duplicates, missing = exactly_once(burst.expected, seen)
         system.db.dispose()  # type: ignore[attr-defined]
-        return late, duplicates, missing
+        return late, duplicates, missing, opening
     finally:
         stop(procs)
         db.drop()
 
 
-def catch_up(n: int, baseline: int, schedulers: int, log: Path) -> tuple[float, float, list[float], int, int]:
+def catch_up(
+    n: int, baseline: int, schedulers: int, log: Path, opening: float
+) -> tuple[float, float, list[float], int, int]:
     """Throughput without stepping ahead (lookahead 0: every timer is stepped once due, as after
     downtime): (schedulers' fired per s, one-case-at-a-time fired per s, lateness, duplicates,
     missing). Fired per s is the count over the time from the due instant to the last firing seen."""
@@ -213,9 +219,9 @@ def catch_up(n: int, baseline: int, schedulers: int, log: Path) -> tuple[float, 
             system.engine.fire_timers(case_id)  # type: ignore[attr-defined]
         one_by_one = len(sample.expected) / (time.perf_counter() - t0)
         system.engine.clock = clock  # type: ignore[attr-defined]
-        procs = spawn_schedulers(db.url, schedulers, log, lookahead=0)
-        due = (datetime.now(UTC) + timedelta(seconds=15 + n / 20)).replace(microsecond=0)
+        due = (datetime.now(UTC) + timedelta(seconds=opening * 1.3 + 15)).replace(microsecond=0)
         burst = open_rescues(system, clock, elevator_ids[baseline:], due)
+        procs = spawn_schedulers(db.url, schedulers, log, lookahead=0)
         left = (due - datetime.now(UTC)).total_seconds()
         seen = [
             s
@@ -244,8 +250,11 @@ def main() -> None:
     redis.flushdb()  # the notices' jobs this bench queues (nobody works them off)
     log = Path(f"/tmp/liftcase_bench_timers_{os.getpid()}.log")
     print(f"load average before: {Path('/proc/loadavg').read_text().strip()}", flush=True)
-    late, dup1, miss1 = on_time(args.timers, args.schedulers, log)
-    rate, one_by_one, backlog_late, dup2, miss2 = catch_up(args.timers, args.baseline, args.schedulers, log)
+    late, dup1, miss1, opening = on_time(args.timers, args.schedulers, log)
+    worst = max(late, default=float("nan"))
+    print(f"on time: p50_late_ms={pct(late, 0.5):.0f} p99_late_ms={pct(late, 0.99):.0f} max_late_ms={worst:.0f} "
+          f"duplicates={dup1} missing={miss1}", flush=True)  # fmt: skip
+    rate, one_by_one, backlog_late, dup2, miss2 = catch_up(args.timers, args.baseline, args.schedulers, log, opening)
     redis.flushdb()
     print(f"load average after: {Path('/proc/loadavg').read_text().strip()}")
     print(

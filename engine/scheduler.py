@@ -71,30 +71,57 @@ def _unreachable(err: BaseException) -> bool:
 
 
 class Failing:
-    """A failing pass is a state: logged once when it starts and once when it ends (with how long
-    it lasted and how many passes failed), not once per pass."""
+    """Failing runs of one kind of work are a state: logged once when it starts and once when it
+    ends (with how long it lasted and how many runs failed), not once per run."""
 
-    def __init__(self) -> None:
+    def __init__(self, work: str) -> None:
+        self.work = work
         self.since: float | None = None
-        self.passes = 0
+        self.runs = 0
 
     def failed(self, err: BaseException) -> None:
-        self.passes += 1
+        self.runs += 1
         if self.since is not None:
             return
         self.since = time.monotonic()
         first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
         if _unreachable(err):
-            log.warning("database unreachable; timers wait until it is back: %s", first_line)
+            log.warning("database unreachable; %s waits until it is back: %s", self.work, first_line)
         else:
-            log.error("timer pass failed; retrying every poll until it succeeds: %s", first_line, exc_info=err)
+            log.error("%s failed; retried until it succeeds: %s", self.work, first_line, exc_info=err)
 
     def succeeded(self) -> None:
         if self.since is None:
             return
-        log.info("timer passes succeed again after %.1f s (%d failed passes); firing what came due",
-                 time.monotonic() - self.since, self.passes)  # fmt: skip
-        self.since, self.passes = None, 0
+        log.info("%s succeeds again after %.1f s (%d failed runs)", self.work, time.monotonic() - self.since, self.runs)
+        self.since, self.runs = None, 0
+
+
+def _guarded(func: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """A periodic job whose failures are a state too (an outage is not a traceback per run)."""
+    failing = Failing(f"periodic job {name}")
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = func(*args, **kwargs)
+        except Exception as err:
+            failing.failed(err)
+            return None
+        failing.succeeded()
+        return result
+
+    return run
+
+
+class _GuardedJobs:
+    """What `extra` adds periodic work to: APScheduler, each job guarded."""
+
+    def __init__(self, scheduler: BackgroundScheduler) -> None:
+        self.scheduler = scheduler
+
+    def add_job(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        name = str(kwargs.get("id") or getattr(func, "__name__", "job"))
+        return self.scheduler.add_job(_guarded(func, name), *args, **kwargs)
 
 
 def warm_up(engine: CaseEngine) -> None:
@@ -119,7 +146,7 @@ class TimerLoop:
         self.lookahead = timedelta(seconds=0 if sqlite else lookahead_seconds)
         self.limit = SQLITE_LIMIT if sqlite else LIMIT
         self.chunk = min(CHUNK, self.limit)
-        self.failing = Failing()
+        self.failing = Failing("the timer loop")
         self._stop = threading.Event()
         self.passes = 0
         self.fired = 0  # cases stepped, over the loop's life
@@ -194,7 +221,7 @@ def start_background(
     application's periodic jobs (infra.periodic.add_to) to an APScheduler beside it."""
     periodic = BackgroundScheduler(daemon=True)
     if extra is not None:
-        extra(periodic)
+        extra(_GuardedJobs(periodic))
     running = Background(TimerLoop(engine, poll_seconds, lookahead_seconds), periodic)
     running.start()
     return running
@@ -212,7 +239,7 @@ def run_forever(
     loop = TimerLoop(engine, poll_seconds, lookahead_seconds)
     periodic = BackgroundScheduler(daemon=True)
     if extra is not None:
-        extra(periodic)
+        extra(_GuardedJobs(periodic))
     periodic.start()
     signal.signal(signal.SIGTERM, lambda *_: loop.stop())
     warm_up(engine)
