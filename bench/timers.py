@@ -196,12 +196,18 @@ def on_time(n: int, schedulers: int, log: Path) -> tuple[list[float], int, int, 
         db.drop()
 
 
+def _ready_lines(log: Path) -> int:
+    text_ = log.read_text(errors="replace") if log.exists() else ""
+    return text_.count("timer loop running")
+
+
 def catch_up(
     n: int, baseline: int, schedulers: int, log: Path, opening: float
 ) -> tuple[float, float, list[float], int, int]:
     """Throughput without stepping ahead (lookahead 0: every timer is stepped once due, as after
     downtime): (schedulers' fired per s, one-case-at-a-time fired per s, lateness, duplicates,
-    missing). Fired per s is the count over the time from the due instant to the last firing seen."""
+    missing). Fired per s is the count over the time from the due instant (or the schedulers' being
+    ready, if later) to the last firing seen."""
     db = FreshDatabase("liftcase_bench_timers_backlog")
     procs: list[subprocess.Popen[bytes]] = []
     try:
@@ -221,7 +227,11 @@ def catch_up(
         system.engine.clock = clock  # type: ignore[attr-defined]
         due = (datetime.now(UTC) + timedelta(seconds=opening * 1.3 + 15)).replace(microsecond=0)
         burst = open_rescues(system, clock, elevator_ids[baseline:], due)
+        started = _ready_lines(log)
         procs = spawn_schedulers(db.url, schedulers, log, lookahead=0)
+        while _ready_lines(log) < started + schedulers:  # imported, processes parsed, polling
+            time.sleep(0.1)
+        ready = time.time()
         left = (due - datetime.now(UTC)).total_seconds()
         seen = [
             s
@@ -229,7 +239,8 @@ def catch_up(
             if (s[0], s[1]) in burst.expected
         ]
         late = [(at - due.timestamp()) * 1000 for *_, at in seen]
-        rate = len(seen) / (max(late) / 1000) if late else float("nan")
+        # From the due instant, or from when the schedulers were ready if they came later.
+        rate = len(seen) / (max(at for *_, at in seen) - max(due.timestamp(), ready)) if seen else float("nan")
         duplicates, missing = exactly_once(burst.expected, seen)
         system.db.dispose()  # type: ignore[attr-defined]
         return rate, one_by_one, late, duplicates, missing

@@ -34,7 +34,7 @@ from engine.services import ServiceCall
 from engine.starts import AlreadyOpen, CaseStart, StartBatch
 from engine.steps import finish_step, open_tasks_of, run_engine, timer_set
 from engine.timeline_store import append_entries
-from engine.timer_batch import TimerBatch, fill
+from engine.timer_batch import TimerBatch, WritePace, fill
 from engine.writes import CASES, TASKS, Writes
 from forms.validation import validate_form
 from infra.errors import Conflict, NotFound
@@ -45,12 +45,6 @@ log = logging.getLogger(__name__)
 
 class _Abandoned(Exception):
     """A timer batch given up before its commit (the scheduler is stopping): nothing is written."""
-
-
-def _write_lead(cases: int) -> timedelta:
-    """How long before a timer batch's commit its rows are locked and written: enough for the
-    writes, short, since a person's step on one of these cases waits for the lock meanwhile."""
-    return timedelta(seconds=0.2 + 0.001 * cases)
 
 
 # The task columns a completion reads with the case row.
@@ -69,6 +63,10 @@ class TaskRef:
 
 
 class CaseEngine(EngineCore):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.write_pace = WritePace()  # how early a timer batch stepped ahead is written
+
     def _after_commit(self, recorder: StepRecorder) -> None:
         if recorder.notification_ids:
             self.notifications_queued([recorder.notification_ids])
@@ -265,10 +263,13 @@ class CaseEngine(EngineCore):
         try:
             with self._transaction() as session:
                 batch = TimerBatch(self, session)
-                fill(batch, now=self.clock.now, lookahead=lookahead, chunk=chunk, limit=limit, write_lead=_write_lead)
-                if batch.commit_at is not None and not wait(batch.commit_at - _write_lead(batch.fired)):
+                lead = self.write_pace.lead
+                fill(batch, now=self.clock.now, lookahead=lookahead, chunk=chunk, limit=limit, write_lead=lead)
+                if batch.commit_at is not None and not wait(batch.commit_at - lead(batch.fired)):
                     raise _Abandoned
+                started = time.monotonic()
                 batch.write(self.clock.now())
+                self.write_pace.observe(batch.fired, time.monotonic() - started)
                 if batch.commit_at is not None and not wait(batch.commit_at):
                     raise _Abandoned
         except _Abandoned:  # rolled back: the claims are released, every case is still due
