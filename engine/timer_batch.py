@@ -105,6 +105,7 @@ class TimerBatch:
     skipped: int = 0  # locked or changed by someone else before the write: the next pass takes them
     claimed: int = 0
     commit_at: datetime | None = None
+    failed_until: datetime | None = None  # the latest due time a failed case was stepped at
 
     @property
     def fired(self) -> int:
@@ -161,12 +162,17 @@ class TimerBatch:
             finish_step(workflow, parsed, script, eng.hooks, recorder, known)
         except Exception as err:
             stop = find_stop(err)
-            if stop is not None:
+            if stop is not None:  # an incident, recorded after the commit: not before its time
                 self.stops[case.id] = (case.number, stop)
+                self._due(at)
             else:
                 self.failed[case.id] = err
+                self.failed_until = max(self.failed_until or at, at)
             return
         self.stepped[case.id] = Stepped(recorder, row.version, at)
+        self._due(at)
+
+    def _due(self, at: datetime) -> None:
         self.commit_at = at if self.commit_at is None else max(self.commit_at, at)
 
     # -- 3. write ------------------------------------------------------------------------------
@@ -199,10 +205,11 @@ class TimerBatch:
         if closed:
             session.execute(delete(TIMERS).where(TIMERS.c.case_id.in_(closed)))
         if self.failed:
+            until = max(now, self.failed_until or now)
             session.execute(
                 update(TIMERS)
-                .where(TIMERS.c.case_id.in_(list(self.failed)), TIMERS.c.fire_at <= now)
-                .values(fire_at=now + RETRY_AFTER)
+                .where(TIMERS.c.case_id.in_(list(self.failed)), TIMERS.c.fire_at <= until)
+                .values(fire_at=until + RETRY_AFTER)
             )
 
 

@@ -108,8 +108,8 @@ def test_kill_9_mid_batch_then_restart_fires_every_timer_exactly_once(pg_server:
 def private_pg() -> Iterator[PrivatePostgres]:
     need_private_cluster()
     cluster = PrivatePostgres(PRIVATE_PG_PORT)
-    cluster.create()
     try:
+        cluster.create()
         yield cluster
     finally:
         cluster.drop()
@@ -140,6 +140,7 @@ def test_postgres_stopped_20_s_scheduler_recovers_within_2_s(private_pg: Private
         assert proc.poll() is None, "the scheduler exited"
     finally:
         _stop(proc)
+    print(f"first firing {recovered:.2f} s after PostgreSQL came back")
     assert recovered <= 2.0, f"fired {recovered:.1f} s after PostgreSQL came back ({back - stopped:.0f} s outage)"
     counts = firings_at(url)
     assert all(counts[(cid, ELEMENT)] == 1 for cid in before + during)

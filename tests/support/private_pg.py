@@ -41,7 +41,7 @@ class PrivatePostgres:
         self.admin_url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
 
     def create(self) -> None:
-        options = ["listen_addresses=127.0.0.1", "fsync=off", "synchronous_commit=off", "max_connections=60"]
+        options = ["listen_addresses=localhost", "fsync=off", "synchronous_commit=off", "max_connections=60"]
         cmd = ["pg_createcluster", "--start-conf=manual", "-p", str(self.port)]
         for option in options:
             cmd += ["-o", option]
