@@ -43,7 +43,7 @@ PG = os.environ.get("LIFTCASE_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.
 REDIS = os.environ.get("LIFTCASE_BENCH_REDIS", "redis://127.0.0.1:6379/1")
 ELEMENT = "t_level2"  # the rescue's "not accepted 5 minutes after the report" timer
 LADDER = timedelta(minutes=5)
-LOOKAHEAD = 30.0  # the scheduler's default (Settings.timer_lookahead_seconds)
+LOOKAHEAD = 60.0  # the scheduler's default (Settings.timer_lookahead_seconds)
 
 
 class FreshDatabase:

@@ -260,6 +260,7 @@ class CaseEngine(EngineCore):
         their time. `wait_until(t)` waits until the clock reads t (False: give up, write nothing).
         After the commit the notifications are handed on and stopped cases become incidents."""
         wait = wait_until or self._wait_until
+        wrote = 0.0
         try:
             with self._transaction() as session:
                 batch = TimerBatch(self, session)
@@ -269,7 +270,8 @@ class CaseEngine(EngineCore):
                     raise _Abandoned
                 started = time.monotonic()
                 batch.write(self.clock.now())
-                self.write_pace.observe(batch.fired, time.monotonic() - started)
+                wrote = time.monotonic() - started
+                self.write_pace.observe(batch.fired, wrote)
                 if batch.commit_at is not None and not wait(batch.commit_at):
                     raise _Abandoned
         except _Abandoned:  # rolled back: the claims are released, every case is still due
@@ -277,6 +279,10 @@ class CaseEngine(EngineCore):
             batch.stops.clear()
             batch.failed.clear()
             return batch
+        if batch.commit_at is not None:
+            log.debug("timer batch: %d cases stepped, %d left to the next pass, written in %.2f s, visible %.2f s "
+                      "after its due time", batch.fired, batch.skipped, wrote,
+                      (self.clock.now() - batch.commit_at).total_seconds())  # fmt: skip
         if batch.notification_batches:
             try:
                 self.notifications_queued(batch.notification_batches)

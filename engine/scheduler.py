@@ -138,7 +138,7 @@ def warm_up(engine: CaseEngine) -> None:
 class TimerLoop:
     """Pass after pass of CaseEngine.fire_due until stopped (run() in a thread or the main one)."""
 
-    def __init__(self, engine: CaseEngine, poll_seconds: float = 0.25, lookahead_seconds: float = 30.0) -> None:
+    def __init__(self, engine: CaseEngine, poll_seconds: float = 0.25, lookahead_seconds: float = 60.0) -> None:
         self.engine = engine
         self.poll = poll_seconds
         sqlite = _sqlite(engine)
@@ -215,7 +215,7 @@ def start_background(
     engine: CaseEngine,
     poll_seconds: float = 0.25,
     extra: Callable[[Any], None] | None = None,
-    lookahead_seconds: float = 30.0,
+    lookahead_seconds: float = 60.0,
 ) -> Background:
     """Embedded mode: the timer loop as a daemon thread of this process. `extra` adds the
     application's periodic jobs (infra.periodic.add_to) to an APScheduler beside it."""
@@ -231,7 +231,7 @@ def run_forever(
     engine: CaseEngine,
     poll_seconds: float = 0.25,
     extra: Callable[[Any], None] | None = None,
-    lookahead_seconds: float = 30.0,
+    lookahead_seconds: float = 60.0,
 ) -> None:
     """Deployed mode: `liftcase scheduler`, its own process: the timer loop in the main thread,
     the periodic work in APScheduler's thread. SIGTERM or Ctrl-C stop it after the current pass

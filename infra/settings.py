@@ -26,7 +26,7 @@ class Settings:
     timezone: str = CITY_TZ.key
     timer_poll_seconds: float = 0.25
     # The scheduler steps cases this far ahead of their timers and commits them at their time.
-    timer_lookahead_seconds: float = 30.0
+    timer_lookahead_seconds: float = 60.0
     script_time_limit_seconds: float = 1.0
     # Keys the CSRF tokens (derived from the session's). Deployed: the same value on every API machine.
     secret_key: str = "dev-only-change-me"
