@@ -196,6 +196,12 @@ def on_time(n: int, schedulers: int, log: Path) -> tuple[list[float], int, int, 
         db.drop()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (Linux /proc): steadier than rates on a shared machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _ready_lines(log: Path) -> int:
     text_ = log.read_text(errors="replace") if log.exists() else ""
     return text_.count("timer loop running")
@@ -220,10 +226,11 @@ def catch_up(
         # Baseline: overdue cases, one transaction each (CaseEngine.fire_timers), on the real clock.
         sample = open_rescues(system, clock, elevator_ids[:baseline], datetime.now(UTC) - timedelta(seconds=1))
         system.engine.clock = SystemClock()  # type: ignore[attr-defined]
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         for case_id, _ in sorted(sample.expected):
             system.engine.fire_timers(case_id)  # type: ignore[attr-defined]
         one_by_one = len(sample.expected) / (time.perf_counter() - t0)
+        one_by_one_cpu_ms = (time.process_time() - cpu0) * 1000 / len(sample.expected)
         system.engine.clock = clock  # type: ignore[attr-defined]
         due = (datetime.now(UTC) + timedelta(seconds=opening * 1.3 + 15)).replace(microsecond=0)
         burst = open_rescues(system, clock, elevator_ids[baseline:], due)
@@ -232,12 +239,16 @@ def catch_up(
         while _ready_lines(log) < started + schedulers:  # imported, processes parsed, polling
             time.sleep(0.1)
         ready = time.time()
+        cpu_ready = sum(cpu_seconds(p.pid) for p in procs)
         left = (due - datetime.now(UTC)).total_seconds()
         seen = [
             s
             for s in watch(db.url, len(burst.expected) + baseline, timeout=left + 300)
             if (s[0], s[1]) in burst.expected
         ]
+        cpu_ms = (sum(cpu_seconds(p.pid) for p in procs) - cpu_ready) * 1000 / max(1, len(seen))
+        print(f"CPU per timer: schedulers {cpu_ms:.1f} ms, one case per transaction {one_by_one_cpu_ms:.1f} ms "
+              f"(client side; ratio {one_by_one_cpu_ms / cpu_ms:.1f}x)", flush=True)  # fmt: skip
         late = [(at - due.timestamp()) * 1000 for *_, at in seen]
         # From the due instant, or from when the schedulers were ready if they came later.
         rate = len(seen) / (max(at for *_, at in seen) - max(due.timestamp(), ready)) if seen else float("nan")
