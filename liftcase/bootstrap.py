@@ -15,7 +15,7 @@ from detectors.risk import flows as risk_flows
 from engine.runner import CaseEngine
 from infra.clock import Clock, SystemClock
 from infra.db import make_engine, make_sessionmaker
-from infra.jobs import InProcessJobs, JobQueue, JobRegistry, RqJobs
+from infra.jobs import CASES, NOTIFY, REPORTS, InProcessJobs, Job, JobQueue, JobRegistry, RqJobs
 from infra.periodic import Periodic, add_to
 from infra.settings import Settings
 from liftcase.migrate import upgrade
@@ -26,12 +26,15 @@ from processes.service_tasks import SERVICE_TASKS
 from processes.system import System
 from reports import flows as report_flows
 
+# Every job and the queue it runs from (infra.jobs.QUEUES, most urgent first). Timers are fired by
+# the scheduler process itself, never from a queue that e-mail shares.
 JOBS = JobRegistry(
     {
-        notify_jobs.SEND: notify_jobs.send_notifications,
-        notify_jobs.DELIVER: notify_jobs.deliver_notifications,
-        telemetry.JOB: telemetry.telemetry_signals,
-        report_flows.MAKE_REPORTS: report_flows.make_scheduled_reports_job,
+        # intake: findings that open or feed a rescue go to cases-p1, the rest to cases
+        telemetry.JOB: Job(telemetry.telemetry_signals, CASES, urgent=telemetry.urgent),
+        notify_jobs.SEND: Job(notify_jobs.send_notifications, NOTIFY),
+        notify_jobs.DELIVER: Job(notify_jobs.deliver_notifications, NOTIFY),
+        report_flows.MAKE_REPORTS: Job(report_flows.make_scheduled_reports_job, REPORTS),
     }
 )
 PERIODIC: tuple[Periodic, ...] = (
