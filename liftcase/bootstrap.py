@@ -16,6 +16,7 @@ from engine.runner import CaseEngine
 from infra.clock import Clock, SystemClock
 from infra.db import make_engine, make_sessionmaker
 from infra.jobs import CASES, NOTIFY, REPORTS, InProcessJobs, Job, JobQueue, JobRegistry, RqJobs
+from infra.outage import Outage
 from infra.periodic import Periodic, add_to
 from infra.settings import Settings
 from liftcase.migrate import upgrade
@@ -60,8 +61,25 @@ def build_system(settings: Settings, *, clock: Clock | None = None, jobs: JobQue
     system = System(settings, db, sessions, clock, jobs, engine)
     use_jobs(system, jobs)
     # The engine's outbox: notices its steps queued are delivered by jobs on the system's queue.
-    engine.notifications_queued = partial(notify_jobs.queue_notifications, system)
+    engine.notifications_queued = partial(_wake_notifier, system)
     return system
+
+
+_NOTICE_JOBS = Outage("Redis (notification jobs; the retry sweep sends the notices once it is back)")
+
+
+def _wake_notifier(system: System, batches: list[list[int]]) -> None:
+    """The notices are committed with the step; their jobs only make them go out now. With Redis
+    away, a committed step (a passenger's QR call, a rescue opened) must not fail for it: the
+    retry sweep (`retry_notifications`) takes the notices up once Redis is back."""
+    from redis.exceptions import RedisError
+
+    try:
+        notify_jobs.queue_notifications(system, batches)
+    except RedisError as err:
+        _NOTICE_JOBS.down(err)
+    else:
+        _NOTICE_JOBS.up()
 
 
 def use_jobs(system: System, jobs: JobQueue) -> None:

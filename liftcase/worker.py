@@ -30,6 +30,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker, Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.scheduler import RQScheduler
 
 from infra.db import database_unavailable, wait_for_database
 from infra.jobs import QUEUES, serve_jobs
@@ -65,13 +66,28 @@ class _RedisOutageLog(logging.Filter):
         return True
 
 
+class _Scheduler(RQScheduler):
+    """rq's scheduler process (it enqueues jobs whose retry interval ended), waiting Redis out
+    instead of dying with a traceback; the worker reports the outage."""
+
+    def work(self) -> None:
+        while not self._stop_requested:
+            try:
+                super().work()
+                return
+            except REDIS_DOWN:
+                time.sleep(BACKOFF_MAX)
+
+
 def _supervised(kind: type[Worker] | type[SimpleWorker]) -> Any:
     class Supervised(kind):  # type: ignore[valid-type, misc]
-        """rq's worker, telling a requested stop from a quit, and noticing when Redis is back."""
+        """rq's worker, telling a requested stop from a quit, remembering the job in hand, and
+        noticing when Redis is back."""
 
         max_connection_wait_time = BACKOFF_MAX  # rq's own wait while dequeuing (default 60 s)
         outage: Outage
         stopping = False
+        in_hand: tuple[Job, str] | None = None  # the job being executed and its queue's name
 
         def request_stop(self, signum: int, frame: Any) -> None:
             self.stopping = True
@@ -81,6 +97,32 @@ def _supervised(kind: type[Worker] | type[SimpleWorker]) -> Any:
             super().heartbeat(timeout, pipeline)
             if pipeline is None:  # it reached Redis
                 self.outage.up()
+
+        def execute_job(self, job: Job, queue: Queue) -> None:
+            self.in_hand = (job, queue.name)
+            super().execute_job(job, queue)
+            self.in_hand = None
+
+        def _start_scheduler(self, burst: bool = False, logging_level: Any = "INFO", *args: Any, **kw: Any) -> None:
+            """rq's, with the scheduler above (rq builds its own in this method)."""
+            self.scheduler = _Scheduler(
+                self.queues,
+                connection=self.connection,
+                serializer=self.serializer,
+                logging_level=logging_level if logging_level is not None else self.log.level,
+            )
+            self.scheduler.acquire_locks()
+            if not self.scheduler.acquired_locks:
+                return
+            if not burst:
+                self.scheduler.start()
+                return
+            try:
+                self.scheduler.register_birth()
+                self.scheduler.enqueue_scheduled_jobs()
+            finally:
+                self.scheduler.release_locks()
+                self.scheduler.register_death()
 
     return Supervised
 
@@ -134,13 +176,14 @@ class Supervisor:
         self.stem = f"{socket.gethostname()}.{os.getpid()}"
 
     def run(self, *, burst: bool = False) -> None:
-        previous: str | None = None
+        quit_workers: list[Any] = []  # whose jobs in hand are still to be taken back
         for incarnation in itertools.count(1):
             worker = self.make_worker(incarnation)
             worker.log.addFilter(quiet := _RedisOutageLog(self.outage))
             try:
-                if previous is not None:
-                    self.requeue_started(previous)
+                while quit_workers:
+                    self.take_back(quit_workers[0])
+                    quit_workers.pop(0)
                 worker.work(with_scheduler=True, burst=burst)
             except REDIS_DOWN as err:
                 self.outage.down(err)
@@ -151,7 +194,7 @@ class Supervisor:
             if burst and not self.outage.down_now and self._reachable():
                 return
             self._bury(worker)
-            previous = worker.name
+            quit_workers.append(worker)
             if not self._wait_for_redis():
                 return
 
@@ -200,28 +243,41 @@ class Supervisor:
             with contextlib.suppress(Exception):
                 worker.stop_scheduler()
 
-    def requeue_started(self, worker_name: str) -> int:
-        """Put back at the front of its queue every job the worker `worker_name` (this process,
-        before Redis went away) had started and not finished. rq would find them abandoned only
-        after their heartbeat expired and a maintenance pass (minutes), and count it as a retry."""
-        requeued = 0
+    def take_back(self, worker: Any) -> int:
+        """Put back at the front of its queue every job the worker that quit had taken and not
+        finished: the one in its hands (it may have been taken from its queue and not yet marked
+        started, or Redis may have come back without it), and any it left started. rq would find
+        the started ones abandoned only after their heartbeat expired and a maintenance pass
+        (minutes later), counted as a failed try."""
+        taken: dict[str, tuple[Job, str]] = {}
+        if worker.in_hand is not None:
+            job, queue_name = worker.in_hand
+            taken[job.id] = (job, queue_name)
         for name in self.queues:
-            queue = Queue(name, connection=self.connection)
-            registry = queue.started_job_registry
-            for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False):
-                try:
+            for job_id, _execution in Queue(
+                name, connection=self.connection
+            ).started_job_registry.get_job_and_execution_ids(cleanup=False):
+                with contextlib.suppress(NoSuchJobError):
                     job = Job.fetch(job_id, connection=self.connection)
-                except NoSuchJobError:
-                    registry.connection.zrem(registry.key, f"{job_id}:{execution_id}")
-                    continue
-                if job.worker_name != worker_name:
-                    continue  # another worker's, alive or found by rq's own cleanup
-                with self.connection.pipeline() as pipe:
-                    pipe.zrem(registry.key, f"{job_id}:{execution_id}")
-                    if job.get_status(refresh=False) == JobStatus.STARTED:
-                        queue.enqueue_job(job, pipeline=pipe, at_front=True)
-                        requeued += 1
-                    pipe.execute()
+                    if job.worker_name == worker.name:
+                        taken.setdefault(job_id, (job, name))
+        requeued = sum(self._requeue(job, name) for job, name in taken.values())
         if requeued:
-            log.warning("%d job(s) were running when Redis went away: queued again (jobs are idempotent)", requeued)
+            log.warning("%d job(s) were in hand when Redis went away: queued again (jobs are idempotent)", requeued)
         return requeued
+
+    def _requeue(self, job: Job, queue_name: str) -> bool:
+        queue = Queue(queue_name, connection=self.connection)
+        if not Job.exists(job.id, connection=self.connection):
+            job.save()  # Redis came back without it (no persistence)
+        else:
+            status = job.get_status(refresh=True)
+            waiting = status == JobStatus.QUEUED and self.connection.lpos(queue.key, job.id) is not None
+            if status != JobStatus.STARTED and (status != JobStatus.QUEUED or waiting):
+                return False  # finished, failed (rq retries it), scheduled, or still in its queue
+        queue.enqueue_job(job, at_front=True)
+        registry = queue.started_job_registry
+        for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False):
+            if job_id == job.id:
+                self.connection.zrem(registry.key, f"{job_id}:{execution_id}")
+        return True
