@@ -44,6 +44,8 @@ REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 # timeout (that + 10 s): a Redis that hangs instead of refusing is noticed within it.
 WORKER_TTL = 45
 BACKOFF_START, BACKOFF_MAX = 0.5, 5.0
+# rq cleans its registries (abandoned jobs) and restarts a dead scheduler on this beat (default 10 min).
+MAINTENANCE_SECONDS = 60
 
 
 class _RedisOutageLog(logging.Filter):
@@ -200,7 +202,7 @@ class Supervisor:
 
     def make_worker(self, incarnation: int) -> Any:
         worker = self.kind(self.queues, connection=self.connection, name=f"{self.stem}.{incarnation}",
-                           worker_ttl=WORKER_TTL)  # fmt: skip
+                           worker_ttl=WORKER_TTL, maintenance_interval=MAINTENANCE_SECONDS)  # fmt: skip
         worker.outage = self.outage
         return worker
 
