@@ -79,7 +79,7 @@ def make_engine(url: str) -> Engine:
     # pool_pre_ping: a connection that died with the server is replaced before it is used, so the
     # first request after PostgreSQL returns succeeds.
     engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
-    outage = _OUTAGES[engine] = Outage("PostgreSQL")
+    outage = _OUTAGES[engine] = Outage("PostgreSQL", "requests answer 503 and jobs wait until it is back")
 
     @event.listens_for(engine, "handle_error")
     def _lost(context: Any) -> None:

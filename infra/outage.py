@@ -12,8 +12,9 @@ log = logging.getLogger("liftcase.outage")
 
 
 class Outage:
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, meanwhile: str = "waiting for it, retrying with backoff") -> None:
         self.service = service
+        self.meanwhile = meanwhile  # what this process does until it is back
         self.since: float | None = None  # monotonic time it went away; None while it is up
         self.failures = 0
         self._lock = threading.Lock()
@@ -30,7 +31,7 @@ class Outage:
                 return
             self.since = time.monotonic()
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        log.warning("%s unreachable (%s); waiting for it, retrying with backoff", self.service, first_line)
+        log.warning("%s unreachable (%s); %s", self.service, first_line, self.meanwhile)
 
     def up(self) -> None:
         """A try succeeded: if the service was away, say once that it is back."""

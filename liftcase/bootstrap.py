@@ -65,7 +65,7 @@ def build_system(settings: Settings, *, clock: Clock | None = None, jobs: JobQue
     return system
 
 
-_NOTICE_JOBS = Outage("Redis (notification jobs; the retry sweep sends the notices once it is back)")
+_NOTICE_JOBS = Outage("Redis", "notification jobs not queued: the retry sweep sends those notices once it is back")
 
 
 def _wake_notifier(system: System, batches: list[list[int]]) -> None:

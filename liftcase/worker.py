@@ -143,27 +143,23 @@ def work(
     url = redis_url or system.settings.redis_url
     if not url:
         raise ValueError("a worker needs LIFTCASE_REDIS_URL (embedded mode runs jobs in-process)")
-    database = Outage("PostgreSQL (jobs wait)")
-    serve_jobs(JOBS, system, around=through_database_outages(system, database))
+    serve_jobs(JOBS, system, around=through_database_outages(system))
     Supervisor(Redis.from_url(url), list(queues), fork=fork).run(burst=burst)
 
 
-def through_database_outages(system: System, outage: Outage) -> Callable[[Callable[[], Any]], Any]:
+def through_database_outages(system: System) -> Callable[[Callable[[], Any]], Any]:
     """Runs a job; if it failed because PostgreSQL is unreachable, waits until it is back (probing
-    every 0.5 s) and runs it again. Jobs are idempotent, so a job cut off mid-way may run again."""
+    every 0.5 s) and runs it again. Jobs are idempotent, so a job cut off mid-way may run again.
+    The outage is logged once by the database engine (infra.db), and once when it is back."""
 
     def run(job: Callable[[], Any]) -> Any:
         while True:
             try:
-                result = job()
+                return job()
             except Exception as err:
                 if not database_unavailable(err):
                     raise
-                outage.down(err)
                 wait_for_database(system.db)
-                continue
-            outage.up()
-            return result
 
     return run
 

@@ -173,12 +173,17 @@ class SlowGateway:
         self.server.server_close()
 
 
-def spawn_liftcase(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """A `liftcase ...` child process (its output to `log`), stopped by the caller by pid."""
+def spawn_module(module: str, args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`python -m module args` from the tree (its output to `log`), stopped by the caller by pid."""
     return subprocess.Popen(
-        [sys.executable, "-m", "liftcase.cli", *args], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        [sys.executable, "-m", module, *args], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
         stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )  # fmt: skip
+
+
+def spawn_liftcase(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A `liftcase ...` child process."""
+    return spawn_module("liftcase.cli", args, env, log)
 
 
 def stop_process(proc: subprocess.Popen[bytes], seconds: float = 20) -> None:
