@@ -17,15 +17,15 @@ from sqlalchemy import create_engine, select, text
 
 from detectors.rules.findings import Change, Finding, WarningType
 from engine.models import Case
+from infra.clock import SimulatedClock
 from infra.jobs import CASES_P1, RqJobs
 from liftcase.bootstrap import JOBS
 from processes.telemetry import JOB as TELEMETRY
 from registry.models import Elevator
-from tests.support.private_servers import PrivatePostgres, spawn_liftcase, spawn_module, stop_process
-from tests.support.services import REDIS_URL, need_service
+from tests.support.private_servers import PrivatePostgres, PrivateRedis, spawn_liftcase, spawn_module, stop_process
 from tests.support.system import START, make_system
 
-PG_PORT, API_PORT = 7202, 7203
+PG_PORT, API_PORT, REDIS_PORT = 7202, 7203, 7204
 OUTAGE_SECONDS = 20
 RECOVERY_SECONDS = 2.0
 RESCUES = 5
@@ -55,18 +55,23 @@ def get(path: str) -> httpx.Response | None:
         return None
 
 
-def test_api_and_worker_ride_out_a_database_outage(private_pg: PrivatePostgres, tmp_path: Path) -> None:
-    from infra.clock import SimulatedClock
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    server = PrivateRedis(REDIS_PORT).start()
+    yield server
+    server.close()
 
-    need_service(6379, "Redis")
-    redis = Redis.from_url(REDIS_URL)
-    redis.flushdb()
+
+def test_api_and_worker_ride_out_a_database_outage(
+    private_pg: PrivatePostgres, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    redis_url = private_redis.url
     url = private_pg.url.rsplit("/", 1)[0] + "/liftcase"
     system = make_system(url, SimulatedClock(START), elevators=40)
     with system.sessions() as session:
         elevators = list(session.scalars(select(Elevator.id).order_by(Elevator.id).limit(RESCUES)))
     system.db.dispose()
-    env = {"LIFTCASE_DATABASE_URL": url, "LIFTCASE_REDIS_URL": REDIS_URL}
+    env = {"LIFTCASE_DATABASE_URL": url, "LIFTCASE_REDIS_URL": redis_url}
     api_log, worker_log = tmp_path / "api.log", tmp_path / "worker.log"
     api = spawn_module("gunicorn", ["-w", "1", "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{API_PORT}",
                                     "liftcase.wsgi:app"], env, api_log)  # fmt: skip
@@ -78,7 +83,7 @@ def test_api_and_worker_ride_out_a_database_outage(private_pg: PrivatePostgres, 
             time.sleep(0.2)
 
         private_pg.stop()
-        RqJobs(REDIS_URL, JOBS).enqueue_many(TELEMETRY, [([rescue(e)],) for e in elevators])
+        RqJobs(redis_url, JOBS).enqueue_many(TELEMETRY, [([rescue(e)],) for e in elevators])
         answers = []
         for _ in range(10):
             answers.append(get("/healthz"))
@@ -105,11 +110,10 @@ def test_api_and_worker_ride_out_a_database_outage(private_pg: PrivatePostgres, 
         assert sorted(opened) == sorted(elevators)  # each queued finding: one rescue, none lost or doubled
         assert api_recovered <= RECOVERY_SECONDS, f"API answered again {api_recovered:.1f}s after PostgreSQL"
         assert worker_recovered <= RECOVERY_SECONDS, f"worker resumed {worker_recovered:.1f}s after PostgreSQL"
-        assert Redis.from_url(REDIS_URL).llen(f"rq:queue:{CASES_P1}") == 0
+        assert Redis.from_url(redis_url).llen(f"rq:queue:{CASES_P1}") == 0
     finally:
         stop_process(worker)
         stop_process(api)
-        redis.flushdb()
     for log in (api_log, worker_log):
         text_ = log.read_text()
         assert text_.count("PostgreSQL unreachable") == 1, text_
