@@ -21,10 +21,11 @@ log = logging.getLogger(__name__)
 
 JobFunction = Callable[..., Any]  # called as func(context, *args)
 CASES_P1 = "cases-p1"  # intake that opens or feeds a P1 rescue (trapped findings)
+NOTIFY_P1 = "notify-p1"  # a P1 rescue's notices: the people who free a trapped passenger
 CASES = "cases"  # other intake, case work
 NOTIFY = "notify"  # notification sends, channel deliveries, their retries
 REPORTS = "reports"  # PDFs, exports
-QUEUES: tuple[str, ...] = (CASES_P1, CASES, NOTIFY, REPORTS)  # most urgent first
+QUEUES: tuple[str, ...] = (CASES_P1, NOTIFY_P1, CASES, NOTIFY, REPORTS)  # most urgent first
 _RQ_RETRY_INTERVALS = [1, 5, 15, 60, 300]
 
 
@@ -35,14 +36,15 @@ class UnknownJob(KeyError):
 @dataclass(frozen=True)
 class Job:
     """A job function, the queue it runs from, and optionally what makes one payload urgent: a job
-    whose arguments `urgent(*args)` holds for runs from `CASES_P1` instead."""
+    whose arguments `urgent(*args)` holds for runs from `urgent_queue` instead."""
 
     func: JobFunction
     queue: str
     urgent: Callable[..., bool] | None = None
+    urgent_queue: str = CASES_P1
 
     def queue_for(self, args: tuple[Any, ...]) -> str:
-        return CASES_P1 if self.urgent is not None and self.urgent(*args) else self.queue
+        return self.urgent_queue if self.urgent is not None and self.urgent(*args) else self.queue
 
 
 class JobRegistry:
@@ -50,7 +52,7 @@ class JobRegistry:
 
     def __init__(self, jobs: Mapping[str, Job] | None = None) -> None:
         self._jobs: dict[str, Job] = dict(jobs or {})
-        unknown = {j.queue for j in self._jobs.values()} - set(QUEUES)
+        unknown = {q for j in self._jobs.values() for q in (j.queue, j.urgent_queue)} - set(QUEUES)
         if unknown:
             raise ValueError(f"jobs routed to unknown queues {sorted(unknown)} (known: {', '.join(QUEUES)})")
 

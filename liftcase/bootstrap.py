@@ -15,7 +15,7 @@ from detectors.risk import flows as risk_flows
 from engine.runner import CaseEngine
 from infra.clock import Clock, SystemClock
 from infra.db import make_engine, make_sessionmaker
-from infra.jobs import CASES, NOTIFY, REPORTS, InProcessJobs, Job, JobQueue, JobRegistry, RqJobs
+from infra.jobs import CASES, NOTIFY, NOTIFY_P1, REPORTS, InProcessJobs, Job, JobQueue, JobRegistry, RqJobs
 from infra.outage import Outage
 from infra.periodic import Periodic, add_to
 from infra.settings import Settings
@@ -33,8 +33,9 @@ JOBS = JobRegistry(
     {
         # intake: findings that open or feed a rescue go to cases-p1, the rest to cases
         telemetry.JOB: Job(telemetry.telemetry_signals, CASES, urgent=telemetry.urgent),
-        notify_jobs.SEND: Job(notify_jobs.send_notifications, NOTIFY),
-        notify_jobs.DELIVER: Job(notify_jobs.deliver_notifications, NOTIFY),
+        # notices: a P1 rescue's on notify-p1 (marked by whoever queues them), the rest on notify
+        notify_jobs.SEND: Job(notify_jobs.send_notifications, NOTIFY, notify_jobs.urgent, NOTIFY_P1),
+        notify_jobs.DELIVER: Job(notify_jobs.deliver_notifications, NOTIFY, notify_jobs.urgent, NOTIFY_P1),
         report_flows.MAKE_REPORTS: Job(report_flows.make_scheduled_reports_job, REPORTS),
     }
 )

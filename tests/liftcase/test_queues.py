@@ -14,14 +14,14 @@ from sqlalchemy import select
 
 from connectors.notify.jobs import DELIVER, SEND
 from detectors.rules.findings import Change, Finding, WarningType
-from engine.models import Case
+from engine.models import Case, Notification
 from infra.clock import SimulatedClock
-from infra.jobs import CASES, CASES_P1, NOTIFY, QUEUES, REPORTS, Job, JobRegistry, RqJobs, serve_jobs
+from infra.jobs import CASES, CASES_P1, NOTIFY, NOTIFY_P1, QUEUES, REPORTS, Job, JobRegistry, RqJobs, serve_jobs
 from liftcase.bootstrap import JOBS, use_jobs
 from liftcase.cli import main
 from liftcase.worker import Supervisor
 from processes.telemetry import JOB as TELEMETRY
-from processes.telemetry import hand_over
+from processes.telemetry import apply_signals, hand_over
 from registry.models import Elevator
 from reports.flows import MAKE_REPORTS
 from tests.support.services import REDIS_URL, need_service
@@ -56,14 +56,15 @@ def test_each_job_goes_to_its_queue(redis: Redis) -> None:
     jobs.enqueue(SEND, [1, 2])
     jobs.enqueue_many(DELIVER, [([3],), ([4],)])
     jobs.enqueue(MAKE_REPORTS, "week", "2026-11-23")
-    assert counts(redis) == {CASES_P1: 1, CASES: 2, NOTIFY: 3, REPORTS: 1}
+    jobs.enqueue(SEND, [5], True)  # a P1 rescue's notices
+    assert counts(redis) == {CASES_P1: 1, NOTIFY_P1: 1, CASES: 2, NOTIFY: 3, REPORTS: 1}
 
 
 def test_enqueue_many_splits_a_burst_by_urgency(redis: Redis) -> None:
     RqJobs(REDIS_URL, JOBS).enqueue_many(
         TELEMETRY, [([finding(1, 1, rescue=True)],), ([finding(2, 1, rescue=False)],), ([finding(3, 1, rescue=True)],)]
     )
-    assert counts(redis) == {CASES_P1: 2, CASES: 1, NOTIFY: 0, REPORTS: 0}
+    assert counts(redis) == {CASES_P1: 2, NOTIFY_P1: 0, CASES: 1, NOTIFY: 0, REPORTS: 0}
 
 
 def test_hand_over_puts_rescues_in_chunks_of_their_own(redis: Redis) -> None:
@@ -101,9 +102,8 @@ def test_a_worker_takes_the_rescue_before_the_notices_queued_ahead_of_it(
     with system.sessions() as session:
         cases = session.execute(select(Case.case_type, Case.elevator_id)).all()
     assert cases == [("rescue", elevator_id)]
-    waiting = [job.args[0] for job in Queue(NOTIFY, connection=redis).get_jobs()]
-    assert waiting.count(DELIVER) == 300  # not one was taken before the rescue
-    assert waiting[-1] == SEND  # the rescue's own notices, queued behind them
+    assert [job.args[0] for job in Queue(NOTIFY, connection=redis).get_jobs()] == [DELIVER] * 300  # none taken
+    assert [job.args[0] for job in Queue(NOTIFY_P1, connection=redis).get_jobs()] == [SEND]  # the rescue's own
     system.db.dispose()
 
 
@@ -111,3 +111,23 @@ def test_worker_cli_refuses_unknown_queues(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("LIFTCASE_REDIS_URL", REDIS_URL)
     result = CliRunner().invoke(main, ["worker", "--queues", "cases-p1,urgent"])
     assert result.exit_code == 2 and "unknown queue(s) urgent" in result.output
+
+
+def test_a_rescues_notices_go_out_before_every_other_notice(
+    redis: Redis, sqlite_url: str, clock: SimulatedClock
+) -> None:
+    """Inbox and channel jobs of a P1 rescue run from notify-p1; a warning's from notify."""
+    system = make_system(sqlite_url, clock, elevators=60, sms_gateway_url="http://127.0.0.1:9/sms")
+    use_jobs(system, RqJobs(REDIS_URL, JOBS))
+    with system.sessions() as session:
+        first, second = session.scalars(select(Elevator.id).order_by(Elevator.id).limit(2)).all()
+    apply_signals(system, [finding(first, 1, rescue=True), finding(second, 1, rescue=False)])
+    p1, notify = Queue(NOTIFY_P1, connection=redis), Queue(NOTIFY, connection=redis)
+    assert [j.args[0] for j in p1.get_jobs()] == [SEND] and [j.args[0] for j in notify.get_jobs()] == [SEND]
+    serve_jobs(JOBS, system)
+    Supervisor(redis, [NOTIFY_P1], fork=False).make_worker(1).work(burst=True, max_jobs=1)
+    assert [j.args[0] for j in p1.get_jobs()] == [DELIVER]  # the rescue's SMS: still urgent
+    with system.sessions() as session:
+        rescue_ids = set(session.scalars(select(Notification.id).join(Case).where(Case.case_type == "rescue")))
+    assert set(p1.get_jobs()[0].args[1]) <= rescue_ids
+    system.db.dispose()
