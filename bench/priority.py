@@ -26,6 +26,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from redis import Redis  # noqa: E402
 from rq import Queue, Worker  # noqa: E402
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
 from bench.mqtt_setup import REDIS, FreshDatabase, PrivateBroker, prime_session  # noqa: E402
 from connectors.mqtt.publisher import connect_publisher  # noqa: E402
@@ -60,10 +61,15 @@ class Round:
     left: int  # still waiting when the last rescue was persisted
     latencies_ms: list[float]
     lost: int
+    sms_ms: list[float]  # publish -> the rescue's first SMS accepted by the gateway (if it came in time)
 
-    def pct(self, q: float) -> float:
-        xs = sorted(self.latencies_ms)
+    def pct(self, q: float, xs: list[float] | None = None) -> float:
+        xs = sorted(self.latencies_ms if xs is None else xs)
         return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
+
+    def sms_line(self) -> str:
+        return (f"first SMS of each rescue at the gateway: {len(self.sms_ms)} of {len(self.latencies_ms) + self.lost}, "
+                f"p50 {self.pct(0.5, self.sms_ms):.0f} ms, p95 {self.pct(0.95, self.sms_ms):.0f} ms")  # fmt: skip
 
     def line(self) -> str:
         top = max(self.latencies_ms) if self.latencies_ms else float("nan")
@@ -128,6 +134,8 @@ def main() -> None:
     broker = PrivateBroker()
     db = FreshDatabase("liftcase_bench_priority")
     gateway = SlowGateway(args.latency_ms / 1000)
+    logs = Path(tempfile.mkdtemp(prefix="liftcase-bench-priority-"))
+    print(f"process logs in {logs}")
     rounds: list[Round] = []
     try:
         system = build_system(Settings(database_url=db.url, redis_url=REDIS))
@@ -149,7 +157,7 @@ def main() -> None:
             redis.flushdb()
             client_id, group = f"bench-priority-{n}", f"round{n}"
             prime_session(broker.port, client_id, shared_filters(group), (user, password))
-            log = Path(broker.dir) / f"round{n}.log"
+            log = logs / f"round{n}.log"
             ingest = ["--client-id", client_id, "--port", str(broker.port), "--group", group]
             if single:
                 procs = [spawn_script(["--serve", "ingest", *ingest], env, log)]
@@ -163,7 +171,8 @@ def main() -> None:
                 for proc in procs:
                     stop_process(proc)
             print(f"{name}: {rounds[-1].line()} (notification jobs still queued at the end: {rounds[-1].left}); "
-                  f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)  # fmt: skip
+                  f"{rounds[-1].sms_line()}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores",
+                  flush=True)  # fmt: skip
         system.db.dispose()
     finally:
         redis.flushdb()
@@ -236,10 +245,24 @@ def one_round(bench: Bench, name: str, single: bool, n: int) -> Round:
     while time.monotonic() - started < timeout and len(persisted) < len(mine):
         persisted = rescues(list(published))
         time.sleep(0.5)
+    left = waiting()
     pub.disconnect()
     pub.loop_stop()
     latencies = [(persisted[e].timestamp() - t) * 1000 for e, t in published.items() if e in persisted]
-    return Round(name, backlog, waiting(), latencies, len(published) - len(persisted))
+    # The rescues' SMS: with the queue by urgency they pass the backlog too (notify-p1); give them
+    # a few seconds. In the single queue they come after the whole backlog.
+    sms: dict[int, datetime] = {}
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and len(sms) < len(persisted):
+        with system.sessions() as session:
+            sms = dict(session.execute(
+                select(Case.elevator_id, func.min(Notification.sent_at))
+                .join(Notification, Notification.case_id == Case.id)
+                .where(Case.elevator_id.in_(published), Notification.channel == "sms", Notification.status == "sent")
+                .group_by(Case.elevator_id)).all())  # fmt: skip
+        time.sleep(0.5)
+    sms_ms = [(sms[e].timestamp() - published[e]) * 1000 for e in sms]
+    return Round(name, backlog, left, latencies, len(published) - len(persisted), sms_ms)
 
 
 if __name__ == "__main__":
