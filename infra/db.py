@@ -85,7 +85,8 @@ def make_engine(url: str) -> Engine:
     def _lost(context: Any) -> None:
         if context.is_pre_ping:  # a pooled connection that died meanwhile: the pool replaces it quietly
             return
-        if context.is_disconnect or isinstance(context.sqlalchemy_exception, OperationalError):
+        error = context.sqlalchemy_exception
+        if context.is_disconnect or (error is not None and database_unavailable(error)):
             outage.down(context.original_exception)
 
     @event.listens_for(engine, "connect")
@@ -104,9 +105,14 @@ def database_outage(engine: Engine) -> Outage | None:
 
 
 def database_unavailable(error: BaseException) -> bool:
-    """Whether `error` says the database cannot be reached (down, restarting, connection cut),
-    as opposed to a failed statement."""
-    return isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated)
+    """Whether `error` says the database cannot be reached (down, restarting, connection cut), as
+    opposed to a failed statement (a deadlock or a cancelled query is an OperationalError too)."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None)  # None: no server answered (refused, unreachable)
+    return sqlstate is None or sqlstate.startswith(("08", "57P"))  # connection exception, shutdown
 
 
 def wait_for_database(engine: Engine, *, poll_seconds: float = 0.5, give_up_after: float | None = None) -> bool:

@@ -32,7 +32,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.scheduler import RQScheduler
 
-from infra.db import database_unavailable, wait_for_database
+from infra.db import database_outage, database_unavailable, wait_for_database
 from infra.jobs import QUEUES, serve_jobs
 from infra.outage import Outage
 from liftcase.bootstrap import JOBS
@@ -152,12 +152,14 @@ def through_database_outages(system: System) -> Callable[[Callable[[], Any]], An
     every 0.5 s) and runs it again. Jobs are idempotent, so a job cut off mid-way may run again.
     The outage is logged once by the database engine (infra.db), and once when it is back."""
 
+    watched = database_outage(system.db) is not None  # PostgreSQL (a SQLite file does not go away)
+
     def run(job: Callable[[], Any]) -> Any:
         while True:
             try:
                 return job()
             except Exception as err:
-                if not database_unavailable(err):
+                if not (watched and database_unavailable(err)):
                     raise
                 wait_for_database(system.db)
 
