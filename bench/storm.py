@@ -64,11 +64,13 @@ def main() -> None:
     from demo.seed import seed_city
     from demo.simulator import blackout
     from engine.models import Case
+    from infra.jobs import QUEUES
     from infra.settings import Settings
     from liftcase.bootstrap import build_system, create_schema
     from registry.models import Device
 
-    Queue("liftcase", connection=Redis.from_url(REDIS)).empty()
+    for name in QUEUES:
+        Queue(name, connection=Redis.from_url(REDIS)).empty()
     broker = PrivateBroker()
     db = FreshDatabase("liftcase_bench_storm")
     procs: list[subprocess.Popen[bytes]] = []
@@ -154,7 +156,8 @@ def main() -> None:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        Queue("liftcase", connection=Redis.from_url(REDIS)).empty()
+        for name in QUEUES:
+            Queue(name, connection=Redis.from_url(REDIS)).empty()
         broker.close()
         db.drop()
     print(f"sent={sent} cases={len(rows)} lost={lost} duplicates={duplicates} seconds={seconds:.1f}")

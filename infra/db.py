@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import time
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from infra.outage import Outage
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -71,7 +76,60 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # pool_pre_ping: a connection that died with the server is replaced before it is used, so the
+    # first request after PostgreSQL returns succeeds.
+    engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    outage = _OUTAGES[engine] = Outage("PostgreSQL", "requests answer 503 and jobs wait until it is back")
+
+    @event.listens_for(engine, "handle_error")
+    def _lost(context: Any) -> None:
+        if context.is_pre_ping:  # a pooled connection that died meanwhile: the pool replaces it quietly
+            return
+        error = context.sqlalchemy_exception
+        if context.is_disconnect or (error is not None and database_unavailable(error)):
+            outage.down(context.original_exception)
+
+    @event.listens_for(engine, "connect")
+    def _back(_dbapi_conn: Any, _record: Any) -> None:
+        outage.up()
+
+    return engine
+
+
+_OUTAGES: weakref.WeakKeyDictionary[Engine, Outage] = weakref.WeakKeyDictionary()
+
+
+def database_outage(engine: Engine) -> Outage | None:
+    """The outage record of a PostgreSQL engine (None for SQLite: a file does not go away)."""
+    return _OUTAGES.get(engine)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached (down, restarting, connection cut), as
+    opposed to a failed statement (a deadlock or a cancelled query is an OperationalError too)."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None)  # None: no server answered (refused, unreachable)
+    return sqlstate is None or sqlstate.startswith(("08", "57P"))  # connection exception, shutdown
+
+
+def wait_for_database(engine: Engine, *, poll_seconds: float = 0.5, give_up_after: float | None = None) -> bool:
+    """Block until a connection to `engine` works again (tried every `poll_seconds`); False if it
+    did not within `give_up_after` seconds."""
+    deadline = None if give_up_after is None else time.monotonic() + give_up_after
+    while True:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except DBAPIError as err:
+            if not database_unavailable(err):
+                raise
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        time.sleep(poll_seconds)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

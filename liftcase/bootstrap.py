@@ -15,7 +15,8 @@ from detectors.risk import flows as risk_flows
 from engine.runner import CaseEngine
 from infra.clock import Clock, SystemClock
 from infra.db import make_engine, make_sessionmaker
-from infra.jobs import InProcessJobs, JobQueue, JobRegistry, RqJobs
+from infra.jobs import CASES, NOTIFY, NOTIFY_P1, REPORTS, InProcessJobs, Job, JobQueue, JobRegistry, RqJobs
+from infra.outage import Outage
 from infra.periodic import Periodic, add_to
 from infra.settings import Settings
 from liftcase.migrate import upgrade
@@ -26,12 +27,16 @@ from processes.service_tasks import SERVICE_TASKS
 from processes.system import System
 from reports import flows as report_flows
 
+# Every job and the queue it runs from (infra.jobs.QUEUES, most urgent first). Timers are fired by
+# the scheduler process itself, never from a queue that e-mail shares.
 JOBS = JobRegistry(
     {
-        notify_jobs.SEND: notify_jobs.send_notifications,
-        notify_jobs.DELIVER: notify_jobs.deliver_notifications,
-        telemetry.JOB: telemetry.telemetry_signals,
-        report_flows.MAKE_REPORTS: report_flows.make_scheduled_reports_job,
+        # intake: findings that open or feed a rescue go to cases-p1, the rest to cases
+        telemetry.JOB: Job(telemetry.telemetry_signals, CASES, urgent=telemetry.urgent),
+        # notices: a P1 rescue's on notify-p1 (marked by whoever queues them), the rest on notify
+        notify_jobs.SEND: Job(notify_jobs.send_notifications, NOTIFY, notify_jobs.urgent, NOTIFY_P1),
+        notify_jobs.DELIVER: Job(notify_jobs.deliver_notifications, NOTIFY, notify_jobs.urgent, NOTIFY_P1),
+        report_flows.MAKE_REPORTS: Job(report_flows.make_scheduled_reports_job, REPORTS),
     }
 )
 PERIODIC: tuple[Periodic, ...] = (
@@ -57,8 +62,25 @@ def build_system(settings: Settings, *, clock: Clock | None = None, jobs: JobQue
     system = System(settings, db, sessions, clock, jobs, engine)
     use_jobs(system, jobs)
     # The engine's outbox: notices its steps queued are delivered by jobs on the system's queue.
-    engine.notifications_queued = partial(notify_jobs.queue_notifications, system)
+    engine.notifications_queued = partial(_wake_notifier, system)
     return system
+
+
+_NOTICE_JOBS = Outage("Redis", "notification jobs not queued: the retry sweep sends those notices once it is back")
+
+
+def _wake_notifier(system: System, batches: list[list[int]]) -> None:
+    """The notices are committed with the step; their jobs only make them go out now. With Redis
+    away, a committed step (a passenger's QR call, a rescue opened) must not fail for it: the
+    retry sweep (`retry_notifications`) takes the notices up once Redis is back."""
+    from redis.exceptions import RedisError
+
+    try:
+        notify_jobs.queue_notifications(system, batches)
+    except RedisError as err:
+        _NOTICE_JOBS.down(err)
+    else:
+        _NOTICE_JOBS.up()
 
 
 def use_jobs(system: System, jobs: JobQueue) -> None:

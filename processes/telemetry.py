@@ -30,11 +30,25 @@ class RaiseNotYetApplied(Exception):
     """A clearance arrived before its raise was applied (two workers); rq retries the job later."""
 
 
+def opens_rescue(signal: dict[str, Any]) -> bool:
+    """A raised finding that opens or joins a P1 rescue (trapped, power cut with someone inside)."""
+    return signal.get("case_type") == "rescue" and signal.get("change") != "cleared"
+
+
+def urgent(signals: list[dict[str, Any]]) -> bool:
+    """A batch with a rescue in it is taken before every other job (the queue `cases-p1`)."""
+    return any(opens_rescue(s) for s in signals)
+
+
 def hand_over(jobs: JobQueue, signals: list[dict[str, Any]], chunk: int = CHUNK) -> None:
-    """Queue findings in chunks so several workers share a burst. A device's raise and clear can land
-    in different chunks; the clear waits for its raise (see `RaiseNotYetApplied`)."""
-    for i in range(0, len(signals), chunk):
-        jobs.enqueue(JOB, signals[i : i + chunk])
+    """Queue findings in chunks so several workers share a burst; rescues in chunks of their own,
+    first, so a burst of warnings never rides on the urgent queue. A device's raise and clear can
+    land in different chunks; the clear waits for its raise (see `RaiseNotYetApplied`)."""
+    rescues = [s for s in signals if opens_rescue(s)]
+    others = [s for s in signals if not opens_rescue(s)] if rescues else signals
+    for part in (rescues, others):
+        for i in range(0, len(part), chunk):
+            jobs.enqueue(JOB, part[i : i + chunk])
 
 
 def telemetry_signals(system: System, signals: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -344,6 +344,20 @@ def deliver(system: System, notification_ids: Iterable[int], channels: dict[str,
     return out
 
 
+def of_p1_cases(system: System, notification_ids: list[int]) -> set[int]:
+    """The notices among these that are about a P1 case (a trapped passenger): they go out first."""
+    if not notification_ids:
+        return set()
+    with system.sessions() as session:
+        return set(
+            session.scalars(
+                select(Notification.id)
+                .join(Case, Case.id == Notification.case_id)
+                .where(Notification.id.in_(notification_ids), Case.priority == "P1")
+            )
+        )
+
+
 # --- the sweep ------------------------------------------------------------------------------
 
 

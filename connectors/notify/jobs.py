@@ -19,26 +19,43 @@ def channels(system: System) -> dict[str, Channel]:
     return channels_of(system.settings)
 
 
+def urgent(notification_ids: list[int], urgent: bool = False) -> bool:
+    """A job's notices are a P1 rescue's (the queue puts it on notify-p1, before every other notice)."""
+    return urgent
+
+
+def _args(ids: list[int], urgent: bool) -> tuple[object, ...]:
+    return (ids, True) if urgent else (ids,)
+
+
 def queue_notifications(system: System, batches: list[list[int]]) -> None:
-    """The engine's after-commit callback: deliver each batch of queued notices as one job."""
-    if len(batches) > 1:
-        system.jobs.enqueue_many(SEND, [(ids,) for ids in batches])
+    """The engine's after-commit callback: deliver each batch of queued notices as one job, a P1
+    rescue's notices in jobs of their own, marked urgent."""
+    p1 = flows.of_p1_cases(system, [i for ids in batches for i in ids])
+    jobs = [
+        _args(part, flag)
+        for ids in batches
+        for part, flag in (([i for i in ids if i in p1], True), ([i for i in ids if i not in p1], False))
+        if part
+    ]
+    if len(jobs) > 1:
+        system.jobs.enqueue_many(SEND, jobs)
     else:
-        for ids in batches:
-            system.jobs.enqueue(SEND, ids)
+        for args in jobs:
+            system.jobs.enqueue(SEND, *args)
 
 
-def send_notifications(system: System, notification_ids: list[int]) -> int:
+def send_notifications(system: System, notification_ids: list[int], urgent: bool = False) -> int:
     """Deliver queued inbox notices (the channel every recipient has), wake the recipients' live
-    streams, and queue each notice on the recipients' other channels."""
+    streams, and queue each notice on the recipients' other channels (as urgent as this job)."""
     result = flows.deliver_to_inbox(system, notification_ids, set(channels(system)))
     live.publish(system.settings.redis_url, result.recipients)
     if result.outbound:
-        system.jobs.enqueue(DELIVER, result.outbound)
+        system.jobs.enqueue(DELIVER, *_args(result.outbound, urgent))
     return len(result.delivered)
 
 
-def deliver_notifications(system: System, notification_ids: list[int]) -> int:
+def deliver_notifications(system: System, notification_ids: list[int], urgent: bool = False) -> int:
     """One attempt per notice on its channel (e-mail, SMS, IM); failures wait out their backoff and
     are taken up again by `retry_notifications`. Never raises for a failed delivery: the retries
     are ours (recorded, with backoff), not the queue's."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from infra.jobs import QUEUES
 from infra.settings import Settings
 from liftcase.cli.context import cli_system
 
@@ -24,15 +25,31 @@ def serve(host: str, port: int) -> None:
 
 
 @click.command()
-@click.option("--fork/--no-fork", default=True, show_default=True,
-              help="fork per job (isolation), or run jobs in the worker itself (keeps parsed BPMN and connections)")
-def worker(fork: bool) -> None:
-    """Run an rq worker for engine steps and notification sends (needs LIFTCASE_REDIS_URL)."""
+@click.option(
+    "--fork/--no-fork",
+    default=True,
+    show_default=True,
+    help="fork per job (isolation), or run jobs in the worker itself (keeps parsed BPMN and connections)",
+)
+@click.option(
+    "--queues",
+    default=",".join(QUEUES),
+    show_default=True,
+    help="comma-separated, most urgent first: the worker always takes from the first non-empty one "
+    "(e.g. --queues cases-p1 for a worker dedicated to rescues)",
+)
+def worker(fork: bool, queues: str) -> None:
+    """Run an rq worker: case intake, notification sends, reports (needs LIFTCASE_REDIS_URL).
+    It stays up through Redis and PostgreSQL outages and resumes by itself."""
     from liftcase.worker import work
 
     if not Settings.from_env().redis_url:
         raise click.UsageError("set LIFTCASE_REDIS_URL to run a worker (embedded mode runs jobs in-process)")
-    work(cli_system(), fork=fork)
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    unknown = [q for q in names if q not in QUEUES]
+    if not names or unknown:
+        raise click.UsageError(f"unknown queue(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(QUEUES)}")
+    work(cli_system(), queues=names, fork=fork)
 
 
 @click.command()

@@ -16,7 +16,7 @@ from demo.scenarios import an_elevator
 from engine.models import Notification
 from infra.clock import SimulatedClock
 from infra.db import Base, make_engine
-from infra.jobs import RqJobs, serve_jobs
+from infra.jobs import NOTIFY_P1, RqJobs, serve_jobs
 from liftcase.bootstrap import JOBS, use_jobs
 from liftcase.cli import main
 from processes.intake import open_or_join
@@ -39,7 +39,7 @@ def redis_queue() -> Queue:
     need_service(6379, "Redis")
     connection = Redis.from_url(REDIS_URL)
     connection.flushdb()
-    yield Queue("liftcase", connection=connection)
+    yield Queue(NOTIFY_P1, connection=connection)  # the test opens a rescue
     connection.flushdb()
 
 

@@ -6,11 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from forms.validation import FormInvalid
+from infra.db import database_unavailable
 from infra.errors import Conflict, NotFound
+
+DATABASE_AWAY = "the database is unreachable for the moment; try again in a few seconds"
 
 
 def body(code: int, message: str, errors: dict[str, Any] | None = None) -> tuple[Any, int]:
@@ -50,3 +54,13 @@ def install(app: Flask) -> None:
     def _unexpected(exc: Exception) -> tuple[Any, int]:
         app.logger.exception("unhandled error")
         return body(500, "internal error; it has been logged")
+
+    @app.errorhandler(DBAPIError)
+    def _database(exc: DBAPIError) -> tuple[Any, int]:
+        """PostgreSQL away: 503 with a clear message, no traceback per request (infra.db logs the
+        outage once, and once when it is back; the pool reconnects by itself)."""
+        if not database_unavailable(exc):
+            return _unexpected(exc)
+        response, code = body(503, DATABASE_AWAY)
+        response.headers["Retry-After"] = "2"
+        return response, code

@@ -25,7 +25,7 @@ from connectors.notify.models import DeliveryAttempt, DeliveryDue
 from demo.scenarios import an_elevator
 from engine.models import Notification
 from infra.clock import SimulatedClock
-from infra.jobs import RqJobs, serve_jobs
+from infra.jobs import NOTIFY_P1, RqJobs, serve_jobs
 from liftcase.bootstrap import JOBS, use_jobs
 from processes.intake import open_or_join
 from processes.system import System
@@ -374,7 +374,7 @@ def test_deployed_shape_rq_worker_sends_inbox_then_channels(
     try:
         system = notify_system(sqlite_url, clock, smtp[1], url)
         use_jobs(system, RqJobs(REDIS_URL, JOBS))
-        queue = Queue("liftcase", connection=connection)
+        queue = Queue(NOTIFY_P1, connection=connection)  # a rescue's notices, and their channel sends
         case_id = open_rescue(system)
         assert queue.count == 1 and {n.status for n in notices(system, case_id)} == {"queued"}
         serve_jobs(JOBS, system)
