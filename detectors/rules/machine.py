@@ -2,9 +2,15 @@
 
 `judge_status(state, message, thresholds)` updates the state and returns the findings: a fault raised
 when its condition has held for its threshold (judged on the messages' own timestamps; boxes send at
-least every 5 s), and cleared when the condition ends. Each fault episode has one idempotency key
-(device, type, time of onset), so a message processed twice (redelivery after a crash) emits nothing
-new downstream.
+least every 5 s), and cleared when the condition ends. The message that ends a timed condition also
+raises it (then clears it) when it proves the limit was passed: a box sends one message per change, so
+its time is when the condition ended. Each fault episode has one idempotency key (device, type, time
+of onset), so a message processed twice (redelivery after a crash) emits nothing new downstream.
+
+A box that goes silent mid-fault is judged on a clock: `next_deadline` tells the ingest when a running
+timed condition reaches its limit, `judge_deadlines` raises what is due by then, taking the box's last
+reported state as still holding. Both use the same onset and key as the messages, so whichever comes
+first raises the fault and the other finds it open.
 
 `state.dirty` says whether the durable part changed (see `DeviceState.durable`): the ingest writes
 the state only then, not on every message.
@@ -28,6 +34,15 @@ PRESENT = 1
 POWER_CUT = 2
 NORMAL_SERVICE = 1
 RESCUE_TYPES = frozenset({W.TRAPPED})
+# The timed rules: warning type -> the threshold (seconds) its condition must hold for.
+TIMED: dict[WarningType, str] = {
+    W.TRAPPED: "trapped_s",
+    W.ABNORMAL_STOP: "abnormal_stop_s",
+    W.DOOR_OPEN_OUTSIDE_ZONE: "door_open_outside_zone_s",
+    W.DOOR_HELD_OPEN: "door_held_open_s",
+    W.DOOR_OPEN_CLOSE_FAULT: "door_opening_timeout_s",
+    W.DOOR_LOCK_FAULT: "door_lock_timeout_s",
+}
 
 
 @dataclass(slots=True)
@@ -89,7 +104,7 @@ class _Judge:
     stream fields (position, running, door) are only updated once every rule has judged.
     """
 
-    __slots__ = ("findings", "m", "normal", "prev_door", "prev_position", "st", "stopped", "ts", "ts_iso",
+    __slots__ = ("ended", "findings", "m", "normal", "prev_door", "prev_position", "st", "stopped", "ts", "ts_iso",
                  "was_running")  # fmt: skip
 
     def __init__(self, st: DeviceState, m: StatusMessage) -> None:
@@ -98,6 +113,7 @@ class _Judge:
         self.ts = m.ts
         self.ts_iso = m.ts.isoformat()
         self.findings: list[Finding] = []
+        self.ended: dict[str, str] = {}  # timed conditions this message ends -> their onset
         self.normal = m.service_mode == NORMAL_SERVICE
         self.stopped = m.car_status == 0
         self.prev_position, self.was_running, self.prev_door = st.position, st.running, st.door
@@ -106,8 +122,9 @@ class _Judge:
         """Whether `condition` has held for `seconds` (its onset is remembered in the state)."""
         since = self.st.since
         if not condition:
-            if name in since:
-                del since[name]
+            start = since.pop(name, None)
+            if start is not None:
+                self.ended[name] = start
                 self.st.dirty = True
             return False
         start = since.get(name)
@@ -117,13 +134,14 @@ class _Judge:
             return seconds <= 0
         return self.ts - datetime.fromisoformat(start) >= timedelta(seconds=seconds)
 
-    def fault(self, wtype: WarningType, on: bool, case_type: str = "warning", **detail: Any) -> None:
+    def fault(
+        self, wtype: WarningType, on: bool, case_type: str = "warning", onset: str | None = None, **detail: Any
+    ) -> None:
         """Raise `wtype` when `on` and not yet raised; clear it when not `on` and raised."""
         active = self.st.active
         current = active.get(wtype)
         if on and current is None:
-            onset = self.st.since.get(wtype, self.ts_iso)
-            key = f"{self.st.device_id}:{wtype.value}:{onset}"
+            key = _key(self.st.device_id, wtype, onset or self.st.since.get(wtype, self.ts_iso))
             active[wtype] = [key, case_type]
             self.st.dirty = True
             self.findings.append(
@@ -144,11 +162,29 @@ class _Judge:
                 )
             )
 
+    def ended_past(self, wtype: WarningType, seconds: float) -> str | None:
+        """The onset of `wtype`'s condition when this message ends it after `seconds` or more, unraised."""
+        onset = self.ended.get(wtype)
+        if onset is None or wtype in self.st.active:
+            return None
+        return onset if self.ts - datetime.fromisoformat(onset) >= timedelta(seconds=seconds) else None
+
+    def ended_fault(self, wtype: WarningType, seconds: float, case_type: str = "warning", **detail: Any) -> None:
+        """The condition has ended: raise it first if it had passed its limit, then clear it."""
+        onset = self.ended_past(wtype, seconds)
+        if onset is not None:
+            self.fault(wtype, True, case_type, onset, ended_at=self.ts_iso, **detail)
+        self.fault(wtype, False)
+
     def timed_fault(self, wtype: WarningType, condition: bool, seconds: float, **detail: Any) -> None:
         if self.held(wtype, condition, seconds):
             self.fault(wtype, True, **detail)
         elif not condition:
-            self.fault(wtype, False)
+            self.ended_fault(wtype, seconds)
+
+
+def _key(device_id: str, wtype: WarningType, onset: str) -> str:
+    return f"{device_id}:{wtype.value}:{onset}"
 
 
 def _power_loss(j: _Judge, th: Thresholds) -> None:
@@ -172,8 +208,8 @@ def _power_loss(j: _Judge, th: Thresholds) -> None:
 
 
 def _trapped(j: _Judge, th: Thresholds) -> None:
-    """Alarm button, or stopped with doors closed and a passenger for trapped_s. Priority: while it
-    holds, the abnormal stop it explains is not raised as a warning."""
+    """Alarm button, or stopped with doors closed and a passenger for trapped_s. An abnormal stop out of
+    the zone is raised as well at its own limit (the car needs repairing); trapped opens the rescue."""
     st, m = j.st, j.m
     power_rescue = W.POWER_LOSS in st.active and st.active[W.POWER_LOSS][1] == "rescue"
     closed_in = j.stopped and m.door_status == LOCKED and m.passenger_status == PRESENT
@@ -184,7 +220,7 @@ def _trapped(j: _Judge, th: Thresholds) -> None:
     elif trapped:
         j.fault(W.TRAPPED, True, "rescue", alarm_button=alarm)
     elif not (closed_in or alarm):
-        j.fault(W.TRAPPED, False)
+        j.ended_fault(W.TRAPPED, th.trapped_s, "rescue", alarm_button=False)
 
 
 def _overrun(j: _Judge, th: Thresholds) -> None:
@@ -224,14 +260,12 @@ def _door_timers(j: _Judge, th: Thresholds) -> None:
 
 
 def _abnormal_stop(j: _Judge, th: Thresholds) -> None:
-    """Stopped outside the door zone with doors locked, in normal service and with power."""
-    st, m = j.st, j.m
+    """Stopped outside the door zone with doors locked, in normal service and with power, with or
+    without a passenger (someone inside is also judged by trapped, at its own, longer limit)."""
+    m = j.m
     out_stop = (j.normal and j.stopped and m.door_zone == OUT_OF_ZONE and m.door_status == LOCKED
                 and m.power_status != POWER_CUT)  # fmt: skip
-    if m.passenger_status == PRESENT and W.ABNORMAL_STOP not in st.active:
-        j.held(W.ABNORMAL_STOP, False, th.abnormal_stop_s)  # someone inside: trapped judges it
-    else:
-        j.timed_fault(W.ABNORMAL_STOP, out_stop, th.abnormal_stop_s)
+    j.timed_fault(W.ABNORMAL_STOP, out_stop, th.abnormal_stop_s)
 
 
 def _door_counts(j: _Judge, th: Thresholds) -> None:
@@ -256,7 +290,7 @@ def _door_counts(j: _Judge, th: Thresholds) -> None:
 
 
 # The rules in the order they judge: power loss first (it decides whether trapped is judged), trapped
-# before abnormal stop (whose timer it suspends while someone is inside).
+# and trapped first so that their findings lead the list of one message.
 RULES: tuple[Callable[[_Judge, Thresholds], None], ...] = (
     _power_loss,
     _trapped,
@@ -299,3 +333,39 @@ def judge_status(st: DeviceState, m: StatusMessage, th: Thresholds) -> list[Find
         rule(j, th)
     _remember(st, m)
     return j.findings
+
+
+def next_deadline(state: DeviceState, thresholds: Thresholds) -> datetime | None:
+    """The earliest instant a running timed condition reaches its limit unless a message ends it
+    first (None when nothing is being timed). Times are the box's (as its messages carry them)."""
+    due = [
+        datetime.fromisoformat(onset) + timedelta(seconds=getattr(thresholds, TIMED[W(name)]))
+        for name, onset in state.since.items()
+        if name in TIMED and name not in state.active
+    ]
+    return min(due, default=None)
+
+
+def judge_deadlines(state: DeviceState, now: datetime, thresholds: Thresholds) -> list[Finding]:
+    """The faults due by `now` (timezone-aware) when no message came since the last one: the box's last
+    reported state is taken as still holding (a power cut silences the box, a passenger stays in the
+    car). Each is raised with the key a message would have raised it with, and stays open in the state,
+    so calling this again, or the next message, raises nothing twice; the message that ends the
+    condition clears it as usual. Finding times are the instants the limits were reached."""
+    findings = []
+    for name, onset in sorted(state.since.items(), key=lambda item: item[1]):
+        if name not in TIMED or name in state.active:
+            continue
+        wtype = W(name)
+        due = datetime.fromisoformat(onset) + timedelta(seconds=getattr(thresholds, TIMED[wtype]))
+        if due > now:
+            continue
+        case_type = "rescue" if wtype in RESCUE_TYPES else "warning"
+        key = _key(state.device_id, wtype, onset)
+        state.active[wtype] = [key, case_type]
+        state.dirty = True
+        detail = {"judged_on_clock": True, "last_message": state.last_ts.isoformat() if state.last_ts else None}
+        findings.append(
+            Finding(state.device_id, Change.RAISED, wtype, case_type, key, due.isoformat(), None, detail=detail)
+        )
+    return findings
