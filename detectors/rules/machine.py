@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from detectors.rules.findings import Change, Finding, WarningType
-from detectors.rules.messages import StatusMessage
+from detectors.rules.messages import OVERLOADED, StatusMessage
 from detectors.rules.thresholds import Thresholds
 
 W = WarningType
@@ -236,11 +236,22 @@ def _abnormal_start(j: _Judge, th: Thresholds) -> None:
 
 
 def _floor_position_lost(j: _Judge, th: Thresholds) -> None:
-    """The position changes while the car stands, or jumps several floors."""
+    """The position changes while the car stands, or jumps several floors.
+
+    Judged against the previous message only as far as `seq` says none is missing: transport
+    reordering (a message arriving after its successor, then refused as old) or a lost message leave a
+    gap, and a gap means a message is missing, not that the floor count was lost. A box sends one
+    message per change, so each missing message may hide one floor of travel: a jump is judged net of
+    the gap (a real loss still shows as a larger jump), a drift at a stand only without a gap (the
+    missing messages may have been a trip). Chosen over a reorder window because it needs no buffer
+    and no clock: every message is judged as it arrives, and the state stays one small JSON.
+    """
     st, m, prev = j.st, j.m, j.prev_position
-    if prev is not None:
-        jumped = abs(m.car_position - prev) >= th.floor_jump
-        drifted = j.stopped and not j.was_running and m.car_position != prev
+    last_seq = st.last_seq
+    if prev is not None and last_seq is not None and m.seq > last_seq:
+        missing = m.seq - last_seq - 1
+        jumped = abs(m.car_position - prev) - missing >= th.floor_jump
+        drifted = missing == 0 and j.stopped and not j.was_running and m.car_position != prev
         if (jumped or drifted) and W.FLOOR_POSITION_LOST not in st.active:
             j.fault(W.FLOOR_POSITION_LOST, True, previous=prev, position=m.car_position)
     if W.FLOOR_POSITION_LOST in st.active and j.stopped and m.door_zone == IN_ZONE and m.door_status == OPEN:
@@ -266,6 +277,26 @@ def _abnormal_stop(j: _Judge, th: Thresholds) -> None:
     out_stop = (j.normal and j.stopped and m.door_zone == OUT_OF_ZONE and m.door_status == LOCKED
                 and m.power_status != POWER_CUT)  # fmt: skip
     j.timed_fault(W.ABNORMAL_STOP, out_stop, th.abnormal_stop_s)
+
+
+def _overspeed(j: _Judge, th: Thresholds) -> None:
+    """Running faster than the rated speed x overspeed_factor (no rated speed registered: off)."""
+    if th.rated_speed_mps is None:
+        return
+    limit = round(th.rated_speed_mps * th.overspeed_factor, 6)  # 1.75 x 1.15 is 2.0125, not 2.01249...
+    j.fault(W.OVERSPEED, not j.stopped and j.m.speed > limit, speed=j.m.speed, limit=limit)
+
+
+def _overload(j: _Judge, th: Thresholds) -> None:
+    """Over the rated load while the doors are locked or the car runs: the overload device should have
+    held the doors open at the landing (an overloaded car standing open is the protection working).
+    Only boxes that report load are judged; a box reporting neither field never raises it."""
+    m = j.m
+    if m.load_percent is None and m.load_status is None and W.OVERLOAD not in j.st.active:
+        return
+    over = (m.load_percent is not None and m.load_percent > th.overload_percent) or m.load_status == OVERLOADED
+    j.fault(W.OVERLOAD, over and (not j.stopped or m.door_status == LOCKED), load_percent=m.load_percent,
+            load_status=m.load_status)  # fmt: skip
 
 
 def _door_counts(j: _Judge, th: Thresholds) -> None:
@@ -300,6 +331,8 @@ RULES: tuple[Callable[[_Judge, Thresholds], None], ...] = (
     _door_timers,
     _abnormal_stop,
     _door_counts,
+    _overspeed,
+    _overload,
 )
 
 
@@ -318,9 +351,18 @@ def _remember(st: DeviceState, m: StatusMessage) -> None:
     st.last_ts = m.ts
 
 
+def late(st: DeviceState, m: StatusMessage) -> bool:
+    """A message older than the last one judged (a late arrival or a redelivery): it must not roll the
+    state back. A box that rebooted restarts its seq with a newer time and is judged."""
+    return st.last_seq is not None and m.seq <= st.last_seq and st.last_ts is not None and m.ts <= st.last_ts
+
+
 def judge_status(st: DeviceState, m: StatusMessage, th: Thresholds) -> list[Finding]:
+    if late(st, m):
+        return []
     fields = (m.service_mode, m.car_status, m.car_position, m.door_zone, m.door_status, m.passenger_status,
-              m.power_status, m.alarm_button, m.up_limit, m.down_limit)  # fmt: skip
+              m.power_status, m.alarm_button, m.up_limit, m.down_limit, m.speed, m.load_percent,
+              m.load_status)  # fmt: skip
     if fields == st.last_fields and not st.since:
         # A heartbeat repeating the last status while no condition is being timed: every rule would
         # judge exactly as it did for the previous message, which is already applied.
