@@ -67,6 +67,9 @@ class DeviceState:
     dirty: bool = False
     # Volatile: the judged fields of the previous message (a repeat with no timer running changes nothing).
     last_fields: tuple[Any, ...] | None = None
+    # Volatile: per type, when its last episode was raised and cleared (message times), so that a late
+    # message does not raise again what was open at its time.
+    episodes: dict[str, tuple[datetime, datetime | None]] = field(default_factory=dict)
 
     def durable(self) -> dict[str, Any]:
         return {
@@ -104,11 +107,12 @@ class _Judge:
     stream fields (position, running, door) are only updated once every rule has judged.
     """
 
-    __slots__ = ("ended", "findings", "m", "normal", "prev_door", "prev_position", "st", "stopped", "ts", "ts_iso",
-                 "was_running")  # fmt: skip
+    __slots__ = ("ended", "findings", "late", "m", "missing", "normal", "prev_door", "prev_position", "st",
+                 "stopped", "ts", "ts_iso", "was_running")  # fmt: skip
 
-    def __init__(self, st: DeviceState, m: StatusMessage) -> None:
+    def __init__(self, st: DeviceState, m: StatusMessage, late: bool = False) -> None:
         self.st = st
+        self.late = late  # a message older than the state: it may raise what it alone proves, never clear
         self.m = m
         self.ts = m.ts
         self.ts_iso = m.ts.isoformat()
@@ -117,6 +121,9 @@ class _Judge:
         self.normal = m.service_mode == NORMAL_SERVICE
         self.stopped = m.car_status == 0
         self.prev_position, self.was_running, self.prev_door = st.position, st.running, st.door
+        # Messages missing between the previous one judged and this one (None: unknown, e.g. a reboot).
+        last = st.last_seq
+        self.missing = m.seq - last - 1 if last is not None and m.seq > last else None
 
     def held(self, name: str, condition: bool, seconds: float) -> bool:
         """Whether `condition` has held for `seconds` (its onset is remembered in the state)."""
@@ -144,12 +151,16 @@ class _Judge:
             key = _key(self.st.device_id, wtype, onset or self.st.since.get(wtype, self.ts_iso))
             active[wtype] = [key, case_type]
             self.st.dirty = True
+            self.st.episodes[wtype] = (self.ts, None)
             self.findings.append(
                 Finding(self.st.device_id, Change.RAISED, wtype, case_type, key, self.ts_iso, self.m.seq, detail=detail)
             )
-        elif not on and current is not None:
+        elif not on and current is not None and not self.late:
             del active[wtype]
             self.st.dirty = True
+            raised_at = self.st.episodes.get(wtype)
+            if raised_at is not None:
+                self.st.episodes[wtype] = (raised_at[0], self.ts)
             self.findings.append(
                 Finding(
                     self.st.device_id,
@@ -163,9 +174,11 @@ class _Judge:
             )
 
     def ended_past(self, wtype: WarningType, seconds: float) -> str | None:
-        """The onset of `wtype`'s condition when this message ends it after `seconds` or more, unraised."""
+        """The onset of `wtype`'s condition when this message ends it after `seconds` or more, unraised.
+        Only a message that follows the last one without a gap tells when the condition ended: a missing
+        message may have ended it earlier."""
         onset = self.ended.get(wtype)
-        if onset is None or wtype in self.st.active:
+        if onset is None or wtype in self.st.active or self.missing != 0:
             return None
         return onset if self.ts - datetime.fromisoformat(onset) >= timedelta(seconds=seconds) else None
 
@@ -242,16 +255,16 @@ def _floor_position_lost(j: _Judge, th: Thresholds) -> None:
     reordering (a message arriving after its successor, then refused as old) or a lost message leave a
     gap, and a gap means a message is missing, not that the floor count was lost. A box sends one
     message per change, so each missing message may hide one floor of travel: a jump is judged net of
-    the gap (a real loss still shows as a larger jump), a drift at a stand only without a gap (the
-    missing messages may have been a trip). Chosen over a reorder window because it needs no buffer
-    and no clock: every message is judged as it arrives, and the state stays one small JSON.
+    the gap (a real loss still shows as a larger jump), a drift at a stand only when too few messages
+    are missing to have been a trip. Chosen over a reorder window because it needs no buffer and no
+    clock: every message is judged as it arrives, and the state stays one small JSON.
     """
-    st, m, prev = j.st, j.m, j.prev_position
-    last_seq = st.last_seq
-    if prev is not None and last_seq is not None and m.seq > last_seq:
-        missing = m.seq - last_seq - 1
+    st, m, prev, missing = j.st, j.m, j.prev_position, j.missing
+    if prev is not None and missing is not None:
         jumped = abs(m.car_position - prev) - missing >= th.floor_jump
-        drifted = missing == 0 and j.stopped and not j.was_running and m.car_position != prev
+        # A trip from one stand to another takes at least three messages (start, floor, stop): one
+        # missing message cannot hide it.
+        drifted = missing <= 1 and j.stopped and not j.was_running and m.car_position != prev
         if (jumped or drifted) and W.FLOOR_POSITION_LOST not in st.active:
             j.fault(W.FLOOR_POSITION_LOST, True, previous=prev, position=m.car_position)
     if W.FLOOR_POSITION_LOST in st.active and j.stopped and m.door_zone == IN_ZONE and m.door_status == OPEN:
@@ -357,9 +370,32 @@ def late(st: DeviceState, m: StatusMessage) -> bool:
     return st.last_seq is not None and m.seq <= st.last_seq and st.last_ts is not None and m.ts <= st.last_ts
 
 
+def judge_late(st: DeviceState, m: StatusMessage, th: Thresholds) -> list[Finding]:
+    """A late message (transport reordering) does not roll the state back, but what it alone proves
+    still happened: the alarm button, overspeed, overload. Raises only; the next message in order
+    clears what no longer holds."""
+    j = _Judge(st, m, late=True)
+    power_rescue = W.POWER_LOSS in st.active and st.active[W.POWER_LOSS][1] == "rescue"
+    if m.alarm_button == 1 and not power_rescue and not _was_open(st, W.TRAPPED, m.ts):
+        j.fault(W.TRAPPED, True, "rescue", st.since.get(W.TRAPPED, j.ts_iso), alarm_button=True)
+    if not _was_open(st, W.OVERSPEED, m.ts):
+        _overspeed(j, th)
+    if not _was_open(st, W.OVERLOAD, m.ts):
+        _overload(j, th)
+    return j.findings
+
+
+def _was_open(st: DeviceState, wtype: WarningType, ts: datetime) -> bool:
+    """Whether `wtype`'s last episode was open at `ts` (raised by then, not cleared before)."""
+    episode = st.episodes.get(wtype)
+    return episode is not None and episode[0] <= ts and (episode[1] is None or ts <= episode[1])
+
+
 def judge_status(st: DeviceState, m: StatusMessage, th: Thresholds) -> list[Finding]:
+    """Judge one status message. A late one (older than the last judged: transport reordering) only
+    raises what it alone proves (`judge_late`); a redelivery of the last one changes nothing."""
     if late(st, m):
-        return []
+        return judge_late(st, m, th) if m.seq != st.last_seq else []
     fields = (m.service_mode, m.car_status, m.car_position, m.door_zone, m.door_status, m.passenger_status,
               m.power_status, m.alarm_button, m.up_limit, m.down_limit, m.speed, m.load_percent,
               m.load_status)  # fmt: skip
