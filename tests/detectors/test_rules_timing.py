@@ -385,9 +385,10 @@ def test_the_load_fields_are_optional_and_validated() -> None:
     assert isinstance(full, StatusMessage) and (full.load_percent, full.load_status) == (101.0, 2)
     nulls = parse_status(payload(load_percent=None, load_status=None), "B1")
     assert isinstance(nulls, StatusMessage) and nulls.load_percent is None
-    for extra, reason in [({"load_percent": "90"}, Reason.WRONG_TYPE), ({"load_percent": True}, Reason.WRONG_TYPE),
-                          ({"load_percent": -1}, Reason.OUT_OF_RANGE), ({"load_percent": 301}, Reason.OUT_OF_RANGE),
-                          ({"load_status": 3}, Reason.OUT_OF_RANGE), ({"load_status": 1.0}, Reason.WRONG_TYPE)]:  # fmt: skip
+    bad = [({"load_percent": "90"}, Reason.WRONG_TYPE), ({"load_percent": True}, Reason.WRONG_TYPE),
+           ({"load_percent": -1}, Reason.OUT_OF_RANGE), ({"load_percent": 301}, Reason.OUT_OF_RANGE),
+           ({"load_status": 3}, Reason.OUT_OF_RANGE), ({"load_status": 1.0}, Reason.WRONG_TYPE)]  # fmt: skip
+    for extra, reason in bad:
         refused = parse_status(payload(**extra), "B1")
         assert isinstance(refused, Rejection) and refused.reason is reason, extra
 
