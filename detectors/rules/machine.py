@@ -192,7 +192,7 @@ class _Judge:
     def timed_fault(self, wtype: WarningType, condition: bool, seconds: float, **detail: Any) -> None:
         if self.held(wtype, condition, seconds):
             self.fault(wtype, True, **detail)
-        elif not condition:
+        elif not condition and (wtype in self.ended or wtype in self.st.active):
             self.ended_fault(wtype, seconds)
 
 
@@ -232,7 +232,7 @@ def _trapped(j: _Judge, th: Thresholds) -> None:
         j.held(W.TRAPPED, False, th.trapped_s)  # the power-loss rescue covers it; time afresh after
     elif trapped:
         j.fault(W.TRAPPED, True, "rescue", alarm_button=alarm)
-    elif not (closed_in or alarm):
+    elif not (closed_in or alarm) and (W.TRAPPED in j.ended or W.TRAPPED in st.active):
         j.ended_fault(W.TRAPPED, th.trapped_s, "rescue", alarm_button=False)
 
 
