@@ -17,7 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.lift_traces import fleet, judge, score
+from tests.support.lift_traces import fleet
+from tests.support.trace_scoring import judge, score
 
 
 def main() -> None:

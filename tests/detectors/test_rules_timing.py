@@ -15,7 +15,8 @@ from detectors.rules.findings import Change, Finding
 from detectors.rules.machine import DeviceState, judge_deadlines, judge_status, next_deadline
 from detectors.rules.messages import Reason, Rejection, StatusMessage, parse_status
 from detectors.rules.thresholds import Thresholds, load_thresholds
-from tests.support.lift_traces import fleet, judge, score
+from tests.support.lift_traces import fleet
+from tests.support.trace_scoring import judge, score
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 # A car standing level at floor 3, doors closed and locked, empty (DESIGN's field values).
