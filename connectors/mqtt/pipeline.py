@@ -1,6 +1,7 @@
 """From a received MQTT message to findings handed on and state written, without the network part.
 
-`handle(topic, payload)` parses, checks and judges one message in memory and never raises;
+`handle(topic, payload)` parses, checks and judges one message in memory and never raises (a
+redelivered message is counted under `duplicate.<kind>`, not dead-lettered);
 `flush()` hands the findings on (first: a crash after it re-emits the same idempotency keys, which
 downstream ignores), then writes one transaction with the dead letters, counters, the detector
 states that made a transition and device presence. The caller acknowledges the batch's MQTT
@@ -96,9 +97,13 @@ class IngestPipeline:
         now = self.clock.now()
         refused = check_status(view, m, now, self.limits)
         if refused is not None:
-            self._reject(topic, device_id, payload, refused)
+            if refused.reason is Reason.DUPLICATE_SEQ:
+                self.batch.count("duplicate.status")  # a redelivery: counted, not a refusal
+            else:
+                self._reject(topic, device_id, payload, refused)
             return
         st = view.state
+        view.taken(m.seq, st.last_seq)
         findings = judge_status(st, m, view.thresholds)
         if st.dirty:
             self.dirty.add(device_id)
@@ -119,7 +124,7 @@ class IngestPipeline:
             return
         recent = self._events.setdefault(device_id, deque(maxlen=EVENT_MEMORY))
         if e.event_id in recent:
-            self._reject(topic, device_id, payload, Rejection(Reason.DUPLICATE_EVENT, e.event_id))
+            self.batch.count("duplicate.event")  # a redelivery: counted, not a refusal
             return
         recent.append(e.event_id)
         self.signals.extend({**f.signal(), "elevator_id": view.elevator_id} for f in judge_event(view.state, e))
