@@ -12,16 +12,25 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from connectors.mqtt.pipeline import Flush, IngestPipeline
-from connectors.mqtt.store import mark_silent_offline
+from connectors.mqtt.pipeline import IngestPipeline
 from connectors.mqtt.topics import SHARE_GROUP, shared_filters
 
 log = logging.getLogger(__name__)
+
+
+class Sink(Protocol):
+    """What the service feeds: the pipeline itself (embedded) or the partitions' relay (deployed)."""
+
+    def handle(self, topic: str, payload: bytes) -> None: ...
+    def pending(self) -> bool: ...
+    def take(self) -> Any: ...
+    def commit(self, cut: Any) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,7 @@ class IngestConfig:
 
 
 class IngestService:
-    def __init__(self, pipeline: IngestPipeline, config: IngestConfig) -> None:
+    def __init__(self, pipeline: Sink, config: IngestConfig) -> None:
         self.pipeline = pipeline
         self.config = config
         self.stopping = threading.Event()
@@ -55,7 +64,7 @@ class IngestService:
         self._disconnected = threading.Event()
         self._lock = threading.Lock()
         self._unacked: list[int] = []
-        self._cut: tuple[Flush, list[int]] | None = None
+        self._cut: tuple[Any, list[int]] | None = None
         self._wake = threading.Event()
         self._flush_failures = 0
         self._retry_at = 0.0
@@ -174,19 +183,9 @@ class IngestService:
             self.close()
 
     def check_offline(self) -> list[str]:
-        p = self.pipeline
-        try:
-            silent = mark_silent_offline(p.sessions, p.clock.now(), p.limits.heartbeat_timeout_s)
-        except Exception:
-            log.exception("heartbeat check failed")
-            return []
-        with self._lock:
-            for device_id in silent:
-                if device_id in p.views:
-                    p.views[device_id].online = False
-        if silent:
-            log.info("%d device(s) went silent: offline", len(silent))
-        return silent
+        if not isinstance(self.pipeline, IngestPipeline):
+            return []  # a relay judges nothing: the partitions' holders check
+        return self.pipeline.check_offline(self._lock)
 
     def stop(self) -> None:
         self.stopping.set()

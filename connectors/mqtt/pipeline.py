@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy.orm import sessionmaker
 
 from connectors.mqtt import dead_letters
 from connectors.mqtt.gate import DeviceView, check_status
-from connectors.mqtt.store import Batch, load_devices, write_batch
+from connectors.mqtt.store import Batch, load_devices, mark_silent_offline, write_batch
 from connectors.mqtt.topics import split
 from detectors.rules.events import judge_event
 from detectors.rules.machine import judge_status
@@ -199,6 +200,34 @@ class IngestPipeline:
             }
         )
         self.batch.count(f"rejected.{rejection.reason.value}")
+
+    # -- boxes taken over, boxes gone silent ---------------------------------------------------------
+    def reload(self, device_ids: set[str]) -> None:
+        """Read these boxes' states again (a partition taken over: what its last holder wrote)."""
+        if not device_ids:
+            return
+        self.views.update(load_devices(self.sessions, self.book, device_ids))
+        for device_id in device_ids:
+            self._events.pop(device_id, None)
+
+    def judge_deadlines(self, link_up: bool = True) -> None:
+        """Judge the boxes whose timed condition reached its limit without a message (none yet)."""
+
+    def check_offline(self, lock: AbstractContextManager[object] | None = None) -> list[str]:
+        """Boxes online but unheard for the heartbeat timeout go offline (one statement over the shared
+        table, any process may run it); their views follow."""
+        try:
+            silent = mark_silent_offline(self.sessions, self.clock.now(), self.limits.heartbeat_timeout_s)
+        except Exception:
+            log.exception("heartbeat check failed")
+            return []
+        with lock or nullcontext():
+            for device_id in silent:
+                if device_id in self.views:
+                    self.views[device_id].online = False
+        if silent:
+            log.info("%d device(s) went silent: offline", len(silent))
+        return silent
 
     # -- the batch ------------------------------------------------------------------------------
     def pending(self) -> bool:
