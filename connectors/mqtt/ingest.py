@@ -171,6 +171,9 @@ class IngestService:
             while not self.stopping.is_set():
                 self._wake.wait(self.config.flush_seconds)
                 self._wake.clear()
+                if isinstance(self.pipeline, IngestPipeline):  # boxes silent mid-fault, every round (≤ 1 s)
+                    with self._lock:
+                        self.pipeline.judge_deadlines(self.connected.is_set())
                 while not self.flush():
                     if self.stopping.wait(0.2):
                         break

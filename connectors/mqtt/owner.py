@@ -67,6 +67,7 @@ class PartitionOwner:
         self._last_read = 0
         self._next = {"rebalance": 0.0, "flush": 0.0, "offline": 0.0, "trim": 0.0}
         self._stream_partition = {lay.stream(p): p for p in range(lay.partitions)}
+        pipeline.use_lanes(lambda device_id: partition_of(device_id, lay.partitions))
         self.stopping = threading.Event()
 
     # -- running --------------------------------------------------------------------------------
@@ -109,7 +110,7 @@ class PartitionOwner:
                 self._judge(ready)
         for ready in self.reseq.expired(time.monotonic()):
             self._judge(ready)
-        self.pipeline.judge_deadlines(self.link_up())
+        self.pipeline.judge_deadlines(self.link_up(), self.owned, set(self.reseq.held))
         now = time.monotonic()
         if now >= self._next["flush"] or sum(map(len, self.unflushed.values())) >= self.config.flush_messages:
             self._next["flush"] = now + self.config.flush_seconds
@@ -176,6 +177,7 @@ class PartitionOwner:
         self.owned.discard(p)
         self.cursor.pop(p, None)
         self.unflushed.pop(p, None)
+        self.pipeline.deadlines.forget_lane(p)
         n = self.layout.partitions
         self.reseq.drop({d for d in list(self.reseq.held) + list(self.reseq.last) if partition_of(d, n) == p})
 

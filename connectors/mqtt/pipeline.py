@@ -21,11 +21,12 @@ from typing import Any
 from sqlalchemy.orm import sessionmaker
 
 from connectors.mqtt import dead_letters
+from connectors.mqtt.deadlines import DeadlineBook
 from connectors.mqtt.gate import DeviceView, check_status
 from connectors.mqtt.store import Batch, load_devices, mark_silent_offline, write_batch
 from connectors.mqtt.topics import split
 from detectors.rules.events import judge_event
-from detectors.rules.machine import judge_status
+from detectors.rules.machine import judge_deadlines, judge_status
 from detectors.rules.messages import (
     MAX_DEVICE_ID,
     Reason,
@@ -48,13 +49,17 @@ LOOKUPS_PER_MINUTE = 60  # registry look-ups for ids we do not know (boxes regis
 
 
 class IngestPipeline:
-    def __init__(self, sessions: sessionmaker, book: ThresholdBook, deliver: Deliver, clock: Clock) -> None:
+    def __init__(self, sessions: sessionmaker, book: ThresholdBook, deliver: Deliver, clock: Clock,
+                 deadline_grace_s: float = 2.0) -> None:  # fmt: skip
         self.sessions = sessions
         self.book = book
         self.limits = book.ingest
         self.deliver = deliver
         self.clock = clock
         self.views: dict[str, DeviceView] = load_devices(sessions, book)
+        self.deadlines = DeadlineBook(deadline_grace_s)
+        for view in self.views.values():
+            self.deadlines.restored(view.device_id, view.state, view.thresholds)
         self.batch = Batch()
         self.signals: list[dict[str, Any]] = []
         self.dirty: set[str] = set()
@@ -106,6 +111,8 @@ class IngestPipeline:
         st = view.state
         view.taken(m.seq, st.last_seq)
         findings = judge_status(st, m, view.thresholds)
+        self.deadlines.observe(device_id, m.ts)
+        self.deadlines.schedule(device_id, st, view.thresholds)
         if st.dirty:
             self.dirty.add(device_id)
             st.dirty = False
@@ -206,12 +213,41 @@ class IngestPipeline:
         """Read these boxes' states again (a partition taken over: what its last holder wrote)."""
         if not device_ids:
             return
-        self.views.update(load_devices(self.sessions, self.book, device_ids))
-        for device_id in device_ids:
+        fresh = load_devices(self.sessions, self.book, device_ids)
+        self.views.update(fresh)
+        for device_id, view in fresh.items():
             self._events.pop(device_id, None)
+            self.deadlines.restored(device_id, view.state, view.thresholds)
 
-    def judge_deadlines(self, link_up: bool = True) -> None:
-        """Judge the boxes whose timed condition reached its limit without a message (none yet)."""
+    def use_lanes(self, lane_of: Callable[[str], int], grace_s: float | None = None) -> None:
+        """Deadlines kept per lane (the partitioned ingest: a lane is a partition)."""
+        self.deadlines = DeadlineBook(self.deadlines.grace.total_seconds() if grace_s is None else grace_s, lane_of)
+        for view in self.views.values():
+            self.deadlines.restored(view.device_id, view.state, view.thresholds)
+
+    def judge_deadlines(self, link_up: bool = True, lanes: set[int] | None = None,
+                        skip: set[str] | frozenset[str] = frozenset()) -> int:  # fmt: skip
+        """Judge the boxes whose timed condition reached its limit with no message since (a box silent
+        mid-fault); their findings go with the next flush like any other. How many were judged."""
+        if not link_up:
+            self.deadlines.hold()
+            return 0
+        judged = 0
+        for device_id, at in list(self.deadlines.passed(lanes, skip)):
+            view = self.views.get(device_id)
+            if view is None:
+                continue
+            judged += 1
+            st = view.state
+            findings = judge_deadlines(st, at, view.thresholds)
+            if st.dirty:
+                self.dirty.add(device_id)
+                st.dirty = False
+            if findings:
+                self.signals.extend({**f.signal(), "elevator_id": view.elevator_id} for f in findings)
+                self.batch.count("judged_on_clock", len(findings))
+            self.deadlines.schedule(device_id, st, view.thresholds)
+        return judged
 
     def check_offline(self, lock: AbstractContextManager[object] | None = None) -> list[str]:
         """Boxes online but unheard for the heartbeat timeout go offline (one statement over the shared
