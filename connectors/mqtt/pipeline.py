@@ -22,7 +22,7 @@ from sqlalchemy.orm import sessionmaker
 
 from connectors.mqtt import dead_letters
 from connectors.mqtt.deadlines import DeadlineBook
-from connectors.mqtt.gate import DeviceView, check_status
+from connectors.mqtt.gate import DeviceView, check_status, rebooted
 from connectors.mqtt.store import Batch, load_devices, mark_silent_offline, write_batch
 from connectors.mqtt.topics import split
 from detectors.rules.events import judge_event
@@ -109,7 +109,9 @@ class IngestPipeline:
                 self._reject(topic, device_id, payload, refused)
             return
         st = view.state
-        view.taken(m.seq, st.last_seq)
+        if st.last_seq is not None and m.seq < st.last_seq and not rebooted(view, m):
+            self.batch.count("late.status")  # judged as late by the rules (never rolls the state back)
+        view.taken(m.seq, st.last_seq, rebooted(view, m))
         findings = judge_status(st, m, view.thresholds)
         self.deadlines.observe(device_id, m.ts)
         self.deadlines.schedule(device_id, st, view.thresholds)
