@@ -154,3 +154,21 @@ class FleetBroker(PrivateBroker):
 
     def publisher_auth(self) -> tuple[str, str]:
         return self.PUBLISHER, self.publisher_password
+
+    def publisher(self) -> Any:
+        """A connected publisher (paho, QoS 1 resent after a reconnect) allowed every box's topics."""
+        from connectors.mqtt.publisher import connect_publisher
+
+        client = connect_publisher("127.0.0.1", self.port, username=self.PUBLISHER, password=self.publisher_password)
+        client.reconnect_delay_set(min_delay=1, max_delay=2)
+        return client
+
+    def ingest_config(self, **kw: Any) -> Any:
+        from connectors.mqtt.ingest import IngestConfig
+
+        return IngestConfig(port=self.port, username=INGEST_USER, password=self.ingest_password,
+                            reconnect_max_s=2, **kw)  # fmt: skip
+
+    def ingest_env(self) -> dict[str, str]:
+        """What a `liftcase ingest` process needs in its environment to sign in here."""
+        return {"LIFTCASE_MQTT_USERNAME": INGEST_USER, "LIFTCASE_MQTT_PASSWORD": self.ingest_password}

@@ -1,14 +1,10 @@
-"""End to end over the real Mosquitto: simulated faults become cases with tasks, duplicates are
-suppressed, and an ingest process killed with SIGKILL mid-stream and restarted loses nothing.
-
-Each module run has a Mosquitto of its own (the deployed config, tests/support/broker.py): the
-ingest subscribes to every box's topics, so on the shared broker any other test run's traffic
-would land in its session too (and be left there, unacked, when it stops)."""
+"""End to end over the real Mosquitto (a private one: conftest.py): simulated faults become cases with
+tasks, duplicates are suppressed, and an ingest process killed with SIGKILL mid-stream and restarted
+loses nothing."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -39,20 +35,10 @@ from processes.system import System
 from registry.models import Device
 from tests.support.broker import FleetBroker
 from tests.support.helpers import open_tasks
-from tests.support.services import need_service
 from tests.support.system import make_system
 
 ROOT = Path(__file__).resolve().parents[3]
 WARNING_FAULTS = ("door_held_open", "abnormal_stop", "door_lock_fault", "overrun_top", "power_loss")
-
-
-@pytest.fixture(scope="module")
-def broker() -> Iterator[FleetBroker]:
-    if shutil.which("mosquitto") is None:
-        need_service(1883, "Mosquitto")  # fails under CI=true, skips elsewhere
-    private = FleetBroker()
-    yield private
-    private.close()
 
 
 def ingest_client(broker: FleetBroker, client_id: str) -> mqtt.Client:
