@@ -96,15 +96,15 @@ class PartitionOwner:
 
     def round(self) -> None:
         now = time.monotonic()
+        if now >= self._next["rebalance"]:  # also while a batch waits: the leases must not lapse
+            self._next["rebalance"] = now + self.config.rebalance_s
+            self.rebalance()
         if self._cut is not None:  # a batch failed to write: nothing newer before it is written
             if now >= self._retry_at:
                 self._commit()
             else:
                 self.stopping.wait(min(0.2, self._retry_at - now))
             return
-        if now >= self._next["rebalance"]:
-            self._next["rebalance"] = now + self.config.rebalance_s
-            self.rebalance()
         for item in self._read():
             for ready in self.reseq.add(item[2], item[3], item, now):
                 self._judge(ready)
@@ -149,7 +149,7 @@ class PartitionOwner:
             log.warning("lease of partition %d lost (this process stalled?); its holder re-reads it", p)
             self._forget(p)
         giving_up = self.owned - wanted
-        if giving_up and self.flush():
+        if giving_up and self._cut is None and self.flush():  # written and acknowledged first
             for p in sorted(giving_up):
                 self._forget(p)
                 self.leases.release(p)
