@@ -22,6 +22,7 @@ from connectors.mqtt.pipeline import IngestPipeline
 from connectors.mqtt.topics import SHARE_GROUP, shared_filters
 
 log = logging.getLogger(__name__)
+SESSION_TAKEN_OVER = 142  # MQTT 5 DISCONNECT reason code
 
 
 class Sink(Protocol):
@@ -56,9 +57,11 @@ class IngestConfig:
 
 
 class IngestService:
-    def __init__(self, pipeline: Sink, config: IngestConfig) -> None:
+    def __init__(self, pipeline: Sink, config: IngestConfig, drainer: bool = False) -> None:
         self.pipeline = pipeline
         self.config = config
+        self.drainer = drainer  # connected as a departed process's session (connectors/mqtt/sessions.py)
+        self.end_session = False  # at close: ask the broker to delete the session
         self.stopping = threading.Event()
         self.connected = threading.Event()
         self._disconnected = threading.Event()
@@ -96,6 +99,10 @@ class IngestService:
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _props) -> None:  # type: ignore[no-untyped-def]
         self.connected.clear()
         self._disconnected.set()
+        if self.drainer and reason_code == SESSION_TAKEN_OVER:  # its owner is back: leave it the session
+            self.stopping.set()
+            _client.disconnect()  # no reconnect
+            return
         if not self.stopping.is_set():
             log.warning("MQTT connection lost (%s); paho reconnects with backoff", reason_code)
 
@@ -204,6 +211,10 @@ class IngestService:
         # written them (and the DISCONNECT behind them) would leave the broker holding the batch
         # for redelivery. Its on_disconnect comes after every earlier packet went out.
         self._disconnected.clear()
-        if self.client.disconnect() == mqtt.MQTT_ERR_SUCCESS:
+        props = None
+        if self.end_session:
+            props = Properties(PacketTypes.DISCONNECT)
+            props.SessionExpiryInterval = 0
+        if self.client.disconnect(properties=props) == mqtt.MQTT_ERR_SUCCESS:
             self._disconnected.wait(self.config.close_timeout_s)
         self.client.loop_stop()

@@ -34,19 +34,26 @@ class Leases:
         self.layout = lay
         self.me = me
         self.ttl_ms = int(ttl_s * 1000)
+        self.departed: list[str] = []
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
 
     def live_members(self) -> list[str]:
-        """Renew my membership, forget expired members, return the live ones."""
+        """Renew my membership, forget expired members (kept in `departed`), return the live ones."""
         seconds, micros = self.redis.time()
         now_ms = seconds * 1000 + micros // 1000
         pipe = self.redis.pipeline()
         pipe.zadd(self.layout.members, {self.me: now_ms + self.ttl_ms})
+        pipe.zrangebyscore(self.layout.members, "-inf", now_ms)
         pipe.zremrangebyscore(self.layout.members, "-inf", now_ms)
         pipe.zrange(self.layout.members, 0, -1)
-        members = pipe.execute()[-1]
+        _, departed, _, members = pipe.execute()
+        self.departed = [m.decode() if isinstance(m, bytes) else m for m in departed]
         return [m.decode() if isinstance(m, bytes) else m for m in members]
+
+    def claim_drain(self, member: str) -> bool:
+        """One process drains a departed member's broker session (connectors/mqtt/sessions.py)."""
+        return bool(self.redis.set(f"{self.layout.prefix}:drain:{member}", self.me, nx=True, px=300_000))
 
     def wanted(self) -> set[int]:
         return deal(self.layout.partitions, self.live_members()).get(self.me, set())
@@ -69,4 +76,4 @@ class Leases:
         """At shutdown: give everything back at once, so the others need not wait for expiry."""
         for p in held:
             self.release(p)
-        self.redis.zrem(self.layout.members, self.me)
+        self.redis.zadd(self.layout.members, {self.me: 0})  # expired: the next process to look drains my session

@@ -69,6 +69,7 @@ class PartitionOwner:
         self._stream_partition = {lay.stream(p): p for p in range(lay.partitions)}
         pipeline.use_lanes(lambda device_id: partition_of(device_id, lay.partitions))
         self.stopping = threading.Event()
+        self.on_departed: Callable[[str], None] | None = None  # a member went away: drain its session
 
     # -- running --------------------------------------------------------------------------------
     def run(self, seconds: float | None = None) -> None:
@@ -145,6 +146,9 @@ class PartitionOwner:
     # -- partitions -----------------------------------------------------------------------------
     def rebalance(self) -> None:
         wanted = self.leases.wanted()
+        for member in self.leases.departed:
+            if member != self.config.consumer and self.on_departed is not None and self.leases.claim_drain(member):
+                self.on_departed(member)
         for p in self.leases.renew(self.owned):
             log.warning("lease of partition %d lost (this process stalled?); its holder re-reads it", p)
             self._forget(p)

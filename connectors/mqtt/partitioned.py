@@ -22,6 +22,7 @@ from connectors.mqtt.owner import OwnerConfig, PartitionOwner
 from connectors.mqtt.partitions import DEFAULT_PARTITIONS, ensure_groups, layout
 from connectors.mqtt.pipeline import IngestPipeline
 from connectors.mqtt.relay import StreamRelay
+from connectors.mqtt.sessions import drain_session
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class PartitionedIngest:
                         flush_seconds=parts.flush_seconds, offline_check_s=config.offline_check_s),
             link_up=self.service.connected.is_set,
         )  # fmt: skip
+        self.owner.on_departed = self.drain
+        self.config = config
         self.pipeline = pipeline
         self.connected = self.service.connected
         self.stopping = threading.Event()
@@ -62,6 +65,11 @@ class PartitionedIngest:
         finally:
             self.service.stop()
             relay.join(30)
+
+    def drain(self, client_id: str) -> None:
+        """Relay what the broker kept for a departed process's session, in the background."""
+        threading.Thread(target=drain_session, args=(self.relay, self.config, client_id), daemon=True,
+                         name=f"drain-{client_id}").start()  # fmt: skip
 
     def stop(self) -> None:
         self.stopping.set()
