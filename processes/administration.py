@@ -76,9 +76,7 @@ def update_organisation(
 # -- users ---------------------------------------------------------------------------------------
 
 
-def create_user(
-    session: Session, fields: dict[str, Any], *, password: str | None, actor: str, now: datetime
-) -> User:
+def create_user(session: Session, fields: dict[str, Any], *, password: str | None, actor: str, now: datetime) -> User:
     user = User(password_hash=hash_password(password) if password else None, **fields)
     shown = {k: fields.get(k) for k in USER_FIELDS if k in fields} | {"password": "set" if password else "none"}
     return _created(session, user, "user", user.username, shown, actor, now)
@@ -112,9 +110,7 @@ def update_user(
 
 def _check_admin_may_go(session: Session, user: User, actor_id: int) -> None:
     if user.id == actor_id:
-        raise Conflict(
-            "you cannot disable yourself" if not user.active else "you cannot take away your own admin role"
-        )
+        raise Conflict("you cannot disable yourself" if not user.active else "you cannot take away your own admin role")
     others = session.execute(select(User.id, User.roles).where(User.active.is_(True), User.id != user.id))
     if not any(Role.ADMIN in (roles or []) for _, roles in others):
         raise Conflict(f"{user.username} is the last active admin; make another admin first")
@@ -137,10 +133,17 @@ def update_elevator(
 
 
 def import_elevator_rows(
-    session: Session, rows: list[dict[str, Any]], *, dry_run: bool, filename: str, actor: str, now: datetime
+    session: Session,
+    rows: list[dict[str, Any]],
+    *,
+    dry_run: bool,
+    filename: str,
+    actor: str,
+    now: datetime,
+    province_prefix: str | None = None,
 ) -> ImportReport:
     """The bulk import (registry.importing), one entry for the file when it wrote anything."""
-    report = import_elevators(session, rows, dry_run=dry_run)
+    report = import_elevators(session, rows, dry_run=dry_run, province_prefix=province_prefix)
     if not dry_run and (report.created or report.updated):
         counts = {"rows": report.rows, "created": report.created, "updated": report.updated}
         admin_audit.record(

@@ -161,7 +161,9 @@ def _check_organisations(
             clean[target] = found[0]
 
 
-def check_row(row: dict[str, Any], districts: set[str], orgs: dict[str, tuple[int, str]]) -> tuple[dict, dict]:
+def check_row(
+    row: dict[str, Any], districts: set[str], orgs: dict[str, tuple[int, str]], province_prefix: str | None = None
+) -> tuple[dict, dict]:
     """(clean values, errors by column) for one row."""
     errors: dict[str, list[str]] = {}
     clean: dict[str, Any] = {}
@@ -174,7 +176,7 @@ def check_row(row: dict[str, Any], districts: set[str], orgs: dict[str, tuple[in
             fail(column, "required")
     code = str(row.get("register_code") or "").strip()
     if code:
-        for problem in validate_register_code(code):
+        for problem in validate_register_code(code, province_prefix):
             fail("register_code", problem)
         clean["register_code"] = code
         clean["kind"] = KIND_BY_CATEGORY.get(code[:4], "traction")
@@ -190,9 +192,12 @@ def check_row(row: dict[str, Any], districts: set[str], orgs: dict[str, tuple[in
     return clean, errors
 
 
-def import_elevators(session: Session, rows: list[dict[str, Any]], *, dry_run: bool = False) -> ImportReport:
+def import_elevators(
+    session: Session, rows: list[dict[str, Any]], *, dry_run: bool = False, province_prefix: str | None = None
+) -> ImportReport:
     """Check every row; unless `dry_run`, insert new register codes and update known ones.
-    Rows with errors are reported and left out; the valid ones go in one transaction."""
+    Rows with errors are reported and left out; the valid ones go in one transaction.
+    `province_prefix`: the city profile's; codes of another province are refused."""
     districts = set(session.scalars(select(District.code)))
     orgs = {
         code: (oid, kind)
@@ -205,7 +210,7 @@ def import_elevators(session: Session, rows: list[dict[str, Any]], *, dry_run: b
         if not row:
             continue
         report.rows += 1
-        clean, errors = check_row(row, districts, orgs)
+        clean, errors = check_row(row, districts, orgs, province_prefix)
         code = clean.get("register_code")
         if code and code in seen:
             errors.setdefault("register_code", []).append(f"repeats row {seen[code]}")

@@ -45,7 +45,7 @@ class ElevatorSchema(Schema):
 
     @validates("register_code")
     def _code(self, value: str, **_: Any) -> None:
-        problems = validate_register_code(value)
+        problems = validate_register_code(value, context.system().settings.city_profile.province_prefix)
         if problems:
             raise ValidationError(problems)
 

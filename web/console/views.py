@@ -53,6 +53,7 @@ def page(template: str, **values: Any) -> str:
         city_tz=CITY_TZ.key,  # the scripts show and read times on the city's clock
         utc_offset=local_now.isoformat()[-6:],
         strings=js_strings(),
+        city=system.settings.city_profile.public(),  # names, hotline, map centre of the deployment's city
         **values,
     )
 

@@ -177,7 +177,7 @@ ZH_CN: dict[str, str] = {
     "Unread only": "仅未读",
     "Sign in": "登录",
     "Elevator emergency rescue and safety supervision": "电梯应急救援与安全监管平台",
-    "Dazhou 96933 platform · sign in with your account": "达州96933平台 · 请使用账号登录",
+    "%(platform)s · sign in with your account": "%(platform)s · 请使用账号登录",
     "Username": "用户名",
     "Password": "密码",
     "Task": "任务",
