@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from demo.seed_elevators import build_devices, build_elevators
 from demo.seed_organisations import ROW, Organisations, build_organisations
+from demo.seed_records import add_records
 from demo.seed_vocabulary import DemoCity, demo_city, mobile, person
 from infra.city import CityProfile
 from infra.settings import Settings
@@ -75,6 +76,7 @@ def seed_city(
     # One hash for everyone: a deliberately slow hasher would otherwise cost minutes.
     password_hash = hash_password(DEMO_PASSWORD) if hash_password else None
     users = _users(rng, place, orgs, lifts, password_hash)
+    add_records(seed, place, orgs, lifts)
     districts = [
         {"code": d.code, "name": d.name, "urban": d.urban, "lat": d.lat, "lon": d.lon} for d in place.districts
     ]

@@ -20,6 +20,7 @@ from registry.accounts.service import hash_password
 from registry.codes import KIND_BY_CATEGORY, make_qr_code
 from registry.importing import ImportReport, import_elevators
 from registry.models import Device, Elevator, Organisation, Role, User
+from registry.places import is_key_place
 
 Row = TypeVar("Row", Organisation, User, Elevator)
 USER_FIELDS = ("username", "display_name", "roles", "organisation_id", "phone", "email", "on_call", "active")
@@ -121,6 +122,7 @@ def _check_admin_may_go(session: Session, user: User, actor_id: int) -> None:
 
 def register_elevator(session: Session, fields: dict[str, Any], *, actor: str, now: datetime) -> Elevator:
     code = fields["register_code"]
+    fields = {"key_place": is_key_place(fields.get("place_category")), **fields}
     elevator = Elevator(qr_code=make_qr_code(code), kind=KIND_BY_CATEGORY.get(code[:4], "traction"), **fields)
     return _created(session, elevator, "elevator", code, fields, actor, now)
 
@@ -128,6 +130,8 @@ def register_elevator(session: Session, fields: dict[str, Any], *, actor: str, n
 def update_elevator(
     session: Session, elevator: Elevator, changes: dict[str, Any], *, actor: str, now: datetime
 ) -> Elevator:
+    if "place_category" in changes and "key_place" not in changes:  # the flag follows a new category
+        changes = {**changes, "key_place": is_key_place(changes["place_category"])}
     _updated(session, elevator, "elevator", elevator.register_code, _apply(elevator, changes), actor, now)
     return elevator
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from registry.codes import KIND_BY_CATEGORY, make_qr_code, validate_register_code
 from registry.models import District, Elevator, Organisation, OrgKind
+from registry.places import LABELS_ZH, is_key_place, place_category
 
 COLUMNS = (
     "register_code",
@@ -28,6 +29,16 @@ COLUMNS = (
     "use_unit_code",
     "maintenance_unit_code",
     "next_inspection_due",
+    # the record (migration 0014); optional
+    "manufacturer_code",
+    "model",
+    "factory_number",
+    "installer_code",
+    "use_certificate_no",
+    "place_category",
+    "key_place",
+    "rated_load_kg",
+    "rated_speed",
 )
 REQUIRED = ("register_code", "address", "district_code", "lat", "lon", "use_unit_code", "maintenance_unit_code")
 # The header row may use the Chinese column names of the provincial template.
@@ -42,6 +53,17 @@ ALIASES = {
     "使用单位编码": "use_unit_code",
     "维保单位编码": "maintenance_unit_code",
     "下次检验日期": "next_inspection_due",
+    "制造单位编码": "manufacturer_code",
+    "型号": "model",
+    "产品型号": "model",
+    "出厂编号": "factory_number",
+    "安装单位编码": "installer_code",
+    "使用登记证编号": "use_certificate_no",
+    "场所类别": "place_category",
+    "重点场所": "key_place",
+    "额定载重量": "rated_load_kg",
+    "额定载荷": "rated_load_kg",
+    "额定速度": "rated_speed",
 }
 MAX_ROWS = 50_000
 
@@ -106,7 +128,14 @@ COORDINATE_RANGES = (("lat", 20.0, 45.0), ("lon", 95.0, 125.0))
 ORG_COLUMNS = (
     ("use_unit_code", OrgKind.USE_UNIT, "use_unit_id"),
     ("maintenance_unit_code", OrgKind.MAINTENANCE_UNIT, "maintenance_unit_id"),
+    ("manufacturer_code", OrgKind.MANUFACTURER, "manufacturer_id"),
+    ("installer_code", OrgKind.INSTALLER, "installer_id"),
 )
+TEXT_COLUMNS = (("model", 60), ("factory_number", 40), ("use_certificate_no", 40))
+# column, low, high, whole number?
+RATINGS = (("rated_load_kg", 100, 20_000, True), ("rated_speed", 0.1, 10.0, False))
+YES = {"1", "true", "yes", "y", "是", "√"}
+NO = {"0", "false", "no", "n", "否", ""}
 
 
 def _check_coordinates(row: dict[str, Any], clean: dict[str, Any], fail: Fail) -> None:
@@ -142,6 +171,48 @@ def _check_dates(row: dict[str, Any], clean: dict[str, Any], fail: Fail) -> None
             clean[column] = _date(row.get(column))
         except ValueError:
             fail(column, "must be a date (YYYY-MM-DD)")
+
+
+def check_record(row: dict[str, Any], clean: dict[str, Any], fail: Fail) -> None:
+    """The record's optional facts: texts, ratings, place category and the key-place flag (which
+    follows the category unless the row says otherwise)."""
+    for column, length in TEXT_COLUMNS:
+        text = str(row.get(column) or "").strip()
+        if len(text) > length:
+            fail(column, f"at most {length} characters")
+        elif text:
+            clean[column] = text
+    for column, low, high, whole in RATINGS:
+        value = row.get(column)
+        if value in (None, ""):
+            continue
+        try:
+            number: float = float(value)
+            if whole:
+                number = int(number) if number == int(number) else float("nan")
+        except (TypeError, ValueError, OverflowError):
+            number = float("nan")
+        if number != number:  # NaN: not a number of the right kind
+            fail(column, "must be a whole number" if whole else "must be a number")
+        elif not low <= number <= high:
+            fail(column, f"must be between {low} and {high}")
+        else:
+            clean[column] = number
+    category_cell = str(row.get("place_category") or "").strip()
+    category = place_category(category_cell) if category_cell else None
+    if category_cell and category is None:
+        fail("place_category", f"unknown place category {category_cell} (known: {', '.join(LABELS_ZH)})")
+    if category:
+        clean["place_category"] = category
+    flag = str(row.get("key_place") if row.get("key_place") is not None else "").strip().lower()
+    if flag in YES:
+        clean["key_place"] = True
+    elif flag and flag not in NO:
+        fail("key_place", "must be 是/否 (yes/no)")
+    elif flag:
+        clean["key_place"] = False
+    elif category:
+        clean["key_place"] = is_key_place(category)
 
 
 def _check_organisations(
@@ -189,6 +260,7 @@ def check_row(
     _check_floors(row, clean, fail)
     _check_dates(row, clean, fail)
     _check_organisations(row, orgs, clean, fail)
+    check_record(row, clean, fail)
     return clean, errors
 
 
