@@ -84,7 +84,17 @@ class ImportReport:
         return self.rows - len(self.errors)
 
 
-def read_rows(data: bytes, filename: str) -> list[dict[str, Any]]:
+def read_rows(
+    data: bytes,
+    filename: str,
+    *,
+    columns: tuple[str, ...] = COLUMNS,
+    aliases: dict[str, str] = ALIASES,
+    required: tuple[str, ...] = REQUIRED,
+    prefixes: tuple[str, ...] = (),
+) -> list[dict[str, Any]]:
+    """The rows of a CSV or XLSX file as {column: cell}, by the header row (Chinese names through
+    `aliases`); columns that start with one of `prefixes` (e.g. "attr.") are kept too."""
     if filename.lower().endswith(".xlsx"):
         try:
             sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
@@ -99,10 +109,11 @@ def read_rows(data: bytes, filename: str) -> list[dict[str, Any]]:
         values = list(csv.reader(io.StringIO(text)))
     if not values:
         raise ImportFileError("the file is empty")
-    header = [ALIASES.get(str(h or "").strip(), str(h or "").strip()) for h in values[0]]
-    missing = [c for c in REQUIRED if c not in header]
+    header = [aliases.get(str(h or "").strip(), str(h or "").strip()) for h in values[0]]
+    missing = [c for c in required if c not in header]
     if missing:
-        raise ImportFileError(f"missing columns: {', '.join(missing)} (expected: {', '.join(COLUMNS)})")
+        raise ImportFileError(f"missing columns: {', '.join(missing)} (expected: {', '.join(columns)})")
+    kept = {h for h in header if h in columns or (prefixes and h.startswith(prefixes))}
     if len(values) - 1 > MAX_ROWS:
         raise ImportFileError(f"at most {MAX_ROWS} rows per file")
     rows = []
@@ -110,11 +121,11 @@ def read_rows(data: bytes, filename: str) -> list[dict[str, Any]]:
         if not any(v not in (None, "") for v in raw):
             rows.append({})  # keep row numbering; blank rows are skipped later
             continue
-        rows.append({h: raw[i] if i < len(raw) else None for i, h in enumerate(header) if h in COLUMNS})
+        rows.append({h: raw[i] if i < len(raw) else None for i, h in enumerate(header) if h in kept})
     return rows
 
 
-def _date(value: Any) -> date | None:
+def parse_date(value: Any) -> date | None:
     if value in (None, ""):
         return None
     if isinstance(value, date):
@@ -138,7 +149,7 @@ YES = {"1", "true", "yes", "y", "是", "√"}
 NO = {"0", "false", "no", "n", "否", ""}
 
 
-def _check_coordinates(row: dict[str, Any], clean: dict[str, Any], fail: Fail) -> None:
+def check_coordinates(row: dict[str, Any], clean: dict[str, Any], fail: Fail) -> None:
     for column, low, high in COORDINATE_RANGES:
         value = row.get(column)
         if value in (None, ""):
@@ -165,10 +176,15 @@ def _check_floors(row: dict[str, Any], clean: dict[str, Any], fail: Fail) -> Non
         fail("floors", "must be a whole number")
 
 
-def _check_dates(row: dict[str, Any], clean: dict[str, Any], fail: Fail) -> None:
-    for column in ("installed_on", "next_inspection_due"):
+def check_dates(
+    row: dict[str, Any],
+    clean: dict[str, Any],
+    fail: Fail,
+    columns: tuple[str, ...] = ("installed_on", "next_inspection_due"),
+) -> None:
+    for column in columns:
         try:
-            clean[column] = _date(row.get(column))
+            clean[column] = parse_date(row.get(column))
         except ValueError:
             fail(column, "must be a date (YYYY-MM-DD)")
 
@@ -215,7 +231,7 @@ def check_record(row: dict[str, Any], clean: dict[str, Any], fail: Fail) -> None
         clean["key_place"] = is_key_place(category)
 
 
-def _check_organisations(
+def check_organisations(
     row: dict[str, Any], orgs: dict[str, tuple[int, str]], clean: dict[str, Any], fail: Fail
 ) -> None:
     """Each unit code must name a known organisation of the right kind; clean gets its id."""
@@ -256,10 +272,10 @@ def check_row(
     if district and district not in districts:
         fail("district_code", f"unknown district {district}")
     clean["district_code"] = district
-    _check_coordinates(row, clean, fail)
+    check_coordinates(row, clean, fail)
     _check_floors(row, clean, fail)
-    _check_dates(row, clean, fail)
-    _check_organisations(row, orgs, clean, fail)
+    check_dates(row, clean, fail)
+    check_organisations(row, orgs, clean, fail)
     check_record(row, clean, fail)
     return clean, errors
 

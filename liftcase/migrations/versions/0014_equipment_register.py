@@ -42,9 +42,56 @@ def _add_elevator_columns() -> None:
 
 def upgrade() -> None:
     _add_elevator_columns()
+    op.create_table('equipment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('equipment_class', sa.String(length=30), nullable=False),
+    sa.Column('register_code', sa.String(length=32), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('address', sa.String(length=200), nullable=False),
+    sa.Column('district_code', sa.String(length=12), nullable=False),
+    sa.Column('lat', sa.Float(), nullable=True),
+    sa.Column('lon', sa.Float(), nullable=True),
+    sa.Column('use_unit_id', sa.Integer(), nullable=False),
+    sa.Column('maintenance_unit_id', sa.Integer(), nullable=True),
+    sa.Column('manufacturer_id', sa.Integer(), nullable=True),
+    sa.Column('installer_id', sa.Integer(), nullable=True),
+    sa.Column('model', sa.String(length=60), nullable=True),
+    sa.Column('factory_number', sa.String(length=40), nullable=True),
+    sa.Column('use_certificate_no', sa.String(length=40), nullable=True),
+    sa.Column('place_category', sa.String(length=20), nullable=True),
+    sa.Column('key_place', sa.Boolean(), server_default=sa.false(), nullable=False),
+    sa.Column('installed_on', sa.Date(), nullable=True),
+    sa.Column('attributes', sa.JSON(), nullable=False),
+    sa.Column('inspection_cycle_months', sa.Integer(), nullable=False),
+    sa.Column('last_inspected_on', sa.Date(), nullable=True),
+    sa.Column('next_inspection_due', sa.Date(), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('retired_at', infra.db.UTCDateTime(), nullable=True),
+    sa.Column('retired_reason', sa.String(length=200), nullable=True),
+    sa.Column('created_at', infra.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', infra.db.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['district_code'], ['districts.code'], name=op.f('fk_equipment_district_code_districts')),
+    sa.ForeignKeyConstraint(['installer_id'], ['organisations.id'], name=op.f('fk_equipment_installer_id_organisations')),
+    sa.ForeignKeyConstraint(['maintenance_unit_id'], ['organisations.id'], name=op.f('fk_equipment_maintenance_unit_id_organisations')),
+    sa.ForeignKeyConstraint(['manufacturer_id'], ['organisations.id'], name=op.f('fk_equipment_manufacturer_id_organisations')),
+    sa.ForeignKeyConstraint(['use_unit_id'], ['organisations.id'], name=op.f('fk_equipment_use_unit_id_organisations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_equipment')),
+    sa.UniqueConstraint('register_code', name=op.f('uq_equipment_register_code'))
+    )
+    op.create_index(op.f('ix_equipment_district_code'), 'equipment', ['district_code'], unique=False)
+    op.create_index(op.f('ix_equipment_equipment_class'), 'equipment', ['equipment_class'], unique=False)
+    op.create_index(op.f('ix_equipment_maintenance_unit_id'), 'equipment', ['maintenance_unit_id'], unique=False)
+    op.create_index(op.f('ix_equipment_next_inspection_due'), 'equipment', ['next_inspection_due'], unique=False)
+    op.create_index(op.f('ix_equipment_place_category'), 'equipment', ['place_category'], unique=False)
+    op.create_index(op.f('ix_equipment_status'), 'equipment', ['status'], unique=False)
+    op.create_index(op.f('ix_equipment_use_unit_id'), 'equipment', ['use_unit_id'], unique=False)
 
 
 def downgrade() -> None:
+    for column in ('use_unit_id', 'status', 'place_category', 'next_inspection_due', 'maintenance_unit_id',
+                   'equipment_class', 'district_code'):
+        op.drop_index(op.f(f'ix_equipment_{column}'), table_name='equipment')
+    op.drop_table('equipment')
     op.drop_index(op.f('ix_elevators_place_category'), table_name='elevators')
     with op.batch_alter_table('elevators', schema=None) as batch_op:
         for column in ('rated_speed', 'rated_load_kg', 'key_place', 'place_category', 'use_certificate_no',
