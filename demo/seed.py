@@ -39,12 +39,14 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from demo.seed_elevators import build_devices, build_elevators
+from demo.seed_equipment import build_equipment
 from demo.seed_organisations import ROW, Organisations, build_organisations
 from demo.seed_records import add_records
 from demo.seed_vocabulary import DemoCity, demo_city, mobile, person
 from infra.city import CityProfile
 from infra.settings import Settings
 from registry.codes import DEFAULT_QR_SALT
+from registry.equipment.models import Equipment
 from registry.models import Device, District, Elevator, Organisation, OrgKind, Role, User
 
 DEMO_PASSWORD = "Dazhou-96933"
@@ -77,6 +79,7 @@ def seed_city(
     password_hash = hash_password(DEMO_PASSWORD) if hash_password else None
     users = _users(rng, place, orgs, lifts, password_hash)
     add_records(seed, place, orgs, lifts)
+    equipment = build_equipment(seed, place, orgs, len(lifts), clock_now)
     districts = [
         {"code": d.code, "name": d.name, "urban": d.urban, "lat": d.lat, "lon": d.lon} for d in place.districts
     ]
@@ -87,6 +90,7 @@ def seed_city(
         (User, users),
         (Elevator, lifts),
         (Device, boxes),
+        (Equipment, equipment),
     )
     for model, rows in tables:
         _insert(session, model, rows)
@@ -97,13 +101,14 @@ def seed_city(
         "users": len(users),
         "elevators": len(lifts),
         "devices": len(boxes),
+        "equipment": len(equipment),
     }
 
 
 def _refuse_non_empty(session: Session) -> None:
     filled = [
         model.__tablename__
-        for model in (Elevator, Organisation, User, District, Device)
+        for model in (Elevator, Organisation, User, District, Device, Equipment)
         if session.scalar(select(func.count()).select_from(model))
     ]
     if filled:
@@ -119,7 +124,7 @@ def _advance_id_sequences(session: Session) -> None:
     """Explicit ids leave PostgreSQL's id sequences at 1; move them past the seeded rows."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    for table in ("organisations", "users", "elevators"):
+    for table in ("organisations", "users", "elevators", "equipment"):
         session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
 
 

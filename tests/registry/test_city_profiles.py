@@ -22,6 +22,8 @@ from infra.clock import SimulatedClock
 from infra.settings import ROOT, Settings
 from processes.sla import load_sla
 from processes.system import System
+from registry.equipment.classes import CLASSES, code_problems
+from registry.equipment.models import Equipment
 from registry.models import District, Elevator, Organisation, OrgKind
 from tests.support.api_client import Client, app_for
 from tests.support.system import make_system
@@ -117,6 +119,12 @@ def test_seeded_city_is_the_profiles(city_system: System, city: str) -> None:
         assert codes and all(c[4:6] == prefix for c in codes)
         centre = session.scalar(select(Organisation).where(Organisation.kind == OrgKind.RESCUE_CENTRE))
         assert centre is not None and centre.code == f"RC-{hotline}" and hotline in centre.name
+        equipment = list(session.scalars(select(Equipment)))
+    # the other special equipment: registered in the province, attributes valid for their class
+    assert equipment and {e.equipment_class for e in equipment} >= {"boiler", "pressure_vessel", "crane"}
+    for e in equipment:
+        cls = CLASSES[e.equipment_class]
+        assert code_problems(e.register_code, cls, prefix) == [] and cls.attribute_errors(e.attributes) == {}
 
 
 def test_rescue_path_runs_with_the_citys_arrival_limit(city_system: System, clock: SimulatedClock) -> None:

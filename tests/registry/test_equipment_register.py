@@ -7,6 +7,7 @@ the register. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -139,7 +140,16 @@ def test_scope_by_organisation(api: tuple[System, Flask]) -> None:
     ).get_json()
 
     def ids(user: str) -> set[int]:
-        return {e["id"] for e in Client(app, user).get("/api/v1/equipment").get_json()}
+        """Of the two added here (their codes start 11005117), the ones `user` sees."""
+        return {e["id"] for e in Client(app, user).get("/api/v1/equipment?q=11005117").get_json()}
+
+    def total(user: str) -> int:
+        return json.loads(Client(app, user).get("/api/v1/equipment").headers["X-Pagination"])["total"]
+
+    with system.sessions() as session:
+        register = list(session.scalars(select(Equipment)))
+    assert total("regulator") == sum(1 for e in register if e.district_code == "511702")
+    assert total("city_regulator") == len(register)
 
     assert ids("regulator") == {here["id"]} and ids("city_regulator") == {here["id"], there["id"]}
     uu, _ = units(system)
@@ -235,12 +245,21 @@ def test_figures_count_expiries_per_class_and_coverage(api: tuple[System, Flask]
     figures = Client(app, "city_regulator").get("/api/v1/equipment/figures").get_json()
     rows = {r["equipment_class"]: r for r in figures["classes"]}
     assert list(rows) == ["elevator", *CLASSES]
-    assert {k: rows["boiler"][k] for k in ("total", "in_use", "retired", "expired", "due_30", "due_60")} == {
-        "total": 3, "in_use": 3, "retired": 1, "expired": 1, "due_30": 1, "due_60": 2
-    }  # fmt: skip
-    assert rows["crane"]["total"] == 0
     with system.sessions() as session:
         lifts = list(session.scalars(select(Elevator)))
+        register = list(session.scalars(select(Equipment)))  # the seeded pieces and the four above
+    for key in CLASSES:
+        mine = [e for e in register if e.equipment_class == key]
+        live = [e for e in mine if e.status != "retired"]
+        dates = [e.next_inspection_due for e in live if e.next_inspection_due]
+        assert rows[key] == {
+            "equipment_class": key, "name_zh": CLASSES[key].name_zh, "name_en": CLASSES[key].name_en,
+            "total": len(live), "in_use": sum(e.status == "in_use" for e in mine),
+            "stopped": sum(e.status == "stopped" for e in mine), "retired": len(mine) - len(live),
+            "expired": sum(d < now for d in dates), "due_30": sum(now <= d <= now + timedelta(days=30) for d in dates),
+            "due_60": sum(now <= d <= now + timedelta(days=60) for d in dates),
+        }, key  # fmt: skip
+    assert rows["boiler"]["retired"] >= 1
     due = [e.next_inspection_due for e in lifts if e.next_inspection_due]
     assert rows["elevator"]["total"] == len(lifts)
     assert rows["elevator"]["expired"] == sum(1 for d in due if d < now)
@@ -262,5 +281,8 @@ def test_figures_count_expiries_per_class_and_coverage(api: tuple[System, Flask]
     assert district["coverage"]["elevators"] == sum(1 for e in lifts if e.district_code == urban)
 
     points = Client(app, "city_regulator").get("/api/v1/equipment/map?equipment_class=boiler").get_json()
-    assert sorted(p["id"] for p in points) == sorted(ids[c] for c in list(dues)[:3])  # retired: off the map
-    assert sum(p["expired"] for p in points) == 1
+    ids_on_map = {p["id"] for p in points}
+    assert {ids[c] for c in list(dues)[:3]} <= ids_on_map and ids[list(dues)[3]] not in ids_on_map  # retired: off
+    boilers = [e for e in register if e.equipment_class == "boiler" and e.status != "retired" and e.lat is not None]
+    assert ids_on_map == {e.id for e in boilers}
+    assert sum(p["expired"] for p in points) == sum(1 for e in boilers if e.next_inspection_due < now)
