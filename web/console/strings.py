@@ -11,6 +11,8 @@ def js_strings() -> dict[str, str]:
     return {
         "nav_home": _("Home"), "nav_inbox": _("Tasks"), "nav_cases": _("Cases"),
         "nav_dispatch": _("Dispatch screen"), "nav_equipment": _("Equipment screen"),
+        "nav_register": _("Equipment register"), "eq_in_use": _("In use"), "eq_stopped": _("Stopped"),
+        "eq_retired": _("Retired"),
         "nav_modeler": _("Process modeler"), "nav_notifications": _("Notifications"),
         "loading": _("Loading…"), "error": _("Something went wrong"), "saved": _("Saved"),
         "due_in": _("due in"), "overdue_by": _("overdue by"), "no_due": _("no due time"),

@@ -2,6 +2,14 @@
 web/translations/zh_CN/LC_MESSAGES/messages.po from the extracted template and this table."""
 
 ZH_CN: dict[str, str] = {
+    "Equipment register": "特种设备台账",
+    "Special equipment register": "特种设备台账",
+    "In use": "在用",
+    "Stopped": "停用",
+    "Retired": "已注销",
+    "Class": "设备类别",
+    "Inspection due within (days)": "检验到期天数内",
+    "Code, name or address": "代码、名称或地址",
     "Manufacturer": "制造单位",
     "Model": "型号",
     "Factory number": "出厂编号",
