@@ -72,6 +72,7 @@ def seed_city(
     _refuse_non_empty(session)
     rng = random.Random(seed)
     place = demo_city(city or Settings().city_profile)
+    held = _held_districts(session, place)
     orgs = build_organisations(rng, place)
     lifts = build_elevators(rng, place, orgs, elevators, clock_now, qr_salt)
     boxes = build_devices(rng, place, lifts, devices)
@@ -81,7 +82,9 @@ def seed_city(
     add_records(seed, place, orgs, lifts)
     equipment = build_equipment(seed, place, orgs, len(lifts), clock_now)
     districts = [
-        {"code": d.code, "name": d.name, "urban": d.urban, "lat": d.lat, "lon": d.lon} for d in place.districts
+        {"code": d.code, "name": d.name, "urban": d.urban, "lat": d.lat, "lon": d.lon}
+        for d in place.districts
+        if d.code not in held  # `liftcase init` may have written them already
     ]
     # Parents before children: SQLite checks foreign keys row by row.
     tables = (
@@ -96,7 +99,7 @@ def seed_city(
         _insert(session, model, rows)
     _advance_id_sequences(session)
     return {
-        "districts": len(districts),
+        "districts": len(place.districts),
         "organisations": len(orgs.orgs),
         "users": len(users),
         "elevators": len(lifts),
@@ -108,11 +111,22 @@ def seed_city(
 def _refuse_non_empty(session: Session) -> None:
     filled = [
         model.__tablename__
-        for model in (Elevator, Organisation, User, District, Device, Equipment)
+        for model in (Elevator, Organisation, User, Device, Equipment)
         if session.scalar(select(func.count()).select_from(model))
     ]
     if filled:
         raise ValueError(f"refusing to seed: the database already has rows in {', '.join(filled)}")
+
+
+def _held_districts(session: Session, place: DemoCity) -> set[str]:
+    """The districts already there (from `liftcase init`); refuse another city's."""
+    held = set(session.scalars(select(District.code)))
+    foreign = held - {d.code for d in place.districts}
+    if foreign:
+        raise ValueError(
+            f"refusing to seed {place.profile.key}: the database has other districts ({', '.join(sorted(foreign))})"
+        )
+    return held
 
 
 def _insert(session: Session, model: type, rows: list[ROW]) -> None:

@@ -12,9 +12,15 @@ from liftcase.cli.context import cli_system
 
 @click.command()
 def init() -> None:
-    """Migrate the database to the newest schema and deploy the BPMN in bpmn/."""
+    """Migrate the database to the newest schema, bring the districts to the city profile's and deploy
+    the BPMN in bpmn/."""
+    from registry.districts import apply_profile
+
     system = cli_system()
     create_schema(system)
+    with system.sessions() as session, session.begin():
+        added, updated = apply_profile(session, system.settings.city_profile)
+    click.echo(f"city {system.settings.city_profile.key}: {added} districts added, {updated} updated")
     for d in system.deploy_processes():
         state = "deployed" if d.created else "unchanged"
         click.echo(f"{d.definition.key} v{d.definition.version} {state}")

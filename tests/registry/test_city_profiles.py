@@ -196,3 +196,29 @@ def test_import_takes_the_citys_codes_and_refuses_another_provinces(app: Flask, 
             },
         }
     ]
+
+
+def test_init_writes_the_profiles_districts_and_seed_builds_on_them(sqlite_url: str, clock: SimulatedClock) -> None:
+    """A real deployment: `liftcase init` gives it its districts (to import the register into); the
+    demo seed then adds the rest, and refuses a database of another city."""
+    from datetime import UTC, datetime
+
+    from demo.seed import seed_city
+    from liftcase.bootstrap import build_system, create_schema
+    from registry.districts import apply_profile
+
+    system = build_system(Settings(database_url=sqlite_url, city="lianyungang"), clock=clock)
+    create_schema(system)
+    with system.sessions() as session, session.begin():
+        assert apply_profile(session, system.settings.city_profile) == (6, 0)
+        session.get(District, "320706").name = "旧名"  # type: ignore[union-attr]
+    with system.sessions() as session, session.begin():
+        assert apply_profile(session, system.settings.city_profile) == (0, 1)
+        with pytest.raises(ValueError, match="other districts"):
+            seed_city(session, elevators=10, devices=0, clock_now=datetime(2026, 11, 23, tzinfo=UTC),
+                      city=Settings().city_profile)  # fmt: skip
+    with system.sessions() as session, session.begin():
+        counts = seed_city(session, elevators=10, devices=0, clock_now=datetime(2026, 11, 23, tzinfo=UTC),
+                           city=system.settings.city_profile)  # fmt: skip
+        assert counts["districts"] == 6 and session.get(District, "320706").name == "海州区"  # type: ignore[union-attr]
+    system.db.dispose()
