@@ -136,6 +136,12 @@ def test_rescue_path_runs_with_the_citys_arrival_limit(city_system: System, cloc
     assert "escalated" in kinds  # on site at 35 minutes: over the urban 30-minute limit
 
 
+def test_api_tells_the_city(app: Flask, city: str) -> None:
+    answer = Client(app, "property").get("/api/v1/city").get_json()
+    assert (answer["key"], answer["hotline"], answer["province_prefix"]) == (city, *CITIES[city][:2])
+    assert {d["name"] for d in answer["districts"]} == CITIES[city][3] and "demo" not in answer
+
+
 def test_qr_page_shows_the_citys_hotline_and_a_call_opens_a_rescue(app: Flask, city_system: System, city: str) -> None:
     hotline, other = CITIES[city][0], CITIES[OTHER[city]][0]
     with city_system.sessions() as session:
