@@ -23,7 +23,7 @@ def _target(row: Equipment) -> dict[str, Any]:
 
 def add_equipment(session: Session, fields: dict[str, Any], *, actor: str, now: datetime) -> Equipment:
     """A new record (the caller checked it: registry.equipment.service.record_errors)."""
-    row = Equipment(status=EquipmentStatus.IN_USE, created_at=now, updated_at=now, **completed(fields))
+    row = Equipment(**{"status": EquipmentStatus.IN_USE, **completed(fields), "created_at": now, "updated_at": now})
     session.add(row)
     session.flush()  # the id; a duplicate register code fails here, before anything is recorded
     admin_audit.record(session, "equipment.created", actor=actor, at=now, target=_target(row), changes=fields)

@@ -102,6 +102,8 @@ def test_add_checks_attributes_code_and_references(api: tuple[System, Flask]) ->
     }  # fmt: skip
     made = admin.post("/api/v1/equipment", json=vessel).get_json()
     assert made["inspection_cycle_months"] == 72 and made["next_inspection_due"] == "2032-03-10"  # grade 1: 6 years
+    stopped = admin.post("/api/v1/equipment", json=boiler(system, "11005117022018000005", status="stopped"))
+    assert stopped.status_code == 201 and stopped.get_json()["status"] == "stopped"
     assert (
         Client(app, "property").post("/api/v1/equipment", json=boiler(system, "11005117022018000009")).status_code
         == 403
