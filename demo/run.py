@@ -40,7 +40,12 @@ def prepare(system: System) -> Prepared:
         seeded = session.scalar(select(Case.id).limit(1)) is not None
     if not seeded:
         with system.sessions() as session, session.begin():
-            seed_city(session, clock_now=system.clock.now(), hash_password=generate_password_hash)
+            seed_city(
+                session,
+                clock_now=system.clock.now(),
+                hash_password=generate_password_hash,
+                city=system.settings.city_profile,
+            )
     system.deploy_processes()
     with system.sessions() as session:
         qr = session.scalar(select(Elevator.qr_code).where(Elevator.device_id.is_not(None)).order_by(Elevator.id))

@@ -16,7 +16,7 @@ from engine.models import CaseTask, TaskStatus
 from infra.clock import SimulatedClock
 from processes.intake import open_or_join
 from processes.system import System
-from registry.models import Elevator
+from registry.models import District, Elevator
 
 Scenario = Callable[[System, SimulatedClock], int]
 SCENARIOS: dict[str, Scenario] = {}
@@ -58,7 +58,7 @@ def wait(system: System, clock: SimulatedClock, delta: timedelta) -> None:
 
 def an_elevator(system: System, urban: bool = True) -> int:
     with system.sessions() as session:
-        codes = ("511702", "511703") if urban else ("511722", "511723", "511724", "511725", "511781")
+        codes = select(District.code).where(District.urban.is_(urban))
         return session.scalar(select(Elevator.id).where(Elevator.district_code.in_(codes)).order_by(Elevator.id))
 
 
@@ -68,7 +68,7 @@ def rescue(system: System, clock: SimulatedClock) -> int:
     (overdue at 30: district regulator), released at 40, cause reported, return visit, closed."""
     case_id = open_or_join(
         system.engine,
-        system.settings.sla_file,
+        system.sla,
         "rescue",
         elevator_id=an_elevator(system),
         signal={"source": "qr", "trapped_count": 2},
@@ -96,7 +96,7 @@ def warning(system: System, clock: SimulatedClock) -> int:
     unaccepted past 15 min (maintenance manager told); fixed after the 24 h deadline (district regulator)."""
     case_id = open_or_join(
         system.engine,
-        system.settings.sla_file,
+        system.sla,
         "warning",
         elevator_id=an_elevator(system),
         signal={"source": "iot", "kind": "door_lock_fault", "warning_type": "door_lock_fault", "recent_count": 3},
@@ -118,7 +118,7 @@ def rectification(system: System, clock: SimulatedClock) -> int:
     approved, re-inspection passes just after the deadline (district regulator told it was overdue)."""
     case_id = open_or_join(
         system.engine,
-        system.settings.sla_file,
+        system.sla,
         "rectification",
         elevator_id=an_elevator(system),
         signal={"source": "inspection", "findings": ["轿厢应急照明失效", "底坑积水"]},
@@ -145,7 +145,7 @@ def expiry(system: System, clock: SimulatedClock) -> int:
     due = (clock.now() + timedelta(days=65)).isoformat()
     case_id = open_or_join(
         system.engine,
-        system.settings.sla_file,
+        system.sla,
         "expiry",
         elevator_id=an_elevator(system),
         signal={"source": "scan", "kind": "inspection", "due_date": due},
@@ -168,7 +168,7 @@ def complaint(system: System, clock: SimulatedClock) -> int:
     (district regulator), answered, found unsatisfactory once, answered again, closed."""
     case_id = open_or_join(
         system.engine,
-        system.settings.sla_file,
+        system.sla,
         "complaint",
         elevator_id=an_elevator(system),
         signal={"source": "qr", "category": "hygiene", "text": "轿厢内广告遮挡安全提示"},

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from infra.city import CityProfile, city_file, load_city
+
 ROOT = Path(__file__).resolve().parent.parent
 # One city profile, one time zone: times are stored in UTC and shown, numbered and scheduled on
 # this clock (case numbers, report periods, cron fields, the console).
@@ -16,6 +18,9 @@ CITY_TZ = ZoneInfo("Asia/Shanghai")
 @dataclass(frozen=True)
 class Settings:
     database_url: str = f"sqlite:///{ROOT / 'var' / 'liftcase.sqlite3'}"
+    # The city profile this deployment runs as: a name in cities_dir (cities/dazhou.toml) or a path.
+    city: str = "dazhou"
+    cities_dir: Path = ROOT / "cities"
     # None means embedded: jobs run in-process instead of on rq workers.
     redis_url: str | None = None
     bpmn_dir: Path = ROOT / "bpmn"
@@ -83,6 +88,11 @@ class Settings:
     def embedded(self) -> bool:
         return self.redis_url is None
 
+    @property
+    def city_profile(self) -> CityProfile:
+        """The city's profile (infra/city.py), read once per file."""
+        return load_city(city_file(self.city, self.cities_dir))
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
@@ -90,6 +100,8 @@ class Settings:
         return replace(
             base,
             database_url=env.get("LIFTCASE_DATABASE_URL", base.database_url),
+            city=env.get("LIFTCASE_CITY") or base.city,
+            cities_dir=Path(env.get("LIFTCASE_CITIES_DIR", base.cities_dir)),
             redis_url=env.get("LIFTCASE_REDIS_URL") or None,
             bpmn_dir=Path(env.get("LIFTCASE_BPMN_DIR", base.bpmn_dir)),
             forms_dir=Path(env.get("LIFTCASE_FORMS_DIR", base.forms_dir)),

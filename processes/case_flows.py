@@ -19,9 +19,7 @@ def take_signal(
 ) -> IntakeResult:
     """A new case of that type, or a join of the elevator's open one (idempotent on the signal's
     `idempotency_key`)."""
-    return open_or_join(
-        system.engine, system.settings.sla_file, case_type, elevator_id=elevator_id, signal=signal, actor=actor
-    )
+    return open_or_join(system.engine, system.sla, case_type, elevator_id=elevator_id, signal=signal, actor=actor)
 
 
 def open_by_hand(

@@ -14,10 +14,12 @@ from sqlalchemy.orm import sessionmaker
 
 from engine.definitions import Deployment
 from engine.runner import CaseEngine
+from infra.city import city_file
 from infra.clock import Clock
 from infra.jobs import JobQueue
 from infra.settings import Settings
 from processes.definitions import deploy_folder
+from processes.sla import SlaSource
 
 
 @dataclass
@@ -28,6 +30,11 @@ class System:
     clock: Clock
     jobs: JobQueue
     engine: CaseEngine
+
+    @property
+    def sla(self) -> SlaSource:
+        """What intake reads the SLA from: the SLA file with the city profile's limits over it."""
+        return SlaSource(self.settings.sla_file, city_file(self.settings.city, self.settings.cities_dir))
 
     def deploy_processes(self, deployed_by: str = "system") -> list[Deployment]:
         """Deploy every BPMN file in the settings' folder (a new version only where it changed)."""

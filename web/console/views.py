@@ -30,7 +30,8 @@ def _nav(roles: frozenset[str]) -> list[tuple[str, str, str]]:
         items += [("console.inbox", "nav_inbox", "inbox"), ("console.cases", "nav_cases", "cases")]
     if roles & {Role.DISPATCHER, Role.REGULATOR, Role.ADMIN, Role.AUDITOR}:
         items += [("console.dispatch_screen", "nav_dispatch", "dispatch"),
-                  ("console.equipment_screen", "nav_equipment", "equipment")]
+                  ("console.equipment_screen", "nav_equipment", "equipment"),
+                  ("console.equipment_register", "nav_register", "register")]
     if roles & {Role.ANALYST, Role.ADMIN}:
         items.append(("console.modeler", "nav_modeler", "modeler"))
     items.append(("console.notifications", "nav_notifications", "notifications"))
@@ -53,6 +54,7 @@ def page(template: str, **values: Any) -> str:
         city_tz=CITY_TZ.key,  # the scripts show and read times on the city's clock
         utc_offset=local_now.isoformat()[-6:],
         strings=js_strings(),
+        city=system.settings.city_profile.public(),  # names, hotline, map centre of the deployment's city
         **values,
     )
 
@@ -138,6 +140,11 @@ def dispatch_screen() -> str:
 @bp.get("/screens/equipment")
 def equipment_screen() -> str:
     return page("equipment.html", districts=_districts(), tile_url=context.system().settings.map_tile_url)
+
+
+@bp.get("/equipment")
+def equipment_register() -> str:
+    return page("register.html", districts=_districts())
 
 
 @bp.get("/notifications")

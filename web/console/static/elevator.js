@@ -15,6 +15,10 @@ function facts(e) {
     ['Last maintenance', fmtTime(e.last_maintenance_at)], ['Next inspection due', e.next_inspection_due || '—'],
     ['IoT device', e.device_id || '—'], ['Position', `${e.lat?.toFixed(5)}, ${e.lon?.toFixed(5)}`],
     ['Cases (open / total)', `${e.open_cases ?? '—'} / ${e.cases_total ?? '—'}`],
+    ['Manufacturer', e.manufacturer || '—'], ['Model', e.model || '—'], ['Factory number', e.factory_number || '—'],
+    ['Installer', e.installer || '—'], ['Use certificate', e.use_certificate_no || '—'],
+    ['Place category', `${e.place_category ? t(`place_${e.place_category}`) : '—'}${e.key_place ? ' · ' + t('Key place') : ''}`],
+    ['Rated load', e.rated_load_kg ? `${e.rated_load_kg} kg` : '—'], ['Rated speed', e.rated_speed ? `${e.rated_speed} m/s` : '—'],
   ];
   return rows.map(([k, v]) => h('tr', {}, h('th', {}, t(k)), h('td', {}, v)));
 }
