@@ -188,8 +188,21 @@ def visible_task(session: Session, scope: Scope, task_id: int) -> CaseTask:
     return task
 
 
-def may_act_on(session: Session, scope: Scope, task: CaseTask) -> bool:
-    return session.scalar(select(CaseTask.id).where(CaseTask.id == task.id, tasks_actionable(scope))) is not None
+def task_for_action(session: Session, scope: Scope, task_id: int) -> tuple[CaseTask, bool]:
+    """(the task, whether I may act on it) in one query; NotFound when I cannot see it."""
+    found = session.execute(
+        task_query(scope, "all", None).add_columns(tasks_actionable(scope)).where(CaseTask.id == task_id)
+    ).first()
+    if found is None:
+        raise NotFound(f"task {task_id} not found")
+    return found[0], bool(found[1])
+
+
+def next_task(session: Session, scope: Scope, case_id: int) -> CaseTask | None:
+    """My next open task on the case (what `scope=mine` lists first for it), or None: what a
+    start or a completion answers, so the caller needs no task list to go on."""
+    stmt = task_query(scope, "mine", TaskStatus.OPEN).where(CaseTask.case_id == case_id)
+    return session.scalar(stmt.order_by(CaseTask.due_at.is_(None), CaseTask.due_at, CaseTask.id).limit(1))
 
 
 def task_form(session: Session, task: CaseTask) -> dict[str, Any] | None:
