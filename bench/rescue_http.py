@@ -180,6 +180,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument("--warmup", type=float, default=5, help="seconds of cases before measuring (steady state)")
     parser.add_argument("--inprocess-seconds", type=float, default=None, help="default: --seconds")
     args = parser.parse_args()
     with fresh_database(PG, "rescue") as url:
@@ -190,17 +191,19 @@ def main() -> None:
         requests = [0]
         with served(url, REDIS, args.workers) as (base, server_pid):
             client = httpx.Client(base_url=base, timeout=30, limits=httpx.Limits(max_connections=args.threads * 2))
+
+            def case(item: tuple[int, int], counter: list[int]) -> None:
+                tokens = {"dispatcher": dispatcher_token, "tech": unit_tokens[item[1]]}
+                http_case(client, tokens, item[0], counter)
+
+            # every worker has served some cases (caches, prepared statements) before we count
+            run_threads(args.threads, args.warmup, lambda item: case(item, [0]), http_pool)
             system.db.dispose()  # our own connections publish their counters before the count starts
             time.sleep(1.5)
             rows0, commits0 = pg_counters(url)
             cpu0 = cpu_seconds(server_pid)
             n_http, err_http, t_http = run_threads(
-                args.threads,
-                args.seconds,
-                lambda item: http_case(
-                    client, {"dispatcher": dispatcher_token, "tech": unit_tokens[item[1]]}, item[0], requests
-                ),
-                http_pool,
+                args.threads, args.seconds, lambda item: case(item, requests), http_pool
             )
             server_cpu = cpu_seconds(server_pid) - cpu0
             client.close()

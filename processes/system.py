@@ -7,9 +7,11 @@ the Flask app.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from engine.definitions import Deployment
@@ -18,6 +20,8 @@ from infra.clock import Clock
 from infra.jobs import JobQueue
 from infra.settings import Settings
 from processes.definitions import deploy_folder
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -28,6 +32,15 @@ class System:
     clock: Clock
     jobs: JobQueue
     engine: CaseEngine
+
+    def warm_up(self) -> None:
+        """What every API or worker process needs before its first request: the deployed processes
+        read and parsed. Best effort: a database that is not up yet only defers it to first use."""
+        try:
+            with self.sessions() as session:
+                self.engine.warm_up(session)
+        except OperationalError as err:
+            log.warning("warm-up deferred (database unavailable): %s", str(err).splitlines()[0])
 
     def deploy_processes(self, deployed_by: str = "system") -> list[Deployment]:
         """Deploy every BPMN file in the settings' folder (a new version only where it changed)."""
