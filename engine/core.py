@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.definitions import deploy_generation, latest_definition
+from engine.definitions import deploy_generation, latest_definition, parsed_definition
 from engine.hooks import CaseHooks
 from engine.limits import Limits
 from engine.models import Case, ProcessDefinition
@@ -85,6 +85,14 @@ class EngineCore:
             session.expunge(found)
             self._definitions[definition_id] = found
         return found
+
+    def warm_up(self, session: Session) -> int:
+        """Read and parse the newest version of every deployed process now, at start-up, so that
+        no request pays for it; how many. Older versions (cases started on them) parse on first use."""
+        keys = session.scalars(select(ProcessDefinition.key).distinct()).all()
+        for key in keys:
+            parsed_definition(self.latest(session, key))
+        return len(keys)
 
     def latest(self, session: Session, key: str) -> ProcessDefinition:
         """The newest version of a process, trusted for LATEST_TTL_SECONDS (or until a deploy here)."""

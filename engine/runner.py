@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,6 +49,16 @@ class _Abandoned(Exception):
 
 # The task columns a completion reads with the case row.
 _TASK_COLUMNS = ("id", "spiff_task_id", "bpmn_id", "title", "form", "status", "completed_by")
+
+# Built once (they run on every step): the case row locked by its id, or by one of its tasks with
+# that task's columns read along.
+_LOCK_CASE = select(CASES).where(CASES.c.id == bindparam("case_id")).with_for_update()
+_LOCK_BY_TASK = (
+    select(CASES, *(TASKS.c[k].label(f"task_{k}") for k in _TASK_COLUMNS))
+    .join(TASKS, TASKS.c.case_id == CASES.c.id)
+    .where(TASKS.c.id == bindparam("task_id"))
+    .with_for_update(of=CASES)
+)
 
 
 @dataclass(frozen=True)
@@ -102,13 +112,9 @@ class CaseEngine(EngineCore):
     ) -> Case:
         with self._transaction() as session:
             if task_id is not None:  # the case row locked, the task's row read along with it
-                stmt = select(CASES, *(TASKS.c[k].label(f"task_{k}") for k in _TASK_COLUMNS)).join(
-                    TASKS, TASKS.c.case_id == CASES.c.id
-                )
-                stmt = stmt.where(TASKS.c.id == task_id).with_for_update(of=CASES)
+                row = session.execute(_LOCK_BY_TASK, {"task_id": task_id}).one_or_none()
             else:
-                stmt = select(CASES).where(CASES.c.id == case_id).with_for_update()
-            row = session.execute(stmt).one_or_none()
+                row = session.execute(_LOCK_CASE, {"case_id": case_id}).one_or_none()
             if row is None:
                 raise NotFound(f"task {task_id} not found" if task_id is not None else f"case {case_id} not found")
             values = row._mapping

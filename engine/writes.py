@@ -104,7 +104,8 @@ class Writes:
                 values = {k: getattr(step.case, k) for k in columns}
                 values["b_id"], values["b_version"] = step.case.id, version
                 updates.setdefault(columns, []).append(values)
-        dialect = session.get_bind().dialect
+        conn = session.connection()  # Core statements: no need for the ORM's execute path
+        dialect = conn.dialect
         statements = 0
         for rows in updates.values():
             stmt = (
@@ -112,13 +113,13 @@ class Writes:
                 .where(CASES.c.id == bindparam("b_id"), CASES.c.version == bindparam("b_version"))
                 .values(version=CASES.c.version + 1)  # the other SET columns come from the rows' keys
             )
-            result = cast(CursorResult[Any], session.execute(stmt, rows))  # a DML statement's result
+            result = cast(CursorResult[Any], conn.execute(stmt, rows))  # a DML statement's result
             statements += 1
             if dialect.name == "postgresql":
                 # Row counts are not reported inside a pipeline: the database checks instead
                 # that this transaction wrote every one of the rows, else division by zero.
                 ids = [r["b_id"] for r in rows]
-                session.execute(_WROTE_ALL, {"ids": ids, "n": len(ids)})
+                conn.execute(_WROTE_ALL, {"ids": ids, "n": len(ids)})
                 statements += 1
             elif (len(rows) == 1 or dialect.supports_sane_multi_rowcount) and result.rowcount != len(rows):
                 raise StaleCase("a case was changed by someone else at the same time")
@@ -126,12 +127,13 @@ class Writes:
 
     def _write_rows(self, session: Session) -> int:
         """New cases, task changes, new tasks, notifications, timers and timeline entries."""
+        conn = session.connection()
         statements = 0
 
         def run(stmt: Any, rows: list[dict[str, Any]]) -> None:
             nonlocal statements
             if rows:
-                session.execute(stmt, rows)
+                conn.execute(stmt, rows)
                 statements += 1
 
         run(insert(CASES).inline(), [case_values(c) for c in self.new_cases])
@@ -145,7 +147,7 @@ class Writes:
         run(insert(NOTIFICATIONS).inline(), [row for step in self.steps for row in step.notifications])
         rewritten = [s.case.id for s in self.steps if s.timers is not None and s.case.id in self.versions]
         if rewritten:
-            session.execute(delete(TIMERS).where(TIMERS.c.case_id.in_(rewritten)))
+            conn.execute(delete(TIMERS).where(TIMERS.c.case_id.in_(rewritten)))
             statements += 1
         run(insert(TIMERS).inline(), [row for step in self.steps if step.timers for row in step.timers])
         run(insert(EVENTS).inline(), [row for step in self.steps for row in step.events])

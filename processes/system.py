@@ -7,9 +7,11 @@ the Flask app.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from engine.definitions import Deployment
@@ -20,6 +22,8 @@ from infra.jobs import JobQueue
 from infra.settings import Settings
 from processes.definitions import deploy_folder
 from processes.sla import SlaSource
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,6 +39,14 @@ class System:
     def sla(self) -> SlaSource:
         """What intake reads the SLA from: the SLA file with the city profile's limits over it."""
         return SlaSource(self.settings.sla_file, city_file(self.settings.city, self.settings.cities_dir))
+    def warm_up(self) -> None:
+        """What every API or worker process needs before its first request: the deployed processes
+        read and parsed. Best effort: a database that is not up yet only defers it to first use."""
+        try:
+            with self.sessions() as session:
+                self.engine.warm_up(session)
+        except OperationalError as err:
+            log.warning("warm-up deferred (database unavailable): %s", str(err).splitlines()[0])
 
     def deploy_processes(self, deployed_by: str = "system") -> list[Deployment]:
         """Deploy every BPMN file in the settings' folder (a new version only where it changed)."""

@@ -71,6 +71,12 @@ class TaskBriefSchema(Schema):
     data = fields.Dict(allow_none=True)
 
 
+class NextTaskSchema(TaskBriefSchema):
+    """The caller's next open task on a case, as a start or a completion answers it."""
+
+    case_id = fields.Integer()
+
+
 class MilestoneSchema(Schema):
     milestone = fields.String()
     task = fields.String()
@@ -157,6 +163,7 @@ class CaseStartedSchema(Schema):
     case_id = fields.Integer()
     number = fields.String(allow_none=True)
     joined = fields.Boolean()
+    next_task = fields.Nested(NextTaskSchema, allow_none=True, metadata={"description": "my next open task"})
 
 
 # Who may open which case by hand: the 96933 seat takes rescue and complaint calls by phone,
@@ -211,7 +218,12 @@ class CasesView(MethodView):
         result = case_flows.open_by_hand(
             system, body["type"], elevator_id=body["elevator_id"], fields=fields, actor=scope.username
         )
-        out = {"case_id": result.case_id, "number": result.number, "joined": result.joined}
+        out = {
+            "case_id": result.case_id,
+            "number": result.number,
+            "joined": result.joined,
+            "next_task": svc.next_task(context.db(), scope, result.case_id),
+        }
         return (out, 200) if result.joined else out
 
 
