@@ -19,7 +19,7 @@ from infra.jobs import InProcessJobs, JobQueue, JobRegistry, RqJobs
 from infra.periodic import Periodic, add_to
 from infra.settings import Settings
 from liftcase.migrate import upgrade
-from processes import telemetry
+from processes import expiry_scan, telemetry
 from processes.catalogue import CASE_TYPES
 from processes.roles import RegistryRoles
 from processes.service_tasks import SERVICE_TASKS
@@ -32,6 +32,7 @@ JOBS = JobRegistry(
         notify_jobs.DELIVER: notify_jobs.deliver_notifications,
         telemetry.JOB: telemetry.telemetry_signals,
         report_flows.MAKE_REPORTS: report_flows.make_scheduled_reports_job,
+        expiry_scan.JOB: expiry_scan.scan_job,
     }
 )
 PERIODIC: tuple[Periodic, ...] = (
@@ -41,6 +42,7 @@ PERIODIC: tuple[Periodic, ...] = (
     risk_flows.NIGHTLY,
     report_flows.WEEKLY,
     report_flows.MONTHLY,
+    expiry_scan.DAILY,
 )
 
 

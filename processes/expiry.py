@@ -35,7 +35,13 @@ def expiry_variables(ctx: StartContext) -> dict[str, Any]:
     e = ctx.elevator
     due = ctx.signal.get("due_date") or (e.next_inspection_due if e is not None else None)
     last = ctx.signal.get("last_maintenance_at") or (e.last_maintenance_at if e is not None else None)
-    variables: dict[str, Any] = {**elevator_facts(ctx), "kind": kind, "source": ctx.signal.get("source", "scan")}
+    variables: dict[str, Any] = {
+        **elevator_facts(ctx),
+        "kind": kind,
+        "source": ctx.signal.get("source", "scan"),
+        # Set by the process when the daily scan finds the register renewed without the case.
+        "register_renewed": False,
+    }
     if kind == "inspection":
         if due is None:
             raise ValueError("an inspection expiry needs due_date")
@@ -48,6 +54,10 @@ def expiry_variables(ctx: StartContext) -> dict[str, Any]:
             "warn_last_before": last_warning,
             "apply_before": sla["apply_before"],
             "city_after_expiry": sla["city_after_expiry"],
+            # The inspection's report may give the next due date; without it, one cycle on.
+            "next_due_date": None,
+            "inspected_on": None,
+            "inspection_cycle_months": int(sla["inspection_cycle_months"]),
         }
     if last is None:
         raise ValueError("a maintenance expiry needs last_maintenance_at")

@@ -12,6 +12,8 @@ from typing import Any
 from engine.models import EventKind
 from engine.recorder import StepRecorder
 from engine.services import ServiceCall, ServiceTask
+from infra.settings import CITY_TZ
+from processes import register_dates
 from registry.models import Elevator
 
 
@@ -43,4 +45,53 @@ class SetStopUse:
         )
 
 
-SERVICE_TASKS: tuple[ServiceTask, ...] = (SetStopUse(),)
+class RenewRegister:
+    """登记信息更新: a passed inspection's next due date, a maintenance visit's date, written to
+    the register (processes/register_dates.py) and on the case timeline."""
+
+    name = "renew_register"
+
+    def check(self, params: dict[str, Any]) -> Any:
+        what = params.get("what")
+        if what not in ("inspection", "maintenance"):
+            raise ValueError("renew_register needs 'what': 'inspection' or 'maintenance'")
+        if params.get("renewed_elsewhere"):
+            return {"renewed": what}  # the register already holds the new date
+        if what == "inspection":
+            if not isinstance(params.get("cycle_months"), int) or params["cycle_months"] < 1:
+                raise ValueError("renew_register (inspection) needs a positive int 'cycle_months'")
+            register_dates.as_date(params.get("next_due_date"))  # a malformed date is refused here
+            register_dates.as_date(params.get("inspected_on"))
+        else:
+            register_dates.maintenance_visit(params.get("maintained_on"))
+        return {"renewed": what}
+
+    def apply(self, step: StepRecorder, call: ServiceCall) -> None:
+        case, params = step.case, call.params
+        if case.elevator_id is None:
+            return
+        changes: dict[str, Any] = {}
+        if params.get("renewed_elsewhere"):
+            pass  # recorded without the case (an import, a report): the register keeps that date
+        elif params["what"] == "inspection":
+            today = step.now.astimezone(CITY_TZ).date()
+            due = register_dates.next_inspection_due(
+                params.get("next_due_date"), params.get("inspected_on"), today, params["cycle_months"]
+            )
+            changes = register_dates.renew(step.session, case.elevator_id, inspection_due=due)
+        else:
+            visit = register_dates.maintenance_visit(params.get("maintained_on"))
+            changes = register_dates.renew(step.session, case.elevator_id, maintained_at=visit)
+        step.event(
+            EventKind.REGISTER_UPDATED,
+            {
+                "service": call.name,
+                "element": call.element,
+                "elevator_id": case.elevator_id,
+                "changes": changes,
+                "renewed_elsewhere": bool(params.get("renewed_elsewhere")),
+            },
+        )
+
+
+SERVICE_TASKS: tuple[ServiceTask, ...] = (SetStopUse(), RenewRegister())

@@ -9,6 +9,7 @@ import click
 from liftcase.cli import cases, field, run, setup, telemetry
 from liftcase.cli.broker import broker
 from liftcase.cli.context import CliState
+from liftcase.cli.expiry import expiry
 from liftcase.cli.reports import audit, report
 from liftcase.cli.risk import risk
 
@@ -43,6 +44,7 @@ for command in (
     audit,  # liftcase audit export | verify
     report,  # liftcase report rescue | case
     broker,  # liftcase broker credentials | files
+    expiry,  # liftcase expiry scan [--dry-run]
 ):
     main.add_command(command)
 
