@@ -19,8 +19,9 @@ from infra.jobs import InProcessJobs, JobQueue, JobRegistry, RqJobs
 from infra.periodic import Periodic, add_to
 from infra.settings import Settings
 from liftcase.migrate import upgrade
-from processes import expiry_scan, telemetry
+from processes import device_offline_flows, expiry_scan, telemetry
 from processes.catalogue import CASE_TYPES
+from processes.device_offline import contact_lanes
 from processes.roles import RegistryRoles
 from processes.service_tasks import SERVICE_TASKS
 from processes.system import System
@@ -33,6 +34,7 @@ JOBS = JobRegistry(
         telemetry.JOB: telemetry.telemetry_signals,
         report_flows.MAKE_REPORTS: report_flows.make_scheduled_reports_job,
         expiry_scan.JOB: expiry_scan.scan_job,
+        device_offline_flows.JOB: device_offline_flows.reconcile_job,
     }
 )
 PERIODIC: tuple[Periodic, ...] = (
@@ -50,7 +52,7 @@ def build_system(settings: Settings, *, clock: Clock | None = None, jobs: JobQue
     db = make_engine(settings.database_url)
     sessions = make_sessionmaker(db)
     clock = clock or SystemClock()
-    hooks = RegistryRoles({k: ct.prefix for k, ct in CASE_TYPES.items()})
+    hooks = RegistryRoles({k: ct.prefix for k, ct in CASE_TYPES.items()}, contacts=contact_lanes(settings.sla_file))
     engine = CaseEngine(
         sessions, clock, hooks, services=SERVICE_TASKS, script_time_limit=settings.script_time_limit_seconds
     )
