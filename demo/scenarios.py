@@ -257,3 +257,35 @@ def open_task_case(system: System, elevator_id: int, case_type: str) -> int:
     if case_id is None:
         raise LookupError(f"no open {case_type} case for elevator {elevator_id}")
     return case_id
+
+
+@scenario("supervision")
+def supervision(system: System, clock: SimulatedClock) -> int:
+    """Three passengers complain about one elevator within ten days: the nightly rules raise a
+    supervision warning for the district regulator, who reviews it only after the five working days
+    (the city regulator is told) and orders a rectification: a linked case opens and the warning closes."""
+    from processes.supervision_rules import open_ordered_cases
+    from processes.supervision_rules import scan as supervision_scan
+
+    elevator_id = an_elevator(system)
+    for n, text in enumerate(("门关闭时夹人", "运行时异响", "按钮失灵")):
+        open_or_join(
+            system.engine,
+            system.settings.sla_file,
+            "complaint",
+            elevator_id=elevator_id,
+            signal={"source": "qr", "category": "safety", "text": text, "idempotency_key": f"demo-complaint-{n}"},
+        )
+        clock.advance(timedelta(days=4))
+    supervision_scan(system)
+    case_id = open_task_case(system, elevator_id, "supervision")
+    wait(system, clock, timedelta(days=8))
+    complete(
+        system,
+        case_id,
+        "review_warning",
+        {"decision": "order_rectification", "reason": "投诉集中反映门系统故障", "findings": ["门保护装置失效"]},
+        "regulator",
+    )
+    open_ordered_cases(system)  # the minutely orders job
+    return case_id

@@ -19,7 +19,7 @@ from infra.jobs import InProcessJobs, JobQueue, JobRegistry, RqJobs
 from infra.periodic import Periodic, add_to
 from infra.settings import Settings
 from liftcase.migrate import upgrade
-from processes import device_offline_flows, expiry_scan, telemetry
+from processes import device_offline_flows, expiry_scan, supervision_rules, telemetry
 from processes.catalogue import CASE_TYPES
 from processes.device_offline import contact_lanes
 from processes.roles import RegistryRoles
@@ -35,6 +35,8 @@ JOBS = JobRegistry(
         report_flows.MAKE_REPORTS: report_flows.make_scheduled_reports_job,
         expiry_scan.JOB: expiry_scan.scan_job,
         device_offline_flows.JOB: device_offline_flows.reconcile_job,
+        supervision_rules.SCAN_JOB: supervision_rules.scan_job,
+        supervision_rules.ORDERS_JOB: supervision_rules.orders_job,
     }
 )
 PERIODIC: tuple[Periodic, ...] = (
@@ -45,6 +47,8 @@ PERIODIC: tuple[Periodic, ...] = (
     report_flows.WEEKLY,
     report_flows.MONTHLY,
     expiry_scan.DAILY,
+    supervision_rules.DAILY,
+    supervision_rules.ORDERS,
 )
 
 

@@ -14,6 +14,7 @@ from engine.recorder import StepRecorder
 from engine.services import ServiceCall, ServiceTask
 from infra.settings import CITY_TZ
 from processes import register_dates
+from processes.models import Signal
 from registry.models import Elevator
 
 
@@ -94,4 +95,44 @@ class RenewRegister:
         )
 
 
-SERVICE_TASKS: tuple[ServiceTask, ...] = (SetStopUse(), RenewRegister())
+class OrderLinkedCase:
+    """责令检验/整改: a regulator's order becomes a case of its own (an inspection: an expiry case
+    due by the order's date; a rectification). The order is written as a pending signal in the
+    step's transaction; the supervision job opens the case from it and tells this case."""
+
+    name = "order_linked_case"
+    ORDERS = ("expiry", "rectification")
+
+    def check(self, params: dict[str, Any]) -> Any:
+        if params.get("case_type") not in self.ORDERS:
+            raise ValueError(f"order_linked_case orders one of {self.ORDERS}")
+        if not isinstance(params.get("elevator_id"), int):
+            raise ValueError("order_linked_case needs the elevator_id the case is about")
+        return {"ordered": params["case_type"]}
+
+    def apply(self, step: StepRecorder, call: ServiceCall) -> None:
+        case, params = step.case, call.params
+        order = {
+            "case_type": params["case_type"],
+            "elevator_id": params["elevator_id"],
+            "reason": str(params.get("reason") or ""),
+            "findings": [str(f) for f in params.get("findings") or []],
+            "supervision_case_id": case.id,
+            "supervision_number": case.number,
+        }
+        step.session.add(
+            Signal(
+                idempotency_key=f"supervision-order:{case.id}",
+                source="supervision",
+                kind="order",
+                elevator_id=params["elevator_id"],
+                payload=order,
+                case_id=None,  # set when the linked case is open
+                joined=False,
+                received_at=step.now,
+            )
+        )
+        step.event(EventKind.FLAG_SET, {"service": call.name, "element": call.element, "flag": "order", **order})
+
+
+SERVICE_TASKS: tuple[ServiceTask, ...] = (SetStopUse(), RenewRegister(), OrderLinkedCase())

@@ -12,6 +12,7 @@ from liftcase.cli.context import CliState
 from liftcase.cli.expiry import expiry
 from liftcase.cli.reports import audit, report
 from liftcase.cli.risk import risk
+from liftcase.cli.supervision import supervision
 
 
 @click.group()
@@ -45,6 +46,7 @@ for command in (
     report,  # liftcase report rescue | case
     broker,  # liftcase broker credentials | files
     expiry,  # liftcase expiry scan [--dry-run]
+    supervision,  # liftcase supervision scan [--dry-run]
 ):
     main.add_command(command)
 
