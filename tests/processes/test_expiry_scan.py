@@ -251,3 +251,22 @@ def test_a_regulator_opens_an_expiry_case_through_the_api(system: System, clock:
     # A regulator's maintenance expiry starts from the register's last visit.
     r = regulator.post("/api/v1/cases", json={"type": "expiry", "elevator_id": other, "kind": "maintenance"})
     assert r.status_code == 201
+
+
+def test_the_command_line_scan_prints_its_counts_last(system: System, monkeypatch: Any) -> None:
+    """`liftcase expiry scan [--dry-run]` on the real clock: the last line is
+    `opened= joined= skipped= dry_run=`."""
+    from click.testing import CliRunner
+
+    from liftcase.cli import main
+
+    monkeypatch.setenv("LIFTCASE_DATABASE_URL", system.settings.database_url)
+    inspection, maintenance = _expected(system, datetime.now(UTC))
+    total = len(inspection) + len(maintenance)
+    runs = [CliRunner().invoke(main, ["expiry", "scan", *args]) for args in (["--dry-run"], [], [])]
+    assert [r.exit_code for r in runs] == [0, 0, 0], [r.output for r in runs]
+    assert [r.output.strip().splitlines()[-1] for r in runs] == [
+        f"opened={total} joined=0 skipped=0 dry_run=True",
+        f"opened={total} joined=0 skipped=0 dry_run=False",
+        f"opened=0 joined=0 skipped={total} dry_run=False",
+    ]
