@@ -41,6 +41,12 @@ def expiry_variables(ctx: StartContext) -> dict[str, Any]:
         "source": ctx.signal.get("source", "scan"),
         # Set by the process when the daily scan finds the register renewed without the case.
         "register_renewed": False,
+        # The register's dates when the case opened: only a change from these is a renewal (a
+        # regulator may open a case for an earlier date than the register's).
+        "register_due_date": e.next_inspection_due.isoformat() if e is not None and e.next_inspection_due else None,
+        "register_last_maintenance_at": e.last_maintenance_at.isoformat()
+        if e is not None and e.last_maintenance_at
+        else None,
     }
     if kind == "inspection":
         if due is None:

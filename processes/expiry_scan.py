@@ -107,13 +107,15 @@ def renewals(session: Session) -> list[Renewal]:
     for key, variables, due, visited in rows:
         if variables.get("kind") == "maintenance":
             was = variables.get("last_maintenance_at")
-            if visited is not None and was and visited > datetime.fromisoformat(was):
+            changed = visited is not None and visited.isoformat() != variables.get("register_last_maintenance_at")
+            if changed and visited is not None and was and visited > datetime.fromisoformat(was):
                 payload = {"maintained_on": visited.isoformat(), "record_no": "register"}
                 out.append(Renewal(key, "maintenance_recorded", payload))
         else:
             was = variables.get("due_date")
             renewed = utc_iso(due) if due is not None else None
-            if renewed and was and datetime.fromisoformat(renewed) > datetime.fromisoformat(was):
+            changed = due is not None and due.isoformat() != variables.get("register_due_date")
+            if changed and renewed and was and datetime.fromisoformat(renewed) > datetime.fromisoformat(was):
                 assert due is not None
                 payload = {"result": "passed", "report_no": "register", "next_due_date": due.isoformat()}
                 out.append(Renewal(key, "inspection_recorded", payload))

@@ -270,3 +270,29 @@ def test_the_command_line_scan_prints_its_counts_last(system: System, monkeypatc
         f"opened={total} joined=0 skipped=0 dry_run=False",
         f"opened=0 joined=0 skipped={total} dry_run=False",
     ]
+
+
+def test_a_case_for_an_earlier_date_than_the_registers_stays_open(system: System, clock: SimulatedClock) -> None:
+    """A regulator opens an expiry for a date before the register's (the register is wrong): the
+    scan does not take the register's unchanged, later date for a renewal."""
+    with system.sessions() as session, session.begin():
+        elevator_id = session.scalars(select(Elevator.id).order_by(Elevator.id).offset(12)).first()
+        session.execute(update(Elevator).where(Elevator.id == elevator_id).values(next_inspection_due=date(2027, 9, 1)))
+    from processes.case_flows import open_by_hand
+
+    opened = open_by_hand(
+        system,
+        "expiry",
+        elevator_id=elevator_id,
+        fields={"kind": "inspection", "due_date": date(2027, 1, 5)},
+        actor="r",
+    )
+    assert scan(system).closed == 0
+    with system.sessions() as session:
+        assert session.get(Case, opened.case_id).status == "open"
+    # Then the register is renewed: that is a renewal.
+    with system.sessions() as session, session.begin():
+        session.execute(
+            update(Elevator).where(Elevator.id == elevator_id).values(next_inspection_due=date(2027, 12, 1))
+        )
+    assert scan(system).closed == 1
