@@ -180,3 +180,112 @@ def complaint(system: System, clock: SimulatedClock) -> int:
     complete(system, case_id, "answer_by_property", {"answer": "已清除广告并张贴安全须知"}, "property")
     complete(system, case_id, "review_answer", {"satisfied": True}, "regulator")
     return case_id
+
+
+def public_security_contact(system: System, code: str = "PSB-CITY") -> int:
+    """The public-security liaison deliberate damage is reported to (processes/sla.toml names its
+    organisation code): an organisation with one duty officer, added when missing."""
+    from registry.models import Organisation, User
+
+    with system.sessions() as session, session.begin():
+        org = session.scalar(select(Organisation).where(Organisation.code == code))
+        if org is None:
+            org = Organisation(code=code, name="市公安局治安支队（电梯设施联络）", kind="public_security", phone="110")
+            session.add(org)
+            session.flush()
+            session.add(
+                User(username="psb_duty", display_name="公安值班联络员", roles=[], organisation_id=org.id, phone="110")
+            )
+        return org.id
+
+
+def box_heard(system: System, device_id: str) -> None:
+    """The box's heartbeat reaches the register now (what the MQTT ingest writes)."""
+    from registry.devices import write_presence
+
+    with system.sessions() as session, session.begin():
+        write_presence(session, {device_id: {"online": True, "last_seen_at": system.clock.now(), "last_seq": None}})
+
+
+def heartbeat_check(system: System) -> None:
+    """The connector's minutely heartbeat check (it marks silent boxes offline, then the cases follow)."""
+    from connectors.mqtt.jobs import devices_offline
+
+    devices_offline(system)
+
+
+@scenario("device_offline")
+def device_offline(system: System, clock: SimulatedClock) -> int:
+    """A box falls silent: offline after the 10-minute heartbeat timeout, the use unit is told to check
+    power, network and damage; nobody finds the cause for 24 h (district regulator); the property finds
+    it smashed (the public-security liaison and the district regulator are told), files the police
+    report, and the maintenance unit replaces the box."""
+    from registry.models import Device
+
+    public_security_contact(system)
+    with system.sessions() as session:
+        device_id, elevator_id = session.execute(
+            select(Device.id, Device.elevator_id).where(Device.elevator_id.is_not(None)).order_by(Device.id)
+        ).first()
+    box_heard(system, device_id)
+    clock.advance(timedelta(minutes=11))
+    heartbeat_check(system)
+    case_id = open_task_case(system, elevator_id, "device_offline")
+    wait(system, clock, timedelta(hours=24, minutes=5))
+    complete(
+        system, case_id, "check_device", {"finding": "damaged_deliberate", "note": "设备外壳被撬，线缆剪断"}, "property"
+    )
+    complete(
+        system,
+        case_id,
+        "report_police",
+        {"police_station": "通川区西城派出所", "receipt_no": "JJ-2026-0411"},
+        "property",
+    )
+    complete(system, case_id, "repair_device", {"action": "replaced", "new_device_id": device_id}, "maint")
+    return case_id
+
+
+def open_task_case(system: System, elevator_id: int, case_type: str) -> int:
+    """The elevator's open case of that type (opened by a job, not by the scenario itself)."""
+    from engine.models import Case
+
+    with system.sessions() as session:
+        case_id = session.scalar(
+            select(Case.id).where(Case.elevator_id == elevator_id, Case.case_type == case_type, Case.status == "open")
+        )
+    if case_id is None:
+        raise LookupError(f"no open {case_type} case for elevator {elevator_id}")
+    return case_id
+
+
+@scenario("supervision")
+def supervision(system: System, clock: SimulatedClock) -> int:
+    """Three passengers complain about one elevator within ten days: the nightly rules raise a
+    supervision warning for the district regulator, who reviews it only after the five working days
+    (the city regulator is told) and orders a rectification: a linked case opens and the warning closes."""
+    from processes.supervision_rules import open_ordered_cases
+    from processes.supervision_rules import scan as supervision_scan
+
+    elevator_id = an_elevator(system)
+    for n, text in enumerate(("门关闭时夹人", "运行时异响", "按钮失灵")):
+        open_or_join(
+            system.engine,
+            system.settings.sla_file,
+            "complaint",
+            elevator_id=elevator_id,
+            signal={"source": "qr", "category": "safety", "text": text, "idempotency_key": f"demo-complaint-{n}"},
+        )
+        clock.advance(timedelta(days=4))
+    supervision_scan(system)
+    case_id = open_task_case(system, elevator_id, "supervision")
+    wait(system, clock, timedelta(days=8))
+    complete(
+        system,
+        case_id,
+        "review_warning",
+        {"decision": "order_rectification", "reason": "投诉集中反映门系统故障", "findings": ["门保护装置失效"]},
+        "regulator",
+    )
+    open_ordered_cases(system)  # the minutely orders job
+    return case_id

@@ -52,6 +52,9 @@ def summarize(kind: str, p: dict[str, Any]) -> str:
             return f"attachment {p.get('filename')} ({str(p.get('sha256', ''))[:12]}) on {p.get('task')}"
         case "signal_joined":
             return f"another signal joined: {p.get('source')} {p.get('kind') or ''}".rstrip()
+        case "register_updated":
+            changed = ", ".join(f"{k} {v[0]} -> {v[1]}" for k, v in (p.get("changes") or {}).items())
+            return f"register: {changed or 'unchanged'}"
         case "message_received":
             return f"message {p.get('message')}"
         case "case_closed" | "case_cancelled":

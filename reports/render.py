@@ -48,6 +48,7 @@ EVENT_KINDS = {
     EventKind.NOTIFICATION_SENT: "通知送达",
     EventKind.NOTIFICATION_FAILED: "通知失败",
     EventKind.FLAG_SET: "标记",
+    EventKind.REGISTER_UPDATED: "登记更新",
     EventKind.CASE_CLOSED: "结案",
     EventKind.CASE_CANCELLED: "撤销",
     EventKind.CASE_FAILED: "流程异常",

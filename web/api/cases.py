@@ -146,7 +146,7 @@ class EscalateSchema(Schema):
 
 
 class CaseStartSchema(Schema):
-    type = fields.String(required=True, validate=validate.OneOf(["rescue", "rectification", "complaint"]))
+    type = fields.String(required=True, validate=validate.OneOf(sorted(case_flows.STARTED_BY_HAND)))
     elevator_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
     phone = fields.String(validate=validate.Regexp(r"^[0-9+\-]{5,20}$"))
     trapped_count = fields.Integer(validate=validate.Range(min=0, max=50))
@@ -157,6 +157,10 @@ class CaseStartSchema(Schema):
     deadline = fields.AwareDateTime(metadata={"description": "rectification deadline (default 30 days)"})
     category = fields.String(validate=validate.Length(max=40), metadata={"description": "complaint"})
     text = fields.String(validate=validate.Length(max=2000), metadata={"description": "complaint"})
+    kind = fields.String(
+        validate=validate.OneOf(["inspection", "maintenance"]), metadata={"description": "expiry (default inspection)"}
+    )
+    due_date = fields.Date(metadata={"description": "expiry: inspection due date (default: the register's)"})
 
 
 class CaseStartedSchema(Schema):
@@ -167,11 +171,13 @@ class CaseStartedSchema(Schema):
 
 
 # Who may open which case by hand: the 96933 seat takes rescue and complaint calls by phone,
-# a regulator registers an inspection report with nonconformities (and complaints).
+# a regulator registers an inspection report with nonconformities (and complaints) and opens an
+# expiry case the daily scan has not (yet) opened.
 STARTERS = {
     "rescue": {Role.DISPATCHER},
     "complaint": {Role.DISPATCHER, Role.REGULATOR},
     "rectification": {Role.REGULATOR},
+    "expiry": {Role.REGULATOR},
 }
 
 
@@ -208,16 +214,20 @@ class CasesView(MethodView):
     @blp.alt_response(200, schema=CaseStartedSchema, description="joined the elevator's open case of that type")
     def post(self, body: dict[str, Any]) -> Any:
         """Open a case by hand: a rescue or complaint phoned in to 96933, an inspection report with
-        nonconformities. A second call for an elevator with an open case of that type joins it."""
+        nonconformities, an inspection or maintenance expiry a regulator found. A second call for an
+        elevator with an open case of that type joins it."""
         scope, system = context.scope(), context.system()
         if not scope.has(*STARTERS[body["type"]]):
             abort(403, message=f"opening a {body['type']} case needs one of: {', '.join(STARTERS[body['type']])}")
         svc.visible_elevator(context.db(), scope, body["elevator_id"])
         fields = {k: v for k, v in body.items() if k not in ("type", "elevator_id")}
         context.end_reads()
-        result = case_flows.open_by_hand(
-            system, body["type"], elevator_id=body["elevator_id"], fields=fields, actor=scope.username
-        )
+        try:
+            result = case_flows.open_by_hand(
+                system, body["type"], elevator_id=body["elevator_id"], fields=fields, actor=scope.username
+            )
+        except case_flows.CannotOpen as err:
+            abort(422, message=str(err))
         out = {
             "case_id": result.case_id,
             "number": result.number,
