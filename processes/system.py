@@ -39,6 +39,7 @@ class System:
     def sla(self) -> SlaSource:
         """What intake reads the SLA from: the SLA file with the city profile's limits over it."""
         return SlaSource(self.settings.sla_file, city_file(self.settings.city, self.settings.cities_dir))
+
     def warm_up(self) -> None:
         """What every API or worker process needs before its first request: the deployed processes
         read and parsed. Best effort: a database that is not up yet only defers it to first use."""
