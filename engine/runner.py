@@ -34,7 +34,7 @@ from engine.services import ServiceCall
 from engine.starts import AlreadyOpen, CaseStart, StartBatch
 from engine.steps import finish_step, open_tasks_of, run_engine, timer_set
 from engine.timeline_store import append_entries
-from engine.timer_batch import TimerBatch, WritePace, fill
+from engine.timer_batch import Pace, TimerBatch, fill
 from engine.writes import CASES, TASKS, Writes
 from forms.validation import validate_form
 from infra.errors import Conflict, NotFound
@@ -75,7 +75,7 @@ class TaskRef:
 class CaseEngine(EngineCore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.write_pace = WritePace()  # how early a timer batch stepped ahead is written
+        self.timer_pace = Pace()  # how much a timer batch stepped ahead takes, how early it is written
 
     def _after_commit(self, recorder: StepRecorder) -> None:
         if recorder.notification_ids:
@@ -270,14 +270,14 @@ class CaseEngine(EngineCore):
         try:
             with self._transaction() as session:
                 batch = TimerBatch(self, session)
-                lead = self.write_pace.lead
-                fill(batch, now=self.clock.now, lookahead=lookahead, chunk=chunk, limit=limit, write_lead=lead)
-                if batch.commit_at is not None and not wait(batch.commit_at - lead(batch.fired)):
+                pace = self.timer_pace
+                fill(batch, now=self.clock.now, lookahead=lookahead, chunk=chunk, limit=limit, pace=pace)
+                if batch.commit_at is not None and not wait(batch.commit_at - pace.lead(batch.fired)):
                     raise _Abandoned
                 started = time.monotonic()
                 batch.write(self.clock.now())
                 wrote = time.monotonic() - started
-                self.write_pace.observe(batch.fired, wrote)
+                pace.observe_write(batch.fired, wrote)
                 if batch.commit_at is not None and not wait(batch.commit_at):
                     raise _Abandoned
         except _Abandoned:  # rolled back: the claims are released, every case is still due

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 # Cases per claim and the most one batch holds (SQLite holds its write lock for the whole batch).
 CHUNK, LIMIT = 100, 2000
 SQLITE_LIMIT = 50
+NESTED = 20  # cases per batch fired while a batch stepped ahead waits for its time
 
 
 def _report_failed(batch: TimerBatch) -> None:
@@ -182,8 +183,8 @@ class TimerLoop:
             left = (moment - self.engine.clock.now()).total_seconds()
             if left <= 0:
                 return True
-            if left > self.poll:
-                nested = self._pass(timedelta(0), self.chunk)
+            if left > self.poll + 2 * NESTED * self.engine.timer_pace.step:  # done before `moment`
+                nested = self._pass(timedelta(0), NESTED)
                 if nested is not None and nested.fired:
                     continue
             self._stop.wait(min(left, self.poll, 0.05))

@@ -25,6 +25,7 @@ batch keeps every guarantee that one transaction per step gave.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -67,20 +68,30 @@ _CLAIM_PG = (
 )
 
 
-class WritePace:
-    """How long this process takes to lock and write a batch, per case (a moving average). A batch
-    stepped ahead starts its write twice that long, plus 0.2 s, before its due time; meanwhile a
-    person's step on one of its cases waits for the row lock."""
+class Pace:
+    """How long this process takes to step a case and to lock and write one (moving averages).
+    A batch stepped ahead takes only as many cases as it can step before its due time, and starts
+    its write twice the expected write time, plus 0.2 s, before that time (meanwhile a person's
+    step on one of its cases waits for the row lock)."""
 
-    def __init__(self, per_case: float = 0.003) -> None:
-        self.per_case = per_case
+    def __init__(self, step: float = 0.01, write: float = 0.003) -> None:
+        self.step, self.write = step, write
 
     def lead(self, cases: int) -> timedelta:
-        return timedelta(seconds=0.2 + 2 * self.per_case * cases)
+        return timedelta(seconds=0.2 + 2 * self.write * cases)
 
-    def observe(self, cases: int, seconds: float) -> None:
+    def room(self, cases: int, until: datetime, now: datetime) -> int:
+        """How many more cases fit before `until`, next to the `cases` held (margin 1.5x)."""
+        left = (until - now - self.lead(cases)).total_seconds()
+        return max(0, int(left / (1.5 * self.step + 2 * self.write)))
+
+    def observe_step(self, cases: int, seconds: float) -> None:
+        if cases >= 10:
+            self.step = 0.5 * self.step + 0.5 * seconds / cases
+
+    def observe_write(self, cases: int, seconds: float) -> None:
         if cases >= 20:  # small batches say more about fixed costs than about the pace
-            self.per_case = 0.7 * self.per_case + 0.3 * seconds / cases
+            self.write = 0.5 * self.write + 0.5 * seconds / cases
 
 
 @dataclass
@@ -213,27 +224,24 @@ class TimerBatch:
             )
 
 
-def fill(
-    batch: TimerBatch,
-    *,
-    now: Callable[[], datetime],
-    lookahead: timedelta,
-    chunk: int,
-    limit: int,
-    write_lead: Callable[[int], timedelta],
-) -> None:
+def fill(batch: TimerBatch, *, now: Callable[[], datetime], lookahead: timedelta, chunk: int, limit: int,
+         pace: Pace) -> None:  # fmt: skip
     """Claim and step chunk after chunk: while chunks come back full, the pass holds fewer than
     `limit` cases and there is time left before the batch's commit to step more."""
     ids = batch.engine.ids.source(batch.session)
-    while batch.claimed < limit:
+    size = chunk
+    while batch.claimed < limit and size > 0:
         moment = now()
-        claims = batch.claim(moment, moment + lookahead, min(chunk, limit - batch.claimed))
+        claims = batch.claim(moment, moment + lookahead, min(size, limit - batch.claimed))
         if not claims:
             return
+        started = time.monotonic()
         batch.step(claims, moment, ids)
-        if len(claims) < chunk:
+        pace.observe_step(len(claims), time.monotonic() - started)
+        if len(claims) < size or batch.commit_at is None:
             return
-        if batch.commit_at is not None and now() + write_lead(batch.fired + chunk) >= batch.commit_at:
+        size = min(chunk, pace.room(batch.fired, batch.commit_at, now()))
+        if size < min(10, chunk):
             return  # no time for another chunk before this batch is due
 
 
