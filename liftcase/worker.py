@@ -135,12 +135,11 @@ def work(
     queues: Sequence[str] = QUEUES,
     fork: bool = True,
     burst: bool = False,
-    redis_url: str | None = None,
 ) -> None:
     """Run until stopped (or, with `burst`, until the queues are empty). `queues` in priority order:
     a worker always takes from the first one that is not empty. `fork` runs each job in a child
     (isolation); without it, jobs run in the worker itself (keeps parsed BPMN and connections)."""
-    url = redis_url or system.settings.redis_url
+    url = system.settings.redis_url
     if not url:
         raise ValueError("a worker needs LIFTCASE_REDIS_URL (embedded mode runs jobs in-process)")
     serve_jobs(JOBS, system, around=through_database_outages(system))
