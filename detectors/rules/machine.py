@@ -34,7 +34,9 @@ PRESENT = 1
 POWER_CUT = 2
 NORMAL_SERVICE = 1
 RESCUE_TYPES = frozenset({W.TRAPPED})
-# The timed rules: warning type -> the threshold (seconds) its condition must hold for.
+# The timed rules: warning type -> the threshold (seconds) its condition must hold for, and the
+# condition one message shows (doors timed in normal service only: inspection and fire modes move doors
+# by hand; trapped also needs that no power-loss rescue covers it, which the state tells).
 TIMED: dict[WarningType, str] = {
     W.TRAPPED: "trapped_s",
     W.ABNORMAL_STOP: "abnormal_stop_s",
@@ -43,6 +45,30 @@ TIMED: dict[WarningType, str] = {
     W.DOOR_OPEN_CLOSE_FAULT: "door_opening_timeout_s",
     W.DOOR_LOCK_FAULT: "door_lock_timeout_s",
 }
+
+
+def _shut_in(m: StatusMessage) -> bool:
+    return m.car_status == 0 and m.door_status == LOCKED and m.passenger_status == PRESENT
+
+
+def _stopped_out_of_zone(m: StatusMessage) -> bool:
+    return (m.service_mode == NORMAL_SERVICE and m.car_status == 0 and m.door_zone == OUT_OF_ZONE
+            and m.door_status == LOCKED and m.power_status != POWER_CUT)  # fmt: skip
+
+
+def _open_out_of_zone(m: StatusMessage) -> bool:
+    return m.service_mode == NORMAL_SERVICE and m.door_status in (OPEN, OPENING) and m.door_zone == OUT_OF_ZONE
+
+
+CONDITIONS: dict[WarningType, Callable[[StatusMessage], bool]] = {
+    W.TRAPPED: _shut_in,
+    W.ABNORMAL_STOP: _stopped_out_of_zone,
+    W.DOOR_OPEN_OUTSIDE_ZONE: _open_out_of_zone,
+    W.DOOR_HELD_OPEN: lambda m: m.service_mode == NORMAL_SERVICE and m.door_status == OPEN,
+    W.DOOR_OPEN_CLOSE_FAULT: lambda m: m.service_mode == NORMAL_SERVICE and m.door_status == OPENING,
+    W.DOOR_LOCK_FAULT: lambda m: m.service_mode == NORMAL_SERVICE and m.door_status == CLOSING,
+}
+DOOR_TIMED = (W.DOOR_OPEN_OUTSIDE_ZONE, W.DOOR_HELD_OPEN, W.DOOR_OPEN_CLOSE_FAULT, W.DOOR_LOCK_FAULT)
 
 
 @dataclass(slots=True)
@@ -70,6 +96,10 @@ class DeviceState:
     # Volatile: per type, when its last episode was raised and cleared (message times), so that a late
     # message does not raise again what was open at its time.
     episodes: dict[str, tuple[datetime, datetime | None]] = field(default_factory=dict)
+    # Volatile: timed conditions ended past their limit by a message after a gap (not proof: a missing
+    # message may have ended them in time): type -> (onset, the missing seqs first..last). A missing
+    # message that arrives late and still shows the condition past the limit proves it.
+    unsure: dict[str, tuple[str, int, int]] = field(default_factory=dict)
 
     def durable(self) -> dict[str, Any]:
         return {
@@ -156,31 +186,20 @@ class _Judge:
                 Finding(self.st.device_id, Change.RAISED, wtype, case_type, key, self.ts_iso, self.m.seq, detail=detail)
             )
         elif not on and current is not None and not self.late:
-            del active[wtype]
-            self.st.dirty = True
-            raised_at = self.st.episodes.get(wtype)
-            if raised_at is not None:
-                self.st.episodes[wtype] = (raised_at[0], self.ts)
-            self.findings.append(
-                Finding(
-                    self.st.device_id,
-                    Change.CLEARED,
-                    wtype,
-                    current[1],
-                    f"{current[0]}:cleared",
-                    self.ts_iso,
-                    self.m.seq,
-                )
-            )
+            self.clear(wtype)
 
     def ended_past(self, wtype: WarningType, seconds: float) -> str | None:
         """The onset of `wtype`'s condition when this message ends it after `seconds` or more, unraised.
         Only a message that follows the last one without a gap tells when the condition ended: a missing
         message may have ended it earlier."""
         onset = self.ended.get(wtype)
-        if onset is None or wtype in self.st.active or self.missing != 0:
+        if onset is None or wtype in self.st.active:
             return None
-        return onset if self.ts - datetime.fromisoformat(onset) >= timedelta(seconds=seconds) else None
+        if self.ts - datetime.fromisoformat(onset) < timedelta(seconds=seconds):
+            return None
+        if self.missing:
+            self.st.unsure[wtype] = (onset, self.m.seq - self.missing, self.m.seq - 1)
+        return onset if self.missing == 0 else None
 
     def ended_fault(self, wtype: WarningType, seconds: float, case_type: str = "warning", **detail: Any) -> None:
         """The condition has ended: raise it first if it had passed its limit, then clear it."""
@@ -188,6 +207,17 @@ class _Judge:
         if onset is not None:
             self.fault(wtype, True, case_type, onset, ended_at=self.ts_iso, **detail)
         self.fault(wtype, False)
+
+    def clear(self, wtype: WarningType) -> None:
+        current = self.st.active.pop(wtype, None)
+        if current is None:
+            return
+        self.st.dirty = True
+        episode = self.st.episodes.get(wtype)
+        if episode is not None:
+            self.st.episodes[wtype] = (episode[0], self.ts)
+        key, case_type = f"{current[0]}:cleared", current[1]
+        self.findings.append(Finding(self.st.device_id, Change.CLEARED, wtype, case_type, key, self.ts_iso, self.m.seq))
 
     def timed_fault(self, wtype: WarningType, condition: bool, seconds: float, **detail: Any) -> None:
         if self.held(wtype, condition, seconds):
@@ -225,7 +255,7 @@ def _trapped(j: _Judge, th: Thresholds) -> None:
     the zone is raised as well at its own limit (the car needs repairing); trapped opens the rescue."""
     st, m = j.st, j.m
     power_rescue = W.POWER_LOSS in st.active and st.active[W.POWER_LOSS][1] == "rescue"
-    closed_in = j.stopped and m.door_status == LOCKED and m.passenger_status == PRESENT
+    closed_in = _shut_in(m)
     alarm = m.alarm_button == 1
     trapped = not power_rescue and j.held(W.TRAPPED, closed_in or alarm, 0 if alarm else th.trapped_s)
     if power_rescue:
@@ -274,22 +304,15 @@ def _floor_position_lost(j: _Judge, th: Thresholds) -> None:
 def _door_timers(j: _Judge, th: Thresholds) -> None:
     """Doors open, opening or closing for too long; normal service only (inspection and fire modes
     move doors by hand)."""
-    m, normal = j.m, j.normal
-    door_open = m.door_status in (OPEN, OPENING)
-    j.timed_fault(W.DOOR_OPEN_OUTSIDE_ZONE, normal and door_open and m.door_zone == OUT_OF_ZONE,
-                  th.door_open_outside_zone_s)  # fmt: skip
-    j.timed_fault(W.DOOR_HELD_OPEN, normal and m.door_status == OPEN, th.door_held_open_s)
-    j.timed_fault(W.DOOR_OPEN_CLOSE_FAULT, normal and m.door_status == OPENING, th.door_opening_timeout_s)
-    j.timed_fault(W.DOOR_LOCK_FAULT, normal and m.door_status == CLOSING, th.door_lock_timeout_s)
+    m = j.m
+    for wtype in DOOR_TIMED:
+        j.timed_fault(wtype, CONDITIONS[wtype](m), getattr(th, TIMED[wtype]))
 
 
 def _abnormal_stop(j: _Judge, th: Thresholds) -> None:
     """Stopped outside the door zone with doors locked, in normal service and with power, with or
     without a passenger (someone inside is also judged by trapped, at its own, longer limit)."""
-    m = j.m
-    out_stop = (j.normal and j.stopped and m.door_zone == OUT_OF_ZONE and m.door_status == LOCKED
-                and m.power_status != POWER_CUT)  # fmt: skip
-    j.timed_fault(W.ABNORMAL_STOP, out_stop, th.abnormal_stop_s)
+    j.timed_fault(W.ABNORMAL_STOP, _stopped_out_of_zone(j.m), th.abnormal_stop_s)
 
 
 def _overspeed(j: _Judge, th: Thresholds) -> None:
@@ -372,8 +395,9 @@ def late(st: DeviceState, m: StatusMessage) -> bool:
 
 def judge_late(st: DeviceState, m: StatusMessage, th: Thresholds) -> list[Finding]:
     """A late message (transport reordering) does not roll the state back, but what it alone proves
-    still happened: the alarm button, overspeed, overload. Raises only; the next message in order
-    clears what no longer holds."""
+    still happened: the alarm button, overspeed, overload (raised; the next message in order clears
+    what no longer holds), and a timed condition still holding past its limit that a message after
+    the gap it filled had ended (raised and cleared)."""
     j = _Judge(st, m, late=True)
     power_rescue = W.POWER_LOSS in st.active and st.active[W.POWER_LOSS][1] == "rescue"
     if m.alarm_button == 1 and not power_rescue and not _was_open(st, W.TRAPPED, m.ts):
@@ -382,6 +406,16 @@ def judge_late(st: DeviceState, m: StatusMessage, th: Thresholds) -> list[Findin
         _overspeed(j, th)
     if not _was_open(st, W.OVERLOAD, m.ts):
         _overload(j, th)
+    for name, (onset, first, last) in list(st.unsure.items()):
+        wtype = W(name)
+        if first <= m.seq <= last and wtype not in st.active and CONDITIONS[wtype](m):
+            if wtype is W.TRAPPED and power_rescue:
+                continue
+            if m.ts - datetime.fromisoformat(onset) >= timedelta(seconds=getattr(th, TIMED[wtype])):
+                # The missing message still shows it past its limit: proven; it has ended since.
+                del st.unsure[name]
+                j.fault(wtype, True, "rescue" if wtype in RESCUE_TYPES else "warning", onset, late=True)
+                j.clear(wtype)
     return j.findings
 
 

@@ -154,6 +154,31 @@ def test_an_ending_message_after_a_gap_in_seq_proves_nothing() -> None:
     assert box.raised() == []
 
 
+def test_the_missing_message_arriving_late_still_proves_the_limit() -> None:
+    """Stopped out of the zone; the heartbeat at 16 s (past 15) arrives after the move-on message."""
+    box = Box(car_status=1, car_direction=1, door_zone=2, speed=1.0)
+    box.send(0)
+    box.send(1, car_status=0, car_direction=0, speed=0.0)
+    box.beats(5.5, 15)
+    beat = box.message(17)  # 16 s stopped
+    box.send(17.3, car_status=1, car_direction=1, speed=0.5)
+    assert box.raised() == []  # the gap: the missing message may have ended the stop in time
+    box.judge(beat)
+    assert box.raised() == [("abnormal_stop", "warning")] and box.cleared() == ["abnormal_stop"]
+    assert box.keys() == [f"B1:abnormal_stop:{at(1).isoformat()}"]
+
+
+def test_the_missing_message_arriving_late_that_ended_it_in_time_proves_nothing() -> None:
+    box = Box(car_status=1, car_direction=1, door_zone=2, speed=1.0)
+    box.send(0)
+    box.send(1, car_status=0, car_direction=0, speed=0.0)
+    box.beats(5.5, 15)
+    moved = box.message(15.5, car_status=1, car_direction=1, speed=0.5)  # 14.5 s stopped
+    box.send(17, car_position=4)
+    box.judge(moved)
+    assert box.raised() == []
+
+
 # -- item 6: deadlines judged on a clock when the box is silent ----------------------------------------
 def test_silent_box_with_a_passenger_stopped_between_floors() -> None:
     """Power cut: the box says nothing more. Abnormal stop at 15 s, trapped at 30 s, each once."""
