@@ -296,3 +296,42 @@ def test_a_case_for_an_earlier_date_than_the_registers_stays_open(system: System
             update(Elevator).where(Elevator.id == elevator_id).values(next_inspection_due=date(2027, 12, 1))
         )
     assert scan(system).closed == 1
+
+
+def test_a_register_change_closes_the_case_at_once_when_told(system: System, clock: SimulatedClock) -> None:
+    """Flows that write the register (an edit, an import) call `register_changed` after their commit:
+    the overtaken case closes then, not at the next 02:30 scan; other elevators' cases are untouched."""
+    from processes.expiry_scan import register_changed
+
+    today = clock.now().astimezone(CITY_TZ).date()
+    with system.sessions() as session, session.begin():
+        a, b = session.scalars(select(Elevator.id).order_by(Elevator.id).offset(14).limit(2)).all()
+        session.execute(update(Elevator).where(Elevator.id.in_([a, b])).values(next_inspection_due=today))
+    scan(system)
+    with system.sessions() as session, session.begin():
+        session.execute(
+            update(Elevator).where(Elevator.id.in_([a, b])).values(next_inspection_due=today + timedelta(days=365))
+        )
+    assert register_changed(system, [a]) == 1
+    assert _open_expiry(system)["inspection"] >= {b} and a not in _open_expiry(system)["inspection"]
+    assert register_changed(system, [a]) == 0
+
+
+def test_an_admin_recording_the_next_due_date_closes_the_case(system: System, clock: SimulatedClock) -> None:
+    today = clock.now().astimezone(CITY_TZ).date()
+    with system.sessions() as session, session.begin():
+        elevator_id = session.scalars(select(Elevator.id).order_by(Elevator.id).offset(16)).first()
+        session.execute(
+            update(Elevator).where(Elevator.id == elevator_id).values(next_inspection_due=today - timedelta(days=2))
+        )
+    scan(system)
+    case = _case_of(system, elevator_id, "inspection")
+    assert _elevator(system, elevator_id).stop_use is True
+    admin = Client(app_for(system), "admin")
+    r = admin.patch(f"/api/v1/elevators/{elevator_id}", json={"next_inspection_due": "2027-11-20"})
+    assert r.status_code == 200, r.get_json()
+    with system.sessions() as session:
+        closed = session.get(Case, case.id)
+    assert (closed.status, closed.close_reason) == ("closed", "inspected")
+    assert _elevator(system, elevator_id).stop_use is False
+    assert _elevator(system, elevator_id).next_inspection_due == date(2027, 11, 20)
