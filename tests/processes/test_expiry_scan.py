@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from engine.models import Case, CaseStatus, CaseTask, EventKind, Notification, TimelineEvent
 from infra.clock import SimulatedClock
@@ -335,3 +335,44 @@ def test_an_admin_recording_the_next_due_date_closes_the_case(system: System, cl
     assert (closed.status, closed.close_reason) == ("closed", "inspected")
     assert _elevator(system, elevator_id).stop_use is False
     assert _elevator(system, elevator_id).next_inspection_due == date(2027, 11, 20)
+
+
+def test_a_new_date_for_an_elevator_with_an_open_case_joins_it(system: System, clock: SimulatedClock) -> None:
+    today = clock.now().astimezone(CITY_TZ).date()
+    with system.sessions() as session, session.begin():
+        elevator_id = session.scalars(select(Elevator.id).order_by(Elevator.id).offset(18)).first()
+        session.execute(
+            update(Elevator).where(Elevator.id == elevator_id).values(next_inspection_due=today + timedelta(days=40))
+        )
+    first = scan(system)
+    case = _case_of(system, elevator_id, "inspection")
+    # The register's date is corrected to an earlier one: a new signal, joined to the open case.
+    with system.sessions() as session, session.begin():
+        session.execute(
+            update(Elevator).where(Elevator.id == elevator_id).values(next_inspection_due=today + timedelta(days=35))
+        )
+    second = scan(system)
+    assert (second.opened, second.joined, second.skipped) == (0, 1, first.opened - 1)  # its old key is gone
+    [joined] = _events(system, case.id, EventKind.SIGNAL_JOINED)
+    assert joined["signal"]["due_date"] == (today + timedelta(days=35)).isoformat()
+
+
+def test_the_whole_demo_city(tmp_path: Any) -> None:
+    """The seeded Dazhou city (14,188 elevators): the scan selects exactly what the register calls for."""
+    from infra.clock import SimulatedClock as Clock
+    from tests.support.system import START, make_system
+
+    clock = Clock(START)
+    system = make_system(f"sqlite:///{tmp_path / 'city.sqlite3'}", clock, elevators=14188)
+    try:
+        inspection, maintenance = _expected(system, clock.now())
+        today = clock.now().astimezone(CITY_TZ).date()
+        with system.sessions() as session:
+            expired = session.scalar(
+                select(func.count()).select_from(Elevator).where(Elevator.next_inspection_due < today)
+            )
+        assert expired and len(inspection) > expired and maintenance
+        forecast = scan(system, dry_run=True)
+        assert (forecast.opened, forecast.joined, forecast.skipped) == (len(inspection) + len(maintenance), 0, 0)
+    finally:
+        system.db.dispose()
