@@ -41,6 +41,7 @@ def expiry_variables(ctx: StartContext) -> dict[str, Any]:
         "source": ctx.signal.get("source", "scan"),
         # Set by the process when the daily scan finds the register renewed without the case.
         "register_renewed": False,
+        "ordered_by": ctx.signal.get("supervision_case"),  # the supervision warning that ordered it
         # The register's dates when the case opened: only a change from these is a renewal (a
         # regulator may open a case for an earlier date than the register's).
         "register_due_date": e.next_inspection_due.isoformat() if e is not None and e.next_inspection_due else None,

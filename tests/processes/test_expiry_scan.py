@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from engine.models import Case, CaseStatus, CaseTask, EventKind, Notification, TimelineEvent
 from infra.clock import SimulatedClock
@@ -296,3 +296,83 @@ def test_a_case_for_an_earlier_date_than_the_registers_stays_open(system: System
             update(Elevator).where(Elevator.id == elevator_id).values(next_inspection_due=date(2027, 12, 1))
         )
     assert scan(system).closed == 1
+
+
+def test_a_register_change_closes_the_case_at_once_when_told(system: System, clock: SimulatedClock) -> None:
+    """Flows that write the register (an edit, an import) call `register_changed` after their commit:
+    the overtaken case closes then, not at the next 02:30 scan; other elevators' cases are untouched."""
+    from processes.expiry_scan import register_changed
+
+    today = clock.now().astimezone(CITY_TZ).date()
+    with system.sessions() as session, session.begin():
+        a, b = session.scalars(select(Elevator.id).order_by(Elevator.id).offset(14).limit(2)).all()
+        session.execute(update(Elevator).where(Elevator.id.in_([a, b])).values(next_inspection_due=today))
+    scan(system)
+    with system.sessions() as session, session.begin():
+        session.execute(
+            update(Elevator).where(Elevator.id.in_([a, b])).values(next_inspection_due=today + timedelta(days=365))
+        )
+    assert register_changed(system, [a]) == 1
+    assert _open_expiry(system)["inspection"] >= {b} and a not in _open_expiry(system)["inspection"]
+    assert register_changed(system, [a]) == 0
+
+
+def test_an_admin_recording_the_next_due_date_closes_the_case(system: System, clock: SimulatedClock) -> None:
+    today = clock.now().astimezone(CITY_TZ).date()
+    with system.sessions() as session, session.begin():
+        elevator_id = session.scalars(select(Elevator.id).order_by(Elevator.id).offset(16)).first()
+        session.execute(
+            update(Elevator).where(Elevator.id == elevator_id).values(next_inspection_due=today - timedelta(days=2))
+        )
+    scan(system)
+    case = _case_of(system, elevator_id, "inspection")
+    assert _elevator(system, elevator_id).stop_use is True
+    admin = Client(app_for(system), "admin")
+    r = admin.patch(f"/api/v1/elevators/{elevator_id}", json={"next_inspection_due": "2027-11-20"})
+    assert r.status_code == 200, r.get_json()
+    with system.sessions() as session:
+        closed = session.get(Case, case.id)
+    assert (closed.status, closed.close_reason) == ("closed", "inspected")
+    assert _elevator(system, elevator_id).stop_use is False
+    assert _elevator(system, elevator_id).next_inspection_due == date(2027, 11, 20)
+
+
+def test_a_new_date_for_an_elevator_with_an_open_case_joins_it(system: System, clock: SimulatedClock) -> None:
+    today = clock.now().astimezone(CITY_TZ).date()
+    with system.sessions() as session, session.begin():
+        elevator_id = session.scalars(select(Elevator.id).order_by(Elevator.id).offset(18)).first()
+        session.execute(
+            update(Elevator).where(Elevator.id == elevator_id).values(next_inspection_due=today + timedelta(days=40))
+        )
+    first = scan(system)
+    case = _case_of(system, elevator_id, "inspection")
+    # The register's date is corrected to an earlier one: a new signal, joined to the open case.
+    with system.sessions() as session, session.begin():
+        session.execute(
+            update(Elevator).where(Elevator.id == elevator_id).values(next_inspection_due=today + timedelta(days=35))
+        )
+    second = scan(system)
+    assert (second.opened, second.joined, second.skipped) == (0, 1, first.opened - 1)  # its old key is gone
+    [joined] = _events(system, case.id, EventKind.SIGNAL_JOINED)
+    assert joined["signal"]["due_date"] == (today + timedelta(days=35)).isoformat()
+
+
+def test_the_whole_demo_city(tmp_path: Any) -> None:
+    """The seeded Dazhou city (14,188 elevators): the scan selects exactly what the register calls for."""
+    from infra.clock import SimulatedClock as Clock
+    from tests.support.system import START, make_system
+
+    clock = Clock(START)
+    system = make_system(f"sqlite:///{tmp_path / 'city.sqlite3'}", clock, elevators=14188)
+    try:
+        inspection, maintenance = _expected(system, clock.now())
+        today = clock.now().astimezone(CITY_TZ).date()
+        with system.sessions() as session:
+            expired = session.scalar(
+                select(func.count()).select_from(Elevator).where(Elevator.next_inspection_due < today)
+            )
+        assert expired and len(inspection) > expired and maintenance
+        forecast = scan(system, dry_run=True)
+        assert (forecast.opened, forecast.joined, forecast.skipped) == (len(inspection) + len(maintenance), 0, 0)
+    finally:
+        system.db.dispose()

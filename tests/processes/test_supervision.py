@@ -202,6 +202,7 @@ def test_the_review_is_escalated_after_five_working_days_and_an_order_opens_a_li
         ).one()
     assert (done.status, done.close_reason) == ("closed", "inspection_ordered")
     assert linked.elevator_id == lift and linked.variables["source"] == "supervision"
+    assert linked.variables["ordered_by"] == warning.number
     due_day = (clock.now().astimezone(CITY_TZ) + timedelta(days=30)).date()
     assert datetime.fromisoformat(linked.variables["due_date"]).astimezone(CITY_TZ).date() == due_day + timedelta(
         days=1
@@ -226,7 +227,7 @@ def test_an_ordered_rectification(system: System, clock: SimulatedClock) -> None
         linked = session.scalars(select(Case).where(Case.case_type == "rectification")).one()
         assert session.get(Case, warning.id).close_reason == "rectification_ordered"
     assert linked.variables["findings"] == ["门保护装置失效"]
-    assert linked.variables["report_no"] == warning.number
+    assert linked.variables["report_no"] == linked.variables["ordered_by"] == warning.number
 
 
 def test_the_daily_rules_run_at_0240_and_orders_every_minute() -> None:

@@ -14,7 +14,7 @@ from detectors.risk.service import risk_of
 from engine.models import Case, CaseStatus
 from processes import administration as admin
 from processes import case_service as svc
-from processes import elevator_facts
+from processes import elevator_facts, expiry_scan
 from registry.codes import validate_register_code
 from registry.models import Device, Elevator, Organisation, Role
 from registry.places import PlaceCategory
@@ -170,7 +170,10 @@ class ElevatorView(MethodView):
         check_refs(body)
         db = context.db()
         elevator = svc.visible_elevator(db, context.scope(), elevator_id)
-        return write_or_conflict(lambda: admin.update_elevator(db, elevator, body, **who_and_when()))
+        updated = write_or_conflict(lambda: admin.update_elevator(db, elevator, body, **who_and_when()))
+        if "next_inspection_due" in body:
+            expiry_scan.register_changed(context.system(), [elevator_id])  # an overtaken expiry case closes
+        return updated
 
 
 class RiskFactorSchema(Schema):
