@@ -90,28 +90,48 @@ def build_equipment(seed: int, place: DemoCity, orgs: Organisations, elevators: 
 def _attributes(key: str, rng: random.Random) -> dict[str, Any]:
     match key:
         case "boiler":
-            return {"type": rng.choice(["steam", "hot_water"]), "rated_pressure_mpa": rng.choice([0.7, 1.0, 1.25]),
-                    "rated_evaporation_t_h": rng.choice([1, 2, 4, 6]),
-                    "fuel": rng.choice(["gas", "gas", "electric", "biomass"])}
+            return {
+                "type": rng.choice(["steam", "hot_water"]),
+                "rated_pressure_mpa": rng.choice([0.7, 1.0, 1.25]),
+                "rated_evaporation_t_h": rng.choice([1, 2, 4, 6]),
+                "fuel": rng.choice(["gas", "gas", "electric", "biomass"]),
+            }
         case "pressure_vessel":
-            return {"category": rng.choice(["I", "II", "III"]),
-                    "medium": rng.choice(["压缩空气", "蒸汽", "液氧", "液化石油气"]),
-                    "design_pressure_mpa": rng.choice([0.8, 1.0, 1.6, 2.5]),
-                    "volume_m3": rng.choice([0.5, 1, 2, 5, 10]), "safety_grade": rng.choice([1, 2, 2, 3])}
+            return {
+                "category": rng.choice(["I", "II", "III"]),
+                "medium": rng.choice(["压缩空气", "蒸汽", "液氧", "液化石油气"]),
+                "design_pressure_mpa": rng.choice([0.8, 1.0, 1.6, 2.5]),
+                "volume_m3": rng.choice([0.5, 1, 2, 5, 10]),
+                "safety_grade": rng.choice([1, 2, 2, 3]),
+            }
         case "pressure_piping":
-            return {"grade": rng.choice(["GC2", "GC2", "GB1", "GD1"]), "medium": rng.choice(["蒸汽", "天然气", "氧气"]),
-                    "length_m": rng.randint(50, 3000), "nominal_diameter_mm": rng.choice([25, 50, 80, 100, 150])}
+            return {
+                "grade": rng.choice(["GC2", "GC2", "GB1", "GD1"]),
+                "medium": rng.choice(["蒸汽", "天然气", "氧气"]),
+                "length_m": rng.randint(50, 3000),
+                "nominal_diameter_mm": rng.choice([25, 50, 80, 100, 150]),
+            }
         case "crane":
-            return {"type": rng.choice(["bridge", "gantry", "tower", "construction_hoist", "mechanical_parking"]),
-                    "rated_capacity_t": rng.choice([2, 3, 5, 10, 16, 20]),
-                    "lifting_height_m": rng.choice([6, 9, 12, 40])}
+            return {
+                "type": rng.choice(["bridge", "gantry", "tower", "construction_hoist", "mechanical_parking"]),
+                "rated_capacity_t": rng.choice([2, 3, 5, 10, 16, 20]),
+                "lifting_height_m": rng.choice([6, 9, 12, 40]),
+            }
         case "ropeway":
-            return {"type": "fixed_grip", "length_m": rng.randint(400, 1800), "vertical_rise_m": rng.randint(80, 400),
-                    "carriers": rng.randint(40, 120), "capacity_persons_h": rng.choice([600, 800, 1200])}
+            return {
+                "type": "fixed_grip",
+                "length_m": rng.randint(400, 1800),
+                "vertical_rise_m": rng.randint(80, 400),
+                "carriers": rng.randint(40, 120),
+                "capacity_persons_h": rng.choice([600, 800, 1200]),
+            }
         case "amusement_ride":
-            return {"type": rng.choice(["观览车类", "滑行车类", "转马类", "陀螺类"]),
-                    "grade": rng.choice(["A", "B", "C"]), "max_speed_m_s": rng.choice([1.0, 5.0, 12.0]),
-                    "passengers": rng.choice([12, 24, 40])}
+            return {
+                "type": rng.choice(["观览车类", "滑行车类", "转马类", "陀螺类"]),
+                "grade": rng.choice(["A", "B", "C"]),
+                "max_speed_m_s": rng.choice([1.0, 5.0, 12.0]),
+                "passengers": rng.choice([12, 24, 40]),
+            }
     return {"type": rng.choice(["forklift", "forklift", "sightseeing_car"]),
             "plate_no": f"场{rng.randint(10000, 99999)}", "rated_load_kg": rng.choice([1500, 2000, 3000]),
             "power": rng.choice(["electric", "diesel", "lpg"])}  # fmt: skip

@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 
 from registry.equipment.classes import CLASSES
 from registry.equipment.models import Equipment, EquipmentStatus
-from registry.equipment.service import equipment_visible
 from registry.models import Elevator
 from registry.places import LABELS_ZH, is_key_place
-from registry.scope import Scope, elevators_visible
+from registry.scope import Scope, elevators_visible, equipment_visible
 
 DUE_SOON = (30, 60)
 

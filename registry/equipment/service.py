@@ -8,15 +8,14 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, select, true
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from registry.equipment.classes import CLASSES, code_problems
 from registry.equipment.models import Equipment
-from registry.models import OrgKind
 from registry.places import is_key_place
 from registry.references import unknown_references
-from registry.scope import CITY_WIDE_KINDS, Scope
+from registry.scope import Scope, equipment_visible
 
 
 def add_months(day: date, months: int) -> date:
@@ -67,22 +66,6 @@ def _as_fields(row: Equipment | None) -> dict[str, Any]:
     if row is None:
         return {}
     return {c.key: getattr(row, c.key) for c in Equipment.__table__.columns}
-
-
-def equipment_visible(scope: Scope) -> ColumnElement[bool]:
-    """Condition on `Equipment` rows this user may see: the elevators' rule (registry/scope.py)."""
-    if not scope.reads_cases:
-        return false()
-    if scope.organisation_kind in CITY_WIDE_KINDS:
-        return true()
-    match scope.organisation_kind:
-        case OrgKind.DISTRICT_REGULATOR | OrgKind.INSPECTION_AGENCY:
-            return Equipment.district_code == scope.district_code
-        case OrgKind.MAINTENANCE_UNIT:
-            return Equipment.maintenance_unit_id == scope.organisation_id
-        case OrgKind.USE_UNIT:
-            return Equipment.use_unit_id == scope.organisation_id
-    return false()
 
 
 def listing(scope: Scope, args: Mapping[str, Any], today: date) -> Select[tuple[Equipment]]:

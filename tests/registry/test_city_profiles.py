@@ -228,3 +228,34 @@ def test_init_writes_the_profiles_districts_and_seed_builds_on_them(sqlite_url: 
                            city=system.settings.city_profile)  # fmt: skip
         assert counts["districts"] == 6 and session.get(District, "320706").name == "海州区"  # type: ignore[union-attr]
     system.db.dispose()
+
+
+def test_rescue_arrival_limit_per_district_from_the_profile(db_url: str, clock: SimulatedClock, tmp_path: Path) -> None:
+    """Lianyungang with 灌南县 at 45 minutes: a rescue there waits 45 minutes for arrival, one in another
+    county 60, one in an urban district 30 (the BPMN's arrival timer)."""
+    from datetime import timedelta
+
+    from engine.models import CaseTimer
+    from processes.intake import open_or_join
+
+    text = (ROOT / "cities" / "lianyungang.toml").read_text(encoding="utf-8")
+    path = tmp_path / "lianyungang.toml"
+    path.write_text(text.replace('name = "灌南县"\n', 'name = "灌南县"\narrival_within = "PT45M"\n'), encoding="utf-8")
+    system = make_system(db_url, clock, elevators=120, city=str(path))
+    try:
+        limits = {"320724": 45, "320722": 60, "320706": 30}
+        for district, minutes in limits.items():
+            with system.sessions() as session:
+                elevator = session.scalar(select(Elevator.id).where(Elevator.district_code == district).limit(1))
+            assert elevator is not None, district
+            case_id = open_or_join(
+                system.engine, system.sla, "rescue", elevator_id=elevator, signal={"source": "qr"}
+            ).case_id
+            with system.sessions() as session:
+                fire_at = session.scalar(
+                    select(CaseTimer.fire_at).where(CaseTimer.case_id == case_id, CaseTimer.bpmn_id == "t_arrival")
+                )
+                opened = session.get(Case, case_id).opened_at  # type: ignore[union-attr]
+            assert fire_at == opened + timedelta(minutes=minutes), district
+    finally:
+        system.db.dispose()

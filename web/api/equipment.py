@@ -20,10 +20,11 @@ from registry.equipment.classes import CLASSES
 from registry.equipment.figures import equipment_figures
 from registry.equipment.importing import read_equipment_rows
 from registry.equipment.models import Equipment, EquipmentStatus
-from registry.equipment.service import equipment_visible, listing, record_errors
+from registry.equipment.service import listing, record_errors
 from registry.importing import ImportFileError
 from registry.models import Role
 from registry.places import PlaceCategory
+from registry.scope import equipment_visible
 from web.api.elevator_import import ImportArgs, ImportReportSchema
 from web.api.paging import PageArgs, paged
 from web.api.registry_common import ID, who_and_when, write_or_conflict
