@@ -111,10 +111,11 @@ class CaseEngine(EngineCore):
         found: list[Case],
     ) -> Case:
         with self._transaction() as session:
+            conn = session.connection()  # Core: the ORM's execute path is not needed for rows
             if task_id is not None:  # the case row locked, the task's row read along with it
-                row = session.execute(_LOCK_BY_TASK, {"task_id": task_id}).one_or_none()
+                row = conn.execute(_LOCK_BY_TASK, {"task_id": task_id}).one_or_none()
             else:
-                row = session.execute(_LOCK_CASE, {"case_id": case_id}).one_or_none()
+                row = conn.execute(_LOCK_CASE, {"case_id": case_id}).one_or_none()
             if row is None:
                 raise NotFound(f"task {task_id} not found" if task_id is not None else f"case {case_id} not found")
             values = row._mapping

@@ -99,6 +99,9 @@ def _actionable(task_id: int, *, reassign: bool = False) -> CaseTask:
 
 @blp.route("/tasks")
 class TasksView(MethodView):
+    # An ETag over the listed data: a client polling its inbox sends If-None-Match and gets a
+    # bodiless 304 while nothing changed.
+    @blp.etag
     @blp.arguments(TaskListArgs, location="query")
     @blp.response(200, TaskSchema(many=True))
     @blp.paginate()

@@ -72,6 +72,29 @@ def test_start_and_completions_answer_the_callers_next_task(api: tuple[System, F
     assert stale.status_code in (403, 409)
 
 
+def test_task_list_etag_answers_304_until_the_list_changes(api: tuple[System, Flask]) -> None:
+    system, app = api
+    tech = Client(app, "maint")
+    case_id = open_or_join(
+        system.engine, system.settings.sla_file, "rescue", elevator_id=demo_elevator(system), signal={"source": "qr"}
+    ).case_id
+    url = "/api/v1/tasks?scope=org"
+    first = tech.get(url)
+    etag = first.headers["ETag"]
+    assert first.status_code == 200 and etag
+    same = tech.get(url, headers={"If-None-Match": etag})
+    assert same.status_code == 304 and not same.get_data()
+    dispatcher = Client(app, "dispatcher")
+    verify = _mine_first(dispatcher, case_id)
+    assert verify is not None
+    done = dispatcher.post(
+        f"/api/v1/tasks/{verify['id']}/complete", json={"data": {"outcome": "dispatch", "trapped_count": 1}}
+    )
+    assert done.status_code == 200
+    changed = tech.get(url, headers={"If-None-Match": etag})  # the accept task arrived in the unit's list
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+
+
 def test_a_completion_out_of_scope_is_refused_as_before(api: tuple[System, Flask]) -> None:
     system, app = api
     case_id = open_or_join(
