@@ -66,9 +66,11 @@ def demo_elevator(system: System) -> int:
         return found
 
 
-def start_rescue(system: System, elevator_id: int, source: str = "alarm_button") -> int:
-    """A trapped alarm as a box sends it (with an event id: the signal is kept, the warning feed lists it)."""
-    signal = {"source": source, "kind": "trapped", "idempotency_key": f"{source}:{elevator_id}:{uuid.uuid4().hex}"}
+def start_rescue(system: System, elevator_id: int, source: str = "alarm_button", **facts: Any) -> int:
+    """A trapped alarm as a box sends it (with an event id: the signal is kept, the warning feed lists it);
+    `facts` are what a passenger's call adds (phone, trapped_count, injured)."""
+    signal = {"source": source, "kind": "trapped", "idempotency_key": f"{source}:{elevator_id}:{uuid.uuid4().hex}",
+              **facts}
     return open_or_join(system.engine, system.settings.sla_file, "rescue", elevator_id=elevator_id,
                         signal=signal).case_id
 
