@@ -63,6 +63,51 @@ CLOSE_REASONS: dict[str, tuple[str, str]] = {
     "inspection_failed": ("检验不合格", "inspection failed"),
     "maintained": ("维保完成", "maintained"),
 }
+CASE_TYPE_NAMES: dict[str, tuple[str, str]] = {
+    "rescue": ("困人救援", "rescue"),
+    "warning": ("故障预警", "fault warning"),
+    "rectification": ("检验整改", "rectification"),
+    "expiry": ("检验到期", "inspection expiry"),
+    "complaint": ("投诉举报", "complaint"),
+    "device_offline": ("设备离线", "device offline"),
+    "supervision": ("监督预警", "supervision warning"),
+}
+KINDS: dict[str, tuple[str, str]] = {  # elevator kinds in the register
+    "traction": ("曳引式电梯", "traction elevator"),
+    "hydraulic": ("液压电梯", "hydraulic elevator"),
+    "escalator": ("自动扶梯", "escalator"),
+    "moving_walk": ("自动人行道", "moving walk"),
+    "freight": ("载货电梯", "freight elevator"),
+    "dumbwaiter": ("杂物电梯", "dumbwaiter"),
+}
+# What a signal says happened (detectors' warning types, camera AI event types, scans).
+SIGNALS: dict[str, tuple[str, str]] = {
+    "trapped": ("困人", "trapped"),
+    "power_loss": ("停电", "power loss"),
+    "overrun_top": ("冲顶", "overrun at the top"),
+    "overrun_bottom": ("蹲底", "overrun at the bottom"),
+    "car_door_closing_anomaly": ("轿门关闭异常", "car door closing anomaly"),
+    "door_open_close_fault": ("开关门故障", "door open/close fault"),
+    "floor_position_lost": ("楼层位置丢失", "floor position lost"),
+    "door_held_open": ("长时间开门", "door held open"),
+    "repeated_door_cycles": ("反复开关门", "repeated door cycles"),
+    "abnormal_stop": ("非平层停梯", "abnormal stop"),
+    "abnormal_start": ("异常启动", "abnormal start"),
+    "door_open_outside_zone": ("开门走梯", "door open outside the levelling zone"),
+    "door_lock_fault": ("门锁故障", "door lock fault"),
+    "safety_circuit": ("安全回路断路", "safety circuit open"),
+    "runtime_limiter": ("运行超时", "run-time limiter"),
+    "overspeed": ("超速", "overspeed"),
+    "overload": ("超载", "overload"),
+    "offline": ("设备离线", "device offline"),
+    "left_object": ("遗留物品", "object left behind"),
+    "abnormal_behavior": ("异常行为", "abnormal behaviour"),
+    "ad_violation": ("违规广告", "advertising violation"),
+    "ebike": ("电动车入梯", "e-bike in the car"),
+    "inspection": ("检验到期", "inspection due"),
+    "maintenance": ("维保超期", "maintenance overdue"),
+    "other": ("其他", "other"),
+}
 ACTORS: dict[str, tuple[str, str]] = {
     "system": ("系统", "system"),
     "timer": ("计时器", "timer"),
@@ -70,7 +115,15 @@ ACTORS: dict[str, tuple[str, str]] = {
     "iot": ("物联网监测", "IoT monitoring"),
     "public": ("乘客", "passenger"),
 }
-TABLES = {"role": ROLES, "source": SOURCES, "milestone": MILESTONES, "close_reason": CLOSE_REASONS, "actor": ACTORS}
+TABLES = {
+    "role": ROLES,
+    "source": SOURCES,
+    "milestone": MILESTONES,
+    "close_reason": CLOSE_REASONS,
+    "actor": ACTORS,
+    "elevator_kind": KINDS,
+    "signal": SIGNALS,
+}
 
 
 def label(table: dict[str, tuple[str, str]], code: object, lang: str | None = None) -> str:

@@ -15,8 +15,7 @@ from engine.timeline import verify_chain
 from engine.timeline_store import append_entries, chain_link
 from forms.messages import language
 from infra.settings import CITY_TZ
-from processes.catalogue import CASE_TYPES
-from processes.labels import ACTORS, CLOSE_REASONS, ROLES, SOURCES, label
+from processes.labels import ACTORS, CASE_TYPE_NAMES, CLOSE_REASONS, ROLES, SOURCES, label
 from registry.models import User
 
 
@@ -39,6 +38,15 @@ def _local(value: Any) -> str:
         return str(value)
 
 
+# Around what people wrote or registered inside a sentence (a task's name, a person, a note):
+# summary_parts() hands those pieces apart so a page can mark them as data, not its own words.
+_DATA = "\x1e"
+
+
+def _d(value: Any) -> str:
+    return f"{_DATA}{value}{_DATA}"
+
+
 def summarize(
     kind: str,
     p: dict[str, Any],
@@ -50,50 +58,61 @@ def summarize(
     """One sentence per event, in `lang` (zh-CN for reports): codes as words, times in Beijing time.
     `names` maps user ids to display names, `titles` BPMN task ids to their titles (for events
     that carry only the id)."""
+    return _sentence(kind, p, lang, names or {}, titles or {}).replace(_DATA, "")
+
+
+def summary_parts(
+    kind: str, p: dict[str, Any], lang: str | None, *, names: dict[int, str], titles: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The sentence as [{"text": …, "data": bool}, …]: data pieces are people's own words."""
+    pieces = _sentence(kind, p, lang, names, titles).split(_DATA)
+    return [{"text": piece, "data": i % 2 == 1} for i, piece in enumerate(pieces) if piece]
+
+
+def _sentence(kind: str, p: dict[str, Any], lang: str | None, names: dict[int, str], titles: dict[str, str]) -> str:
     en = language(lang) == "en"
-    names, titles = names or {}, titles or {}
     sep = ", " if en else "、"
 
     def roles(codes: Any) -> str:
         return sep.join(label(ROLES, r, lang) for r in (codes or []))
 
     def task() -> str:
-        return str(p.get("title") or titles.get(str(p.get("element")), p.get("element") or ""))
+        title = _d(p.get("title") or titles.get(str(p.get("element")), p.get("element") or ""))
+        return f"“{title}”" if en else f"「{title}」"
 
     match kind:
         case "case_opened":
-            ct = CASE_TYPES.get(str(p.get("type")))
-            type_title = (ct.title if ct else p.get("type")) if not en else str(p.get("type"))
+            type_title = label(CASE_TYPE_NAMES, p.get("type"), lang)
+            number = _d(p.get("number"))
             return (
-                f"Case {p.get('number')} opened ({type_title}, process {p.get('process')} v{p.get('version')})"
+                f"Case {number} opened: {type_title} (process version {p.get('version')})"
                 if en
-                else f"立案 {p.get('number')}：{type_title}（流程 {p.get('process')} 第 {p.get('version')} 版）"
+                else f"立案 {number}：{type_title}（流程第 {p.get('version')} 版）"
             )
         case "task_created":
             due = f"{', due ' if en else '，时限 '}{_local(p['due_at'])}" if p.get("due_at") else ""
             role = label(ROLES, p.get("role"), lang)
             who = p.get("assignee_id")
             if who is not None:
-                name = names.get(int(who), f"#{who}")
+                name = _d(names.get(int(who), f"#{who}"))
                 role += f" ({name} on call)" if en else f"（值班人员 {name}）"
-            return f"Task 「{task()}」 for the {role}{due}" if en else f"生成任务「{task()}」，由{role}办理{due}"
+            return f"Task {task()} for the {role}{due}" if en else f"生成任务{task()}，由{role}办理{due}"
         case "task_completed":
-            return f"Task 「{task()}」 done" if en else f"完成任务「{task()}」"
+            return f"Task {task()} done" if en else f"完成任务{task()}"
         case "task_cancelled":
-            return f"Task 「{task()}」 no longer needed" if en else f"任务「{task()}」已无需办理"
+            return f"Task {task()} no longer needed" if en else f"任务{task()}已无需办理"
         case "task_assigned":
             who = p.get("assignee_id", p.get("user_id"))
             if who is None:
-                return f"Task 「{task()}」 given back to the unit" if en else f"任务「{task()}」退回本单位待认领"
-            name = names.get(int(who), f"#{who}")
-            return f"Task 「{task()}」 assigned to {name}" if en else f"任务「{task()}」指派给 {name}"
+                return f"Task {task()} given back to the unit" if en else f"任务{task()}退回本单位待认领"
+            name = _d(names.get(int(who), f"#{who}"))
+            return f"Task {task()} assigned to {name}" if en else f"任务{task()}指派给 {name}"
         case "timer_fired":
             due = _local(p.get("due")) if p.get("due") else ""
-            return f"Time limit reached: 「{p.get('name') or p.get('element')}」 ({due})" if en else (
-                f"时限到期：「{p.get('name') or p.get('element')}」（{due}）"
-            )
+            timer = _d(p.get("name") or p.get("element"))
+            return f"Time limit reached: “{timer}” ({due})" if en else f"时限到期：「{timer}」（{due}）"
         case "escalated":
-            reason = p.get("reason") or ""
+            reason = _d(p.get("reason") or "")
             return (
                 f"Escalated to level {p.get('level')}, told the {roles(p.get('roles'))}: {reason}"
                 if en
@@ -110,14 +129,15 @@ def summarize(
             told = roles([p.get("role")])
             return f"A notice to the {told} failed" if en else f"给{told}的通知发送失败"
         case "comment_added":
-            return f"Comment: {str(p.get('body', ''))[:120]}" if en else f"备注：{str(p.get('body', ''))[:120]}"
+            body = _d(str(p.get("body", ""))[:120])
+            return f"Comment: {body}" if en else f"备注：{body}"
         case "attachment_added":
-            return f"Attachment {p.get('filename')}" if en else f"上传附件 {p.get('filename')}"
+            return f"Attachment {_d(p.get('filename'))}" if en else f"上传附件 {_d(p.get('filename'))}"
         case "signal_joined":
             source = label(SOURCES, p.get("source") or "unknown", lang)
             return f"Another signal joined this case: {source}" if en else f"又一信号并入本案：{source}"
         case "message_received":
-            return f"Message received: {p.get('message')}" if en else f"收到消息：{p.get('message')}"
+            return f"Message received: {_d(p.get('message'))}" if en else f"收到消息：{_d(p.get('message'))}"
         case "flag_set":
             on = bool(p.get("value"))
             if en:
@@ -127,13 +147,13 @@ def summarize(
             reason = label(CLOSE_REASONS, p.get("outcome") or "completed", lang)
             return f"Case closed: {reason}" if en else f"结案：{reason}"
         case "case_cancelled":
-            return f"Case cancelled: {p.get('reason')}" if en else f"撤销案件：{p.get('reason')}"
+            return f"Case cancelled: {_d(p.get('reason'))}" if en else f"撤销案件：{_d(p.get('reason'))}"
         case "case_failed":
-            name = f" 「{p['name']}」" if p.get("name") else ""
+            where = _d(f"{p.get('element')} {p.get('name') or ''}".strip())
             return (
-                f"Process stopped at {p.get('element')}{name}: {p.get('label', '')}"
+                f"Process stopped at {where}: {_d(p.get('label', ''))}"
                 if en
-                else f"流程在 {p.get('element')}{name} 处异常：{p.get('label', '')}"
+                else f"流程在 {where} 处异常：{_d(p.get('label', ''))}"
             )
     return kind.replace("_", " ")
 
@@ -179,6 +199,7 @@ def timeline_of(session: Session, case: Case, lang: str | None = "zh-CN") -> dic
                 "actor": e.actor,
                 "actor_name": label(ACTORS, e.actor, lang) if e.actor in ACTORS else people.get(e.actor, e.actor),
                 "summary": summarize(e.kind, e.payload, lang, names=names, titles=titles),
+                "parts": summary_parts(e.kind, e.payload, lang, names=names, titles=titles),
                 "payload": e.payload,
                 "hash": e.hash,
             }

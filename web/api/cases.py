@@ -71,6 +71,7 @@ class TaskBriefSchema(Schema):
     completed_at = fields.DateTime(allow_none=True)
     completed_by = fields.String(allow_none=True)
     data = fields.Dict(allow_none=True)
+    form = fields.String(allow_none=True)
 
 
 class MilestoneSchema(Schema):

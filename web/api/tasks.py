@@ -36,7 +36,6 @@ class TaskListArgs(PageArgs):
 class TaskSchema(TaskBriefSchema):
     case_id = fields.Integer()
     case = fields.Nested(CaseSchema)
-    form = fields.String(allow_none=True)
     form_schema = fields.Dict(allow_none=True)
     can_act = fields.Boolean()
     can_assign = fields.Boolean(metadata={"description": "I may hand it to a colleague"})

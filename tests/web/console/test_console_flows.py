@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -25,18 +24,16 @@ from processes.system import System
 from registry.models import Elevator, User
 from tests.support.console_harness import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     DESKTOP,
     PHONE,
     WALL,
+    context,
     demo_elevator,
-    serve,
-    set_passwords,
+    page_errors,
     shot,
     sign_in,
     start_rescue,
 )
-from tests.support.system import START, make_system
 from web.console.assets import NODE_MODULES
 from web.console.models import SavedFilter
 
@@ -50,46 +47,6 @@ else:
     if not os.path.exists(CHROMIUM) or not (NODE_MODULES / "bpmn-js").is_dir():
         pytest.skip("needs /usr/bin/chromium and web/node_modules (make install)", allow_module_level=True)
 pytestmark = pytest.mark.timeout(240)
-
-
-@pytest.fixture(scope="module")
-def clock() -> SimulatedClock:
-    return SimulatedClock(START)
-
-
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory, clock: SimulatedClock) -> Iterator[System]:
-    tmp = tmp_path_factory.mktemp("console")
-    system = make_system(f"sqlite:///{tmp / 'console.sqlite3'}", clock, elevators=200, upload_dir=tmp / "uploads")
-    set_passwords(system)
-    yield system
-    system.db.dispose()
-
-
-@pytest.fixture(scope="module")
-def base(system: System) -> Iterator[str]:
-    with serve(system) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def context(browser: Any, device: dict[str, Any], lang: str = "zh-CN") -> Any:
-    ctx = browser.new_context(locale=lang, **device)
-    ctx.set_default_timeout(15_000)
-    return ctx
-
-
-def page_errors(page: Any) -> list[str]:
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
 
 
 def task_row(system: System, case_id: int, bpmn_id: str) -> CaseTask:

@@ -59,7 +59,8 @@ function render(c) {
     'data-kind': e.kind, 'data-seq': e.seq, class: e.kind === 'escalated' || e.kind === 'case_failed' ? 'alert' : '',
   },
   h('span', { class: 'muted' }, `#${e.seq}`), h('span', {}, e.at_local ? e.at_local.slice(5, 16) : fmtTime(e.at)),
-  h('span', {}, data('strong', {}, e.actor_name || e.actor), ' ', e.summary),
+  h('span', {}, data('strong', {}, e.actor_name || e.actor), ' ',
+    (e.parts || [{ text: e.summary }]).map((p) => (p.data ? data('span', {}, p.text) : p.text))),
   e.hash ? h('span', { class: 'hash', title: e.hash, translate: 'no' }, e.hash.slice(0, 16)) : null)));
 
   const open = (c.tasks || []).filter((task) => task.status === 'open');
