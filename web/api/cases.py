@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import send_file
 from flask.views import MethodView
+from flask_babel import get_locale
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
@@ -13,6 +14,7 @@ from engine.models import Case, CaseStatus
 from processes import case_flows
 from processes import case_service as svc
 from processes.attachments import path_of
+from processes.case_context import case_contexts
 from processes.catalogue import CASE_TYPES
 from processes.models import Attachment, CaseComment
 from processes.timelines import timeline_of
@@ -69,6 +71,7 @@ class TaskBriefSchema(Schema):
     completed_at = fields.DateTime(allow_none=True)
     completed_by = fields.String(allow_none=True)
     data = fields.Dict(allow_none=True)
+    form = fields.String(allow_none=True)
 
 
 class NextTaskSchema(TaskBriefSchema):
@@ -123,6 +126,7 @@ class CaseDetailSchema(CaseSchema):
     comments = fields.List(fields.Nested(CommentSchema), attribute="_comments")
     attachments = fields.List(fields.Nested(AttachmentSchema), attribute="_attachments")
     timeline = fields.Dict(attribute="_timeline")
+    context = fields.Dict(attribute="_context")
 
 
 class DiagramSchema(Schema):
@@ -253,7 +257,8 @@ class CaseView(MethodView):
             "participants": svc.participants(db, case, tasks),
             "comments": svc.comments(db, case.id),
             "attachments": svc.attachments(db, case.id),
-            "timeline": timeline_of(db, case),
+            "timeline": timeline_of(db, case, str(get_locale() or "")),
+            "context": case_contexts(db, [case]).get(case.id, {}),
         }
         for name, value in extra.items():  # plain attributes for the schema; never persisted
             setattr(case, f"_{name}", value)

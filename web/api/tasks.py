@@ -14,6 +14,7 @@ from engine.models import Case, CaseTask, TaskStatus
 from processes import case_service as svc
 from processes import task_flows
 from processes.attachments import AttachmentRejected
+from processes.case_context import case_contexts
 from processes.visibility import cases_visible, tasks_actionable
 from registry.models import Role, User
 from web.api.cases import AttachmentSchema, CaseSchema, NextTaskSchema, TaskBriefSchema
@@ -27,15 +28,18 @@ class TaskListArgs(PageArgs):
     scope = fields.String(load_default="mine", validate=validate.OneOf(["mine", "org", "all"]))
     status = fields.String(load_default="open", validate=validate.OneOf([s.value for s in TaskStatus] + ["any"]))
     case_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    claim = fields.String(
+        validate=validate.OneOf(["me", "unclaimed"]), metadata={"description": "claimed by me, or by nobody yet"}
+    )
 
 
 class TaskSchema(TaskBriefSchema):
     case_id = fields.Integer()
     case = fields.Nested(CaseSchema)
-    form = fields.String(allow_none=True)
     form_schema = fields.Dict(allow_none=True)
     can_act = fields.Boolean()
     can_assign = fields.Boolean(metadata={"description": "I may hand it to a colleague"})
+    context = fields.Dict(allow_none=True, metadata={"description": "where, who called, who is coming"})
 
 
 class CompleteSchema(Schema):
@@ -51,14 +55,15 @@ class AssignSchema(Schema):
 
 
 def _annotate(tasks: list[CaseTask], *, with_form: bool, all_actionable: bool = False) -> list[CaseTask]:
-    """Add what the schema shows beside the row — its case (when visible to me), whether I may
-    act, the form — in two queries for the whole page, not per task."""
+    """Add what the schema shows beside the row — its case (when visible to me) and its context,
+    whether I may act, the form — in a few queries for the whole page, not per task."""
     db, scope = context.db(), context.scope()
     if not tasks:
         return tasks
     cases = {
         c.id: c for c in db.scalars(select(Case).where(Case.id.in_({t.case_id for t in tasks}), cases_visible(scope)))
     }
+    contexts = case_contexts(db, cases.values())
     actionable = (
         {t.id for t in tasks}
         if all_actionable
@@ -66,6 +71,7 @@ def _annotate(tasks: list[CaseTask], *, with_form: bool, all_actionable: bool = 
     )
     for task in tasks:  # plain attributes for the schema; never persisted
         task.case = cases.get(task.case_id)  # type: ignore[attr-defined]
+        task.context = contexts.get(task.case_id)  # type: ignore[attr-defined]
         task.can_act = (  # type: ignore[attr-defined]
             task.status == TaskStatus.OPEN and task.id in actionable and task.assignee_id in (None, scope.user_id)
         )
@@ -111,6 +117,10 @@ class TasksView(MethodView):
         stmt = svc.task_query(context.scope(), args["scope"], status)
         if args.get("case_id"):
             stmt = stmt.where(CaseTask.case_id == args["case_id"])
+        if args.get("claim") == "me":
+            stmt = stmt.where(CaseTask.assignee_id == context.scope().user_id)
+        elif args.get("claim") == "unclaimed":
+            stmt = stmt.where(CaseTask.assignee_id.is_(None))
         rows = paged(stmt, pagination_parameters, CaseTask.due_at.is_(None), CaseTask.due_at, CaseTask.id)
         # "mine" and "org" select only tasks I may act on (tasks_actionable): no need to ask again
         return _annotate(rows, with_form=False, all_actionable=args["scope"] != "all")

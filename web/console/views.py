@@ -14,6 +14,7 @@ from flask_babel import get_locale
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from forms.labels import form_titles
 from infra.settings import CITY_TZ
 from processes.roles import KNOWN_ROLES
 from registry.models import District, Role
@@ -43,17 +44,20 @@ def page(template: str, **values: Any) -> str:
     scope = context.scope() if user is not None else None
     system = context.system()
     local_now = system.clock.now().astimezone(CITY_TZ)
+    locale = get_locale()
+    lang = "en" if locale is not None and locale.language == "en" else "zh_CN"  # zh_CN is Babel's zh_Hans_CN
+    titles = form_titles(str(system.settings.forms_dir), lang)
     return render_template(
         f"console/{template}",
         me=user,
         scope=scope,
         nav=_nav(scope.roles) if scope else [],
         csrf=auth.csrf_token(),
-        lang=str(get_locale() or "zh_CN"),
+        lang=lang,
         server_now=local_now.isoformat(),
         city_tz=CITY_TZ.key,  # the scripts show and read times on the city's clock
         utc_offset=local_now.isoformat()[-6:],
-        strings=js_strings(),
+        strings={**js_strings(), **{f"form:{name}": title for name, title in titles.items()}},
         city=system.settings.city_profile.public(),  # names, hotline, map centre of the deployment's city
         **values,
     )
