@@ -22,6 +22,7 @@ ROLES: dict[str, tuple[str, str]] = {
     "auditor": ("审计员", "auditor"),
     "admin": ("系统管理员", "administrator"),
     "public": ("乘客", "passenger"),
+    "public_security": ("公安机关联络人", "public-security liaison"),
 }
 SOURCES: dict[str, tuple[str, str]] = {
     "iot": ("物联网监测", "IoT box"),
@@ -31,6 +32,10 @@ SOURCES: dict[str, tuple[str, str]] = {
     "phone": ("热线来电", "hotline call"),
     "scan": ("到期扫描", "expiry scan"),
     "inspection": ("检验报告", "inspection report"),
+    "heartbeat": ("设备心跳检测", "heartbeat check"),
+    "rules": ("监督预警规则", "supervision rules"),
+    "supervision": ("监督预警责令", "ordered on a supervision warning"),
+    "regulator": ("监管人员录入", "entered by a regulator"),
     "unknown": ("未知来源", "unknown source"),
 }
 MILESTONES: dict[str, tuple[str, str]] = {
@@ -51,6 +56,9 @@ MILESTONES: dict[str, tuple[str, str]] = {
     "re_inspected": ("已复检", "re-inspected"),
     "handled": ("已处置", "handled"),
     "verified": ("已确认修复", "repair confirmed"),
+    "checked": ("已排查", "checked"),
+    "police_notified": ("已报案", "reported to the police"),
+    "restored": ("设备已恢复", "device restored"),
 }
 CLOSE_REASONS: dict[str, tuple[str, str]] = {
     "completed": ("流程办结", "completed"),
@@ -62,6 +70,13 @@ CLOSE_REASONS: dict[str, tuple[str, str]] = {
     "self_recovered": ("故障已自行恢复", "recovered by itself"),
     "inspection_failed": ("检验不合格", "inspection failed"),
     "maintained": ("维保完成", "maintained"),
+    "back_online": ("设备恢复在线", "device back online"),
+    "restored": ("已恢复供电或网络", "power or network restored"),
+    "repaired": ("设备已修复", "device repaired"),
+    "damaged_reported": ("人为损坏已报案，设备已修复", "deliberate damage reported, device repaired"),
+    "dismissed": ("已驳回", "dismissed"),
+    "inspection_ordered": ("已责令检验", "inspection ordered"),
+    "rectification_ordered": ("已责令整改", "rectification ordered"),
 }
 CASE_TYPE_NAMES: dict[str, tuple[str, str]] = {
     "rescue": ("困人救援", "rescue"),
@@ -106,6 +121,12 @@ SIGNALS: dict[str, tuple[str, str]] = {
     "ebike": ("电动车入梯", "e-bike in the car"),
     "inspection": ("检验到期", "inspection due"),
     "maintenance": ("维保超期", "maintenance overdue"),
+    "device_offline": ("设备离线", "device offline"),
+    "complaints_per_elevator": ("同一电梯投诉集中", "complaints about one elevator"),
+    "complaints_per_estate": ("同一小区投诉集中", "complaints about one estate"),
+    "rescues_per_elevator": ("同一电梯反复困人", "repeated rescues of one elevator"),
+    "late_arrivals": ("维保单位到场及时率偏低", "maintenance unit often late"),
+    "repeated_nonconformities": ("检验反复不合格", "repeated inspection nonconformities"),
     "other": ("其他", "other"),
 }
 ACTORS: dict[str, tuple[str, str]] = {
@@ -114,6 +135,9 @@ ACTORS: dict[str, tuple[str, str]] = {
     "notifier": ("通知服务", "notifier"),
     "iot": ("物联网监测", "IoT monitoring"),
     "public": ("乘客", "passenger"),
+    "expiry-scan": ("到期扫描", "expiry scan"),
+    "supervision-rules": ("监督预警规则", "supervision rules"),
+    "supervision": ("监督预警", "supervision warning"),
 }
 TABLES = {
     "role": ROLES,

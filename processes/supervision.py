@@ -12,16 +12,17 @@ from typing import Any
 
 from processes.case_type import CaseType, StartContext, elevator_facts
 from processes.complaint import working_days_deadline
+from processes.labels import SIGNALS, label
 
 KEY = "supervision"
-# rule -> what a regulator reads
-RULES = {
-    "complaints_per_elevator": "同一电梯投诉集中",
-    "complaints_per_estate": "同一小区（使用单位）投诉集中",
-    "rescues_per_elevator": "同一电梯反复困人",
-    "late_arrivals": "维保单位救援到场及时率偏低",
-    "repeated_nonconformities": "同一电梯检验反复不合格",
-}
+# The rules (processes/supervision_rules.py); their words are in processes/labels.py (SIGNALS).
+RULES = (
+    "complaints_per_elevator",
+    "complaints_per_estate",
+    "rescues_per_elevator",
+    "late_arrivals",
+    "repeated_nonconformities",
+)
 
 
 def supervision_variables(ctx: StartContext) -> dict[str, Any]:
@@ -34,7 +35,7 @@ def supervision_variables(ctx: StartContext) -> dict[str, Any]:
         **elevator_facts(ctx),
         "source": signal.get("source", "rules"),
         "rule": rule,
-        "rule_label": RULES.get(rule, rule),
+        "rule_label": label(SIGNALS, rule),
         "subject": signal.get("subject"),
         "subject_name": signal.get("subject_name"),
         "observed": signal.get("observed"),

@@ -17,12 +17,11 @@ def supervision() -> None:
 def scan_command(dry_run: bool) -> None:
     """Evaluate every rule now (what the 02:40 job does): one line per finding, then
     opened= joined= skipped= dry_run=."""
-    from processes.supervision import RULES
+    from processes.labels import SIGNALS, label
     from processes.supervision_rules import scan
 
     result, found = scan(cli_system(), dry_run=dry_run)
     for f in found:
-        click.echo(
-            f"{f.rule:<26} {RULES[f.rule]} {f.subject_name}: {f.observed} (limit {f.limit}, {f.window_days} days)"
-        )
+        words = label(SIGNALS, f.rule)
+        click.echo(f"{f.rule:<26} {words} {f.subject_name}: {f.observed} (limit {f.limit}, {f.window_days} days)")
     click.echo(result.line())
