@@ -28,7 +28,7 @@ from pathlib import Path
 from statistics import quantiles
 
 import httpx
-from served import fresh_database, served
+from served import cpu_seconds, fresh_database, served
 from sqlalchemy import select, update
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,25 +118,6 @@ def feeder(url: str, lifts: list[int], stop: threading.Event, per_s: float = 2.0
         except Exception as err:  # an open case on that lift: joined, or a race; keep feeding
             print(f"feeder: {err}", file=sys.stderr)
     system.db.dispose()
-
-
-def cpu_seconds(root_pid: int) -> float:
-    """User+system CPU of a process and its children (gunicorn's workers), from /proc."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    pids = [root_pid]
-    try:
-        children = Path(f"/proc/{root_pid}/task/{root_pid}/children").read_text().split()
-        pids += [int(c) for c in children]
-    except OSError:
-        pass
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
 
 
 class Stats:

@@ -3,11 +3,14 @@
 Both consume the same pre-queued status stream (the simulator's, 1,000 boxes by default) from their
 own persistent session on a shared subscription, QoS 1, MQTT 5, on a private Mosquitto with the
 deployment settings (connectors/mqtt/mosquitto.conf). The bare subscriber only counts (paho acks
-each message itself). The ingest parses, checks, runs every rule, writes dead letters, detector-state
-transitions and presence to PostgreSQL in batches, hands findings to rq (Redis) and acks after each
-flush, as deployed. Time runs from CONNECT to the last message handled (ingest: and flushed).
+each message itself). The ingest runs as deployed (connectors/mqtt/partitioned.py): relays each
+message to its box's partition on Redis Streams (acking MQTT after the XADD), reads its partitions
+back, parses, checks, runs every rule, writes dead letters, detector-state transitions and presence
+to PostgreSQL in batches, hands findings to rq (Redis) and XACKs after each flush. `--direct`: the
+embedded path (MQTT straight into the rules, acked after each flush). Time runs from CONNECT to
+the last message judged and flushed.
 
-Usage: python bench/ingest.py [--messages 60000] [--devices 1000]
+Usage: python bench/ingest.py [--messages 60000] [--devices 1000] [--direct]
 Last line: msgs_per_s=… baseline_per_s=… ratio=…   (targets: ≥ 5000/s, ratio ≥ 0.6)
 """
 
@@ -57,20 +60,31 @@ def bare_subscriber(port: int, client_id: str, expected: int, auth: tuple[str, s
     return elapsed
 
 
-def run_ingest_round(pipeline, config, n: int) -> float:  # type: ignore[no-untyped-def]
+def run_ingest_round(pipeline, config, n: int, redis_url: str | None) -> float:  # type: ignore[no-untyped-def]
     from connectors.mqtt.ingest import IngestService
+    from connectors.mqtt.partitioned import PartitionedIngest
 
-    service = IngestService(pipeline, config)
     start_count = pipeline.handled
     started = time.perf_counter()
-    service.start()
-    flusher = threading.Thread(target=service.loop)
-    flusher.start()
+    if redis_url is None:
+        service = IngestService(pipeline, config)
+        service.start()
+        runner = threading.Thread(target=service.loop)
+    else:
+        service = PartitionedIngest(pipeline, redis_url, config)
+        runner = threading.Thread(target=service.run)
+    runner.start()
     while pipeline.handled - start_count < n or not service.idle():
         time.sleep(0.005)
     elapsed = time.perf_counter() - started
     service.stop()
-    flusher.join(30)
+    runner.join(30)
+    if redis_url is not None:
+        from redis import Redis
+
+        redis = Redis.from_url(redis_url)
+        for key in redis.scan_iter(f"liftcase:ingest:{config.group}*"):
+            redis.delete(key)
     return elapsed
 
 
@@ -79,11 +93,11 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=60000)
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3, help="best of N for each side (the machine is shared)")
+    parser.add_argument("--direct", action="store_true", help="the embedded path: no Redis Streams partitions")
     args = parser.parse_args()
 
     from connectors.mqtt.ingest import IngestConfig
     from connectors.mqtt.publisher import connect_publisher, publish_all
-    from connectors.mqtt.run import build_ingest
     from demo.seed import seed_city
     from demo.simulate import registered_devices
     from demo.simulator import city_stream
@@ -108,8 +122,12 @@ def main() -> None:
             raise RuntimeError(f"the simulator made {len(everything)} messages, {n * args.rounds} needed")
         bare_runs, ingest_runs = [], []
         user, password = broker.ingest_auth()
-        service = build_ingest(system, IngestConfig(port=broker.port, client_id="bench-ingest", group="ingest",
-                                                    username=user, password=password))  # fmt: skip
+        from connectors.mqtt.pipeline import IngestPipeline
+        from detectors.rules.thresholds import load_thresholds
+        from processes.telemetry import hand_over
+
+        pipeline = IngestPipeline(system.sessions, load_thresholds(), lambda signals: hand_over(system.jobs, signals),
+                                  system.clock)  # fmt: skip
         for round_no in range(args.rounds):
             # The same stream queued for both sessions; each round measures both, in turn.
             for side in ("bare", "ingest"):
@@ -124,11 +142,12 @@ def main() -> None:
             bare_runs.append(bare_subscriber(broker.port, f"bench-bare-{round_no}", n, (user, password)))
             config = IngestConfig(port=broker.port, client_id=f"bench-ingest-{round_no}", group=f"ingest{round_no}",
                                   username=user, password=password)  # fmt: skip
-            ingest_runs.append(run_ingest_round(service.pipeline, config, n))
+            ingest_runs.append(run_ingest_round(pipeline, config, n, None if args.direct else REDIS))
             print(f"round {round_no + 1}: bare paho {n / bare_runs[-1]:,.0f}/s, ingest {n / ingest_runs[-1]:,.0f}/s")
         bare_s, ingest_s = min(bare_runs), min(ingest_runs)
         print(f"{n} status messages from {len(devices)} boxes ({len(stream.truth)} faults in all rounds) per round; "
-              f"best of {args.rounds}: bare paho {bare_s:.2f}s, ingest with rules + PostgreSQL + rq {ingest_s:.2f}s")
+              f"best of {args.rounds}: bare paho {bare_s:.2f}s, ingest ({'direct' if args.direct else 'partitioned'}) "
+              f"with rules + PostgreSQL + rq {ingest_s:.2f}s")
         from redis import Redis
         from rq import Queue
 

@@ -4,7 +4,6 @@ and ACL), a fresh PostgreSQL database."""
 from __future__ import annotations
 
 import os
-import secrets
 import time
 import uuid
 from pathlib import Path
@@ -14,36 +13,18 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy import create_engine, text
 
-from connectors.mqtt.credentials import ACL_TEMPLATE, mosquitto_hash, replace_file
 from tests.support import broker as private
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("LIFTCASE_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("LIFTCASE_BENCH_REDIS", "redis://127.0.0.1:6379/11")
 INGEST_USER = private.INGEST_USER
+
+
 # One connection publishes the whole simulated city, so the benchmark has an account the deployed
-# ACL does not: it may write every box's topics. The ACL is still checked on every message.
-PUBLISHER = "bench-publisher"
-
-
-class PrivateBroker(private.PrivateBroker):
-    """A Mosquitto of the benchmark's own, with the deployment settings (connectors/mqtt/mosquitto.conf:
-    no per-session cap that drops a burst, only known clients), on a free port."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.publisher_password = secrets.token_urlsafe(16)
-        replace_file(self.password_file, f"{INGEST_USER}:{mosquitto_hash(self.ingest_password)}\n"
-                                         f"{PUBLISHER}:{mosquitto_hash(self.publisher_password)}\n")  # fmt: skip
-        acl = ACL_TEMPLATE.read_text(encoding="utf-8")
-        replace_file(self.acl_file, f"{acl}\nuser {PUBLISHER}\ntopic write lift/+/+\n")
-        self.start()
-
-    def ingest_auth(self) -> tuple[str, str]:
-        return INGEST_USER, self.ingest_password
-
-    def publisher_auth(self) -> tuple[str, str]:
-        return PUBLISHER, self.publisher_password
+# ACL does not: it may write every box's topics (tests/support/broker.FleetBroker).
+PrivateBroker = private.FleetBroker
+PUBLISHER = private.FleetBroker.PUBLISHER
 
 
 def prime_session(port: int, client_id: str, filters: list[str], auth: tuple[str, str]) -> None:

@@ -84,7 +84,13 @@ def main() -> None:
             figures = service.rescue_report(session, scope, *MONTH)
             label = service.scope_label(session, scope)
         t1 = time.perf_counter()
-        rendered = render.rescue_pdf(figures, scope_label=label, period="month", generated=clock.now())
+        rendered = render.rescue_pdf(
+            figures,
+            scope_label=label,
+            period="month",
+            generated=clock.now(),
+            header=system.settings.city_profile.report_header,
+        )
         t2 = time.perf_counter()
         if args.out:
             args.out.write_bytes(rendered.pdf)

@@ -1,13 +1,22 @@
 """A whole rescue case over the HTTP API, 8 client threads, PostgreSQL (DESIGN's bar: ≥ 64 cases/s).
 
-Each case: the 96933 seat opens it (`POST /api/v1/cases`), then four user tasks are completed
-through the API — verify and dispatch (dispatcher), accept, arrival, release (the elevator's
-maintenance technician) — each found through `GET /api/v1/tasks?case_id=…`. Clients use
-personal API tokens, as an integration would. Served by gunicorn as deployed (bench/api.py's
-setup). Baseline in the same run: the same five steps in-process through the engine, no HTTP.
+Each case is what a real client does: the 96933 seat opens it (`POST /api/v1/cases`), then four
+user tasks are completed through the API — verify and dispatch (dispatcher), accept, arrival,
+release (the elevator's maintenance technician). Each task is found the way a client finds it:
+the `next_task` the previous answer carried (a start or a completion answers the caller's next
+task on that case, when there is one), else the caller's task list (`GET /api/v1/tasks?case_id=…`).
+Clients use personal API tokens, as an integration would. Served by gunicorn as deployed
+(bench/api.py's setup). Baseline in the same run: the same five steps in-process through the
+engine, no HTTP.
 
-Usage: python bench/rescue_http.py [--seconds 30] [--threads 8] [--workers 5]
-Last line: http_cases_per_s=… inprocess_cases_per_s=… ratio=… errors=…
+Besides the rates: the CPU the API processes (gunicorn's master and workers, from /proc) burnt
+per whole case — steady on a machine shared with other work, where the rates are not — the HTTP
+requests per case, and PostgreSQL's own counts of row writes and commits per case (every
+process's: the API's and the rq worker's notification sends).
+
+Usage: python bench/rescue_http.py [--seconds 30] [--threads 8] [--workers 5] [--inprocess-seconds S]
+Last line: http_cases_per_s=… inprocess_cases_per_s=… ratio=… errors=… server_cpu_ms_per_case=…
+requests_per_case=… row_writes_per_case=… commits_per_case=…
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ import time
 from pathlib import Path
 
 import httpx
-from served import fresh_database, served
+from served import cpu_seconds, fresh_database, pg_counters, served
 from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,17 +76,54 @@ def prepare(url: str):  # type: ignore[no-untyped-def]
     return system, dispatcher_token, tokens, lifts
 
 
-def http_case(http: httpx.Client, tokens: dict[str, str], elevator_id: int) -> None:
+_COUNT_LOCK = threading.Lock()
+
+
+def http_case(http: httpx.Client, tokens: dict[str, str], elevator_id: int, requests: list[int]) -> None:
+    """One whole case; `requests` counts the HTTP requests it took."""
     auth = {role: {"Authorization": f"Bearer {t}"} for role, t in tokens.items()}
     r = http.post("/api/v1/cases", json={"type": "rescue", "elevator_id": elevator_id}, headers=auth["dispatcher"])
     r.raise_for_status()
+    sent = 1
     case_id = r.json()["case_id"]
+    # the caller's next task on this case, as the last answer gave it (by role: it was that caller's)
+    offered: dict[str, dict | None] = {"dispatcher": r.json().get("next_task")}
     for bpmn_id, role, data in STEPS:
-        tasks = http.get("/api/v1/tasks", params={"scope": "mine", "case_id": case_id}, headers=auth[role])
-        tasks.raise_for_status()
-        task = next(t for t in tasks.json() if t["bpmn_id"] == bpmn_id)
+        task = offered.get(role)
+        if task is None or task["bpmn_id"] != bpmn_id:
+            tasks = http.get("/api/v1/tasks", params={"scope": "mine", "case_id": case_id}, headers=auth[role])
+            tasks.raise_for_status()
+            sent += 1
+            task = next(t for t in tasks.json() if t["bpmn_id"] == bpmn_id)
         done = http.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": data}, headers=auth[role])
         done.raise_for_status()
+        sent += 1
+        offered[role] = done.json().get("next_task")
+    with _COUNT_LOCK:
+        requests[0] += sent
+
+
+def drain_inbox(url: str, limit: float = 60) -> None:
+    """Wait until the rq worker has delivered every queued inbox notice."""
+    from sqlalchemy import create_engine, func
+    from sqlalchemy.pool import NullPool
+
+    from engine.models import Notification
+
+    db = create_engine(url, poolclass=NullPool)
+    deadline = time.monotonic() + limit
+    try:
+        while time.monotonic() < deadline:
+            with db.connect() as conn:
+                queued = conn.execute(
+                    select(func.count()).where(Notification.channel == "inbox", Notification.status == "queued")
+                ).scalar_one()
+            if not queued:
+                return
+            time.sleep(0.25)
+        print(f"warning: {queued} inbox notices still queued", file=sys.stderr)
+    finally:
+        db.dispose()
 
 
 def inprocess_case(system, elevator_id: int) -> None:  # type: ignore[no-untyped-def]
@@ -134,31 +180,51 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument("--warmup", type=float, default=5, help="seconds of cases before measuring (steady state)")
+    parser.add_argument("--inprocess-seconds", type=float, default=None, help="default: --seconds")
     args = parser.parse_args()
     with fresh_database(PG, "rescue") as url:
         system, dispatcher_token, unit_tokens, lifts = prepare(url)
         half = len(lifts) // 2
         inproc_pool = [e for e, _ in lifts[:half]]
         http_pool = lifts[half:]
-        with served(url, REDIS, args.workers) as (base, _pid):
+        requests = [0]
+        with served(url, REDIS, args.workers) as (base, server_pid):
             client = httpx.Client(base_url=base, timeout=30, limits=httpx.Limits(max_connections=args.threads * 2))
+
+            def case(item: tuple[int, int], counter: list[int]) -> None:
+                tokens = {"dispatcher": dispatcher_token, "tech": unit_tokens[item[1]]}
+                http_case(client, tokens, item[0], counter)
+
+            # every worker has served some cases (caches, prepared statements) before we count
+            run_threads(args.threads, args.warmup, lambda item: case(item, [0]), http_pool)
+            system.db.dispose()  # our own connections publish their counters before the count starts
+            time.sleep(1.5)
+            rows0, commits0 = pg_counters(url)
+            cpu0 = cpu_seconds(server_pid)
             n_http, err_http, t_http = run_threads(
-                args.threads,
-                args.seconds,
-                lambda item: http_case(client, {"dispatcher": dispatcher_token, "tech": unit_tokens[item[1]]}, item[0]),
-                http_pool,
+                args.threads, args.seconds, lambda item: case(item, requests), http_pool
             )
-        n_in, err_in, t_in = run_threads(args.threads, args.seconds, lambda e: inprocess_case(system, e), inproc_pool)
+            server_cpu = cpu_seconds(server_pid) - cpu0
+            client.close()
+            drain_inbox(url)  # the worker's writes for these cases count too
+        time.sleep(1.5)  # the server's backends are gone (counters published); the worker's idle ones too
+        rows1, commits1 = pg_counters(url)
+        in_seconds = args.inprocess_seconds if args.inprocess_seconds is not None else args.seconds
+        n_in, err_in, t_in = run_threads(args.threads, in_seconds, lambda e: inprocess_case(system, e), inproc_pool)
         system.db.dispose()
-    http_rate, in_rate = n_http / t_http, n_in / t_in
+    http_rate, in_rate = n_http / t_http, n_in / max(t_in, 1e-9)
+    cases = max(n_http, 1)
     print(
         f"http: {n_http} cases in {t_http:.1f}s; in-process: {n_in} cases in {t_in:.1f}s; "
-        f"load average {os.getloadavg()[0]:.1f}",
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
         file=sys.stderr,
     )
     print(
         f"http_cases_per_s={http_rate:.1f} inprocess_cases_per_s={in_rate:.1f} "
-        f"ratio={http_rate / in_rate:.2f} errors={err_http + err_in}"
+        f"ratio={http_rate / max(in_rate, 1e-9):.2f} errors={err_http + err_in} "
+        f"server_cpu_ms_per_case={server_cpu * 1000 / cases:.1f} requests_per_case={requests[0] / cases:.2f} "
+        f"row_writes_per_case={(rows1 - rows0) / cases:.1f} commits_per_case={(commits1 - commits0) / cases:.1f}"
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,3 +105,45 @@ def start_gunicorn(url: str, redis_url: str, workers: int, threads: int = 8) -> 
     for proc in procs:
         proc.kill()
     raise SystemExit("gunicorn did not come up")
+
+
+def cpu_seconds(root_pid: int) -> float:
+    """User+system CPU of a process and its children (gunicorn's workers), from /proc: what the
+    API processes burnt, whatever else the machine is doing."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [root_pid]
+    try:
+        children = Path(f"/proc/{root_pid}/task/{root_pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def pg_counters(url: str) -> tuple[int, int]:
+    """(row writes, commits) of the database so far, as PostgreSQL counts them: inserted + updated
+    + deleted tuples of its tables (pg_stat_user_tables; exact also for pipelined statements) and
+    committed transactions (pg_stat_database, read-only ones included). A backend publishes its
+    counters at transaction end at most once a second and when it exits: read after the
+    connections that did the work are closed, or a second later."""
+    db = create_engine(url, poolclass=NullPool)
+    try:
+        with db.connect() as conn:
+            conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+            rows = conn.execute(
+                text("SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables")
+            ).scalar_one()
+            commits = conn.execute(
+                text("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+            ).scalar_one()
+            conn.rollback()
+    finally:
+        db.dispose()
+    return int(rows), int(commits)

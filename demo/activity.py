@@ -28,7 +28,7 @@ def make_activity(system: System) -> dict[str, int]:
         if case_type not in CASE_TYPES:
             continue
         result = open_or_join(
-            system.engine, system.settings.sla_file, case_type, elevator_id=elevator_id, signal=DEMO_SIGNALS[case_type]
+            system.engine, system.sla, case_type, elevator_id=elevator_id, signal=DEMO_SIGNALS[case_type]
         )
         opened[case_type] = opened.get(case_type, 0) + 1
         if case_type == "rescue" and index % 2 == 0:

@@ -186,6 +186,7 @@ class FaultScenarios:
         self.wait(self.rng.uniform(45, 150))
         self.set(car_status=1, speed=1.0)
         self.record("trapped", start, "rescue")
+        self.record("abnormal_stop", start)  # out of the zone > 15 s: raised with a passenger too (issue 11)
         self.wait(2.0)
 
     def _midway_trapped_alarm(self) -> None:
@@ -198,6 +199,7 @@ class FaultScenarios:
         self.wait(self.rng.uniform(20, 60))
         self.set(car_status=1, speed=1.0)
         self.record("trapped", start, "rescue")
+        self.record("abnormal_stop", start)
         self.wait(2.0)
 
     def _fault_trapped(self) -> None:

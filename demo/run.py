@@ -16,7 +16,7 @@ from detectors.risk.flows import score_all
 from engine.models import Case
 from engine.scheduler import start_background
 from processes.system import System
-from registry.models import Elevator
+from registry.models import Elevator, User
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,30 @@ def prepare(system: System) -> Prepared:
         seeded = session.scalar(select(Case.id).limit(1)) is not None
     if not seeded:
         with system.sessions() as session, session.begin():
-            seed_city(session, clock_now=system.clock.now(), hash_password=generate_password_hash)
+            seed_city(
+                session,
+                clock_now=system.clock.now(),
+                hash_password=generate_password_hash,
+                city=system.settings.city_profile,
+            )
     system.deploy_processes()
     with system.sessions() as session:
         qr = session.scalar(select(Elevator.qr_code).where(Elevator.device_id.is_not(None)).order_by(Elevator.id))
     return Prepared(DEMO_PASSWORD, qr)
+
+
+def passenger_qr_code(system: System) -> str | None:
+    """The elevator the banner's passenger page is for: one that the demo `maint` maintains and
+    `property` uses, with no box of its own (the simulator opens no case on it) and no open case,
+    so a 一键救援 call there opens a fresh rescue that `maint`, the on-call technician, gets."""
+    with system.sessions() as session:
+        maint = select(User.organisation_id).where(User.username == "maint").scalar_subquery()
+        owner = select(User.organisation_id).where(User.username == "property").scalar_subquery()
+        busy = select(Case.elevator_id).where(Case.status == "open", Case.elevator_id.is_not(None))
+        mine = select(Elevator.qr_code).where(Elevator.maintenance_unit_id == maint, Elevator.id.not_in(busy))
+        return session.scalar(
+            mine.order_by((Elevator.use_unit_id != owner), Elevator.device_id.is_not(None), Elevator.id).limit(1)
+        )
 
 
 def start_background_work(system: System, periodic: Callable[[Any], None], *, live_feed: bool) -> Running:

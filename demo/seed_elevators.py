@@ -14,8 +14,8 @@ from demo.seed_vocabulary import (
     CN_NUMBERS,
     COMPOUND_SUFFIXES,
     DEVICE_MODELS,
-    DISTRICTS,
     WORDS,
+    DemoCity,
     DistrictInfo,
     near,
     unique,
@@ -81,10 +81,10 @@ class _Sites:
 
 
 def build_elevators(
-    rng: random.Random, city: Organisations, count: int, now: datetime, qr_salt: str
+    rng: random.Random, place: DemoCity, city: Organisations, count: int, now: datetime, qr_salt: str
 ) -> list[ROW]:
     today = now.astimezone(CITY_TZ).date()  # inspection dates are local calendar dates
-    districts = rng.choices(DISTRICTS, weights=[d.share for d in DISTRICTS], k=count)
+    districts = rng.choices(place.districts, weights=[d.share for d in place.districts], k=count)
     cum_weights = {code: _cumulative([u.weight for u in units]) for code, units in city.use_units.items()}
     serials: Counter[tuple[str, str, int]] = Counter()
     qr_codes: set[str] = set()
@@ -92,7 +92,7 @@ def build_elevators(
     sites = _Sites()
     for district in districts:
         unit = rng.choices(city.use_units[district.code], cum_weights=cum_weights[district.code])[0]
-        site = _current_site(rng, city, sites, unit, today)
+        site = _current_site(rng, place, city, sites, unit, today)
         label, floors, category = _place(rng, site)
         installed = min(date(site.year, 1, 1) + timedelta(days=rng.randrange(365)), today - timedelta(days=1))
         while True:  # next free serial whose QR code is also free (a 50-bit clash is rare but possible)
@@ -125,7 +125,9 @@ def build_elevators(
     return rows
 
 
-def _current_site(rng: random.Random, city: Organisations, sites: _Sites, unit: UseUnit, today: date) -> _Site:
+def _current_site(
+    rng: random.Random, place: DemoCity, city: Organisations, sites: _Sites, unit: UseUnit, today: date
+) -> _Site:
     """The use unit's site being filled, or a new one (a compound, or the unit's next phase)."""
     own = sites.by_unit.setdefault(unit.id, [])
     if own and not own[-1].full:
@@ -145,7 +147,7 @@ def _current_site(rng: random.Random, city: Organisations, sites: _Sites, unit: 
         hi = 18  # older compounds are mostly mid-rise
     street = rng.choice(d.streets)
     site = _Site(
-        address=f"达州市{d.name}{street}{rng.randint(1, 899)}号{name}",
+        address=f"{place.profile.name_zh}{d.name}{street}{rng.randint(1, 899)}号{name}",
         lat=0.0,
         lon=0.0,
         year=year,
@@ -201,18 +203,18 @@ def _last_maintenance(rng: random.Random, now: datetime) -> datetime:
     return visit.astimezone(UTC)
 
 
-def build_devices(rng: random.Random, lifts: list[ROW], count: int) -> list[ROW]:
+def build_devices(rng: random.Random, place: DemoCity, lifts: list[ROW], count: int) -> list[ROW]:
     """IoT boxes on cars only (GB/T 24476 is about cars), urban districts first."""
     eligible = [e for e in lifts if e["kind"] in ("traction", "hydraulic")]
     if count > len(eligible):
         raise ValueError(f"only {len(eligible)} elevators can carry a device, {count} asked")
-    urban = {d.code for d in DISTRICTS if d.urban}
+    urban = {d.code for d in place.districts if d.urban}
     # Weighted sample without replacement (Efraimidis-Spirakis): key u**(1/w), keep the largest.
     keyed = sorted(eligible, key=lambda e: rng.random() ** (0.5 if e["district_code"] in urban else 1.0))
     chosen = sorted(keyed[len(keyed) - count :], key=lambda e: e["id"]) if count else []
     rows = []
     for n, lift in enumerate(chosen, start=1):
-        lift["device_id"] = f"DZ-IOT-{n:06d}"
+        lift["device_id"] = f"{place.device_prefix}-IOT-{n:06d}"
         model = rng.choice(DEVICE_MODELS)
         rows.append({"id": lift["device_id"], "elevator_id": lift["id"], "model": model, "online": False})
     return rows

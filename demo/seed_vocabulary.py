@@ -1,5 +1,6 @@
-"""The demo city's raw material: Dazhou's districts, and the words, names and numbers its generated
-rows are made of. Every generator takes the seed's `random.Random`, so a seed gives the same city."""
+"""The demo city's raw material: the profile's districts with their demo tables, and the words, names
+and numbers its generated rows are made of. Every generator takes the seed's `random.Random`, so a
+seed gives the same city."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from infra.city import CityProfile
 
 
 @dataclass(frozen=True)
@@ -21,26 +24,46 @@ class DistrictInfo:
     streets: tuple[str, ...]
 
 
-# Centres are the district seats, approximately.
-DISTRICTS: tuple[DistrictInfo, ...] = (
-    DistrictInfo("511702", "通川区", True, 31.2140, 107.5010, 0.42, 14,
-                 ("朝阳东路", "朝阳西路", "通川北路", "通川中路", "通川南路", "凤凰大道", "金龙大道",
-                  "西外大道", "北外大道", "荷叶街", "来凤路", "塔沱路")),
-    DistrictInfo("511703", "达川区", True, 31.1960, 107.5110, 0.26, 9,
-                 ("三里坪大道", "翠屏路", "长田坝路", "明月大道", "通达东路", "河市大道", "南外人民路",
-                  "滨河路")),
-    DistrictInfo("511722", "宣汉县", False, 31.3540, 107.7270, 0.08, 4,
-                 ("东乡大道", "解放街", "新华街", "中山街", "南坝路", "城南路")),
-    DistrictInfo("511723", "开江县", False, 31.0830, 107.8680, 0.03, 2,
-                 ("新宁大道", "淙城路", "东环路", "人民路", "宝泉路")),
-    DistrictInfo("511724", "大竹县", False, 30.7360, 107.2040, 0.08, 4,
-                 ("竹阳大道", "白塔路", "东柳街", "人民路", "北大街", "庙坝路")),
-    DistrictInfo("511725", "渠县", False, 30.8360, 106.9730, 0.08, 4,
-                 ("渠江大道", "文化路", "宕渠大道", "人民街", "新南路", "賨人路")),
-    DistrictInfo("511781", "万源市", False, 32.0810, 108.0360, 0.05, 3,
-                 ("人民路", "红旗街", "万家坝路", "古东关路", "北大街")),
-)  # fmt: skip
-URBAN_DISTRICT = "511702"  # 通川区: where the demo users live
+@dataclass(frozen=True)
+class DemoCity:
+    """The city profile (cities/*.toml) with its demo material: what the seed builds a city from."""
+
+    profile: CityProfile
+    districts: tuple[DistrictInfo, ...]
+
+    @property
+    def urban_district(self) -> str:
+        """Where the demo users live: the first urban district (通川区, 海州区)."""
+        return self.profile.first_urban_district.code
+
+    @property
+    def device_prefix(self) -> str:
+        return str(self.profile.demo.get("device_prefix", "IOT"))
+
+    @property
+    def email_domain(self) -> str:
+        return str(self.profile.demo.get("email_domain", f"{self.profile.key}.example.com"))
+
+    @property
+    def province_short(self) -> str:
+        return self.profile.province_zh.removesuffix("省")
+
+    def landline(self, rng: random.Random) -> str:
+        return f"{self.profile.demo.get('area_code', '0000')}-{rng.randint(2_000_000, 2_999_999)}"
+
+
+def demo_city(profile: CityProfile) -> DemoCity:
+    """The profile's districts with their demo shares, unit counts and streets."""
+    districts = []
+    for d in profile.districts:
+        demo = d.demo
+        if not demo.get("streets") or "share" not in demo:
+            raise ValueError(f"district {d.code} {d.name} has no demo table (share, maintenance_units, streets)")
+        info = DistrictInfo(d.code, d.name, d.urban, d.lat, d.lon, float(demo["share"]),
+                            int(demo.get("maintenance_units", 2)), tuple(demo["streets"]))  # fmt: skip
+        districts.append(info)
+    return DemoCity(profile, tuple(districts))
+
 
 WORDS = (
     "金山 凤凰 翠屏 滨江 锦绣 阳光 世纪 明月 龙湾 东方 华都 天誉 南城 星河 御景 香山 银河 紫薇 丽景 江湾 "
@@ -85,7 +108,3 @@ def person(rng: random.Random) -> str:
 
 def mobile(rng: random.Random) -> str:
     return rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
-
-
-def landline(rng: random.Random) -> str:
-    return f"0818-{rng.randint(2_000_000, 2_999_999)}"

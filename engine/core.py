@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.definitions import deploy_generation, latest_definition
+from engine.definitions import deploy_generation, latest_definition, parsed_definition
 from engine.hooks import CaseHooks
 from engine.limits import Limits
 from engine.models import Case, ProcessDefinition
@@ -53,8 +53,10 @@ class EngineCore:
         self._definitions: dict[int, ProcessDefinition] = {}
         self._latest_cache: dict[str, tuple[int, float, ProcessDefinition]] = {}
 
-    def script_engine(self) -> CaseScriptEngine:
-        return CaseScriptEngine(self.clock, self.services, limits=self.limits)
+    def script_engine(self, clock: Clock | None = None) -> CaseScriptEngine:
+        """A script engine for one run, on the engine's clock or on `clock` (a timer batch steps
+        each case at its due time)."""
+        return CaseScriptEngine(clock or self.clock, self.services, limits=self.limits)
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
@@ -83,6 +85,14 @@ class EngineCore:
             session.expunge(found)
             self._definitions[definition_id] = found
         return found
+
+    def warm_up(self, session: Session) -> int:
+        """Read and parse the newest version of every deployed process now, at start-up, so that
+        no request pays for it; how many. Older versions (cases started on them) parse on first use."""
+        keys = session.scalars(select(ProcessDefinition.key).distinct()).all()
+        for key in keys:
+            parsed_definition(self.latest(session, key))
+        return len(keys)
 
     def latest(self, session: Session, key: str) -> ProcessDefinition:
         """The newest version of a process, trusted for LATEST_TTL_SECONDS (or until a deploy here)."""

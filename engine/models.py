@@ -39,6 +39,7 @@ class EventKind(StrEnum):
     NOTIFICATION_SENT = "notification_sent"
     NOTIFICATION_FAILED = "notification_failed"
     FLAG_SET = "flag_set"
+    REGISTER_UPDATED = "register_updated"
     COMMENT_ADDED = "comment_added"
     ATTACHMENT_ADDED = "attachment_added"
     CASE_CLOSED = "case_closed"

@@ -6,8 +6,10 @@ engine.writes.Writes."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -15,7 +17,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,14 +34,31 @@ from engine.services import ServiceCall
 from engine.starts import AlreadyOpen, CaseStart, StartBatch
 from engine.steps import finish_step, open_tasks_of, run_engine, timer_set
 from engine.timeline_store import append_entries
+from engine.timer_batch import Pace, TimerBatch, fill
 from engine.writes import CASES, TASKS, Writes
 from forms.validation import validate_form
 from infra.errors import Conflict, NotFound
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+
+class _Abandoned(Exception):
+    """A timer batch given up before its commit (the scheduler is stopping): nothing is written."""
+
+
 # The task columns a completion reads with the case row.
 _TASK_COLUMNS = ("id", "spiff_task_id", "bpmn_id", "title", "form", "status", "completed_by")
+
+# Built once (they run on every step): the case row locked by its id, or by one of its tasks with
+# that task's columns read along.
+_LOCK_CASE = select(CASES).where(CASES.c.id == bindparam("case_id")).with_for_update()
+_LOCK_BY_TASK = (
+    select(CASES, *(TASKS.c[k].label(f"task_{k}") for k in _TASK_COLUMNS))
+    .join(TASKS, TASKS.c.case_id == CASES.c.id)
+    .where(TASKS.c.id == bindparam("task_id"))
+    .with_for_update(of=CASES)
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +73,10 @@ class TaskRef:
 
 
 class CaseEngine(EngineCore):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timer_pace = Pace()  # how much a timer batch stepped ahead takes, how early it is written
+
     def _after_commit(self, recorder: StepRecorder) -> None:
         if recorder.notification_ids:
             self.notifications_queued([recorder.notification_ids])
@@ -88,14 +111,11 @@ class CaseEngine(EngineCore):
         found: list[Case],
     ) -> Case:
         with self._transaction() as session:
+            conn = session.connection()  # Core: the ORM's execute path is not needed for rows
             if task_id is not None:  # the case row locked, the task's row read along with it
-                stmt = select(CASES, *(TASKS.c[k].label(f"task_{k}") for k in _TASK_COLUMNS)).join(
-                    TASKS, TASKS.c.case_id == CASES.c.id
-                )
-                stmt = stmt.where(TASKS.c.id == task_id).with_for_update(of=CASES)
+                row = conn.execute(_LOCK_BY_TASK, {"task_id": task_id}).one_or_none()
             else:
-                stmt = select(CASES).where(CASES.c.id == case_id).with_for_update()
-            row = session.execute(stmt).one_or_none()
+                row = conn.execute(_LOCK_CASE, {"case_id": case_id}).one_or_none()
             if row is None:
                 raise NotFound(f"task {task_id} not found" if task_id is not None else f"case {case_id} not found")
             values = row._mapping
@@ -230,8 +250,66 @@ class CaseEngine(EngineCore):
         return self._step(case_id, actor, act)
 
     def fire_timers(self, case_id: int) -> Case:
-        """Fire whatever timers of this case are due now (the scheduler calls this)."""
+        """Fire whatever timers of this one case are due now."""
         return self._step(case_id, "timer", lambda *_: None)
+
+    def fire_due(
+        self,
+        *,
+        limit: int = 500,
+        chunk: int = 100,
+        lookahead: timedelta = timedelta(0),
+        wait_until: Callable[[datetime], bool] | None = None,
+    ) -> TimerBatch:
+        """One batch of due timers (engine.timer_batch; the scheduler calls this): claimed,
+        stepped, written and committed in one transaction, never before the latest due time it
+        stepped. With a `lookahead`, cases due that far ahead are stepped now and committed at
+        their time. `wait_until(t)` waits until the clock reads t (False: give up, write nothing).
+        After the commit the notifications are handed on and stopped cases become incidents."""
+        wait = wait_until or self._wait_until
+        wrote = 0.0
+        try:
+            with self._transaction() as session:
+                batch = TimerBatch(self, session)
+                pace = self.timer_pace
+                fill(batch, now=self.clock.now, lookahead=lookahead, chunk=chunk, limit=limit, pace=pace)
+                if batch.commit_at is not None and not wait(batch.commit_at - pace.lead(batch.fired)):
+                    raise _Abandoned
+                started = time.monotonic()
+                batch.write(self.clock.now())
+                wrote = time.monotonic() - started
+                pace.observe_write(batch.fired, wrote)
+                if batch.commit_at is not None and not wait(batch.commit_at):
+                    raise _Abandoned
+        except _Abandoned:  # rolled back: the claims are released, every case is still due
+            batch.stepped.clear()
+            batch.stops.clear()
+            batch.failed.clear()
+            return batch
+        if batch.commit_at is not None:
+            log.debug("timer batch: %d cases stepped, %d left to the next pass, written in %.2f s, visible %.2f s "
+                      "after its due time", batch.fired, batch.skipped, wrote,
+                      (self.clock.now() - batch.commit_at).total_seconds())  # fmt: skip
+        if batch.notification_batches:
+            try:
+                self.notifications_queued(batch.notification_batches)
+            except Exception as err:  # committed: the periodic retry hands the notices on
+                why = (str(err).splitlines() or [type(err).__name__])[0]
+                cases = len(batch.notification_batches)
+                log.warning("notices of %d cases committed but not queued for delivery (%s); the retry job takes them",
+                            cases, why)  # fmt: skip
+        for case_id, (number, stop) in batch.stops.items():
+            log.warning("case %s stopped at %s: %s", number, stop.element, stop.reason)
+            try:
+                self._record_incident(case_id, stop, "timer")
+            except Exception as err:
+                batch.failed[case_id] = err  # its timers are still due: the next pass tries again
+        return batch
+
+    def _wait_until(self, moment: datetime) -> bool:
+        while (left := (moment - self.clock.now()).total_seconds()) > 0:
+            time.sleep(min(left, 0.01))
+        return True
 
     def record(self, case_id: int, kind: EventKind, payload: dict[str, Any], *, actor: str = "system") -> None:
         """Append an event that is not an engine step (a comment, a signal joined) in its own transaction."""

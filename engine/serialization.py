@@ -8,9 +8,11 @@ and data. That keeps every persisted step small and fast.
 from __future__ import annotations
 
 import json
+import re
 from copy import copy
 from typing import Any
 
+import orjson
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
@@ -54,6 +56,21 @@ def _config() -> dict[type, type]:
 _SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config()))
 
 
+# A number token of 19 digits or more in compact JSON: orjson would read it as a float.
+_LONG_INTEGER = re.compile(r"[:\[,]-?\d{19}")
+
+
+def _parse(state: str) -> Any:
+    """orjson reads a state several times faster than the standard library (every step reads one);
+    what only the standard library reads as written (NaN, integers past 64 bits) it reads."""
+    if _LONG_INTEGER.search(state) is None:
+        try:
+            return orjson.loads(state)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(state)
+
+
 def dump_state(workflow: BpmnWorkflow) -> str:
     dct = _SERIALIZER.to_dict(workflow)
     dct["format"] = STATE_FORMAT
@@ -61,7 +78,7 @@ def dump_state(workflow: BpmnWorkflow) -> str:
 
 
 def load_state(state: str, spec: Any, subprocess_specs: dict[str, Any], script_engine: Any) -> BpmnWorkflow:
-    dct = json.loads(state)
+    dct = _parse(state)
     fmt = dct.pop("format", None)
     if fmt != STATE_FORMAT:
         raise ValueError(f"unknown workflow state format {fmt!r}")

@@ -110,10 +110,10 @@ def sync_tasks(
                 "role": role,
                 "organisation_id": assignment.organisation_id,
                 "due_at": new_rows[-1]["due_at"],
+                # the on-call person it went to at once (no separate assignment entry)
+                **({"assignee_id": assignment.user_id} if assignment.user_id is not None else {}),
             },
         )
-        if assignment.user_id is not None:
-            recorder.event(EventKind.TASK_ASSIGNED, {"task": spiff_id, "user_id": assignment.user_id})
     recorder.new_tasks.extend(new_rows)
     for spiff_id, row in known.items():
         if spiff_id in ready or _status(recorder, row) != TaskStatus.OPEN:

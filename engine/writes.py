@@ -44,6 +44,17 @@ _WROTE_ALL = text(
     "WHERE id = ANY(CAST(:ids AS integer[])) AND xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text"
 )
 
+# The statements, built once (every step runs them; building one cost about as much as sending it).
+# The SET columns of the UPDATEs come from the rows' keys.
+_UPDATE_CASE = (
+    update(CASES)
+    .where(CASES.c.id == bindparam("b_id"), CASES.c.version == bindparam("b_version"))
+    .values(version=CASES.c.version + 1)
+)
+_UPDATE_TASK = update(TASKS).where(TASKS.c.spiff_task_id == bindparam("b_sid"))
+_DELETE_TIMERS = delete(TIMERS).where(TIMERS.c.case_id.in_(bindparam("case_ids", expanding=True)))
+_INSERT = {t.name: insert(t).inline() for t in (CASES, TASKS, NOTIFICATIONS, TIMERS, EVENTS)}
+
 
 class StaleCase(Exception):
     """A case row changed between our read and our write (the version column said so)."""
@@ -104,21 +115,17 @@ class Writes:
                 values = {k: getattr(step.case, k) for k in columns}
                 values["b_id"], values["b_version"] = step.case.id, version
                 updates.setdefault(columns, []).append(values)
-        dialect = session.get_bind().dialect
+        conn = session.connection()  # Core statements: no need for the ORM's execute path
+        dialect = conn.dialect
         statements = 0
         for rows in updates.values():
-            stmt = (
-                update(CASES)
-                .where(CASES.c.id == bindparam("b_id"), CASES.c.version == bindparam("b_version"))
-                .values(version=CASES.c.version + 1)  # the other SET columns come from the rows' keys
-            )
-            result = cast(CursorResult[Any], session.execute(stmt, rows))  # a DML statement's result
+            result = cast(CursorResult[Any], conn.execute(_UPDATE_CASE, rows))  # a DML statement's result
             statements += 1
             if dialect.name == "postgresql":
                 # Row counts are not reported inside a pipeline: the database checks instead
                 # that this transaction wrote every one of the rows, else division by zero.
                 ids = [r["b_id"] for r in rows]
-                session.execute(_WROTE_ALL, {"ids": ids, "n": len(ids)})
+                conn.execute(_WROTE_ALL, {"ids": ids, "n": len(ids)})
                 statements += 1
             elif (len(rows) == 1 or dialect.supports_sane_multi_rowcount) and result.rowcount != len(rows):
                 raise StaleCase("a case was changed by someone else at the same time")
@@ -126,29 +133,30 @@ class Writes:
 
     def _write_rows(self, session: Session) -> int:
         """New cases, task changes, new tasks, notifications, timers and timeline entries."""
+        conn = session.connection()
         statements = 0
 
         def run(stmt: Any, rows: list[dict[str, Any]]) -> None:
             nonlocal statements
             if rows:
-                session.execute(stmt, rows)
+                conn.execute(stmt, rows)
                 statements += 1
 
-        run(insert(CASES).inline(), [case_values(c) for c in self.new_cases])
+        run(_INSERT[CASES.name], [case_values(c) for c in self.new_cases])
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for step in self.steps:
             for spiff_id, change in step.task_changes.items():
                 groups.setdefault(tuple(sorted(change)), []).append({"b_sid": spiff_id, **change})
         for rows in groups.values():
-            run(update(TASKS).where(TASKS.c.spiff_task_id == bindparam("b_sid")), rows)
-        run(insert(TASKS).inline(), [row for step in self.steps for row in step.new_tasks])
-        run(insert(NOTIFICATIONS).inline(), [row for step in self.steps for row in step.notifications])
+            run(_UPDATE_TASK, rows)
+        run(_INSERT[TASKS.name], [row for step in self.steps for row in step.new_tasks])
+        run(_INSERT[NOTIFICATIONS.name], [row for step in self.steps for row in step.notifications])
         rewritten = [s.case.id for s in self.steps if s.timers is not None and s.case.id in self.versions]
         if rewritten:
-            session.execute(delete(TIMERS).where(TIMERS.c.case_id.in_(rewritten)))
+            conn.execute(_DELETE_TIMERS, {"case_ids": rewritten})
             statements += 1
-        run(insert(TIMERS).inline(), [row for step in self.steps if step.timers for row in step.timers])
-        run(insert(EVENTS).inline(), [row for step in self.steps for row in step.events])
+        run(_INSERT[TIMERS.name], [row for step in self.steps if step.timers for row in step.timers])
+        run(_INSERT[EVENTS.name], [row for step in self.steps for row in step.events])
         return statements
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from infra.city import CityProfile, city_file, load_city
+
 ROOT = Path(__file__).resolve().parent.parent
 # One city profile, one time zone: times are stored in UTC and shown, numbered and scheduled on
 # this clock (case numbers, report periods, cron fields, the console).
@@ -16,6 +18,9 @@ CITY_TZ = ZoneInfo("Asia/Shanghai")
 @dataclass(frozen=True)
 class Settings:
     database_url: str = f"sqlite:///{ROOT / 'var' / 'liftcase.sqlite3'}"
+    # The city profile this deployment runs as: a name in cities_dir (cities/dazhou.toml) or a path.
+    city: str = "dazhou"
+    cities_dir: Path = ROOT / "cities"
     # None means embedded: jobs run in-process instead of on rq workers.
     redis_url: str | None = None
     bpmn_dir: Path = ROOT / "bpmn"
@@ -25,6 +30,8 @@ class Settings:
     detector_thresholds: Path = ROOT / "detectors" / "rules" / "thresholds.toml"
     timezone: str = CITY_TZ.key
     timer_poll_seconds: float = 0.25
+    # The scheduler steps cases this far ahead of their timers and commits them at their time.
+    timer_lookahead_seconds: float = 60.0
     script_time_limit_seconds: float = 1.0
     # Keys the CSRF tokens (derived from the session's). Deployed: the same value on every API machine.
     secret_key: str = "dev-only-change-me"
@@ -81,6 +88,11 @@ class Settings:
     def embedded(self) -> bool:
         return self.redis_url is None
 
+    @property
+    def city_profile(self) -> CityProfile:
+        """The city's profile (infra/city.py), read once per file."""
+        return load_city(city_file(self.city, self.cities_dir))
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
@@ -88,12 +100,15 @@ class Settings:
         return replace(
             base,
             database_url=env.get("LIFTCASE_DATABASE_URL", base.database_url),
+            city=env.get("LIFTCASE_CITY") or base.city,
+            cities_dir=Path(env.get("LIFTCASE_CITIES_DIR", base.cities_dir)),
             redis_url=env.get("LIFTCASE_REDIS_URL") or None,
             bpmn_dir=Path(env.get("LIFTCASE_BPMN_DIR", base.bpmn_dir)),
             forms_dir=Path(env.get("LIFTCASE_FORMS_DIR", base.forms_dir)),
             sla_file=Path(env.get("LIFTCASE_SLA_FILE", base.sla_file)),
             detector_thresholds=Path(env.get("LIFTCASE_DETECTOR_THRESHOLDS", base.detector_thresholds)),
             timer_poll_seconds=float(env.get("LIFTCASE_TIMER_POLL_SECONDS", base.timer_poll_seconds)),
+            timer_lookahead_seconds=float(env.get("LIFTCASE_TIMER_LOOKAHEAD_SECONDS", base.timer_lookahead_seconds)),
             script_time_limit_seconds=float(env.get("LIFTCASE_SCRIPT_TIME_LIMIT", base.script_time_limit_seconds)),
             secret_key=env.get("LIFTCASE_SECRET_KEY", base.secret_key),
             session_idle_minutes=int(env.get("LIFTCASE_SESSION_IDLE_MINUTES", base.session_idle_minutes)),

@@ -20,8 +20,9 @@ from infra.outage import Outage
 from infra.periodic import Periodic, add_to
 from infra.settings import Settings
 from liftcase.migrate import upgrade
-from processes import telemetry
+from processes import device_offline_flows, expiry_scan, supervision_rules, telemetry
 from processes.catalogue import CASE_TYPES
+from processes.device_offline import contact_lanes
 from processes.roles import RegistryRoles
 from processes.service_tasks import SERVICE_TASKS
 from processes.system import System
@@ -37,6 +38,11 @@ JOBS = JobRegistry(
         notify_jobs.SEND: Job(notify_jobs.send_notifications, NOTIFY, notify_jobs.urgent, NOTIFY_P1),
         notify_jobs.DELIVER: Job(notify_jobs.deliver_notifications, NOTIFY, notify_jobs.urgent, NOTIFY_P1),
         report_flows.MAKE_REPORTS: Job(report_flows.make_scheduled_reports_job, REPORTS),
+        # scans that open cases in batches: routine case work
+        expiry_scan.JOB: Job(expiry_scan.scan_job, CASES),
+        device_offline_flows.JOB: Job(device_offline_flows.reconcile_job, CASES),
+        supervision_rules.SCAN_JOB: Job(supervision_rules.scan_job, CASES),
+        supervision_rules.ORDERS_JOB: Job(supervision_rules.orders_job, CASES),
     }
 )
 PERIODIC: tuple[Periodic, ...] = (
@@ -46,6 +52,9 @@ PERIODIC: tuple[Periodic, ...] = (
     risk_flows.NIGHTLY,
     report_flows.WEEKLY,
     report_flows.MONTHLY,
+    expiry_scan.DAILY,
+    supervision_rules.DAILY,
+    supervision_rules.ORDERS,
 )
 
 
@@ -53,7 +62,7 @@ def build_system(settings: Settings, *, clock: Clock | None = None, jobs: JobQue
     db = make_engine(settings.database_url)
     sessions = make_sessionmaker(db)
     clock = clock or SystemClock()
-    hooks = RegistryRoles({k: ct.prefix for k, ct in CASE_TYPES.items()})
+    hooks = RegistryRoles({k: ct.prefix for k, ct in CASE_TYPES.items()}, contacts=contact_lanes(settings.sla_file))
     engine = CaseEngine(
         sessions, clock, hooks, services=SERVICE_TASKS, script_time_limit=settings.script_time_limit_seconds
     )

@@ -7,4 +7,6 @@ from infra.settings import Settings
 from liftcase.bootstrap import build_system
 from web.app import create_app
 
-app = create_app(build_system(Settings.from_env()))
+system = build_system(Settings.from_env())
+app = create_app(system)
+system.warm_up()  # each gunicorn worker imports this: parse the processes now, not on a request

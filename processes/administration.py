@@ -20,6 +20,7 @@ from registry.accounts.service import hash_password
 from registry.codes import KIND_BY_CATEGORY, make_qr_code
 from registry.importing import ImportReport, import_elevators
 from registry.models import Device, Elevator, Organisation, Role, User
+from registry.places import is_key_place
 
 Row = TypeVar("Row", Organisation, User, Elevator)
 USER_FIELDS = ("username", "display_name", "roles", "organisation_id", "phone", "email", "on_call", "active")
@@ -76,9 +77,7 @@ def update_organisation(
 # -- users ---------------------------------------------------------------------------------------
 
 
-def create_user(
-    session: Session, fields: dict[str, Any], *, password: str | None, actor: str, now: datetime
-) -> User:
+def create_user(session: Session, fields: dict[str, Any], *, password: str | None, actor: str, now: datetime) -> User:
     user = User(password_hash=hash_password(password) if password else None, **fields)
     shown = {k: fields.get(k) for k in USER_FIELDS if k in fields} | {"password": "set" if password else "none"}
     return _created(session, user, "user", user.username, shown, actor, now)
@@ -112,9 +111,7 @@ def update_user(
 
 def _check_admin_may_go(session: Session, user: User, actor_id: int) -> None:
     if user.id == actor_id:
-        raise Conflict(
-            "you cannot disable yourself" if not user.active else "you cannot take away your own admin role"
-        )
+        raise Conflict("you cannot disable yourself" if not user.active else "you cannot take away your own admin role")
     others = session.execute(select(User.id, User.roles).where(User.active.is_(True), User.id != user.id))
     if not any(Role.ADMIN in (roles or []) for _, roles in others):
         raise Conflict(f"{user.username} is the last active admin; make another admin first")
@@ -125,6 +122,7 @@ def _check_admin_may_go(session: Session, user: User, actor_id: int) -> None:
 
 def register_elevator(session: Session, fields: dict[str, Any], *, actor: str, now: datetime) -> Elevator:
     code = fields["register_code"]
+    fields = {"key_place": is_key_place(fields.get("place_category")), **fields}
     elevator = Elevator(qr_code=make_qr_code(code), kind=KIND_BY_CATEGORY.get(code[:4], "traction"), **fields)
     return _created(session, elevator, "elevator", code, fields, actor, now)
 
@@ -132,15 +130,24 @@ def register_elevator(session: Session, fields: dict[str, Any], *, actor: str, n
 def update_elevator(
     session: Session, elevator: Elevator, changes: dict[str, Any], *, actor: str, now: datetime
 ) -> Elevator:
+    if "place_category" in changes and "key_place" not in changes:  # the flag follows a new category
+        changes = {**changes, "key_place": is_key_place(changes["place_category"])}
     _updated(session, elevator, "elevator", elevator.register_code, _apply(elevator, changes), actor, now)
     return elevator
 
 
 def import_elevator_rows(
-    session: Session, rows: list[dict[str, Any]], *, dry_run: bool, filename: str, actor: str, now: datetime
+    session: Session,
+    rows: list[dict[str, Any]],
+    *,
+    dry_run: bool,
+    filename: str,
+    actor: str,
+    now: datetime,
+    province_prefix: str | None = None,
 ) -> ImportReport:
     """The bulk import (registry.importing), one entry for the file when it wrote anything."""
-    report = import_elevators(session, rows, dry_run=dry_run)
+    report = import_elevators(session, rows, dry_run=dry_run, province_prefix=province_prefix)
     if not dry_run and (report.created or report.updated):
         counts = {"rows": report.rows, "created": report.created, "updated": report.updated}
         admin_audit.record(

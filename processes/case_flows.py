@@ -3,7 +3,7 @@ cancel, attach an AI snapshot. Views and connectors call these; they never drive
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from engine.models import Case, EventKind
@@ -19,21 +19,29 @@ def take_signal(
 ) -> IntakeResult:
     """A new case of that type, or a join of the elevator's open one (idempotent on the signal's
     `idempotency_key`)."""
-    return open_or_join(
-        system.engine, system.settings.sla_file, case_type, elevator_id=elevator_id, signal=signal, actor=actor
-    )
+    return open_or_join(system.engine, system.sla, case_type, elevator_id=elevator_id, signal=signal, actor=actor)
+
+
+# Case types people open by hand, and what the case's `source` says about how it came in.
+STARTED_BY_HAND = {"rescue": "phone", "complaint": "phone", "rectification": "inspection", "expiry": "regulator"}
+
+
+class CannotOpen(ValueError):
+    """The case type cannot start from these facts (an expiry without a due date on record)."""
 
 
 def open_by_hand(
     system: System, case_type: str, *, elevator_id: int, fields: dict[str, Any], actor: str
 ) -> IntakeResult:
-    """A case someone opens by hand: a call to 96933 (rescue, complaint) or an inspection report
-    (rectification). `fields` are the form's other fields; they become the signal."""
-    signal = dict(fields)
-    if isinstance(signal.get("deadline"), datetime):
-        signal["deadline"] = signal["deadline"].isoformat()
-    signal["source"] = "phone" if case_type != "rectification" else "inspection"
-    return take_signal(system, case_type, elevator_id=elevator_id, signal=signal, actor=actor)
+    """A case someone opens by hand: a call to 96933 (rescue, complaint), an inspection report
+    (rectification), an expiry a regulator found. `fields` are the form's other fields; they become
+    the signal."""
+    signal = {k: v.isoformat() if isinstance(v, date | datetime) else v for k, v in fields.items()}
+    signal["source"] = STARTED_BY_HAND[case_type]
+    try:
+        return take_signal(system, case_type, elevator_id=elevator_id, signal=signal, actor=actor)
+    except ValueError as err:  # the case type's start variables refused the facts
+        raise CannotOpen(str(err)) from err
 
 
 def _comment(

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from engine.definitions import parsed_definition
@@ -18,7 +18,7 @@ from infra.errors import NotFound
 from processes.catalogue import CASE_TYPES
 from processes.models import Attachment, CaseComment
 from processes.sla_state import milestone_states
-from processes.visibility import cases_visible, tasks_actionable
+from processes.visibility import TASK_ACTIONABLE, actionable_params, cases_visible, tasks_actionable
 from registry.models import Elevator, Organisation, User
 from registry.scope import Scope, elevators_visible
 
@@ -188,8 +188,33 @@ def visible_task(session: Session, scope: Scope, task_id: int) -> CaseTask:
     return task
 
 
-def may_act_on(session: Session, scope: Scope, task: CaseTask) -> bool:
-    return session.scalar(select(CaseTask.id).where(CaseTask.id == task.id, tasks_actionable(scope))) is not None
+# The two reads of every completion, built once (TASK_ACTIONABLE takes the scope as parameters).
+_ACTIONABLE_TASK = select(CaseTask).where(CaseTask.id == bindparam("task_id"), TASK_ACTIONABLE)
+_MY_NEXT_TASK = (
+    select(CaseTask)
+    .where(
+        CaseTask.case_id == bindparam("case_id"),
+        CaseTask.status == TaskStatus.OPEN,
+        or_(CaseTask.assignee_id == bindparam("act_user"), TASK_ACTIONABLE & CaseTask.assignee_id.is_(None)),
+    )
+    .order_by(CaseTask.due_at.is_(None), CaseTask.due_at, CaseTask.id)
+    .limit(1)
+)
+
+
+def task_for_action(session: Session, scope: Scope, task_id: int) -> tuple[CaseTask, bool]:
+    """(the task, whether I may act on it); NotFound when I cannot see it. A task I may act on is
+    found by one prebuilt query; only a refusal asks again whether I may see it (403 or 404)."""
+    task = session.scalar(_ACTIONABLE_TASK, {"task_id": task_id, **actionable_params(scope)})
+    if task is not None:
+        return task, True
+    return visible_task(session, scope, task_id), False
+
+
+def next_task(session: Session, scope: Scope, case_id: int) -> CaseTask | None:
+    """My next open task on the case (what `scope=mine` lists first for it), or None: what a
+    start or a completion answers, so the caller needs no task list to go on."""
+    return session.scalar(_MY_NEXT_TASK, {"case_id": case_id, **actionable_params(scope)})
 
 
 def task_form(session: Session, task: CaseTask) -> dict[str, Any] | None:

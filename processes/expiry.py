@@ -35,7 +35,20 @@ def expiry_variables(ctx: StartContext) -> dict[str, Any]:
     e = ctx.elevator
     due = ctx.signal.get("due_date") or (e.next_inspection_due if e is not None else None)
     last = ctx.signal.get("last_maintenance_at") or (e.last_maintenance_at if e is not None else None)
-    variables: dict[str, Any] = {**elevator_facts(ctx), "kind": kind, "source": ctx.signal.get("source", "scan")}
+    variables: dict[str, Any] = {
+        **elevator_facts(ctx),
+        "kind": kind,
+        "source": ctx.signal.get("source", "scan"),
+        # Set by the process when the daily scan finds the register renewed without the case.
+        "register_renewed": False,
+        "ordered_by": ctx.signal.get("supervision_case"),  # the supervision warning that ordered it
+        # The register's dates when the case opened: only a change from these is a renewal (a
+        # regulator may open a case for an earlier date than the register's).
+        "register_due_date": e.next_inspection_due.isoformat() if e is not None and e.next_inspection_due else None,
+        "register_last_maintenance_at": e.last_maintenance_at.isoformat()
+        if e is not None and e.last_maintenance_at
+        else None,
+    }
     if kind == "inspection":
         if due is None:
             raise ValueError("an inspection expiry needs due_date")
@@ -48,6 +61,10 @@ def expiry_variables(ctx: StartContext) -> dict[str, Any]:
             "warn_last_before": last_warning,
             "apply_before": sla["apply_before"],
             "city_after_expiry": sla["city_after_expiry"],
+            # The inspection's report may give the next due date; without it, one cycle on.
+            "next_due_date": None,
+            "inspected_on": None,
+            "inspection_cycle_months": int(sla["inspection_cycle_months"]),
         }
     if last is None:
         raise ValueError("a maintenance expiry needs last_maintenance_at")

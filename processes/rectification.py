@@ -16,6 +16,7 @@ def rectification_variables(ctx: StartContext) -> dict[str, Any]:
         **elevator_facts(ctx),
         "source": ctx.signal.get("source", "inspection"),
         "report_no": ctx.signal.get("report_no"),
+        "ordered_by": ctx.signal.get("supervision_case"),  # the supervision warning that ordered it
         "findings": [str(f) for f in findings],
         # From the notice; None: the process sets reported_at + default_deadline.
         "deadline": utc_iso(ctx.signal.get("deadline")),

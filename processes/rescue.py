@@ -19,7 +19,8 @@ def rescue_variables(ctx: StartContext) -> dict[str, Any]:
         "verify_within": sla["verify_within"],
         "accept_within": sla["accept_within"],
         "level3_after": sla["level3_after"],
-        "arrival_within": sla["arrival_within_urban" if urban else "arrival_within_rural"],
+        "arrival_within": sla.get("arrival_by_district", {}).get(ctx.district.code if ctx.district else "")
+        or sla["arrival_within_urban" if urban else "arrival_within_rural"],
         "unresolved_after": sla["unresolved_after"],
     }
 

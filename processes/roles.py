@@ -26,7 +26,10 @@ LANES: dict[str, str] = {
     "city_regulator": Role.REGULATOR,
     "inspection_agency": Role.REGULATOR,
 }
-KNOWN_ROLES = frozenset(LANES)
+# Lanes whose organisation is configured, not found from the elevator (processes/sla.toml): every
+# active user of that organisation hears of it (the public-security liaison for deliberate damage).
+CONTACT_LANES = frozenset({"public_security"})
+KNOWN_ROLES = frozenset(LANES) | CONTACT_LANES
 T = TypeVar("T")
 
 
@@ -73,6 +76,7 @@ class _Directory:
     ordered: list[_OrgRow]  # by id: "the first rescue centre" is the same one every time
     users: dict[int, list[_UserRef]]  # by organisation, by id
     first: dict[tuple[str, str | None], _OrgRef]  # (kind, district or None) -> lowest id
+    by_code: dict[str, _OrgRef]
 
 
 class _TtlCache:
@@ -100,8 +104,11 @@ class RegistryRoles:
 
     known_roles = KNOWN_ROLES
 
-    def __init__(self, prefixes: dict[str, str], cache_seconds: float = 30.0) -> None:
+    def __init__(
+        self, prefixes: dict[str, str], cache_seconds: float = 30.0, contacts: dict[str, str] | None = None
+    ) -> None:
         self.prefixes = prefixes
+        self.contacts = contacts or {}  # contact lane -> organisation code
         self._cache = _TtlCache(cache_seconds)
 
     def number_prefix(self, case_type: str) -> str:
@@ -112,14 +119,13 @@ class RegistryRoles:
         register is small (hundreds of organisations and users) and read on every case step."""
 
         def load() -> _Directory:
-            orgs = [
-                _OrgRow(_OrgRef(o.id, o.lat, o.lon), o.kind, o.district_code)
-                for o in session.execute(
-                    select(Organisation.id, Organisation.lat, Organisation.lon, Organisation.kind)
-                    .add_columns(Organisation.district_code)
-                    .order_by(Organisation.id)
-                )
-            ]
+            rows = session.execute(
+                select(Organisation.id, Organisation.lat, Organisation.lon, Organisation.kind)
+                .add_columns(Organisation.district_code, Organisation.code)
+                .order_by(Organisation.id)
+            ).all()
+            orgs = [_OrgRow(_OrgRef(o.id, o.lat, o.lon), o.kind, o.district_code) for o in rows]
+            by_code = {o.code: _OrgRef(o.id, o.lat, o.lon) for o in rows}
             users: dict[int, list[_UserRef]] = {}
             for u in session.execute(
                 select(User.id, User.organisation_id, User.roles, User.on_call)
@@ -131,7 +137,7 @@ class RegistryRoles:
             for o in orgs:
                 first.setdefault((o.kind, None), o.ref)
                 first.setdefault((o.kind, o.district_code), o.ref)
-            return _Directory({o.ref.id: o for o in orgs}, orgs, users, first)
+            return _Directory({o.ref.id: o for o in orgs}, orgs, users, first, by_code)
 
         return self._cache.get("directory", load)
 
@@ -183,6 +189,8 @@ class RegistryRoles:
                 return self._one(session, OrgKind.CITY_REGULATOR)
             case "inspection_agency":
                 return self._one(session, OrgKind.INSPECTION_AGENCY)
+            case lane if lane in self.contacts:
+                return self._directory(session).by_code.get(self.contacts[lane])
         return None
 
     def _backup_unit(self, session: Session, elevator: _ElevatorRef | None) -> _OrgRef | None:
@@ -194,7 +202,7 @@ class RegistryRoles:
         return min(others, key=lambda u: _distance(u, elevator), default=None)
 
     def _users(self, session: Session, org: _OrgRef, role: str) -> list[_UserRef]:
-        tag = LANES[role]
+        tag = LANES.get(role)  # None: a contact lane, whose organisation's every user is told
         directory = self._directory(session)
         if org.id in directory.orgs:
             users = directory.users.get(org.id, [])
@@ -208,7 +216,7 @@ class RegistryRoles:
                     )
                 ],
             )
-        return [u for u in users if tag in u.roles]
+        return [u for u in users if tag is None or tag in u.roles]
 
     def assign(self, session: Session, case: Case, role: str) -> Assignment:
         org = self.organisation(session, case, role)

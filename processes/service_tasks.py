@@ -12,6 +12,9 @@ from typing import Any
 from engine.models import EventKind
 from engine.recorder import StepRecorder
 from engine.services import ServiceCall, ServiceTask
+from infra.settings import CITY_TZ
+from processes import register_dates
+from processes.models import Signal
 from registry.models import Elevator
 
 
@@ -43,4 +46,93 @@ class SetStopUse:
         )
 
 
-SERVICE_TASKS: tuple[ServiceTask, ...] = (SetStopUse(),)
+class RenewRegister:
+    """登记信息更新: a passed inspection's next due date, a maintenance visit's date, written to
+    the register (processes/register_dates.py) and on the case timeline."""
+
+    name = "renew_register"
+
+    def check(self, params: dict[str, Any]) -> Any:
+        what = params.get("what")
+        if what not in ("inspection", "maintenance"):
+            raise ValueError("renew_register needs 'what': 'inspection' or 'maintenance'")
+        if params.get("renewed_elsewhere"):
+            return {"renewed": what}  # the register already holds the new date
+        if what == "inspection":
+            if not isinstance(params.get("cycle_months"), int) or params["cycle_months"] < 1:
+                raise ValueError("renew_register (inspection) needs a positive int 'cycle_months'")
+            register_dates.as_date(params.get("next_due_date"))  # a malformed date is refused here
+            register_dates.as_date(params.get("inspected_on"))
+        else:
+            register_dates.maintenance_visit(params.get("maintained_on"))
+        return {"renewed": what}
+
+    def apply(self, step: StepRecorder, call: ServiceCall) -> None:
+        case, params = step.case, call.params
+        if case.elevator_id is None:
+            return
+        changes: dict[str, Any] = {}
+        if params.get("renewed_elsewhere"):
+            pass  # recorded without the case (an import, a report): the register keeps that date
+        elif params["what"] == "inspection":
+            today = step.now.astimezone(CITY_TZ).date()
+            due = register_dates.next_inspection_due(
+                params.get("next_due_date"), params.get("inspected_on"), today, params["cycle_months"]
+            )
+            changes = register_dates.renew(step.session, case.elevator_id, inspection_due=due)
+        else:
+            visit = register_dates.maintenance_visit(params.get("maintained_on"))
+            changes = register_dates.renew(step.session, case.elevator_id, maintained_at=visit)
+        step.event(
+            EventKind.REGISTER_UPDATED,
+            {
+                "service": call.name,
+                "element": call.element,
+                "elevator_id": case.elevator_id,
+                "changes": changes,
+                "renewed_elsewhere": bool(params.get("renewed_elsewhere")),
+            },
+        )
+
+
+class OrderLinkedCase:
+    """责令检验/整改: a regulator's order becomes a case of its own (an inspection: an expiry case
+    due by the order's date; a rectification). The order is written as a pending signal in the
+    step's transaction; the supervision job opens the case from it and tells this case."""
+
+    name = "order_linked_case"
+    ORDERS = ("expiry", "rectification")
+
+    def check(self, params: dict[str, Any]) -> Any:
+        if params.get("case_type") not in self.ORDERS:
+            raise ValueError(f"order_linked_case orders one of {self.ORDERS}")
+        if not isinstance(params.get("elevator_id"), int):
+            raise ValueError("order_linked_case needs the elevator_id the case is about")
+        return {"ordered": params["case_type"]}
+
+    def apply(self, step: StepRecorder, call: ServiceCall) -> None:
+        case, params = step.case, call.params
+        order = {
+            "case_type": params["case_type"],
+            "elevator_id": params["elevator_id"],
+            "reason": str(params.get("reason") or ""),
+            "findings": [str(f) for f in params.get("findings") or []],
+            "supervision_case_id": case.id,
+            "supervision_number": case.number,
+        }
+        step.session.add(
+            Signal(
+                idempotency_key=f"supervision-order:{case.id}",
+                source="supervision",
+                kind="order",
+                elevator_id=params["elevator_id"],
+                payload=order,
+                case_id=None,  # set when the linked case is open
+                joined=False,
+                received_at=step.now,
+            )
+        )
+        step.event(EventKind.FLAG_SET, {"service": call.name, "element": call.element, "flag": "order", **order})
+
+
+SERVICE_TASKS: tuple[ServiceTask, ...] = (SetStopUse(), RenewRegister(), OrderLinkedCase())

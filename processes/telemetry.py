@@ -69,7 +69,7 @@ def apply_signals(system: System, signals: list[dict[str, Any]]) -> list[dict[st
             if case_type == "warning":
                 signal = {**signal, "recent_count": recent.get(signal["elevator_id"], 0) + 1}
             items.append(IntakeItem(case_type, signal["elevator_id"], signal, "iot"))
-        results = open_or_join_many(system.engine, system.settings.sla_file, items)
+        results = open_or_join_many(system.engine, system.sla, items)
         for i, result in zip(raised, results, strict=True):
             out[i] = {"case_id": result.case_id, "joined": result.joined, "duplicate": result.duplicate}
     for i, signal in enumerate(signals):
@@ -82,7 +82,7 @@ def apply_signals(system: System, signals: list[dict[str, Any]]) -> list[dict[st
 
 def _recent_warnings(system: System, elevator_ids: set[int]) -> dict[int, int]:
     """Warnings per elevator in the repeat window (DESIGN: 3+ in 7 days -> district regulator)."""
-    days = int(load_sla(system.settings.sla_file)["warning"]["repeat_window_days"])
+    days = int(load_sla(system.sla)["warning"]["repeat_window_days"])
     since = system.clock.now() - timedelta(days=days)
     with system.sessions() as session:
         rows = session.execute(

@@ -3,7 +3,9 @@ reads them (registry.scope does the same for elevators)."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from typing import Any
+
+from sqlalchemy import ColumnElement, bindparam, false, or_, select, true
 
 from engine.models import Case, CaseTask
 from processes.roles import LANES
@@ -30,10 +32,29 @@ def cases_visible(scope: Scope) -> ColumnElement[bool]:
     return or_(*conditions)
 
 
+# The rule of tasks_actionable with the user's scope as parameters (actionable_params): one
+# statement for every user, so the hot queries built on it are built once, at import, and their
+# compiled form is reused instead of being built again on every request.
+TASK_ACTIONABLE = or_(
+    CaseTask.assignee_id == bindparam("act_user"),
+    (CaseTask.organisation_id == bindparam("act_org")) & CaseTask.role.in_(bindparam("act_lanes", expanding=True)),
+)
+
+
+def actionable_params(scope: Scope) -> dict[str, Any]:
+    """TASK_ACTIONABLE's parameters: no lanes (an empty IN) or no organisation (= NULL) leaves
+    only the tasks assigned to the user, as in tasks_actionable."""
+    return {"act_user": scope.user_id, "act_org": scope.organisation_id, "act_lanes": _lanes(scope)}
+
+
+def _lanes(scope: Scope) -> list[str]:
+    return [lane for lane, role in LANES.items() if role in scope.roles]
+
+
 def tasks_actionable(scope: Scope) -> ColumnElement[bool]:
     """Condition on `CaseTask` rows this user may claim or complete: assigned to them, or open to
     their organisation and one of their roles fits the task's lane."""
-    lanes = [lane for lane, role in LANES.items() if role in scope.roles]
+    lanes = _lanes(scope)
     mine = CaseTask.assignee_id == scope.user_id
     if not lanes or scope.organisation_id is None:
         return mine

@@ -5,7 +5,7 @@ Register code (设备注册代码), 20 digits:
     3110 511702 2015 000123
     |    |      |    serial (6)
     |    |      year of registration (4)
-    |    administrative region (6; Sichuan is 51xxxx)
+    |    administrative region (6; its first two digits are the province: 51 Sichuan, 32 Jiangsu)
     equipment category (4)
 
 The QR code is what passengers scan (`/r/{qr}`): short, stable for an elevator, and not
@@ -34,7 +34,6 @@ KIND_BY_CATEGORY: dict[str, str] = {
     "3310": "escalator",
     "3320": "moving_walk",
 }
-PROVINCE_PREFIX = "51"  # 四川省
 YEAR_MIN, YEAR_MAX = 1980, 2030
 REGISTER_CODE_LENGTH = 20
 QR_CODE_LENGTH = 10
@@ -58,8 +57,9 @@ class RegisterCode:
         return KIND_BY_CATEGORY[self.category]
 
 
-def validate_register_code(code: str) -> list[str]:
-    """Problems with `code` in plain words; an empty list means it is valid."""
+def validate_register_code(code: str, province_prefix: str | None = None) -> list[str]:
+    """Problems with `code` in plain words; an empty list means it is valid. `province_prefix`: the
+    city profile's (infra/city.py); a code registered in another province is refused. None: any."""
     if not isinstance(code, str):
         return [f"register code must be a string, got {type(code).__name__}"]
     problems: list[str] = []
@@ -74,8 +74,8 @@ def validate_register_code(code: str) -> list[str]:
     if category not in CATEGORIES:
         known = ", ".join(CATEGORIES)
         problems.append(f"unknown equipment category {category} (known: {known})")
-    if not region.startswith(PROVINCE_PREFIX):
-        problems.append(f"region code {region} is not in Sichuan ({PROVINCE_PREFIX}xxxx)")
+    if province_prefix and not region.startswith(province_prefix):
+        problems.append(f"region code {region} is not in this city's province ({province_prefix}xxxx)")
     if not YEAR_MIN <= year <= YEAR_MAX:
         problems.append(f"year {year} is outside {YEAR_MIN}..{YEAR_MAX}")
     return problems

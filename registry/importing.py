@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from registry.codes import KIND_BY_CATEGORY, make_qr_code, validate_register_code
 from registry.models import District, Elevator, Organisation, OrgKind
+from registry.places import LABELS_ZH, is_key_place, place_category
 
 COLUMNS = (
     "register_code",
@@ -28,6 +29,16 @@ COLUMNS = (
     "use_unit_code",
     "maintenance_unit_code",
     "next_inspection_due",
+    # the record (migration 0014); optional
+    "manufacturer_code",
+    "model",
+    "factory_number",
+    "installer_code",
+    "use_certificate_no",
+    "place_category",
+    "key_place",
+    "rated_load_kg",
+    "rated_speed",
 )
 REQUIRED = ("register_code", "address", "district_code", "lat", "lon", "use_unit_code", "maintenance_unit_code")
 # The header row may use the Chinese column names of the provincial template.
@@ -42,6 +53,17 @@ ALIASES = {
     "使用单位编码": "use_unit_code",
     "维保单位编码": "maintenance_unit_code",
     "下次检验日期": "next_inspection_due",
+    "制造单位编码": "manufacturer_code",
+    "型号": "model",
+    "产品型号": "model",
+    "出厂编号": "factory_number",
+    "安装单位编码": "installer_code",
+    "使用登记证编号": "use_certificate_no",
+    "场所类别": "place_category",
+    "重点场所": "key_place",
+    "额定载重量": "rated_load_kg",
+    "额定载荷": "rated_load_kg",
+    "额定速度": "rated_speed",
 }
 MAX_ROWS = 50_000
 
@@ -62,7 +84,17 @@ class ImportReport:
         return self.rows - len(self.errors)
 
 
-def read_rows(data: bytes, filename: str) -> list[dict[str, Any]]:
+def read_rows(
+    data: bytes,
+    filename: str,
+    *,
+    columns: tuple[str, ...] = COLUMNS,
+    aliases: dict[str, str] = ALIASES,
+    required: tuple[str, ...] = REQUIRED,
+    prefixes: tuple[str, ...] = (),
+) -> list[dict[str, Any]]:
+    """The rows of a CSV or XLSX file as {column: cell}, by the header row (Chinese names through
+    `aliases`); columns that start with one of `prefixes` (e.g. "attr.") are kept too."""
     if filename.lower().endswith(".xlsx"):
         try:
             sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
@@ -77,10 +109,11 @@ def read_rows(data: bytes, filename: str) -> list[dict[str, Any]]:
         values = list(csv.reader(io.StringIO(text)))
     if not values:
         raise ImportFileError("the file is empty")
-    header = [ALIASES.get(str(h or "").strip(), str(h or "").strip()) for h in values[0]]
-    missing = [c for c in REQUIRED if c not in header]
+    header = [aliases.get(str(h or "").strip(), str(h or "").strip()) for h in values[0]]
+    missing = [c for c in required if c not in header]
     if missing:
-        raise ImportFileError(f"missing columns: {', '.join(missing)} (expected: {', '.join(COLUMNS)})")
+        raise ImportFileError(f"missing columns: {', '.join(missing)} (expected: {', '.join(columns)})")
+    kept = {h for h in header if h in columns or (prefixes and h.startswith(prefixes))}
     if len(values) - 1 > MAX_ROWS:
         raise ImportFileError(f"at most {MAX_ROWS} rows per file")
     rows = []
@@ -88,11 +121,11 @@ def read_rows(data: bytes, filename: str) -> list[dict[str, Any]]:
         if not any(v not in (None, "") for v in raw):
             rows.append({})  # keep row numbering; blank rows are skipped later
             continue
-        rows.append({h: raw[i] if i < len(raw) else None for i, h in enumerate(header) if h in COLUMNS})
+        rows.append({h: raw[i] if i < len(raw) else None for i, h in enumerate(header) if h in kept})
     return rows
 
 
-def _date(value: Any) -> date | None:
+def parse_date(value: Any) -> date | None:
     if value in (None, ""):
         return None
     if isinstance(value, date):
@@ -106,10 +139,17 @@ COORDINATE_RANGES = (("lat", 20.0, 45.0), ("lon", 95.0, 125.0))
 ORG_COLUMNS = (
     ("use_unit_code", OrgKind.USE_UNIT, "use_unit_id"),
     ("maintenance_unit_code", OrgKind.MAINTENANCE_UNIT, "maintenance_unit_id"),
+    ("manufacturer_code", OrgKind.MANUFACTURER, "manufacturer_id"),
+    ("installer_code", OrgKind.INSTALLER, "installer_id"),
 )
+TEXT_COLUMNS = (("model", 60), ("factory_number", 40), ("use_certificate_no", 40))
+# column, low, high, whole number?
+RATINGS = (("rated_load_kg", 100, 20_000, True), ("rated_speed", 0.1, 10.0, False))
+YES = {"1", "true", "yes", "y", "是", "√"}
+NO = {"0", "false", "no", "n", "否", ""}
 
 
-def _check_coordinates(row: dict[str, Any], clean: dict[str, Any], fail: Fail) -> None:
+def check_coordinates(row: dict[str, Any], clean: dict[str, Any], fail: Fail) -> None:
     for column, low, high in COORDINATE_RANGES:
         value = row.get(column)
         if value in (None, ""):
@@ -136,15 +176,62 @@ def _check_floors(row: dict[str, Any], clean: dict[str, Any], fail: Fail) -> Non
         fail("floors", "must be a whole number")
 
 
-def _check_dates(row: dict[str, Any], clean: dict[str, Any], fail: Fail) -> None:
-    for column in ("installed_on", "next_inspection_due"):
+def check_dates(
+    row: dict[str, Any],
+    clean: dict[str, Any],
+    fail: Fail,
+    columns: tuple[str, ...] = ("installed_on", "next_inspection_due"),
+) -> None:
+    for column in columns:
         try:
-            clean[column] = _date(row.get(column))
+            clean[column] = parse_date(row.get(column))
         except ValueError:
             fail(column, "must be a date (YYYY-MM-DD)")
 
 
-def _check_organisations(
+def check_record(row: dict[str, Any], clean: dict[str, Any], fail: Fail) -> None:
+    """The record's optional facts: texts, ratings, place category and the key-place flag (which
+    follows the category unless the row says otherwise)."""
+    for column, length in TEXT_COLUMNS:
+        text = str(row.get(column) or "").strip()
+        if len(text) > length:
+            fail(column, f"at most {length} characters")
+        elif text:
+            clean[column] = text
+    for column, low, high, whole in RATINGS:
+        value = row.get(column)
+        if value in (None, ""):
+            continue
+        try:
+            number: float = float(value)
+            if whole:
+                number = int(number) if number == int(number) else float("nan")
+        except (TypeError, ValueError, OverflowError):
+            number = float("nan")
+        if number != number:  # NaN: not a number of the right kind
+            fail(column, "must be a whole number" if whole else "must be a number")
+        elif not low <= number <= high:
+            fail(column, f"must be between {low} and {high}")
+        else:
+            clean[column] = number
+    category_cell = str(row.get("place_category") or "").strip()
+    category = place_category(category_cell) if category_cell else None
+    if category_cell and category is None:
+        fail("place_category", f"unknown place category {category_cell} (known: {', '.join(LABELS_ZH)})")
+    if category:
+        clean["place_category"] = category
+    flag = str(row.get("key_place") if row.get("key_place") is not None else "").strip().lower()
+    if flag in YES:
+        clean["key_place"] = True
+    elif flag and flag not in NO:
+        fail("key_place", "must be 是/否 (yes/no)")
+    elif flag:
+        clean["key_place"] = False
+    elif category:
+        clean["key_place"] = is_key_place(category)
+
+
+def check_organisations(
     row: dict[str, Any], orgs: dict[str, tuple[int, str]], clean: dict[str, Any], fail: Fail
 ) -> None:
     """Each unit code must name a known organisation of the right kind; clean gets its id."""
@@ -161,7 +248,9 @@ def _check_organisations(
             clean[target] = found[0]
 
 
-def check_row(row: dict[str, Any], districts: set[str], orgs: dict[str, tuple[int, str]]) -> tuple[dict, dict]:
+def check_row(
+    row: dict[str, Any], districts: set[str], orgs: dict[str, tuple[int, str]], province_prefix: str | None = None
+) -> tuple[dict, dict]:
     """(clean values, errors by column) for one row."""
     errors: dict[str, list[str]] = {}
     clean: dict[str, Any] = {}
@@ -174,7 +263,7 @@ def check_row(row: dict[str, Any], districts: set[str], orgs: dict[str, tuple[in
             fail(column, "required")
     code = str(row.get("register_code") or "").strip()
     if code:
-        for problem in validate_register_code(code):
+        for problem in validate_register_code(code, province_prefix):
             fail("register_code", problem)
         clean["register_code"] = code
         clean["kind"] = KIND_BY_CATEGORY.get(code[:4], "traction")
@@ -183,16 +272,20 @@ def check_row(row: dict[str, Any], districts: set[str], orgs: dict[str, tuple[in
     if district and district not in districts:
         fail("district_code", f"unknown district {district}")
     clean["district_code"] = district
-    _check_coordinates(row, clean, fail)
+    check_coordinates(row, clean, fail)
     _check_floors(row, clean, fail)
-    _check_dates(row, clean, fail)
-    _check_organisations(row, orgs, clean, fail)
+    check_dates(row, clean, fail)
+    check_organisations(row, orgs, clean, fail)
+    check_record(row, clean, fail)
     return clean, errors
 
 
-def import_elevators(session: Session, rows: list[dict[str, Any]], *, dry_run: bool = False) -> ImportReport:
+def import_elevators(
+    session: Session, rows: list[dict[str, Any]], *, dry_run: bool = False, province_prefix: str | None = None
+) -> ImportReport:
     """Check every row; unless `dry_run`, insert new register codes and update known ones.
-    Rows with errors are reported and left out; the valid ones go in one transaction."""
+    Rows with errors are reported and left out; the valid ones go in one transaction.
+    `province_prefix`: the city profile's; codes of another province are refused."""
     districts = set(session.scalars(select(District.code)))
     orgs = {
         code: (oid, kind)
@@ -205,7 +298,7 @@ def import_elevators(session: Session, rows: list[dict[str, Any]], *, dry_run: b
         if not row:
             continue
         report.rows += 1
-        clean, errors = check_row(row, districts, orgs)
+        clean, errors = check_row(row, districts, orgs, province_prefix)
         code = clean.get("register_code")
         if code and code in seen:
             errors.setdefault("register_code", []).append(f"repeats row {seen[code]}")

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from infra.db import Base, UTCDateTime
@@ -20,6 +20,8 @@ class OrgKind(StrEnum):
     USE_UNIT = "use_unit"
     INSPECTION_AGENCY = "inspection_agency"
     PLATFORM = "platform"
+    MANUFACTURER = "manufacturer"  # 制造单位: named on the equipment record, no users needed
+    INSTALLER = "installer"  # 安装单位
 
 
 class Role(StrEnum):
@@ -87,6 +89,16 @@ class Elevator(Base):
     last_maintenance_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     device_id: Mapped[str | None] = mapped_column(String(40), unique=True)
     stop_use: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The record the register keeps beyond the portrait (migration 0014); all optional, imports fill them.
+    manufacturer_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    model: Mapped[str | None] = mapped_column(String(60))
+    factory_number: Mapped[str | None] = mapped_column(String(40))  # 出厂编号
+    installer_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    use_certificate_no: Mapped[str | None] = mapped_column(String(40))  # 使用登记证编号
+    place_category: Mapped[str | None] = mapped_column(String(20), index=True)  # registry/places.py
+    key_place: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # 重点场所
+    rated_load_kg: Mapped[int | None] = mapped_column(Integer)
+    rated_speed: Mapped[float | None] = mapped_column(Float)  # m/s; the overspeed rule's reference
 
 
 class Device(Base):

@@ -14,6 +14,8 @@ _ORGANISATIONS: tuple[tuple[str, OrgKind | None], ...] = (
     ("use_unit_id", OrgKind.USE_UNIT),
     ("maintenance_unit_id", OrgKind.MAINTENANCE_UNIT),
     ("organisation_id", None),
+    ("manufacturer_id", OrgKind.MANUFACTURER),
+    ("installer_id", OrgKind.INSTALLER),
 )
 
 
@@ -25,7 +27,7 @@ def unknown_references(session: Session, fields: Mapping[str, Any]) -> dict[str,
     if district and session.get(District, district) is None:
         errors["district_code"] = [f"unknown district {district}"]
     for key, kind in _ORGANISATIONS:
-        if key in fields:
+        if fields.get(key) is not None:
             org = session.get(Organisation, fields[key])
             if org is None or (kind is not None and org.kind != kind):
                 errors[key] = [f"no {kind or 'organisation'} with id {fields[key]}"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, false, true
 
+from registry.equipment.models import Equipment
 from registry.models import Elevator, Organisation, OrgKind, Role, User
 
 CITY_WIDE_KINDS = frozenset({OrgKind.CITY_REGULATOR, OrgKind.RESCUE_CENTRE, OrgKind.PLATFORM})
@@ -53,17 +54,24 @@ class Scope:
 
 def elevators_visible(scope: Scope) -> ColumnElement[bool]:
     """Condition on `Elevator` rows this user may see."""
+    return _by_organisation(scope, Elevator)
+
+
+def equipment_visible(scope: Scope) -> ColumnElement[bool]:
+    """Condition on `Equipment` rows (the other special equipment) this user may see: the same rule."""
+    return _by_organisation(scope, Equipment)
+
+
+def _by_organisation(scope: Scope, model: type[Elevator] | type[Equipment]) -> ColumnElement[bool]:
     if not scope.reads_cases:
         return false()
     if scope.city_wide:
         return true()
     match scope.organisation_kind:
-        case OrgKind.DISTRICT_REGULATOR:
-            return Elevator.district_code == scope.district_code
+        case OrgKind.DISTRICT_REGULATOR | OrgKind.INSPECTION_AGENCY:
+            return model.district_code == scope.district_code
         case OrgKind.MAINTENANCE_UNIT:
-            return Elevator.maintenance_unit_id == scope.organisation_id
+            return model.maintenance_unit_id == scope.organisation_id
         case OrgKind.USE_UNIT:
-            return Elevator.use_unit_id == scope.organisation_id
-        case OrgKind.INSPECTION_AGENCY:
-            return Elevator.district_code == scope.district_code
+            return model.use_unit_id == scope.organisation_id
     return false()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.models import Case, CaseTask, TaskStatus, TimelineEvent
+from forms.labels import field_value
 from processes import images
 from processes.models import Attachment
 from processes.sla_state import MilestoneState
@@ -66,18 +67,25 @@ def timeline_rows(session: Session, case_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def form_rows(tasks: list[CaseTask]) -> list[dict[str, Any]]:
-    """The completed tasks' forms in the order they were completed, answers as text."""
+def form_rows(tasks: list[CaseTask], forms: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The completed tasks' forms in the order they were completed: each field by its title, each
+    answer as text (a choice by its label), from the case version's forms."""
     done = sorted((t for t in tasks if t.status == TaskStatus.COMPLETED), key=lambda t: (t.completed_at, t.id))
     return [
         {
             "title": t.title,
             "by": t.completed_by or "",
             "at": local(t.completed_at),
-            "fields": [(k, answer_text(v)) for k, v in (t.data or {}).items()],
+            "fields": [_field(forms, t.form, k, v) for k, v in (t.data or {}).items()],
         }
         for t in done
     ]
+
+
+def _field(forms: dict[str, Any] | None, form: str | None, name: str, value: Any) -> tuple[str, str]:
+    schema = (forms or {}).get(form or "")
+    label, shown = field_value(schema, name, value, "zh-CN")
+    return label, shown if "enum" in (schema or {}).get("properties", {}).get(name, {}) else answer_text(value)
 
 
 def photo_rows(session: Session, case_id: int, upload_dir: Path) -> list[dict[str, Any]]:

@@ -91,19 +91,23 @@ def render_kind(
     end: date,
     now: datetime,
     sla_file: Path | None = None,
+    *,
+    header: str,
 ) -> render.Rendered:
+    """`header`: the city profile's report header, on every page."""
     label = service.scope_label(session, scope)
     match kind:
         case "rescue":
             figures = service.rescue_report(session, scope, start, end)
-            return render.rescue_pdf(figures, scope_label=label, period=period, generated=now)
+            return render.rescue_pdf(figures, scope_label=label, period=period, generated=now, header=header)
         case "inspection":
             data = service.inspection_report(
                 session, scope, today=end - timedelta(days=1), maintenance_cycle_days=cycle_days(sla_file)
             )
-            return render.inspection_pdf(data, scope_label=label, generated=now)
+            return render.inspection_pdf(data, scope_label=label, generated=now, header=header)
         case "risk":
-            return render.risk_pdf(service.risk_report(session, scope), scope_label=label, generated=now)
+            data = service.risk_report(session, scope)
+            return render.risk_pdf(data, scope_label=label, generated=now, header=header)
     raise ValueError(f"unknown report kind {kind!r}")
 
 
@@ -200,7 +204,17 @@ def make_scheduled_reports(system, period: str, today: date, kinds: Sequence[str
                         continue
                     scope = regulator_scope(org)
                     now = system.clock.now()
-                    rendered = render_kind(session, scope, kind, period, start, end, now, system.settings.sla_file)
+                    rendered = render_kind(
+                        session,
+                        scope,
+                        kind,
+                        period,
+                        start,
+                        end,
+                        now,
+                        system.settings.sla_file,
+                        header=system.settings.city_profile.report_header,
+                    )
                     report = store(
                         session,
                         rendered,

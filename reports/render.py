@@ -1,6 +1,7 @@
 """Rendering: report data -> HTML (Jinja templates in reports/templates) -> A4 PDF (WeasyPrint).
 
-Times are shown in Asia/Shanghai; every page carries the platform's name and "第 n 页 / 共 m 页".
+Times are shown in Asia/Shanghai; every page carries the city profile's report header (the platform's
+name, `header`) and "第 n 页 / 共 m 页".
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from reports.case_sections import CaseReport
 from reports.display import STATUS_LABELS, local
 from reports.figures import METRICS, RescueFigures
 
-PLATFORM = "达州市电梯应急救援综合监管平台"
 TEMPLATES = Path(__file__).parent / "templates"
 METRIC_TITLES = {
     "response": "响应时间分布（分钟）",
@@ -48,6 +48,7 @@ EVENT_KINDS = {
     EventKind.NOTIFICATION_SENT: "通知送达",
     EventKind.NOTIFICATION_FAILED: "通知失败",
     EventKind.FLAG_SET: "标记",
+    EventKind.REGISTER_UPDATED: "登记更新",
     EventKind.CASE_CLOSED: "结案",
     EventKind.CASE_CANCELLED: "撤销",
     EventKind.CASE_FAILED: "流程异常",
@@ -74,14 +75,16 @@ def environment() -> Environment:
     return env
 
 
-def render_pdf(template: str, *, title: str, subtitle: str, generated: datetime, **context: Any) -> Rendered:
+def render_pdf(
+    template: str, *, title: str, subtitle: str, generated: datetime, header: str, **context: Any
+) -> Rendered:
     from weasyprint import HTML  # heavy import: only where a PDF is made
 
     html = (
         environment()
         .get_template(template)
         .render(
-            title=title, subtitle=subtitle, platform=PLATFORM, generated=local(generated, "%Y-%m-%d %H:%M"), **context
+            title=title, subtitle=subtitle, platform=header, generated=local(generated, "%Y-%m-%d %H:%M"), **context
         )
     )
     document = HTML(string=html, base_url=str(TEMPLATES)).render()
@@ -93,7 +96,7 @@ def period_text(f: RescueFigures) -> str:
     return f"统计期间：{f.start:%Y年%m月%d日} 至 {last:%Y年%m月%d日}（北京时间）"
 
 
-def rescue_pdf(f: RescueFigures, *, scope_label: str, period: str, generated: datetime) -> Rendered:
+def rescue_pdf(f: RescueFigures, *, scope_label: str, period: str, generated: datetime, header: str) -> Rendered:
     kind = {"week": "周报", "month": "月报"}.get(period, "报告")
     title = f"{scope_label}电梯应急救援{kind}"
     rendered_charts = {
@@ -104,17 +107,24 @@ def rescue_pdf(f: RescueFigures, *, scope_label: str, period: str, generated: da
         [(f"{d:%d}", n) for d, n in f.daily], title="每日困人救援案件数", height=170
     )
     return render_pdf(
-        "rescue.html", title=title, subtitle=period_text(f), generated=generated, f=f, charts=rendered_charts
+        "rescue.html",
+        title=title,
+        subtitle=period_text(f),
+        generated=generated,
+        header=header,
+        f=f,
+        charts=rendered_charts,
     )
 
 
-def case_pdf(r: CaseReport, *, generated: datetime) -> Rendered:
+def case_pdf(r: CaseReport, *, generated: datetime, header: str) -> Rendered:
     return render_pdf(
         "case.html",
         title=f"案件报告 {r.case.number}",
         subtitle=f"{r.type_title} · {r.district}"
         + (" · 案件办理中，本报告为生成时的状态" if r.case.status == "open" else ""),
         generated=generated,
+        header=header,
         r=r,
         opened=local(r.case.opened_at),
         closed=local(r.case.closed_at),
@@ -124,19 +134,20 @@ def case_pdf(r: CaseReport, *, generated: datetime) -> Rendered:
     )
 
 
-def risk_pdf(data: dict[str, Any], *, scope_label: str, generated: datetime) -> Rendered:
+def risk_pdf(data: dict[str, Any], *, scope_label: str, generated: datetime, header: str) -> Rendered:
     chart = charts.hbar_chart([(f"{label}风险", n) for _, label, n in data["levels"]], title="风险等级分布（台）")
     return render_pdf(
         "risk.html",
         title=f"{scope_label}电梯风险监测报告",
         subtitle=f"数据截至 {local(generated, '%Y年%m月%d日')}",
         generated=generated,
+        header=header,
         d=data,
         chart=chart,
     )
 
 
-def inspection_pdf(data: dict[str, Any], *, scope_label: str, generated: datetime) -> Rendered:
+def inspection_pdf(data: dict[str, Any], *, scope_label: str, generated: datetime, header: str) -> Rendered:
     chart = charts.hbar_chart(
         [(r["district"], r["expired"]) for r in data["districts"]], title="各区县检验超期电梯数（台）"
     )
@@ -145,6 +156,7 @@ def inspection_pdf(data: dict[str, Any], *, scope_label: str, generated: datetim
         title=f"{scope_label}电梯检验与到期状态报告",
         subtitle=f"状态日期：{data['today']}（北京时间）",
         generated=generated,
+        header=header,
         d=data,
         chart=chart,
     )

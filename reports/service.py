@@ -11,7 +11,7 @@ from sqlalchemy import case as when
 from sqlalchemy.orm import Session, aliased
 
 from detectors.models import ElevatorRisk
-from engine.models import Case
+from engine.models import Case, ProcessDefinition
 from engine.timeline import verify_chain
 from engine.timeline_store import links_of
 from infra.errors import NotFound
@@ -148,7 +148,7 @@ def case_report(session: Session, scope: Scope, ref: int | str, *, now: datetime
         chain_message="完整（哈希链校验通过）" if broken is None else f"异常：{broken}",
         events=events,
         sla=[(titles.get(m.task, m.milestone), m) for m in milestone_states(milestones, tasks, now)],
-        forms=form_rows(tasks),
+        forms=form_rows(tasks, session.get_one(ProcessDefinition, case.definition_id).forms),
         photos=photo_rows(session, case.id, upload_dir),
     )
 

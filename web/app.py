@@ -18,10 +18,12 @@ from processes.system import System
 from web.api import (
     admin_audit,
     cases,
+    city,
     dashboard,
     definitions,
     elevator_import,
     elevators,
+    equipment,
     notifications,
     organisations,
     reports,
@@ -34,6 +36,7 @@ from web.http import auth, errors, headers, i18n, json_body
 # Each module exposes `blp` (a flask_smorest.Blueprint); they appear in the OpenAPI document.
 API_MODULES = (
     session,
+    city,
     notifications,
     filters,
     cases,
@@ -41,6 +44,7 @@ API_MODULES = (
     definitions,
     elevators,
     elevator_import,
+    equipment,
     organisations,
     admin_audit,
     dashboard,

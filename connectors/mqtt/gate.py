@@ -2,6 +2,12 @@
 
 One `DeviceView` per known box carries what the checks and the rules need (elevator, thresholds,
 detector state), loaded once at start and refreshed for boxes registered later.
+
+A message whose seq was already taken is a duplicate (a QoS 1 redelivery after a broker restart or
+an ingest crash, a box resending), counted and dropped. One below the last that was never taken is a
+late arrival: the rules judge it as such (it may prove an alarm, it never rolls the state back).
+`seen` remembers which of the last SEEN_WINDOW seqs were taken (after a restart: every one up to the
+stored last); a seq older than that window is refused as old.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from detectors.rules.thresholds import IngestLimits, Thresholds
 
 # A box that rebooted starts its seq again; a much smaller seq with a clearly newer time is a reboot.
 REBOOT_GAP = timedelta(seconds=60)
+SEEN_WINDOW = 4096  # a broker redelivers up to an ingest's in-flight window; bits are cheap
+ALL_SEEN = (1 << SEEN_WINDOW) - 1
 
 
 @dataclass(slots=True)
@@ -25,6 +33,16 @@ class DeviceView:
     state: DeviceState
     online: bool = False
     seen_written_at: datetime | None = None  # when last_seen_at was last written for it
+    seen: int = ALL_SEEN  # bit i: seq (state.last_seq - i) was taken
+
+    def taken(self, seq: int, previous: int | None, rebooted: bool) -> None:
+        """Record an accepted status message; `previous` is the last seq before it."""
+        if previous is None or rebooted:  # the first one, or a box counting afresh
+            self.seen = 1
+        elif seq > previous:
+            self.seen = ((self.seen << min(seq - previous, SEEN_WINDOW)) | 1) & ALL_SEEN
+        else:  # a late one, taken now
+            self.seen |= 1 << (previous - seq)
 
 
 def check_status(view: DeviceView, m: StatusMessage, received_at: datetime, limits: IngestLimits) -> Rejection | None:
@@ -34,9 +52,17 @@ def check_status(view: DeviceView, m: StatusMessage, received_at: datetime, limi
         return Rejection(Reason.CLOCK_SKEW, "ts is too old")
     st = view.state
     last = st.last_seq
-    if last is not None and m.seq <= last:
-        if m.seq == last:
-            return Rejection(Reason.DUPLICATE_SEQ, f"seq {m.seq} again")
-        if st.last_ts is None or m.ts < st.last_ts + REBOOT_GAP:
+    if last is not None and m.seq <= last and not rebooted(view, m):
+        back = last - m.seq
+        if back >= SEEN_WINDOW:
             return Rejection(Reason.OLD_SEQ, f"seq {m.seq} after {last}")
+        if view.seen >> back & 1:
+            return Rejection(Reason.DUPLICATE_SEQ, f"seq {m.seq} again")
     return None
+
+
+def rebooted(view: DeviceView, m: StatusMessage) -> bool:
+    """A seq not above the last one with a clearly newer time: the box restarted its count."""
+    st = view.state
+    last, last_ts = st.last_seq, st.last_ts
+    return last is not None and m.seq <= last and last_ts is not None and m.ts >= last_ts + REBOOT_GAP

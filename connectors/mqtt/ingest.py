@@ -12,16 +12,26 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from connectors.mqtt.pipeline import Flush, IngestPipeline
-from connectors.mqtt.store import mark_silent_offline
+from connectors.mqtt.pipeline import IngestPipeline
 from connectors.mqtt.topics import SHARE_GROUP, shared_filters
 
 log = logging.getLogger(__name__)
+SESSION_TAKEN_OVER = 142  # MQTT 5 DISCONNECT reason code
+
+
+class Sink(Protocol):
+    """What the service feeds: the pipeline itself (embedded) or the partitions' relay (deployed)."""
+
+    def handle(self, topic: str, payload: bytes) -> None: ...
+    def pending(self) -> bool: ...
+    def take(self) -> Any: ...
+    def commit(self, cut: Any) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -47,15 +57,17 @@ class IngestConfig:
 
 
 class IngestService:
-    def __init__(self, pipeline: IngestPipeline, config: IngestConfig) -> None:
+    def __init__(self, pipeline: Sink, config: IngestConfig, drainer: bool = False) -> None:
         self.pipeline = pipeline
         self.config = config
+        self.drainer = drainer  # connected as a departed process's session (connectors/mqtt/sessions.py)
+        self.end_session = False  # at close: ask the broker to delete the session
         self.stopping = threading.Event()
         self.connected = threading.Event()
         self._disconnected = threading.Event()
         self._lock = threading.Lock()
         self._unacked: list[int] = []
-        self._cut: tuple[Flush, list[int]] | None = None
+        self._cut: tuple[Any, list[int]] | None = None
         self._wake = threading.Event()
         self._flush_failures = 0
         self._retry_at = 0.0
@@ -87,6 +99,10 @@ class IngestService:
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _props) -> None:  # type: ignore[no-untyped-def]
         self.connected.clear()
         self._disconnected.set()
+        if self.drainer and reason_code == SESSION_TAKEN_OVER:  # its owner is back: leave it the session
+            self.stopping.set()
+            _client.disconnect()  # no reconnect
+            return
         if not self.stopping.is_set():
             log.warning("MQTT connection lost (%s); paho reconnects with backoff", reason_code)
 
@@ -162,6 +178,9 @@ class IngestService:
             while not self.stopping.is_set():
                 self._wake.wait(self.config.flush_seconds)
                 self._wake.clear()
+                if isinstance(self.pipeline, IngestPipeline):  # boxes silent mid-fault, every round (≤ 1 s)
+                    with self._lock:
+                        self.pipeline.judge_deadlines(self.connected.is_set())
                 while not self.flush():
                     if self.stopping.wait(0.2):
                         break
@@ -174,19 +193,9 @@ class IngestService:
             self.close()
 
     def check_offline(self) -> list[str]:
-        p = self.pipeline
-        try:
-            silent = mark_silent_offline(p.sessions, p.clock.now(), p.limits.heartbeat_timeout_s)
-        except Exception:
-            log.exception("heartbeat check failed")
-            return []
-        with self._lock:
-            for device_id in silent:
-                if device_id in p.views:
-                    p.views[device_id].online = False
-        if silent:
-            log.info("%d device(s) went silent: offline", len(silent))
-        return silent
+        if not isinstance(self.pipeline, IngestPipeline):
+            return []  # a relay judges nothing: the partitions' holders check
+        return self.pipeline.check_offline(self._lock)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -202,6 +211,10 @@ class IngestService:
         # written them (and the DISCONNECT behind them) would leave the broker holding the batch
         # for redelivery. Its on_disconnect comes after every earlier packet went out.
         self._disconnected.clear()
-        if self.client.disconnect() == mqtt.MQTT_ERR_SUCCESS:
+        props = None
+        if self.end_session:
+            props = Properties(PacketTypes.DISCONNECT)
+            props.SessionExpiryInterval = 0
+        if self.client.disconnect(properties=props) == mqtt.MQTT_ERR_SUCCESS:
             self._disconnected.wait(self.config.close_timeout_s)
         self.client.loop_stop()

@@ -8,13 +8,16 @@ from connectors.mqtt import dead_letters
 from connectors.mqtt.store import mark_silent_offline
 from detectors.rules.thresholds import load_thresholds
 from infra.periodic import Periodic
+from processes.device_offline_flows import after_heartbeat_check
 from processes.system import System
 
 
 def devices_offline(system: System) -> list[str]:
     """Also when no ingest process runs (they check too): boxes unheard for the heartbeat timeout."""
     timeout = load_thresholds(system.settings.detector_thresholds).ingest.heartbeat_timeout_s
-    return mark_silent_offline(system.sessions, system.clock.now(), timeout)
+    silent = mark_silent_offline(system.sessions, system.clock.now(), timeout)
+    after_heartbeat_check(system)  # device-offline cases open and close (processes/)
+    return silent
 
 
 def purge_dead_letters(system: System) -> int:

@@ -1,6 +1,7 @@
 """From a received MQTT message to findings handed on and state written, without the network part.
 
-`handle(topic, payload)` parses, checks and judges one message in memory and never raises;
+`handle(topic, payload)` parses, checks and judges one message in memory and never raises (a
+redelivered message is counted under `duplicate.<kind>`, not dead-lettered);
 `flush()` hands the findings on (first: a crash after it re-emits the same idempotency keys, which
 downstream ignores), then writes one transaction with the dead letters, counters, the detector
 states that made a transition and device presence. The caller acknowledges the batch's MQTT
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,11 +21,12 @@ from typing import Any
 from sqlalchemy.orm import sessionmaker
 
 from connectors.mqtt import dead_letters
-from connectors.mqtt.gate import DeviceView, check_status
-from connectors.mqtt.store import Batch, load_devices, write_batch
+from connectors.mqtt.deadlines import DeadlineBook
+from connectors.mqtt.gate import DeviceView, check_status, rebooted
+from connectors.mqtt.store import Batch, load_devices, mark_silent_offline, write_batch
 from connectors.mqtt.topics import split
 from detectors.rules.events import judge_event
-from detectors.rules.machine import judge_status
+from detectors.rules.machine import judge_deadlines, judge_status
 from detectors.rules.messages import (
     MAX_DEVICE_ID,
     Reason,
@@ -46,13 +49,17 @@ LOOKUPS_PER_MINUTE = 60  # registry look-ups for ids we do not know (boxes regis
 
 
 class IngestPipeline:
-    def __init__(self, sessions: sessionmaker, book: ThresholdBook, deliver: Deliver, clock: Clock) -> None:
+    def __init__(self, sessions: sessionmaker, book: ThresholdBook, deliver: Deliver, clock: Clock,
+                 deadline_grace_s: float = 2.0) -> None:  # fmt: skip
         self.sessions = sessions
         self.book = book
         self.limits = book.ingest
         self.deliver = deliver
         self.clock = clock
         self.views: dict[str, DeviceView] = load_devices(sessions, book)
+        self.deadlines = DeadlineBook(deadline_grace_s)
+        for view in self.views.values():
+            self.deadlines.restored(view.device_id, view.state, view.thresholds)
         self.batch = Batch()
         self.signals: list[dict[str, Any]] = []
         self.dirty: set[str] = set()
@@ -96,10 +103,18 @@ class IngestPipeline:
         now = self.clock.now()
         refused = check_status(view, m, now, self.limits)
         if refused is not None:
-            self._reject(topic, device_id, payload, refused)
+            if refused.reason is Reason.DUPLICATE_SEQ:
+                self.batch.count("duplicate.status")  # a redelivery: counted, not a refusal
+            else:
+                self._reject(topic, device_id, payload, refused)
             return
         st = view.state
+        if st.last_seq is not None and m.seq < st.last_seq and not rebooted(view, m):
+            self.batch.count("late.status")  # judged as late by the rules (never rolls the state back)
+        view.taken(m.seq, st.last_seq, rebooted(view, m))
         findings = judge_status(st, m, view.thresholds)
+        self.deadlines.observe(device_id, m.ts)
+        self.deadlines.schedule(device_id, st, view.thresholds)
         if st.dirty:
             self.dirty.add(device_id)
             st.dirty = False
@@ -119,7 +134,7 @@ class IngestPipeline:
             return
         recent = self._events.setdefault(device_id, deque(maxlen=EVENT_MEMORY))
         if e.event_id in recent:
-            self._reject(topic, device_id, payload, Rejection(Reason.DUPLICATE_EVENT, e.event_id))
+            self.batch.count("duplicate.event")  # a redelivery: counted, not a refusal
             return
         recent.append(e.event_id)
         self.signals.extend({**f.signal(), "elevator_id": view.elevator_id} for f in judge_event(view.state, e))
@@ -194,6 +209,63 @@ class IngestPipeline:
             }
         )
         self.batch.count(f"rejected.{rejection.reason.value}")
+
+    # -- boxes taken over, boxes gone silent ---------------------------------------------------------
+    def reload(self, device_ids: set[str]) -> None:
+        """Read these boxes' states again (a partition taken over: what its last holder wrote)."""
+        if not device_ids:
+            return
+        fresh = load_devices(self.sessions, self.book, device_ids)
+        self.views.update(fresh)
+        for device_id, view in fresh.items():
+            self._events.pop(device_id, None)
+            self.deadlines.restored(device_id, view.state, view.thresholds)
+
+    def use_lanes(self, lane_of: Callable[[str], int], grace_s: float | None = None) -> None:
+        """Deadlines kept per lane (the partitioned ingest: a lane is a partition)."""
+        self.deadlines = DeadlineBook(self.deadlines.grace.total_seconds() if grace_s is None else grace_s, lane_of)
+        for view in self.views.values():
+            self.deadlines.restored(view.device_id, view.state, view.thresholds)
+
+    def judge_deadlines(self, link_up: bool = True, lanes: set[int] | None = None,
+                        skip: set[str] | frozenset[str] = frozenset()) -> int:  # fmt: skip
+        """Judge the boxes whose timed condition reached its limit with no message since (a box silent
+        mid-fault); their findings go with the next flush like any other. How many were judged."""
+        if not link_up:
+            self.deadlines.hold()
+            return 0
+        judged = 0
+        for device_id, at in list(self.deadlines.passed(lanes, skip)):
+            view = self.views.get(device_id)
+            if view is None:
+                continue
+            judged += 1
+            st = view.state
+            findings = judge_deadlines(st, at, view.thresholds)
+            if st.dirty:
+                self.dirty.add(device_id)
+                st.dirty = False
+            if findings:
+                self.signals.extend({**f.signal(), "elevator_id": view.elevator_id} for f in findings)
+                self.batch.count("judged_on_clock", len(findings))
+            self.deadlines.schedule(device_id, st, view.thresholds)
+        return judged
+
+    def check_offline(self, lock: AbstractContextManager[object] | None = None) -> list[str]:
+        """Boxes online but unheard for the heartbeat timeout go offline (one statement over the shared
+        table, any process may run it); their views follow."""
+        try:
+            silent = mark_silent_offline(self.sessions, self.clock.now(), self.limits.heartbeat_timeout_s)
+        except Exception:
+            log.exception("heartbeat check failed")
+            return []
+        with lock or nullcontext():
+            for device_id in silent:
+                if device_id in self.views:
+                    self.views[device_id].online = False
+        if silent:
+            log.info("%d device(s) went silent: offline", len(silent))
+        return silent
 
     # -- the batch ------------------------------------------------------------------------------
     def pending(self) -> bool:

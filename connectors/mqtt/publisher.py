@@ -7,6 +7,7 @@ connection per box, each signed in with that box's secret."""
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,12 +110,22 @@ def _wait(last: Mapping[str, mqtt.MQTTMessageInfo], timeout: float) -> None:
         info.wait_for_publish(timeout=max(0.1, deadline - time.monotonic()))
 
 
+# Unacknowledged QoS 1 messages one connection may have queued: paho's message ids wrap at 65,535,
+# and a publish whose id is still taken is dropped (MQTT_ERR_QUEUE_SIZE).
+OUTSTANDING = 30000
+
+
 def publish_all(client: Publisher, messages: Iterable[tuple[str, bytes]], qos: int = 1) -> int:
     """Publish as fast as the broker takes them; returns how many, after the last is acknowledged."""
     last: dict[str, mqtt.MQTTMessageInfo] = {}
+    outstanding: deque[mqtt.MQTTMessageInfo] = deque()
     n = 0
     for name, payload in messages:
-        last[name] = client.publish(name, payload, qos=qos)
+        info = last[name] = client.publish(name, payload, qos=qos)
+        if qos:
+            outstanding.append(info)
+            if len(outstanding) >= OUTSTANDING:
+                outstanding.popleft().wait_for_publish(600)
         n += 1
     _wait(last, 600)
     return n

@@ -15,8 +15,6 @@ from infra.settings import CITY_TZ
 from processes.catalogue import CASE_TYPES
 from registry.models import Elevator, Organisation
 
-HOTLINE = "96933"
-
 
 @dataclass(frozen=True)
 class ElevatorFacts:
@@ -33,7 +31,6 @@ class ElevatorFacts:
     next_inspection: date | None
     inspection_overdue: bool
     stop_use: bool
-    hotline: str = HOTLINE
 
 
 def elevator_facts(session: Session, code: str, today: date) -> ElevatorFacts | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -20,8 +20,8 @@ from registry.models import Elevator, Organisation
 VARIANTS: dict[str, dict[str, str]] = {
     "car": {
         "title": "电梯应急救援",
-        "lead": "被困请保持冷静，不要扒门。扫码一键救援或拨打 96933",
-        "en": "Trapped? Stay calm. Scan to call rescue, or dial 96933.",
+        "lead": "被困请保持冷静，不要扒门。扫码一键救援或拨打 {hotline}",
+        "en": "Trapped? Stay calm. Scan to call rescue, or dial {hotline}.",
     },
     "pit": {
         "title": "底坑 · 检修安全",
@@ -30,8 +30,8 @@ VARIANTS: dict[str, dict[str, str]] = {
     },
     "machine_room": {
         "title": "机房重地 · 闲人免进",
-        "lead": "维保人员扫码查看电梯信息；紧急情况拨打 96933",
-        "en": "Machine room: authorised staff only. Scan for the elevator's facts; emergencies 96933.",
+        "lead": "维保人员扫码查看电梯信息；紧急情况拨打 {hotline}",
+        "en": "Machine room: authorised staff only. Scan for the elevator's facts; emergencies {hotline}.",
     },
 }
 TEMPLATES = Path(__file__).parent / "templates"
@@ -89,11 +89,13 @@ def signs(
     return out
 
 
-def render_pdf(items: list[Sign]) -> bytes:
+def render_pdf(items: list[Sign], *, hotline: str) -> bytes:
+    """The signs as one PDF; `hotline`: the city profile's rescue number, printed on every sign."""
     from weasyprint import HTML  # heavy import: only when a sheet is asked for
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-    html = env.get_template("qr/sheet.html").render(signs=items)
+    signed = [replace(s, variant={k: v.format(hotline=hotline) for k, v in s.variant.items()}) for s in items]
+    html = env.get_template("qr/sheet.html").render(signs=signed, hotline=hotline)
     return HTML(string=html).write_pdf()
 
 

@@ -88,6 +88,8 @@ def _template_helpers() -> dict[str, object]:
         return labels["status"].get(status, status)
 
     return {
+        # the city profile's rescue number (96933 in Dazhou, 96333 in Lianyungang) on every page
+        "hotline": context.system().settings.city_profile.hotline,
         # str(Locale("zh_CN")) is "zh_Hans_CN"; the templates only need zh or not
         "locale": "zh_CN" if getattr(get_locale(), "language", "zh") == "zh" else "en",
         "milestone_label": lambda name: labels["milestone"].get(name, name),
@@ -266,6 +268,8 @@ def sheets_pdf() -> Response:
     )
     if not items:
         return body(404, f"no elevators you may see in district {district}")
-    response = Response(sheets.render_pdf(items), mimetype="application/pdf")
+    response = Response(
+        sheets.render_pdf(items, hotline=context.system().settings.city_profile.hotline), mimetype="application/pdf"
+    )
     response.headers["Content-Disposition"] = f'attachment; filename="qr-signs-{district}.pdf"'
     return response

@@ -21,6 +21,8 @@ class WarningType(StrEnum):
     DOOR_OPEN_OUTSIDE_ZONE = "door_open_outside_zone"
     DOOR_LOCK_FAULT = "door_lock_fault"
     TRAPPED = "trapped"
+    OVERSPEED = "overspeed"  # 超速: faster than the rated speed x 1.15 while running
+    OVERLOAD = "overload"  # 超载: over the rated load with the doors locked or running
     # Judged only by the box (event topic)
     SAFETY_CIRCUIT = "safety_circuit"
     RUNTIME_LIMITER = "runtime_limiter"

@@ -56,6 +56,9 @@ class StatusMessage:
     alarm_button: int
     up_limit: int
     down_limit: int
+    # Optional (boxes with a load sensor): absent or null -> the overload rule is off for the box.
+    load_percent: float | None = None  # car load, % of the rated load
+    load_status: int | None = None  # 0 normal, 1 full (满载), 2 overloaded (超载)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,9 @@ STATUS_ENUMS: dict[str, frozenset[int]] = {
     "down_limit": frozenset({0, 1}),
 }
 ENUM_ITEMS = tuple(STATUS_ENUMS.items())
+LOAD_STATUS = frozenset({0, 1, 2})
+OVERLOADED = 2
+MAX_LOAD_PERCENT = 300
 STATUS_ORDER = ("ts", "seq", "car_position", "speed", *STATUS_ENUMS)
 STATUS_FIELDS = frozenset(STATUS_ORDER)
 # GB/T 24476 event codes plus the platform's own (9, 10, 11).
@@ -166,6 +172,9 @@ def parse_status(raw: bytes, topic_device: str) -> StatusMessage | Rejection:
             return Rejection(Reason.WRONG_TYPE, f"{name} must be an integer")
         if value not in allowed:
             return Rejection(Reason.OUT_OF_RANGE, name)
+    load = _load(data)
+    if isinstance(load, Rejection):
+        return load
     return StatusMessage(
         device_id,
         ts,
@@ -182,7 +191,26 @@ def parse_status(raw: bytes, topic_device: str) -> StatusMessage | Rejection:
         data["alarm_button"],
         data["up_limit"],
         data["down_limit"],
+        *load,
     )
+
+
+def _load(data: dict[str, Any]) -> tuple[float | None, int | None] | Rejection:
+    """The optional load fields (null is the same as absent)."""
+    percent = data.get("load_percent")
+    if percent is not None:
+        if type(percent) not in (int, float):
+            return Rejection(Reason.WRONG_TYPE, "load_percent must be a number")
+        if not 0 <= percent <= MAX_LOAD_PERCENT:  # also refuses NaN
+            return Rejection(Reason.OUT_OF_RANGE, "load_percent")
+        percent = float(percent)
+    status = data.get("load_status")
+    if status is not None:
+        if type(status) is not int:
+            return Rejection(Reason.WRONG_TYPE, "load_status must be an integer")
+        if status not in LOAD_STATUS:
+            return Rejection(Reason.OUT_OF_RANGE, "load_status")
+    return percent, status
 
 
 def parse_event(raw: bytes, topic_device: str) -> EventMessage | Rejection:

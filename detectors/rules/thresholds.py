@@ -23,6 +23,9 @@ class Thresholds:
     floor_jump: int = 2
     bottom_floor: int = 1
     top_floor: int = 6
+    rated_speed_mps: float | None = None  # from the register; None -> no overspeed rule
+    overspeed_factor: float = 1.15
+    overload_percent: float = 100
 
 
 @dataclass(frozen=True)
@@ -50,10 +53,14 @@ class ThresholdBook:
     overrides: dict[str, dict[str, Any]]
     ingest: IngestLimits
 
-    def for_elevator(self, register_code: str | None, floors: int | None) -> Thresholds:
+    def for_elevator(
+        self, register_code: str | None, floors: int | None, rated_speed_mps: float | None = None
+    ) -> Thresholds:
         values = dict(self.defaults)
         if floors:
             values.setdefault("top_floor", floors)
+        if rated_speed_mps:
+            values.setdefault("rated_speed_mps", float(rated_speed_mps))
         values.update(self.overrides.get(register_code or "", {}))
         return replace(Thresholds(), **values)
 

@@ -9,8 +9,10 @@ import click
 from liftcase.cli import cases, field, run, setup, telemetry
 from liftcase.cli.broker import broker
 from liftcase.cli.context import CliState
+from liftcase.cli.expiry import expiry
 from liftcase.cli.reports import audit, report
 from liftcase.cli.risk import risk
+from liftcase.cli.supervision import supervision
 
 
 @click.group()
@@ -43,6 +45,8 @@ for command in (
     audit,  # liftcase audit export | verify
     report,  # liftcase report rescue | case
     broker,  # liftcase broker credentials | files
+    expiry,  # liftcase expiry scan [--dry-run]
+    supervision,  # liftcase supervision scan [--dry-run]
 ):
     main.add_command(command)
 

@@ -76,4 +76,4 @@ def _seed_small(system: System) -> None:
     from demo.seed import seed_city
 
     with system.sessions() as session, session.begin():
-        seed_city(session, elevators=300, devices=30, clock_now=system.clock.now())
+        seed_city(session, elevators=300, devices=30, clock_now=system.clock.now(), city=system.settings.city_profile)

@@ -28,7 +28,7 @@ def qr_sheets(district: str, variant: str, out: Path | None) -> None:
     if not items:
         raise click.UsageError(f"no elevators in district {district}")
     out = out or Path(f"qr-signs-{district}.pdf")
-    out.write_bytes(render_pdf(items))
+    out.write_bytes(render_pdf(items, hotline=system.settings.city_profile.hotline))
     click.echo(f"{out}: {len(items)} signs")
 
 

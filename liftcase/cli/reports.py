@@ -110,7 +110,13 @@ def report_rescue(month: str | None, district: str | None, output: Path | None) 
         label = (
             service.district_names(session).get(district, district) if district else service.scope_label(session, scope)
         )
-        rendered = render.rescue_pdf(figures, scope_label=label, period="month", generated=system.clock.now())
+        rendered = render.rescue_pdf(
+            figures,
+            scope_label=label,
+            period="month",
+            generated=system.clock.now(),
+            header=system.settings.city_profile.report_header,
+        )
     output = output or Path(f"rescue-{district or 'city'}-{start:%Y%m}.pdf")
     output.write_bytes(rendered.pdf)
     click.echo(f"wrote {output}: {rendered.pages} page(s)")
@@ -132,7 +138,9 @@ def report_case(number: str, output: Path | None) -> None:
             )
         except NotFound as err:
             raise click.ClickException(str(err)) from err
-        rendered = render.case_pdf(data, generated=system.clock.now())
+        rendered = render.case_pdf(
+            data, generated=system.clock.now(), header=system.settings.city_profile.report_header
+        )
     output = output or Path(f"case-{number}.pdf")
     output.write_bytes(rendered.pdf)
     click.echo(f"wrote {output}: {rendered.pages} page(s)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from liftcase.cli.context import cli_system
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 def serve(host: str, port: int) -> None:
-    """Serve the web app (development server; deploy with gunicorn 'liftcase.wsgi:app')."""
+    """Serve the web console (/console/), the REST API (/api/v1, docs at /api/docs) and the passengers'
+    QR pages (/r/...) on the development server; deploy with gunicorn 'liftcase.wsgi:app'."""
     from werkzeug.serving import run_simple
 
     from web.app import create_app
@@ -54,12 +56,19 @@ def worker(fork: bool, queues: str) -> None:
 
 @click.command()
 def scheduler() -> None:
-    """Run the timer loop: fire every case timer within a poll interval of its due time."""
+    """Run the timer loop (case timers in batches, on time) and the periodic work."""
+    import logging
+
     from engine.scheduler import run_forever
+
+    quiet_skipped_runs()
     from liftcase.bootstrap import add_periodic
 
+    logging.getLogger("engine.scheduler").setLevel(logging.INFO)  # an outage's end is INFO
     system = cli_system()
-    run_forever(system.engine, system.settings.timer_poll_seconds, extra=partial(add_periodic, system=system))
+    settings = system.settings
+    run_forever(system.engine, settings.timer_poll_seconds, extra=partial(add_periodic, system=system),
+                lookahead_seconds=settings.timer_lookahead_seconds)  # fmt: skip
 
 
 @click.command()
@@ -68,7 +77,7 @@ def scheduler() -> None:
 @click.option("--fresh/--keep", default=True, show_default=True, help="start from an empty demo database")
 def demo(port: int, no_serve: bool, fresh: bool) -> None:
     """Embedded demo: SQLite, in-process jobs and timers, a seeded city, some live cases."""
-    from demo.run import prepare, start_background_work
+    from demo.run import passenger_qr_code, prepare, start_background_work
     from liftcase.bootstrap import add_periodic, create_schema
 
     settings = Settings.from_env()
@@ -79,15 +88,19 @@ def demo(port: int, no_serve: bool, fresh: bool) -> None:
     system = cli_system(redis_url=None)
     create_schema(system)
     prepared = prepare(system)
+    quiet_skipped_runs()
     running = start_background_work(system, partial(add_periodic, system=system), live_feed=not no_serve)
+    passenger = passenger_qr_code(system) or prepared.qr_code
     base = f"http://127.0.0.1:{port}"
     click.echo(f"""
 liftcase demo is running (embedded: SQLite, in-process jobs, timer loop every {settings.timer_poll_seconds}s)
   console         {base}/console/   (sign in as below)
-  demo users      dispatcher, maint, maint_manager, property, regulator, city_regulator, analyst, auditor, admin
+  demo users      dispatcher (96933 seat), maint (on-call technician), maint_manager, property (use unit),
+                  regulator (通川区), city_regulator, analyst, auditor, admin   (README: who is who)
   password        {prepared.password}
   dispatch screen {base}/console/screens/dispatch?kiosk=1
-  passenger page  {base}/r/{prepared.qr_code}   (public QR page: 一键救援, complaint)
+  passenger page  {base}/r/{passenger}   (public QR page: 一键救援 opens a rescue that dispatcher verifies
+                  and maint accepts; complaint)
   API docs        {base}/api/docs   (OpenAPI: {base}/api/openapi.json)
   live telemetry  30 simulated boxes, {running.feed} (faults become warning and rescue cases)
   database        {db_path}
@@ -103,3 +116,15 @@ liftcase demo is running (embedded: SQLite, in-process jobs, timer loop every {s
     from web.app import create_app
 
     run_simple("127.0.0.1", port, create_app(system), threaded=True)
+
+
+class _SkippedRun(logging.Filter):
+    """The timer loop polls every fraction of a second and skips a poll while the previous one
+    still runs (max_instances=1, on purpose): APScheduler's warning for each skip is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances" not in record.getMessage()
+
+
+def quiet_skipped_runs() -> None:
+    logging.getLogger("apscheduler.scheduler").addFilter(_SkippedRun())

@@ -18,7 +18,9 @@ from liftcase.cli.context import cli_system
 @click.option("--thresholds", type=click.Path(exists=True, path_type=Path), help="detector thresholds TOML")
 @click.option("--seconds", type=float, help="stop after this long (default: until SIGTERM)")
 def ingest(host: str, port: int, client_id: str, group: str, thresholds: Path | None, seconds: float | None) -> None:
-    """Run an MQTT ingest process: status/event/online telemetry through the detectors into cases."""
+    """Run an MQTT ingest process: status/event/online telemetry through the detectors into cases.
+    With LIFTCASE_REDIS_URL, run as many as wanted on one group: each relays to partitions on Redis
+    Streams and judges the partitions it holds (connectors/mqtt/partitioned.py)."""
     from connectors.mqtt.ingest import IngestConfig
     from connectors.mqtt.run import run_ingest
 

@@ -8,6 +8,7 @@ import detectors.models  # noqa: F401
 import engine.models  # noqa: F401
 import processes.models  # noqa: F401
 import registry.accounts.models
+import registry.equipment.models
 import registry.models  # noqa: F401
 import reports.models  # noqa: F401
 import web.console.models  # noqa: F401

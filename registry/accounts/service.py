@@ -7,13 +7,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from registry.accounts import throttle
 from registry.accounts.models import ApiToken, SignInEvent
-from registry.models import User
+from registry.models import Organisation, User
 
 TOKEN_PREFIX = "lct_"
 # Checked against when the username is unknown, so a wrong username costs the same time as a wrong password.
@@ -97,22 +97,46 @@ def create_token(
     return token, secret
 
 
-def user_for_token(session: Session, secret: str, *, now: datetime) -> User | None:
+# Built once: this runs on every request an integration makes (cf. sessions._LIVE_SESSION).
+_LIVE_TOKEN = (
+    select(ApiToken.id, ApiToken.last_used_at, User, Organisation)
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(Organisation, Organisation.id == User.organisation_id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > bindparam("now")),
+        User.active.is_(True),
+    )
+)
+# A busy integration should not write on every request: last_used_at is that coarse.
+TOKEN_TOUCH_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class TokenPrincipal:
+    """Who a live token signs in: the user, their organisation, and whether the token's last-used
+    time is stale enough to write (`touch_token`, in a transaction of its own)."""
+
+    token_id: int
+    user: User
+    organisation: Organisation | None
+    needs_touch: bool
+
+
+def principal_for_token(session: Session, secret: str, *, now: datetime) -> TokenPrincipal | None:
+    """The principal of a live token of an active user, in one query on the token's unique index;
+    None for anything else (unknown, revoked, expired, deactivated user)."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    token = session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == _digest(secret),
-            ApiToken.revoked_at.is_(None),
-            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
-        )
-    )
-    if token is None:
+    found = session.execute(_LIVE_TOKEN, {"token_hash": _digest(secret), "now": now}).first()
+    if found is None:
         return None
-    user = session.get(User, token.user_id)
-    if user is None or not user.active:
-        return None
-    # Touch at most once a minute: a busy integration should not write on every request.
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        token.last_used_at = now
-    return user
+    token_id, last_used_at, user, organisation = found
+    stale = last_used_at is None or now - last_used_at > TOKEN_TOUCH_EVERY
+    return TokenPrincipal(token_id, user, organisation, stale)
+
+
+def touch_token(session: Session, token_id: int, *, now: datetime) -> None:
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+

@@ -56,12 +56,12 @@ def test_make_register_code_round_trips() -> None:
         ("3110511702201500012X", "digits 0-9"),
         ("３１１０５１１７０２２０１５０００１２３", "digits 0-9"),  # full-width digits pass str.isdigit
         ("99995117022015000123", "unknown equipment category"),
-        ("31101101012015000123", "not in Sichuan"),
+        ("31101101012015000123", "not in this city's province (51xxxx)"),
         ("31105117021975000123", "outside 1980..2030"),
     ],
 )
 def test_validate_register_code_names_the_problem(code: str, fragment: str) -> None:
-    problems = validate_register_code(code)
+    problems = validate_register_code(code, province_prefix="51")
     assert problems and any(fragment in p for p in problems), problems
 
 

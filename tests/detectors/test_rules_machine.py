@@ -106,11 +106,12 @@ def test_trapped_after_30_seconds_with_doors_closed_and_passenger() -> None:
     car = Car(car_status=1, door_zone=2, passenger_status=1, speed=1.0)
     car.send(2, car_status=0, speed=0.0)
     car.send(25)
-    assert car.raised() == []  # 25 s: not yet; and no abnormal-stop warning while someone is inside
+    # 25 s out of the zone: the abnormal stop (15 s) is raised with someone inside too; not trapped yet
+    assert car.raised() == [("abnormal_stop", "warning")]
     car.send(10)
-    assert car.raised() == [("trapped", "rescue")]
+    assert car.raised() == [("abnormal_stop", "warning"), ("trapped", "rescue")]
     car.send(5, car_status=1, speed=1.0)
-    assert car.cleared() == ["trapped"]
+    assert car.cleared() == ["trapped", "abnormal_stop"]
 
 
 def test_alarm_button_is_trapped_at_once() -> None:

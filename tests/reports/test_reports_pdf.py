@@ -34,6 +34,7 @@ from tests.support.system import START, make_system
 
 OCTOBER = (date(2026, 10, 1), date(2026, 11, 1))
 CITY = Scope(0, "test", frozenset({Role.REGULATOR}), None, OrgKind.CITY_REGULATOR, None)
+HEADER = "达州市电梯应急救援综合监管平台"  # cities/dazhou.toml [report] header
 
 
 def png() -> bytes:
@@ -111,7 +112,7 @@ def test_case_report_holds_facts_sla_timeline_check_forms_and_photo(city: City, 
         data = service.case_report(
             session, CITY, city.rescue_id, now=city.clock.now(), upload_dir=city.system.settings.upload_dir
         )
-        rendered = render.case_pdf(data, generated=city.clock.now())
+        rendered = render.case_pdf(data, generated=city.clock.now(), header=HEADER)
     assert rendered.pdf.startswith(b"%PDF") and rendered.pages >= 2
     text = pdf_text(rendered.pdf, tmp_path)
     flat = compact(text)
@@ -153,7 +154,7 @@ def test_case_report_shows_a_broken_chain(city: City, tmp_path: Path) -> None:
             data = service.case_report(
                 session, CITY, city.rescue_id, now=city.clock.now(), upload_dir=city.system.settings.upload_dir
             )
-        flat = compact(pdf_text(render.case_pdf(data, generated=city.clock.now()).pdf, tmp_path))
+        flat = compact(pdf_text(render.case_pdf(data, generated=city.clock.now(), header=HEADER).pdf, tmp_path))
         assert not data.chain_ok
         assert "哈希链校验：异常" in flat and "event#3" in flat
     finally:
@@ -222,7 +223,9 @@ def test_monthly_rescue_report_figures_and_pdf(city: City, district: str | None,
     assert sum(r.rescues for r in f.ranking) == want["rescues"]
     assert label == (district_name or "达州市")
 
-    rendered = render.rescue_pdf(f, scope_label=label, period="month", generated=datetime(2026, 11, 1, tzinfo=UTC))
+    rendered = render.rescue_pdf(
+        f, scope_label=label, period="month", generated=datetime(2026, 11, 1, tzinfo=UTC), header=HEADER
+    )
     text = pdf_text(rendered.pdf, tmp_path)
     flat = compact(text)
     assert f"{label}电梯应急救援月报" in flat
@@ -264,7 +267,7 @@ def test_risk_report_lists_the_highest_scores_with_factors(city: City, tmp_path:
             )
     with city.system.sessions() as session:
         data = service.risk_report(session, CITY, limit=3)
-    flat = compact(pdf_text(render.risk_pdf(data, scope_label="达州市", generated=START).pdf, tmp_path))
+    flat = compact(pdf_text(render.risk_pdf(data, scope_label="达州市", generated=START, header=HEADER).pdf, tmp_path))
     assert "达州市电梯风险监测报告" in flat and "高风险电梯" in flat
     assert [r["register_code"] for r in data["rows"]] == [
         lifts[5].register_code,
@@ -285,7 +288,7 @@ def test_inspection_report_counts_expired_and_due(city: City, tmp_path: Path) ->
         data = service.inspection_report(session, CITY, today=today)
     expired = sorted((d, code) for d, code in lifts if d is not None and d < today)
     soon = sum(1 for d, _ in lifts if d is not None and today <= d < today + timedelta(days=30))
-    text = pdf_text(render.inspection_pdf(data, scope_label="达州市", generated=START).pdf, tmp_path)
+    text = pdf_text(render.inspection_pdf(data, scope_label="达州市", generated=START, header=HEADER).pdf, tmp_path)
     totals = re.search(r"合计\s+([\d\s]+)\n", text)
     assert totals, text
     numbers = [int(x) for x in totals.group(1).split()]

@@ -22,10 +22,25 @@ BROKER_CONF = ROOT / "connectors" / "mqtt" / "mosquitto.conf"
 INGEST_USER = "liftcase-ingest"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_port(ports: range | None = None) -> int:
+    """Any free port, or the first free one of `ports` (a helper's own range, LIFTCASE_TEST_PORTS)."""
+    for port in ports or (0,):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise RuntimeError(f"no free port in {ports}")
+
+
+def test_ports() -> range | None:
+    """LIFTCASE_TEST_PORTS=7400-7499: private instances of one test run stay in that range."""
+    spec = os.environ.get("LIFTCASE_TEST_PORTS")
+    if not spec:
+        return None
+    low, high = (int(x) for x in spec.split("-"))
+    return range(low, high + 1)
 
 
 def _broker_group_dir() -> Path:
@@ -45,8 +60,8 @@ def _broker_group_dir() -> Path:
 class PrivateBroker:
     """Write the accounts first (`settings` points at this broker's files), then `start()`."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port(test_ports())
         self.dir = _broker_group_dir()
         self.password_file = self.dir / "passwd"
         self.acl_file = self.dir / "acl"
@@ -99,8 +114,61 @@ class PrivateBroker:
         path = self.dir / "log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """SIGTERM: the broker saves its sessions and queued messages (persistence) and exits."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
+
+    def restart(self, down_s: float = 0.0) -> None:
+        """Stop, stay down `down_s`, start again on the same port with the same persistence file."""
+        self.stop()
+        time.sleep(down_s)
+        self.start()
+
+    def close(self) -> None:
+        self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class FleetBroker(PrivateBroker):
+    """A private broker with the ingest's account and one publisher allowed every box's topics (one
+    connection publishes a whole simulated city; the ACL is still checked on every message).
+    Started on construction."""
+
+    PUBLISHER = "bench-publisher"
+
+    def __init__(self, port: int | None = None) -> None:
+        from connectors.mqtt.credentials import ACL_TEMPLATE, mosquitto_hash, replace_file
+
+        super().__init__(port)
+        self.publisher_password = secrets.token_urlsafe(16)
+        replace_file(self.password_file, f"{INGEST_USER}:{mosquitto_hash(self.ingest_password)}\n"
+                                         f"{self.PUBLISHER}:{mosquitto_hash(self.publisher_password)}\n")  # fmt: skip
+        acl = ACL_TEMPLATE.read_text(encoding="utf-8")
+        replace_file(self.acl_file, f"{acl}\nuser {self.PUBLISHER}\ntopic write lift/+/+\n")
+        self.start()
+
+    def ingest_auth(self) -> tuple[str, str]:
+        return INGEST_USER, self.ingest_password
+
+    def publisher_auth(self) -> tuple[str, str]:
+        return self.PUBLISHER, self.publisher_password
+
+    def publisher(self) -> Any:
+        """A connected publisher (paho, QoS 1 resent after a reconnect) allowed every box's topics."""
+        from connectors.mqtt.publisher import connect_publisher
+
+        client = connect_publisher("127.0.0.1", self.port, username=self.PUBLISHER, password=self.publisher_password)
+        client.reconnect_delay_set(min_delay=1, max_delay=2)
+        return client
+
+    def ingest_config(self, **kw: Any) -> Any:
+        from connectors.mqtt.ingest import IngestConfig
+
+        return IngestConfig(port=self.port, username=INGEST_USER, password=self.ingest_password,
+                            reconnect_max_s=2, **kw)  # fmt: skip
+
+    def ingest_env(self) -> dict[str, str]:
+        """What a `liftcase ingest` process needs in its environment to sign in here."""
+        return {"LIFTCASE_MQTT_USERNAME": INGEST_USER, "LIFTCASE_MQTT_PASSWORD": self.ingest_password}

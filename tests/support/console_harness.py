@@ -12,13 +12,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
+from infra.clock import SimulatedClock
 from processes.intake import open_or_join
 from processes.system import System
 from registry.accounts.service import hash_password
 from registry.models import Elevator, User
+from tests.support.system import START, make_system
 from web.app import create_app
 
 PASSWORD = "console 96933"
@@ -66,9 +69,11 @@ def demo_elevator(system: System) -> int:
         return found
 
 
-def start_rescue(system: System, elevator_id: int, source: str = "alarm_button") -> int:
-    """A trapped alarm as a box sends it (with an event id: the signal is kept, the warning feed lists it)."""
-    signal = {"source": source, "kind": "trapped", "idempotency_key": f"{source}:{elevator_id}:{uuid.uuid4().hex}"}
+def start_rescue(system: System, elevator_id: int, source: str = "alarm_button", **facts: Any) -> int:
+    """A trapped alarm as a box sends it (with an event id: the signal is kept, the warning feed lists it);
+    `facts` are what a passenger's call adds (phone, trapped_count, injured)."""
+    signal = {"source": source, "kind": "trapped", "idempotency_key": f"{source}:{elevator_id}:{uuid.uuid4().hex}",
+              **facts}
     return open_or_join(system.engine, system.settings.sla_file, "rescue", elevator_id=elevator_id,
                         signal=signal).case_id
 
@@ -97,3 +102,47 @@ def shot(page: Any, name: str, *, full_page: bool = False) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+# Module-scoped fixtures of a browser test module (import them into the module): one seeded city,
+# its app on a real HTTP server, one Chromium.
+@pytest.fixture(scope="module")
+def clock() -> SimulatedClock:
+    return SimulatedClock(START)
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory, clock: SimulatedClock) -> Iterator[System]:
+    tmp = tmp_path_factory.mktemp("console")
+    system = make_system(f"sqlite:///{tmp / 'console.sqlite3'}", clock, elevators=200, upload_dir=tmp / "uploads")
+    set_passwords(system)
+    yield system
+    system.db.dispose()
+
+
+@pytest.fixture(scope="module")
+def base(system: System) -> Iterator[str]:
+    with serve(system) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    import playwright.sync_api as playwright_api
+
+    with playwright_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def context(browser: Any, device: dict[str, Any], lang: str = "zh-CN") -> Any:
+    ctx = browser.new_context(locale=lang, **device)
+    ctx.set_default_timeout(15_000)
+    return ctx
+
+
+def page_errors(page: Any) -> list[str]:
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors

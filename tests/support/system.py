@@ -18,6 +18,6 @@ def make_system(url: str, clock: SimulatedClock, *, elevators: int = 200, **sett
     system = build_system(Settings(database_url=url, **settings), clock=clock)  # type: ignore[arg-type]
     create_schema(system)
     with system.sessions() as session, session.begin():
-        seed_city(session, elevators=elevators, devices=20, clock_now=clock.now())
+        seed_city(session, elevators=elevators, devices=20, clock_now=clock.now(), city=system.settings.city_profile)
     system.deploy_processes()
     return system

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import send_file
 from flask.views import MethodView
+from flask_babel import get_locale
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
@@ -13,6 +14,7 @@ from engine.models import Case, CaseStatus
 from processes import case_flows
 from processes import case_service as svc
 from processes.attachments import path_of
+from processes.case_context import case_contexts
 from processes.catalogue import CASE_TYPES
 from processes.models import Attachment, CaseComment
 from processes.timelines import timeline_of
@@ -69,6 +71,13 @@ class TaskBriefSchema(Schema):
     completed_at = fields.DateTime(allow_none=True)
     completed_by = fields.String(allow_none=True)
     data = fields.Dict(allow_none=True)
+    form = fields.String(allow_none=True)
+
+
+class NextTaskSchema(TaskBriefSchema):
+    """The caller's next open task on a case, as a start or a completion answers it."""
+
+    case_id = fields.Integer()
 
 
 class MilestoneSchema(Schema):
@@ -117,6 +126,7 @@ class CaseDetailSchema(CaseSchema):
     comments = fields.List(fields.Nested(CommentSchema), attribute="_comments")
     attachments = fields.List(fields.Nested(AttachmentSchema), attribute="_attachments")
     timeline = fields.Dict(attribute="_timeline")
+    context = fields.Dict(attribute="_context")
 
 
 class DiagramSchema(Schema):
@@ -140,7 +150,7 @@ class EscalateSchema(Schema):
 
 
 class CaseStartSchema(Schema):
-    type = fields.String(required=True, validate=validate.OneOf(["rescue", "rectification", "complaint"]))
+    type = fields.String(required=True, validate=validate.OneOf(sorted(case_flows.STARTED_BY_HAND)))
     elevator_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
     phone = fields.String(validate=validate.Regexp(r"^[0-9+\-]{5,20}$"))
     trapped_count = fields.Integer(validate=validate.Range(min=0, max=50))
@@ -151,20 +161,27 @@ class CaseStartSchema(Schema):
     deadline = fields.AwareDateTime(metadata={"description": "rectification deadline (default 30 days)"})
     category = fields.String(validate=validate.Length(max=40), metadata={"description": "complaint"})
     text = fields.String(validate=validate.Length(max=2000), metadata={"description": "complaint"})
+    kind = fields.String(
+        validate=validate.OneOf(["inspection", "maintenance"]), metadata={"description": "expiry (default inspection)"}
+    )
+    due_date = fields.Date(metadata={"description": "expiry: inspection due date (default: the register's)"})
 
 
 class CaseStartedSchema(Schema):
     case_id = fields.Integer()
     number = fields.String(allow_none=True)
     joined = fields.Boolean()
+    next_task = fields.Nested(NextTaskSchema, allow_none=True, metadata={"description": "my next open task"})
 
 
 # Who may open which case by hand: the 96933 seat takes rescue and complaint calls by phone,
-# a regulator registers an inspection report with nonconformities (and complaints).
+# a regulator registers an inspection report with nonconformities (and complaints) and opens an
+# expiry case the daily scan has not (yet) opened.
 STARTERS = {
     "rescue": {Role.DISPATCHER},
     "complaint": {Role.DISPATCHER, Role.REGULATOR},
     "rectification": {Role.REGULATOR},
+    "expiry": {Role.REGULATOR},
 }
 
 
@@ -201,17 +218,26 @@ class CasesView(MethodView):
     @blp.alt_response(200, schema=CaseStartedSchema, description="joined the elevator's open case of that type")
     def post(self, body: dict[str, Any]) -> Any:
         """Open a case by hand: a rescue or complaint phoned in to 96933, an inspection report with
-        nonconformities. A second call for an elevator with an open case of that type joins it."""
+        nonconformities, an inspection or maintenance expiry a regulator found. A second call for an
+        elevator with an open case of that type joins it."""
         scope, system = context.scope(), context.system()
         if not scope.has(*STARTERS[body["type"]]):
             abort(403, message=f"opening a {body['type']} case needs one of: {', '.join(STARTERS[body['type']])}")
         svc.visible_elevator(context.db(), scope, body["elevator_id"])
         fields = {k: v for k, v in body.items() if k not in ("type", "elevator_id")}
         context.end_reads()
-        result = case_flows.open_by_hand(
-            system, body["type"], elevator_id=body["elevator_id"], fields=fields, actor=scope.username
-        )
-        out = {"case_id": result.case_id, "number": result.number, "joined": result.joined}
+        try:
+            result = case_flows.open_by_hand(
+                system, body["type"], elevator_id=body["elevator_id"], fields=fields, actor=scope.username
+            )
+        except case_flows.CannotOpen as err:
+            abort(422, message=str(err))
+        out = {
+            "case_id": result.case_id,
+            "number": result.number,
+            "joined": result.joined,
+            "next_task": svc.next_task(context.db(), scope, result.case_id),
+        }
         return (out, 200) if result.joined else out
 
 
@@ -231,7 +257,8 @@ class CaseView(MethodView):
             "participants": svc.participants(db, case, tasks),
             "comments": svc.comments(db, case.id),
             "attachments": svc.attachments(db, case.id),
-            "timeline": timeline_of(db, case),
+            "timeline": timeline_of(db, case, str(get_locale() or "")),
+            "context": case_contexts(db, [case]).get(case.id, {}),
         }
         for name, value in extra.items():  # plain attributes for the schema; never persisted
             setattr(case, f"_{name}", value)

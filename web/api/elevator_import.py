@@ -50,6 +50,11 @@ class ElevatorImportView(MethodView):
             abort(422, message=str(err), errors={"file": [str(err)]})
         return write_or_conflict(
             lambda: admin.import_elevator_rows(
-                context.db(), rows, dry_run=args["dry_run"], filename=filename, **who_and_when()
+                context.db(),
+                rows,
+                dry_run=args["dry_run"],
+                filename=filename,
+                province_prefix=context.system().settings.city_profile.province_prefix,
+                **who_and_when(),
             )
         )

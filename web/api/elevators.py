@@ -14,9 +14,10 @@ from detectors.risk.service import risk_of
 from engine.models import Case, CaseStatus
 from processes import administration as admin
 from processes import case_service as svc
-from processes import elevator_facts
+from processes import elevator_facts, expiry_scan
 from registry.codes import validate_register_code
 from registry.models import Device, Elevator, Organisation, Role
+from registry.places import PlaceCategory
 from registry.scope import elevators_visible
 from web.api.paging import PageArgs, paged
 from web.api.registry_common import ID, check_refs, who_and_when, write_or_conflict
@@ -42,10 +43,32 @@ class ElevatorSchema(Schema):
     last_maintenance_at = fields.DateTime(dump_only=True, allow_none=True)
     device_id = fields.String(dump_only=True, allow_none=True)
     stop_use = fields.Boolean(dump_only=True)
+    manufacturer_id = fields.Integer(
+        allow_none=True, validate=ID, metadata={"description": "a `manufacturer` organisation"}
+    )
+    model = fields.String(allow_none=True, validate=validate.Length(max=60))
+    factory_number = fields.String(
+        allow_none=True, validate=validate.Length(max=40), metadata={"description": "出厂编号"}
+    )
+    installer_id = fields.Integer(allow_none=True, validate=ID, metadata={"description": "an `installer` organisation"})
+    use_certificate_no = fields.String(
+        allow_none=True, validate=validate.Length(max=40), metadata={"description": "使用登记证编号"}
+    )
+    place_category = fields.String(allow_none=True, validate=validate.OneOf([c.value for c in PlaceCategory]))
+    key_place = fields.Boolean(
+        metadata={
+            "description": "重点场所; when not sent, follows the place category (school, hospital, station, mall, "
+            "elderly home)"
+        }
+    )
+    rated_load_kg = fields.Integer(allow_none=True, validate=validate.Range(min=100, max=20_000))
+    rated_speed = fields.Float(
+        allow_none=True, validate=validate.Range(min=0.1, max=10), metadata={"description": "m/s"}
+    )
 
     @validates("register_code")
     def _code(self, value: str, **_: Any) -> None:
-        problems = validate_register_code(value)
+        problems = validate_register_code(value, context.system().settings.city_profile.province_prefix)
         if problems:
             raise ValidationError(problems)
 
@@ -59,6 +82,8 @@ class ElevatorDetailSchema(ElevatorSchema):
     use_unit = fields.String(attribute="_use_unit")
     maintenance_unit = fields.String(attribute="_maintenance_unit")
     maintenance_phone = fields.String(attribute="_maintenance_phone", allow_none=True)
+    manufacturer = fields.String(attribute="_manufacturer", allow_none=True)
+    installer = fields.String(attribute="_installer", allow_none=True)
     open_cases = fields.Integer(attribute="_open_cases")
     cases_total = fields.Integer(attribute="_cases_total")
 
@@ -69,6 +94,8 @@ class ElevatorArgs(PageArgs):
     has_device = fields.Boolean()
     maintenance_unit_id = fields.Integer(validate=ID)
     use_unit_id = fields.Integer(validate=ID)
+    place_category = fields.String(validate=validate.OneOf([c.value for c in PlaceCategory]))
+    key_place = fields.Boolean()
 
 
 class DeviceSchema(Schema):
@@ -97,9 +124,11 @@ class ElevatorsView(MethodView):
             stmt = stmt.where(or_(Elevator.register_code.like(like), Elevator.address.like(like)))
         if args.get("has_device") is not None:
             stmt = stmt.where(Elevator.device_id.is_not(None) if args["has_device"] else Elevator.device_id.is_(None))
-        for key in ("maintenance_unit_id", "use_unit_id"):
+        for key in ("maintenance_unit_id", "use_unit_id", "place_category"):
             if args.get(key):
                 stmt = stmt.where(getattr(Elevator, key) == args[key])
+        if args.get("key_place") is not None:
+            stmt = stmt.where(Elevator.key_place.is_(args["key_place"]))
         return paged(stmt, pagination_parameters, Elevator.id)
 
     @auth.require_roles(Role.ADMIN)
@@ -123,6 +152,9 @@ class ElevatorView(MethodView):
         elevator._use_unit = use_unit.name if use_unit else ""
         elevator._maintenance_unit = unit.name if unit else ""
         elevator._maintenance_phone = unit.phone if unit else None
+        for attr, org_id in (("_manufacturer", elevator.manufacturer_id), ("_installer", elevator.installer_id)):
+            org = db.get(Organisation, org_id) if org_id else None
+            setattr(elevator, attr, org.name if org else None)
         counts = db.execute(
             select(func.count(), func.count().filter(Case.status == CaseStatus.OPEN)).where(
                 Case.elevator_id == elevator.id
@@ -138,7 +170,10 @@ class ElevatorView(MethodView):
         check_refs(body)
         db = context.db()
         elevator = svc.visible_elevator(db, context.scope(), elevator_id)
-        return write_or_conflict(lambda: admin.update_elevator(db, elevator, body, **who_and_when()))
+        updated = write_or_conflict(lambda: admin.update_elevator(db, elevator, body, **who_and_when()))
+        if "next_inspection_due" in body:
+            expiry_scan.register_changed(context.system(), [elevator_id])  # an overtaken expiry case closes
+        return updated
 
 
 class RiskFactorSchema(Schema):

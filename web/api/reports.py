@@ -114,7 +114,9 @@ class CaseReportView(MethodView):
         data = service.case_report(
             context.db(), context.scope(), case_id, now=system.clock.now(), upload_dir=system.settings.upload_dir
         )
-        rendered = render.case_pdf(data, generated=system.clock.now())
+        rendered = render.case_pdf(
+            data, generated=system.clock.now(), header=system.settings.city_profile.report_header
+        )
         return _file(rendered.pdf, "pdf", f"case-{data.case.number}.pdf")
 
 
@@ -132,7 +134,11 @@ class RescueReportView(MethodView):
             start, end = previous_period("month", system.clock.now().astimezone(CITY_TZ).date())
         figures = service.rescue_report(db, scope, start, end)
         rendered = render.rescue_pdf(
-            figures, scope_label=service.scope_label(db, scope), period="month", generated=system.clock.now()
+            figures,
+            scope_label=service.scope_label(db, scope),
+            period="month",
+            generated=system.clock.now(),
+            header=system.settings.city_profile.report_header,
         )
         return _file(rendered.pdf, "pdf", f"rescue-{start:%Y%m}.pdf")
 
@@ -144,7 +150,12 @@ class RiskReportView(MethodView):
         """风险监测报告: the highest-risk elevators in my scope with their factors."""
         system, db, scope = context.system(), context.db(), context.scope()
         data = service.risk_report(db, scope)
-        rendered = render.risk_pdf(data, scope_label=service.scope_label(db, scope), generated=system.clock.now())
+        rendered = render.risk_pdf(
+            data,
+            scope_label=service.scope_label(db, scope),
+            generated=system.clock.now(),
+            header=system.settings.city_profile.report_header,
+        )
         return _file(rendered.pdf, "pdf", "risk.pdf")
 
 
@@ -158,7 +169,12 @@ class InspectionReportView(MethodView):
         data = service.inspection_report(
             db, scope, today=today, maintenance_cycle_days=cycle_days(system.settings.sla_file)
         )
-        rendered = render.inspection_pdf(data, scope_label=service.scope_label(db, scope), generated=system.clock.now())
+        rendered = render.inspection_pdf(
+            data,
+            scope_label=service.scope_label(db, scope),
+            generated=system.clock.now(),
+            header=system.settings.city_profile.report_header,
+        )
         return _file(rendered.pdf, "pdf", f"inspection-{today:%Y%m%d}.pdf")
 
 

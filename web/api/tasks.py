@@ -14,9 +14,10 @@ from engine.models import Case, CaseTask, TaskStatus
 from processes import case_service as svc
 from processes import task_flows
 from processes.attachments import AttachmentRejected
+from processes.case_context import case_contexts
 from processes.visibility import cases_visible, tasks_actionable
 from registry.models import Role, User
-from web.api.cases import AttachmentSchema, CaseSchema, TaskBriefSchema
+from web.api.cases import AttachmentSchema, CaseSchema, NextTaskSchema, TaskBriefSchema
 from web.api.paging import PageArgs, paged
 from web.http import auth, context
 
@@ -27,19 +28,26 @@ class TaskListArgs(PageArgs):
     scope = fields.String(load_default="mine", validate=validate.OneOf(["mine", "org", "all"]))
     status = fields.String(load_default="open", validate=validate.OneOf([s.value for s in TaskStatus] + ["any"]))
     case_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    claim = fields.String(
+        validate=validate.OneOf(["me", "unclaimed"]), metadata={"description": "claimed by me, or by nobody yet"}
+    )
 
 
 class TaskSchema(TaskBriefSchema):
     case_id = fields.Integer()
     case = fields.Nested(CaseSchema)
-    form = fields.String(allow_none=True)
     form_schema = fields.Dict(allow_none=True)
     can_act = fields.Boolean()
     can_assign = fields.Boolean(metadata={"description": "I may hand it to a colleague"})
+    context = fields.Dict(allow_none=True, metadata={"description": "where, who called, who is coming"})
 
 
 class CompleteSchema(Schema):
     data = fields.Dict(required=True, metadata={"description": "the form's fields, checked against its JSON Schema"})
+
+
+class CompletedSchema(CaseSchema):
+    next_task = fields.Nested(NextTaskSchema, allow_none=True, metadata={"description": "my next open task"})
 
 
 class AssignSchema(Schema):
@@ -47,14 +55,15 @@ class AssignSchema(Schema):
 
 
 def _annotate(tasks: list[CaseTask], *, with_form: bool, all_actionable: bool = False) -> list[CaseTask]:
-    """Add what the schema shows beside the row — its case (when visible to me), whether I may
-    act, the form — in two queries for the whole page, not per task."""
+    """Add what the schema shows beside the row — its case (when visible to me) and its context,
+    whether I may act, the form — in a few queries for the whole page, not per task."""
     db, scope = context.db(), context.scope()
     if not tasks:
         return tasks
     cases = {
         c.id: c for c in db.scalars(select(Case).where(Case.id.in_({t.case_id for t in tasks}), cases_visible(scope)))
     }
+    contexts = case_contexts(db, cases.values())
     actionable = (
         {t.id for t in tasks}
         if all_actionable
@@ -62,6 +71,7 @@ def _annotate(tasks: list[CaseTask], *, with_form: bool, all_actionable: bool = 
     )
     for task in tasks:  # plain attributes for the schema; never persisted
         task.case = cases.get(task.case_id)  # type: ignore[attr-defined]
+        task.context = contexts.get(task.case_id)  # type: ignore[attr-defined]
         task.can_act = (  # type: ignore[attr-defined]
             task.status == TaskStatus.OPEN and task.id in actionable and task.assignee_id in (None, scope.user_id)
         )
@@ -83,9 +93,9 @@ REASSIGNERS = (Role.MAINTENANCE_MANAGER, Role.ADMIN)
 
 
 def _actionable(task_id: int, *, reassign: bool = False) -> CaseTask:
-    db, scope = context.db(), context.scope()
-    task = svc.visible_task(db, scope, task_id)
-    if not svc.may_act_on(db, scope, task):
+    scope = context.scope()
+    task, may_act = svc.task_for_action(context.db(), scope, task_id)
+    if not may_act:
         abort(403, message="this task is for another organisation or role")
     held_by_other = task.assignee_id not in (None, scope.user_id)
     if held_by_other and not (reassign and scope.has(*REASSIGNERS)):
@@ -95,6 +105,9 @@ def _actionable(task_id: int, *, reassign: bool = False) -> CaseTask:
 
 @blp.route("/tasks")
 class TasksView(MethodView):
+    # An ETag over the listed data: a client polling its inbox sends If-None-Match and gets a
+    # bodiless 304 while nothing changed.
+    @blp.etag
     @blp.arguments(TaskListArgs, location="query")
     @blp.response(200, TaskSchema(many=True))
     @blp.paginate()
@@ -104,6 +117,10 @@ class TasksView(MethodView):
         stmt = svc.task_query(context.scope(), args["scope"], status)
         if args.get("case_id"):
             stmt = stmt.where(CaseTask.case_id == args["case_id"])
+        if args.get("claim") == "me":
+            stmt = stmt.where(CaseTask.assignee_id == context.scope().user_id)
+        elif args.get("claim") == "unclaimed":
+            stmt = stmt.where(CaseTask.assignee_id.is_(None))
         rows = paged(stmt, pagination_parameters, CaseTask.due_at.is_(None), CaseTask.due_at, CaseTask.id)
         # "mine" and "org" select only tasks I may act on (tasks_actionable): no need to ask again
         return _annotate(rows, with_form=False, all_actionable=args["scope"] != "all")
@@ -163,14 +180,18 @@ class TaskAssignView(MethodView):
 @blp.route("/tasks/<int:task_id>/complete")
 class TaskCompleteView(MethodView):
     @blp.arguments(CompleteSchema)
-    @blp.response(200, CaseSchema)
+    @blp.response(200, CompletedSchema)
     @blp.alt_response(422, description="the form has errors: one message per field")
     @blp.alt_response(409, description="the task was completed by someone else first")
     def post(self, body: dict[str, Any], task_id: int) -> Any:
-        """Submit the task's form; the server checks it against the form's JSON Schema."""
+        """Submit the task's form; the server checks it against the form's JSON Schema. Answers the
+        case and my next open task on it (`next_task`, null when none), so a client goes on
+        without asking for its task list."""
         task = _actionable(task_id)
         context.end_reads()
-        return task_flows.complete(context.system(), task.id, body["data"], actor=context.scope().username)
+        case = task_flows.complete(context.system(), task.id, body["data"], actor=context.scope().username)
+        case.next_task = svc.next_task(context.db(), context.scope(), case.id)  # type: ignore[attr-defined]
+        return case
 
 
 @blp.route("/tasks/<int:task_id>/attachments")

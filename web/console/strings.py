@@ -3,14 +3,22 @@ Words other packages' catalogs translate differently (the catalogs are merged) c
 
 from __future__ import annotations
 
+from flask_babel import get_locale, pgettext
 from flask_babel import gettext as _
-from flask_babel import pgettext
+
+from processes.labels import all_labels
 
 
 def js_strings() -> dict[str, str]:
+    return {**all_labels(str(get_locale() or "")), **_words()}
+
+
+def _words() -> dict[str, str]:
     return {
         "nav_home": _("Home"), "nav_inbox": _("Tasks"), "nav_cases": _("Cases"),
         "nav_dispatch": _("Dispatch screen"), "nav_equipment": _("Equipment screen"),
+        "nav_register": _("Equipment register"), "eq_in_use": _("In use"), "eq_stopped": _("Stopped"),
+        "eq_retired": _("Retired"),
         "nav_modeler": _("Process modeler"), "nav_notifications": _("Notifications"),
         "loading": _("Loading…"), "error": _("Something went wrong"), "saved": _("Saved"),
         "due_in": _("due in"), "overdue_by": _("overdue by"), "no_due": _("no due time"),
@@ -41,6 +49,13 @@ def js_strings() -> dict[str, str]:
         "Maintenance unit": _("Maintenance unit"), "Last maintenance": _("Last maintenance"),
         "Next inspection due": _("Next inspection due"), "IoT device": _("IoT device"), "Position": _("Position"),
         "Cases (open / total)": _("Cases (open / total)"), "Maintenance": _("Maintenance"),
+        "Manufacturer": _("Manufacturer"), "Model": _("Model"), "Factory number": _("Factory number"),
+        "Installer": _("Installer"), "Use certificate": _("Use certificate"), "Place category": _("Place category"),
+        "Key place": _("Key place"), "Rated load": _("Rated load"), "Rated speed": _("Rated speed"),
+        "place_residential": _("Residential"), "place_school": _("School"), "place_hospital": _("Hospital"),
+        "place_station": _("Station"), "place_mall": _("Mall"), "place_elderly_home": _("Elderly home"),
+        "place_hotel": _("Hotel"), "place_office": _("Office building"), "place_public": _("Public place"),
+        "place_industrial": _("Industrial site"), "place_other": _("Other place"),
         "Inspections": _("Inspections"), "stop_use": _("Stop use"), "Response": _("Response"),
         "Arrival": _("Arrival"), "Rescue": _("Rescue"), "30-min arrival rate": _("30-min arrival rate"),
         "expired": _("expired"), "due in 7 days": _("due in 7 days"), "due in 30 days": _("due in 30 days"),
@@ -54,4 +69,27 @@ def js_strings() -> dict[str, str]:
         "risk_low": _("low"), "risk_medium": _("medium"), "risk_high": _("high"), "risk_critical": _("critical"),
         "type_rescue": _("Rescue"), "type_warning": _("Fault warning"), "type_rectification": _("Rectification"),
         "type_expiry": _("Inspection expiry"), "type_complaint": _("Complaint"),
+            "navigate": _("Navigate"), "open_map": _("Amap"), "trapped_for": _("trapped for"), "trapped": _("trapped:"),
+        "injured": _("injured"), "no_injury": _("no injury reported"), "eta": _("arriving at"),
+        "ctx_where": _("Address"), "ctx_navigate": _("Route"), "ctx_elevator": _("Elevator"),
+        "ctx_source": _("Reported by"), "ctx_caller": _("Caller"), "ctx_trapped": _("Trapped"),
+        "ctx_note": _("Dispatcher's note"), "ctx_technician": _("Technician"), "source_unknown": _("unknown source"),
+        "search": _("Search address, case number, elevator…"), "all_types": _("All types"),
+        "all_priorities": _("All priorities"), "sort_due": _("Soonest due first"), "sort_newest": _("Newest first"),
+        "sort_priority": _("Most urgent first"), "new_rescue": _("New rescue"), "mute": _("Mute alarm sound"),
+        "unmute": _("Sound alarm for new rescues"), "next_step": _("Your next step on this case"),
+        "signin_wrong": _("Wrong username or password."), "signin_wait": _("Too many attempts: wait and try again."),
+        "timeline_newest": _("newest first"), "confirm_cancel": _("Cancel this case? The open tasks and timers end."),
+        "confirm_escalate": _("Escalate this case to the next level?"), "reason_required": _("Give a reason."),
+        "list_view": _("Steps as a list"), "zoom_in": _("Zoom in"), "zoom_out": _("Zoom out"), "fit": _("Fit"),
+        "step_done": _("done"), "step_current": _("now"), "step_waiting": _("waiting"),
+        "kind_escalated": _("Escalation"), "closed_reason": _("Outcome"),
+        "mine_hint": _("Tasks you have claimed or were given."),
+        "org_hint": _("Your organisation's tasks nobody has claimed yet."),
+        "tab_mine": _("Mine"), "tab_unclaimed": _("To claim"), "tab_all": _("All of my organisation"),
+        "unsaved": _("not saved"), "min_ago": _("ago"),
+        "http_403": _("You may not do this."), "http_404": _("Not found, or not in your area."),
+        "http_409": _("Someone changed this first; the page shows the latest state."),
+        "http_413": _("The file is too large."), "http_422": _("Please correct the marked fields."),
+        "http_429": _("Too many attempts: wait and try again."),
     }

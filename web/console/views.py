@@ -14,6 +14,7 @@ from flask_babel import get_locale
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from forms.labels import form_titles
 from infra.settings import CITY_TZ
 from processes.roles import KNOWN_ROLES
 from registry.models import District, Role
@@ -30,7 +31,8 @@ def _nav(roles: frozenset[str]) -> list[tuple[str, str, str]]:
         items += [("console.inbox", "nav_inbox", "inbox"), ("console.cases", "nav_cases", "cases")]
     if roles & {Role.DISPATCHER, Role.REGULATOR, Role.ADMIN, Role.AUDITOR}:
         items += [("console.dispatch_screen", "nav_dispatch", "dispatch"),
-                  ("console.equipment_screen", "nav_equipment", "equipment")]
+                  ("console.equipment_screen", "nav_equipment", "equipment"),
+                  ("console.equipment_register", "nav_register", "register")]
     if roles & {Role.ANALYST, Role.ADMIN}:
         items.append(("console.modeler", "nav_modeler", "modeler"))
     items.append(("console.notifications", "nav_notifications", "notifications"))
@@ -42,17 +44,21 @@ def page(template: str, **values: Any) -> str:
     scope = context.scope() if user is not None else None
     system = context.system()
     local_now = system.clock.now().astimezone(CITY_TZ)
+    locale = get_locale()
+    lang = "en" if locale is not None and locale.language == "en" else "zh_CN"  # zh_CN is Babel's zh_Hans_CN
+    titles = form_titles(str(system.settings.forms_dir), lang)
     return render_template(
         f"console/{template}",
         me=user,
         scope=scope,
         nav=_nav(scope.roles) if scope else [],
         csrf=auth.csrf_token(),
-        lang=str(get_locale() or "zh_CN"),
+        lang=lang,
         server_now=local_now.isoformat(),
         city_tz=CITY_TZ.key,  # the scripts show and read times on the city's clock
         utc_offset=local_now.isoformat()[-6:],
-        strings=js_strings(),
+        strings={**js_strings(), **{f"form:{name}": title for name, title in titles.items()}},
+        city=system.settings.city_profile.public(),  # names, hotline, map centre of the deployment's city
         **values,
     )
 
@@ -138,6 +144,11 @@ def dispatch_screen() -> str:
 @bp.get("/screens/equipment")
 def equipment_screen() -> str:
     return page("equipment.html", districts=_districts(), tile_url=context.system().settings.map_tile_url)
+
+
+@bp.get("/equipment")
+def equipment_register() -> str:
+    return page("register.html", districts=_districts())
 
 
 @bp.get("/notifications")

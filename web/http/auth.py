@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 
 from infra.settings import Settings
 from registry.accounts import sessions
-from registry.accounts.service import user_for_token
+from registry.accounts.service import principal_for_token, touch_token
 from registry.models import Organisation, User
 from registry.scope import Scope
 from web.http import context
@@ -111,17 +111,13 @@ def _authenticate() -> tuple[User, Organisation | None] | None:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         g.via_token = True
-        user = user_for_token(db, header[7:].strip(), now=context.system().clock.now())
-        if user is None:
+        now = context.system().clock.now()
+        found = principal_for_token(db, header[7:].strip(), now=now)
+        if found is None:
             return None
-        try:
-            db.commit()  # the token's last-used time: best effort, never worth failing a request
-        except OperationalError:
-            db.rollback()
-            user = db.get(User, user.id)
-        if user is None:
-            return None
-        return user, db.get(Organisation, user.organisation_id) if user.organisation_id else None
+        if found.needs_touch:  # the token's last-used time: best effort, never worth failing a request
+            _best_effort(partial(touch_token, token_id=found.token_id, now=now))
+        return found.user, found.organisation
     token = request.cookies.get(SESSION_COOKIE)
     return _from_session(db, token) if token else None
 

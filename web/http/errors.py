@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify
+from flask_babel import get_locale
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
@@ -40,7 +41,8 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(FormInvalid)
     def _form(exc: FormInvalid) -> tuple[Any, int]:
-        return body(422, "the form has errors", exc.errors)
+        # one message per field, in the language of the person who filled the form in
+        return body(422, "the form has errors", exc.messages(str(get_locale() or "")))
 
     @app.errorhandler(NotFound)
     def _missing(exc: NotFound) -> tuple[Any, int]:

@@ -1,5 +1,6 @@
-"""End to end over the real Mosquitto: simulated faults become cases with tasks, duplicates are
-suppressed, and an ingest process killed with SIGKILL mid-stream and restarted loses nothing."""
+"""End to end over the real Mosquitto (a private one: conftest.py): simulated faults become cases with
+tasks, duplicates are suppressed, and an ingest process killed with SIGKILL mid-stream and restarted
+loses nothing."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -31,35 +33,46 @@ from engine.models import Case
 from infra.clock import SystemClock
 from processes.system import System
 from registry.models import Device
+from tests.support.broker import FleetBroker
 from tests.support.helpers import open_tasks
-from tests.support.services import need_service
 from tests.support.system import make_system
 
 ROOT = Path(__file__).resolve().parents[3]
 WARNING_FAULTS = ("door_held_open", "abnormal_stop", "door_lock_fault", "overrun_top", "power_loss")
 
 
-@pytest.fixture
-def broker() -> None:
-    need_service(1883, "Mosquitto")
-
-
-def forget_session(client_id: str) -> None:
-    """Delete a persistent session on the broker (clean start, expiry 0)."""
+def ingest_client(broker: FleetBroker, client_id: str) -> mqtt.Client:
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    c.username_pw_set(*broker.ingest_auth())
+    return c
+
+
+def publisher(broker: FleetBroker) -> mqtt.Client:
+    user, password = broker.publisher_auth()
+    return connect_publisher("127.0.0.1", broker.port, username=user, password=password)
+
+
+def ingest_config(broker: FleetBroker, **kw: Any) -> IngestConfig:
+    user, password = broker.ingest_auth()
+    return IngestConfig(port=broker.port, username=user, password=password, **kw)
+
+
+def forget_session(broker: FleetBroker, client_id: str) -> None:
+    """Delete a persistent session on the broker (clean start, expiry 0)."""
+    c = ingest_client(broker, client_id)
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 0
-    c.connect("127.0.0.1", 1883, clean_start=True, properties=props)
+    c.connect("127.0.0.1", broker.port, clean_start=True, properties=props)
     c.disconnect()
 
 
-def prime_session(client_id: str, group: str) -> None:
+def prime_session(broker: FleetBroker, client_id: str, group: str) -> None:
     """Create the ingest's persistent session and subscriptions up front, so that nothing published
     before the process is up falls on the floor (the broker queues it for the session)."""
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    c = ingest_client(broker, client_id)
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 3600
-    c.connect("127.0.0.1", 1883, clean_start=False, properties=props)
+    c.connect("127.0.0.1", broker.port, clean_start=False, properties=props)
     c.loop_start()
     c.subscribe([(f, 1) for f in shared_filters(group)])
     time.sleep(0.3)
@@ -67,14 +80,14 @@ def prime_session(client_id: str, group: str) -> None:
     c.loop_stop()
 
 
-def redelivered(client_id: str) -> int:
+def redelivered(broker: FleetBroker, client_id: str) -> int:
     """Resume a session and count what the broker still holds for it (unacknowledged messages)."""
     got: list[bytes] = []
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    c = ingest_client(broker, client_id)
     c.on_message = lambda _c, _u, m: got.append(m.payload)
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 60
-    c.connect("127.0.0.1", 1883, clean_start=False, properties=props)
+    c.connect("127.0.0.1", broker.port, clean_start=False, properties=props)
     c.loop_start()
     time.sleep(1.0)
     c.disconnect()
@@ -110,16 +123,17 @@ def elevator_of(system: System) -> dict[str, int]:
 
 
 @pytest.fixture
-def live_system(sqlite_url: str, broker: None) -> Iterator[System]:
+def live_system(sqlite_url: str) -> Iterator[System]:
     system = make_system(sqlite_url, SystemClock(), elevators=60)  # type: ignore[arg-type]
     yield system
     system.db.dispose()
 
 
-def test_simulated_faults_become_cases_with_tasks_and_duplicates_join(live_system: System) -> None:
+def test_simulated_faults_become_cases_with_tasks_and_duplicates_join(live_system: System,
+                                                                     broker: FleetBroker) -> None:  # fmt: skip
     system = live_system
     tag = uuid.uuid4().hex[:8]
-    config = IngestConfig(client_id=f"test-ingest-{tag}", group=f"t{tag}", flush_seconds=0.1)
+    config = ingest_config(broker, client_id=f"test-ingest-{tag}", group=f"t{tag}", flush_seconds=0.1)
     service = build_ingest(system, config)
     runner = threading.Thread(target=service.run, daemon=True)
     runner.start()
@@ -129,7 +143,7 @@ def test_simulated_faults_become_cases_with_tasks_and_duplicates_join(live_syste
         devices = registered_devices(system.sessions, 4)
         stream = city_stream(devices, datetime.now(UTC) - timedelta(seconds=900), 900, seed=7, fault_rate=0.6,
                              faults=WARNING_FAULTS)  # fmt: skip
-        client = connect_publisher("127.0.0.1", 1883)
+        client = publisher(broker)
         for _, name, payload in stream.messages:
             client.publish(name, payload, qos=1)
         # Every message once more: QoS 1 redelivery, a box resending. No second case may appear.
@@ -144,11 +158,11 @@ def test_simulated_faults_become_cases_with_tasks_and_duplicates_join(live_syste
         assert wait_for(service.idle, 10)  # the last batch written and its acks handed to the network thread
         service.stop()
         runner.join(10)
-        assert redelivered(config.client_id) == 0  # every message was acknowledged after its flush
+        assert redelivered(broker, config.client_id) == 0  # every message was acknowledged after its flush
     finally:
         service.stop()
         runner.join(10)
-        forget_session(config.client_id)
+        forget_session(broker, config.client_id)
     assert stream.truth
     elevators = elevator_of(system)
     by_elevator = cases_by_elevator(system)
@@ -158,19 +172,23 @@ def test_simulated_faults_become_cases_with_tasks_and_duplicates_join(live_syste
         assert open_tasks(system, found[0].id) == ["accept_order"]
     with system.sessions() as session:
         reasons = list(session.scalars(select(DeadLetter.reason)))
-    assert len(reasons) == len(stream.messages) // 3  # each resent message refused, and kept
-    assert set(reasons) <= {"duplicate_seq", "old_seq"}
+        duplicates = session.scalar(select(IngestCounter.value).where(IngestCounter.name == "duplicate.status"))
+    assert reasons == []  # a resent message is a duplicate, counted, never a dead letter
+    assert duplicates == len(stream.messages) // 3
 
 
-def start_ingest(url: str, client_id: str, group: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "LIFTCASE_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+def start_ingest(broker: FleetBroker, url: str, client_id: str, group: str, log: Path) -> subprocess.Popen[bytes]:
+    user, password = broker.ingest_auth()
+    env = {**os.environ, "LIFTCASE_DATABASE_URL": url, "PYTHONPATH": str(ROOT),
+           "LIFTCASE_MQTT_USERNAME": user, "LIFTCASE_MQTT_PASSWORD": password}  # fmt: skip
     env.pop("LIFTCASE_REDIS_URL", None)  # embedded: cases written in-process
-    cmd = [sys.executable, "-m", "liftcase.cli", "ingest", "--client-id", client_id, "--group", group]
+    cmd = [sys.executable, "-m", "liftcase.cli", "ingest", "--port", str(broker.port), "--client-id", client_id,
+           "--group", group]  # fmt: skip
     return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
-def test_ingest_killed_mid_stream_and_restarted_loses_nothing(live_system: System, sqlite_url: str,
-                                                               tmp_path: Path) -> None:  # fmt: skip
+def test_ingest_killed_mid_stream_and_restarted_loses_nothing(live_system: System, sqlite_url: str, tmp_path: Path,
+                                                               broker: FleetBroker) -> None:  # fmt: skip
     system = live_system
     tag = uuid.uuid4().hex[:8]
     client_id, group = f"test-kill-{tag}", f"k{tag}"
@@ -179,11 +197,11 @@ def test_ingest_killed_mid_stream_and_restarted_loses_nothing(live_system: Syste
     # Under Mosquitto's default per-session queue (max_queued_messages 1000) for the dead interval.
     stream = city_stream(devices, datetime.now(UTC) - timedelta(seconds=450), 450, seed=11, fault_rate=0.5)
     messages = [(name, payload) for _, name, payload in stream.messages]
-    prime_session(client_id, group)
-    first = start_ingest(sqlite_url, client_id, group, log)
+    prime_session(broker, client_id, group)
+    first = start_ingest(broker, sqlite_url, client_id, group, log)
     second = None
     try:
-        client = connect_publisher("127.0.0.1", 1883)
+        client = publisher(broker)
         probe = messages[0]
         client.publish(*probe, qos=1)
         assert wait_for(lambda: accounted(system) >= 1, 30), log.read_text()
@@ -197,15 +215,15 @@ def test_ingest_killed_mid_stream_and_restarted_loses_nothing(live_system: Syste
                 if i == len(messages) // 3:
                     killed.wait(10)  # the rest goes out while the ingest is dead
 
-        publisher = threading.Thread(target=publish_rest)
-        publisher.start()
+        sender = threading.Thread(target=publish_rest)
+        sender.start()
         time.sleep(0.4)
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         at_kill = accounted(system)
         killed.set()
-        publisher.join(60)
-        second = start_ingest(sqlite_url, client_id, group, log)
+        sender.join(60)
+        second = start_ingest(broker, sqlite_url, client_id, group, log)
         assert wait_for(lambda: accounted(system) >= len(messages), 60), (accounted(system), len(messages))
     finally:
         for proc in (first, second):
@@ -213,7 +231,7 @@ def test_ingest_killed_mid_stream_and_restarted_loses_nothing(live_system: Syste
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(10)
         client.disconnect()
-        forget_session(client_id)
+        forget_session(broker, client_id)
     assert first.returncode == -signal.SIGKILL
     assert 1 <= at_kill < len(messages)  # it really died mid-stream
     elevators = elevator_of(system)
@@ -227,14 +245,14 @@ def test_ingest_killed_mid_stream_and_restarted_loses_nothing(live_system: Syste
     with system.sessions() as session:
         last_seq = dict(session.execute(select(Device.id, Device.last_seq)).all())
         reasons = set(session.scalars(select(DeadLetter.reason)))
-    assert reasons <= {"duplicate_seq", "old_seq"}  # only redeliveries of what was already taken
+    assert reasons == set()  # redeliveries of what was already taken are duplicates, not dead letters
     assert all(last_seq[d] is not None for d, _ in devices)
 
 
-def test_last_will_marks_the_device_offline(live_system: System) -> None:
+def test_last_will_marks_the_device_offline(live_system: System, broker: FleetBroker) -> None:
     system = live_system
     tag = uuid.uuid4().hex[:8]
-    config = IngestConfig(client_id=f"test-will-{tag}", group=f"w{tag}", flush_seconds=0.1)
+    config = ingest_config(broker, client_id=f"test-will-{tag}", group=f"w{tag}", flush_seconds=0.1)
     service = build_ingest(system, config)
     runner = threading.Thread(target=service.run, daemon=True)
     runner.start()
@@ -248,8 +266,9 @@ def test_last_will_marks_the_device_offline(live_system: System) -> None:
         assert service.connected.wait(10)
         time.sleep(0.3)
         box = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"box-{tag}", protocol=mqtt.MQTTv311)
+        box.username_pw_set(*broker.publisher_auth())
         box.will_set(f"lift/{device_id}/online", b"0", qos=1, retain=True)
-        box.connect("127.0.0.1", 1883, keepalive=5)
+        box.connect("127.0.0.1", broker.port, keepalive=5)
         box.loop_start()
         box.publish(f"lift/{device_id}/online", b"1", qos=1, retain=True).wait_for_publish(5)
         assert wait_for(lambda: online() is True, 10)
@@ -259,16 +278,16 @@ def test_last_will_marks_the_device_offline(live_system: System) -> None:
     finally:
         service.stop()
         runner.join(10)
-        forget_session(config.client_id)
-        cleaner = connect_publisher("127.0.0.1", 1883)
+        forget_session(broker, config.client_id)
+        cleaner = publisher(broker)
         cleaner.publish(f"lift/{device_id}/online", b"", qos=1, retain=True).wait_for_publish(5)  # drop retained
         cleaner.disconnect()
 
 
-def test_a_failed_hand_over_keeps_the_batch_unacked_and_retries_it(live_system: System) -> None:
+def test_a_failed_hand_over_keeps_the_batch_unacked_and_retries_it(live_system: System, broker: FleetBroker) -> None:
     system = live_system
     tag = uuid.uuid4().hex[:8]
-    config = IngestConfig(client_id=f"test-retry-{tag}", group=f"r{tag}", flush_seconds=0.1)
+    config = ingest_config(broker, client_id=f"test-retry-{tag}", group=f"r{tag}", flush_seconds=0.1)
     service = build_ingest(system, config)
     broken = threading.Event()
     broken.set()
@@ -288,7 +307,7 @@ def test_a_failed_hand_over_keeps_the_batch_unacked_and_retries_it(live_system: 
         devices = registered_devices(system.sessions, 2)
         stream = city_stream(devices, datetime.now(UTC) - timedelta(seconds=300), 300, seed=3, fault_rate=1.0,
                              faults=("door_held_open",))  # fmt: skip
-        client = connect_publisher("127.0.0.1", 1883)
+        client = publisher(broker)
         for _, name, payload in stream.messages:
             last = client.publish(name, payload, qos=1)
         last.wait_for_publish(10)
@@ -302,11 +321,11 @@ def test_a_failed_hand_over_keeps_the_batch_unacked_and_retries_it(live_system: 
         assert accounted(system) >= len(stream.messages)  # (other publishers may share the broker)
         service.stop()
         runner.join(10)
-        assert redelivered(config.client_id) == 0
+        assert redelivered(broker, config.client_id) == 0
     finally:
         service.stop()
         runner.join(10)
-        forget_session(config.client_id)
+        forget_session(broker, config.client_id)
     elevators = elevator_of(system)
     by_elevator = cases_by_elevator(system)
     assert all(by_elevator.get(elevators[f.device_id]) for f in stream.truth)

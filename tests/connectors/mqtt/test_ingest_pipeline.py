@@ -129,7 +129,38 @@ def test_duplicates_are_suppressed_repeated_messages_and_a_replayed_batch(setup:
     with system.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Signal)) == 1
         reasons = session.scalars(select(DeadLetter.reason)).all()
-    assert reasons == ["duplicate_seq"]
+        counters = dict(session.execute(select(IngestCounter.name, IngestCounter.value)).all())
+    assert reasons == []  # a redelivery is a duplicate, counted, not a refusal (issue 11 item 9)
+    assert counters["duplicate.status"] == 1
+
+
+def test_a_redelivered_older_message_is_a_duplicate_and_a_never_seen_older_one_is_judged_late(
+    setup: tuple[System, IngestPipeline],
+) -> None:
+    system, pipeline = setup
+    device_id, _ = device_and_elevator(system)
+    box = Box(pipeline, system.clock, device_id)  # type: ignore[arg-type]
+    first = box.send(0)
+    second = box.send(1)
+    box.seq += 1  # seq 3 is lost on the way
+    box.send(1)
+    pipeline.handle(f"lift/{device_id}/status", first)  # a batch redelivered after a broker restart
+    pipeline.handle(f"lift/{device_id}/status", second)
+    box.seq = 2
+    late = box.payload()
+    pipeline.handle(f"lift/{device_id}/status", late)  # seq 3, never taken, arrives after 4: judged late
+    pipeline.handle(f"lift/{device_id}/status", late)  # and its redelivery is a duplicate
+    box.seq = 5000
+    box.send(1)
+    box.seq = 1
+    pipeline.handle(f"lift/{device_id}/status", box.payload())  # older than the remembered window
+    pipeline.flush()
+    with system.sessions() as session:
+        reasons = session.scalars(select(DeadLetter.reason)).all()
+        counters = dict(session.execute(select(IngestCounter.name, IngestCounter.value)).all())
+    assert reasons == ["old_seq"]
+    assert counters["duplicate.status"] == 3 and counters["accepted.status"] == 5
+    assert counters["late.status"] == 1
 
 
 def test_a_second_fault_joins_the_open_warning_case(setup: tuple[System, IngestPipeline]) -> None:
@@ -161,7 +192,6 @@ def test_bad_messages_are_dead_lettered_with_reason_and_raw_bytes(setup: tuple[S
         (f"lift/{device_id}/status", json.dumps({**good, "seq": 60, "door_status": "1"}).encode(), "wrong_type"),
         (f"lift/{device_id}/status", json.dumps({**good, "seq": 61, "door_status": 7}).encode(), "out_of_range"),
         ("lift/NOPE-1/status", json.dumps({**good, "device_id": "NOPE-1"}).encode(), "unknown_device"),
-        (f"lift/{device_id}/status", json.dumps(good).encode(), "duplicate_seq"),
         (f"lift/{device_id}/status", json.dumps(future).encode(), "clock_skew"),
         (f"lift/{device_id}/status", json.dumps({**good, "device_id": "DZ-IOT-999999"}).encode(), "device_mismatch"),
         (f"lift/{device_id}/event", b'{"device_id": "%s", "ts": "x", "event_id": "1", "code": 41}' % device_id.encode(),
@@ -171,13 +201,11 @@ def test_bad_messages_are_dead_lettered_with_reason_and_raw_bytes(setup: tuple[S
     ]  # fmt: skip
     for topic, raw, _ in samples:
         pipeline.handle(topic, raw)
-    old = {**good, "seq": 0}
-    pipeline.handle(f"lift/{device_id}/status", json.dumps(old).encode())
     pipeline.flush()
     with system.sessions() as session:
         rows = session.execute(select(DeadLetter.reason, DeadLetter.raw).order_by(DeadLetter.id)).all()
         counters = dict(session.execute(select(IngestCounter.name, IngestCounter.value)).all())
-    assert [r for r, _ in rows] == [reason for *_, reason in samples] + ["old_seq"]
+    assert [r for r, _ in rows] == [reason for *_, reason in samples]  # old_seq: see the test above
     assert [raw for _, raw in rows][: len(samples)] == [raw for _, raw, _ in samples]
     assert counters["rejected.out_of_range"] == 2
     assert counters["accepted.status"] == 1
@@ -244,7 +272,8 @@ def test_box_event_codes_start_cases_and_a_repeated_event_id_is_refused(setup: t
     pipeline.flush()
     assert sorted(c.case_type for c in cases(system, elevator_id)) == ["rescue", "warning"]
     with system.sessions() as session:
-        assert list(session.scalars(select(DeadLetter.reason))) == ["duplicate_event"]
+        assert list(session.scalars(select(DeadLetter.reason))) == []  # a duplicate, counted
+        assert session.scalar(select(IngestCounter.value).where(IngestCounter.name == "duplicate.event")) == 1
         judged = session.scalars(select(Signal.payload).where(Signal.elevator_id == elevator_id)).all()
     expected = {("trapped", "box"), ("door_open_close_fault", "box")}
     assert {(p["warning_type"], p["judged_by"]) for p in judged} == expected
@@ -265,11 +294,11 @@ def test_seq_survives_flags_and_events_and_a_rebooted_box_is_told_by_time(setup:
         assert session.scalar(select(Device.last_seq).where(Device.id == device_id)) == 501
     clock.advance(timedelta(minutes=5))
     restarted = pipeline_for(system)  # the ingest restarts; the box rebooted meanwhile (seq from 1)
-    restarted.handle(f"lift/{device_id}/status", stale)  # a late copy of the last message is still refused
+    restarted.handle(f"lift/{device_id}/status", stale)  # a late copy of the last message: a duplicate
     rebooted = Box(restarted, clock, device_id)
     rebooted.send(0)
     restarted.flush()
     with system.sessions() as session:
-        assert list(session.scalars(select(DeadLetter.reason))) == ["duplicate_seq"]
+        assert list(session.scalars(select(DeadLetter.reason))) == []
         counters = dict(session.execute(select(IngestCounter.name, IngestCounter.value)).all())
-    assert counters["accepted.status"] == 2
+    assert counters["accepted.status"] == 2 and counters["duplicate.status"] == 1

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -25,18 +24,16 @@ from processes.system import System
 from registry.models import Elevator, User
 from tests.support.console_harness import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     DESKTOP,
     PHONE,
     WALL,
+    context,
     demo_elevator,
-    serve,
-    set_passwords,
+    page_errors,
     shot,
     sign_in,
     start_rescue,
 )
-from tests.support.system import START, make_system
 from web.console.assets import NODE_MODULES
 from web.console.models import SavedFilter
 
@@ -50,46 +47,6 @@ else:
     if not os.path.exists(CHROMIUM) or not (NODE_MODULES / "bpmn-js").is_dir():
         pytest.skip("needs /usr/bin/chromium and web/node_modules (make install)", allow_module_level=True)
 pytestmark = pytest.mark.timeout(240)
-
-
-@pytest.fixture(scope="module")
-def clock() -> SimulatedClock:
-    return SimulatedClock(START)
-
-
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory, clock: SimulatedClock) -> Iterator[System]:
-    tmp = tmp_path_factory.mktemp("console")
-    system = make_system(f"sqlite:///{tmp / 'console.sqlite3'}", clock, elevators=200, upload_dir=tmp / "uploads")
-    set_passwords(system)
-    yield system
-    system.db.dispose()
-
-
-@pytest.fixture(scope="module")
-def base(system: System) -> Iterator[str]:
-    with serve(system) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def context(browser: Any, device: dict[str, Any], lang: str = "zh-CN") -> Any:
-    ctx = browser.new_context(locale=lang, **device)
-    ctx.set_default_timeout(15_000)
-    return ctx
-
-
-def page_errors(page: Any) -> list[str]:
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
 
 
 def task_row(system: System, case_id: int, bpmn_id: str) -> CaseTask:
@@ -118,7 +75,13 @@ def open_task(page: Any, base: str, task_id: int) -> None:
 
 def test_rescue_dispatch_arrival_with_photo_and_escalation(system: System, base: str, browser: Any,
                                                            clock: SimulatedClock) -> None:
-    case_id = start_rescue(system, demo_elevator(system))
+    elevator_id = demo_elevator(system)
+    # A passenger's QR call: three people inside, a phone to call back.
+    case_id = start_rescue(system, elevator_id, source="qr", phone="13912345678", trapped_count=3)
+    with system.sessions() as session:
+        elevator = session.get(Elevator, elevator_id)
+        address, register_code = elevator.address, elevator.register_code
+        maint_phone = session.scalar(select(User.phone).where(User.username == "maint"))
 
     # The dispatcher (96933 seat, desktop): sign-in page, home, inbox, the verification form.
     ctx = context(browser, DESKTOP)
@@ -129,19 +92,35 @@ def test_rescue_dispatch_arrival_with_photo_and_escalation(system: System, base:
     shot(page, "signin")
     sign_in(page, base, "dispatcher")
     page.locator("#home-tasks [data-task-id]").first.wait_for()
+    # A P1 rescue nobody has taken: the tab title counts it, the menu shows a badge, a tone sounded.
+    page.wait_for_function("() => document.body.dataset.rescueTones >= 1")
+    assert page.title().startswith("(1) 新救援") and page.locator("#p1-badge").inner_text() == "1"
     shot(page, "home-dispatcher")
     verify = task_row(system, case_id, "verify_dispatch")
     page.goto(f"{base}/console/inbox")
-    page.locator(f"[data-task-id='{verify.id}'] .due").wait_for()
+    card = page.locator(f"[data-task-id='{verify.id}']")
+    card.locator(".due").wait_for()
+    assert page.locator("[data-scope=unclaimed]").get_attribute("class") == "active"  # nothing claimed yet
+    line = card.locator(".context-line").inner_text()
+    assert address in line and "乘客扫码求救" in line and "被困人数 3" in line and register_code in line
+    page.fill("#inbox-search", "no such address 无此地址")
+    page.locator("#task-list .empty").wait_for()
+    page.fill("#inbox-search", address[-6:])
+    card.wait_for()
     shot(page, "inbox-dispatcher")
     open_task(page, base, verify.id)
+    facts = page.locator("#context")
+    assert address in facts.inner_text() and "乘客扫码求救" in facts.inner_text()
+    assert page.get_attribute("#context [data-fact=caller] a", "href") == "tel:13912345678"
+    assert page.input_value("input[name=trapped_count]") == "3"  # what the passenger said, to confirm
+    assert page.locator("select[name=outcome] option[value=dispatch]").inner_text() == "属实，派单"
     page.select_option("select[name=outcome]", "dispatch")
     page.fill("input[name=trapped_count]", "99")  # the form allows at most 50
     page.click("#submit-task")
     assert re.search(r"\d", page.inner_text("#task-due"))  # the countdown to the verification's due time
     error = page.locator("[data-error-for=trapped_count]")
     error.wait_for()
-    assert "50" in error.inner_text()  # the server's 422 message, shown at the field
+    assert error.inner_text() == "不能大于 50"  # the server's message for this field, in Chinese
     shot(page, "task-form-errors")
     page.fill("input[name=trapped_count]", "2")
     page.fill("textarea[name=note]", "两名乘客被困，情绪稳定")
@@ -151,6 +130,7 @@ def test_rescue_dispatch_arrival_with_photo_and_escalation(system: System, base:
     # A second alarm while the inbox is open: its task appears without a reload (SSE / polling).
     late_id = start_rescue(system, second_elevator(system))
     late_verify = task_row(system, late_id, "verify_dispatch")
+    page.click("[data-scope=unclaimed]")
     page.locator(f"[data-task-id='{late_verify.id}']").wait_for(timeout=20_000)
     done = task_row(system, case_id, "verify_dispatch")
     assert done.status == "completed" and done.data == {"outcome": "dispatch", "trapped_count": 2,
@@ -158,23 +138,35 @@ def test_rescue_dispatch_arrival_with_photo_and_escalation(system: System, base:
     assert done.completed_by == "dispatcher"
     ctx.close()
 
-    # The technician on a phone: accept, then report arrival with a photo from the camera input.
+    # The technician on a phone: where to go and what waits there, then accept and report arrival
+    # with a photo from the camera input; each step leads to the next one of the same case.
     phone = context(browser, PHONE)
     page = phone.new_page()
     errors += page_errors(page)
     sign_in(page, base, "maint")
     accept = task_row(system, case_id, "accept_order")
     page.goto(f"{base}/console/inbox")
-    page.locator(f"[data-task-id='{accept.id}']").wait_for()
+    card = page.locator(f"[data-task-id='{accept.id}']")
+    card.wait_for()
     assert re.search(r"\d", page.inner_text(f"[data-task-id='{accept.id}'] .due"))  # the accept countdown
+    assert address in card.locator(".context-line .address").inner_text()
+    assert "被困人数 2" in card.inner_text() and "已被困" in card.inner_text()
     shot(page, "inbox-phone", full_page=True)
     open_task(page, base, accept.id)
+    facts = page.locator("#context").inner_text()
+    assert address in facts and "两名乘客被困，情绪稳定" in facts
+    assert page.locator("#context .trapped-count").inner_text() == "2"
+    assert page.get_attribute("[data-nav=geo]", "href").startswith("geo:")
+    assert "uri.amap.com/marker" in page.get_attribute("[data-nav=amap]", "href")
+    assert page.input_value("input[name=technician]") == "演示维保员"  # who is signed in
+    assert page.input_value("input[name=phone]") == maint_phone
+    shot(page, "task-accept-phone", full_page=True)
     page.fill("input[name=eta_minutes]", "15")
-    page.fill("input[name=phone]", "13800000001")
     page.click("#submit-task")
-    page.wait_for_url(f"{base}/console/inbox")
+    page.locator("#next-link").wait_for()
     arrival = task_row(system, case_id, "report_arrival")
-    open_task(page, base, arrival.id)
+    page.wait_for_url(f"{base}/console/tasks/{arrival.id}")  # the next step, not the inbox
+    page.locator("#release-task").wait_for()  # the on-call technician holds it already
     camera = page.locator("input[type=file][data-upload-for=photo]")
     assert camera.get_attribute("capture") == "environment" and camera.get_attribute("accept") == "image/*"
     camera.set_input_files({"name": "arrival.png", "mimeType": "image/png", "buffer": page.screenshot()})
@@ -182,7 +174,9 @@ def test_rescue_dispatch_arrival_with_photo_and_escalation(system: System, base:
     page.check("input[name=on_site]")
     shot(page, "task-arrival-phone", full_page=True)
     page.click("#submit-task")
-    page.wait_for_url(f"{base}/console/inbox")
+    page.locator("#next-link").wait_for()
+    release = task_row(system, case_id, "report_release")
+    page.wait_for_url(f"{base}/console/tasks/{release.id}")
     arrived = task_row(system, case_id, "report_arrival")
     with system.sessions() as session:
         photo = session.scalars(select(Attachment).where(Attachment.case_id == case_id)).one()
@@ -203,6 +197,14 @@ def test_rescue_dispatch_arrival_with_photo_and_escalation(system: System, base:
     assert page.locator("#chain").get_attribute("data-chain") == "intact"
     assert page.locator("#attachments a").inner_text() == photo.filename
     assert page.locator("#sla tr[data-state=met]").count() >= 2
+    assert page.locator("#sla tr[data-milestone=dispatched] td").first.inner_text() == "已派单"
+    assert "演示维保员" in page.inner_text("#context [data-fact=technician]")  # who comes, and when
+    assert "预计到达" in page.inner_text("#context [data-fact=technician]")
+    seqs = [int(s) for s in page.locator("#timeline li").evaluate_all("els => els.map(e => e.dataset.seq)")]
+    assert seqs == sorted(seqs, reverse=True)  # newest first
+    lines = page.locator("#timeline li").all_inner_texts()
+    assert not any("None" in line for line in lines)  # no "task None 「None」 released" (issue 15)
+    assert any("完成任务「到达现场」" in line for line in lines)
     pdf = page.request.get(base + page.get_attribute("#export-pdf", "href"))  # the reports' case PDF
     assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
     shot(page, "case", full_page=True)
@@ -219,7 +221,8 @@ def test_rescue_dispatch_arrival_with_photo_and_escalation(system: System, base:
     page.locator(f"#home-escalations tr[data-case-id='{late_id}']").wait_for()  # on the regulator's home page
     shot(page, "home-regulator", full_page=True)
     page.goto(f"{base}/console/cases/{late_id}")
-    page.wait_for_selector("#timeline li[data-kind=escalated]")
+    page.wait_for_selector("#timeline li[data-kind=escalated].alert")  # escalations stand out
+    assert "升级为3级响应" in page.inner_text("#timeline li[data-kind=escalated] >> nth=0")
     assert page.locator("#escalation-level").inner_text().endswith("3")
     shot(page, "case-escalated-regulator", full_page=True)
     page.goto(f"{base}/console/notifications")  # the level-3 notice reached the district regulator's inbox

@@ -137,7 +137,9 @@ def test_no_console_message_is_translated_differently_by_another_catalog() -> No
 
 
 @needs_npm
-@pytest.mark.parametrize("name", ["complaint", "expiry", "rectification", "rescue", "warning"])
+@pytest.mark.parametrize(
+    "name", ["complaint", "device_offline", "expiry", "rectification", "rescue", "supervision", "warning"]
+)
 def test_the_modeler_saves_every_process_as_it_read_it(name: str) -> None:
     """What the modeler's bpmn-moddle (with our spiffworkflow descriptor) writes back parses to the same
     process: tasks, lanes/roles, forms, due times, service operators and their parameters."""

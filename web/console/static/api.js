@@ -150,8 +150,11 @@ export function toast(message, kind = 'info') {
   box._timer = setTimeout(() => { box.className = ''; }, 4000);
 }
 
+// What went wrong in the person's language (the server's message is English, for integrators).
 export function errorText(err) {
-  return err instanceof ApiError ? `${err.status}: ${err.message}` : `${t('error')}: ${err.message || err}`;
+  if (!(err instanceof ApiError)) return t('error');
+  const key = `http_${err.status}`;
+  return t(key) !== key ? t(key) : t('error');
 }
 
 export function statusLabel(status) {

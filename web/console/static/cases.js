@@ -1,5 +1,6 @@
 // Case list: filters in the URL (shareable), saved filters per user, CSV/XLSX export of the same filters.
 import { ApiError, UTC_OFFSET, api, apiPage, errorText, fmtTime, h, statusLabel, t, toast, typeLabel } from './api.js';
+import { data } from './context.js';
 
 const form = document.getElementById('case-filters');
 const districts = Object.fromEntries(JSON.parse(document.getElementById('district-names').textContent).map((d) => [d.code, d.name]));
@@ -52,12 +53,12 @@ async function load() {
     document.getElementById('case-total').textContent = `(${result.total})`;
     document.getElementById('page-info').textContent = `${t('page')} ${result.page} / ${Math.max(result.pages, 1)}`;
     document.querySelector('#case-table tbody').replaceChildren(...(result.items.length ? result.items.map((c) => h('tr', { 'data-case-id': c.id },
-      h('td', {}, h('a', { href: `/console/cases/${c.id}` }, c.number)),
+      h('td', {}, data('a', { href: `/console/cases/${c.id}` }, c.number)),
       h('td', {}, typeLabel(c.case_type)),
       h('td', {}, c.priority ? h('span', { class: `prio ${c.priority}` }, c.priority) : '—'),
       h('td', { class: `status ${c.status}` }, statusLabel(c.status)),
       h('td', {}, c.escalation_level),
-      h('td', {}, districts[c.district_code] || c.district_code || '—'),
+      data('td', {}, districts[c.district_code] || c.district_code || '—'),
       h('td', {}, c.elevator_id ? h('a', { href: `/console/elevators/${c.elevator_id}` }, `#${c.elevator_id}`) : '—'),
       h('td', {}, fmtTime(c.opened_at)))) : [h('tr', {}, h('td', { colspan: 8, class: 'muted' }, t('no_items')))]));
     document.getElementById('prev').disabled = result.page <= 1;

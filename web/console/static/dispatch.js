@@ -2,6 +2,12 @@
 // times, the 30-minute arrival rate, the maintenance-unit ranking and a live warning feed.
 import { api, apiPage, fmtTime, h, live, now, t, typeLabel } from './api.js';
 import { cityMap } from './citymap.js';
+import { data } from './context.js';
+
+function word(kind, code) {
+  const key = `${kind}_${code}`;
+  return t(key) !== key ? t(key) : data('span', {}, code);
+}
 
 const root = document.getElementById('dispatch-screen');
 const districts = JSON.parse(document.getElementById('districts').textContent);
@@ -27,7 +33,7 @@ async function summary() {
     figure(t('Rescue'), td.release?.median_min),
     figure(t('30-min arrival rate'), rate === null || rate === undefined ? '—' : `${Math.round(rate * 100)}%`, { id: 'fig-rate' }));
   document.querySelector('#ranking tbody').replaceChildren(...(s.ranking || []).map((r, i) => h('tr', {},
-    h('td', {}, i + 1), h('td', {}, r.name), h('td', {}, `${r.median_arrival_min}′`), h('td', {}, `${Math.round(r.arrival_30min_rate * 100)}%`),
+    h('td', {}, i + 1), data('td', {}, r.name), h('td', {}, `${r.median_arrival_min}′`), h('td', {}, `${Math.round(r.arrival_30min_rate * 100)}%`),
     h('td', { class: 'muted' }, r.rescues))));
   if (!(s.ranking || []).length) document.querySelector('#ranking tbody').replaceChildren(h('tr', {}, h('td', { class: 'muted' }, t('no_items'))));
 }
@@ -45,9 +51,9 @@ async function feed() {
       .map((c) => ({ case_id: c.id, received_at: c.opened_at, kind: c.priority, address: '' }));
   }
   document.getElementById('feed').replaceChildren(...(items.length ? items.map((w) => h('li', { 'data-case-id': w.case_id || '' },
-    h('span', { class: 'muted' }, fmtTime(w.received_at).slice(11)), ' ', h('strong', {}, w.kind || ''), ' ',
-    w.case_id ? h('a', { href: `/console/cases/${w.case_id}` }, `#${w.case_id}`) : '', w.joined ? ` (${t('joined')})` : '',
-    ' ', w.address || '')) : [h('li', { class: 'muted' }, t('no_items'))]));
+    h('span', { class: 'muted' }, fmtTime(w.received_at).slice(11)), ' ', h('strong', { 'data-kind': w.kind || '' }, w.kind ? word('signal', w.kind) : ''), ' ',
+    w.case_id ? data('a', { href: `/console/cases/${w.case_id}` }, w.case_number || `#${w.case_id}`) : '', w.joined ? ` (${t('joined')})` : '',
+    ' ', data('span', {}, w.address || ''))) : [h('li', { class: 'muted' }, t('no_items'))]));
 }
 
 async function refresh() {

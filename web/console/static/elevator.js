@@ -1,6 +1,7 @@
 // 电梯画像: the elevator's facts, QR sign, risk score and factors, warnings over time, its cases,
 // maintenance and inspection history.
 import { ApiError, api, apiPage, errorText, fill, fmtDate, fmtTime, h, now, statusLabel, t, typeLabel } from './api.js';
+import { data, navigationLinks } from './context.js';
 
 const root = document.getElementById('elevator');
 const id = Number(root.dataset.elevatorId);
@@ -9,14 +10,22 @@ const districtNames = Object.fromEntries(JSON.parse(document.getElementById('dis
 
 function facts(e) {
   const rows = [
-    ['Register code', e.register_code], ['Address', e.address], ['District', districtNames[e.district_code] || e.district_code], ['Kind', e.kind],
-    ['Floors', e.floors], ['Installed on', e.installed_on || '—'], ['Use unit', e.use_unit],
-    ['Maintenance unit', `${e.maintenance_unit || '—'}${e.maintenance_phone ? ' · ' + e.maintenance_phone : ''}`],
+    ['Register code', data('span', {}, e.register_code)], ['Address', data('span', {}, e.address)],
+    ['District', data('span', {}, districtNames[e.district_code] || e.district_code)],
+    ['Kind', t(`elevator_kind_${e.kind}`) !== `elevator_kind_${e.kind}` ? t(`elevator_kind_${e.kind}`) : data('span', {}, e.kind)],
+    ['Floors', e.floors], ['Installed on', e.installed_on || '—'], ['Use unit', data('span', {}, e.use_unit || '—')],
+    ['Maintenance unit', data('span', {}, `${e.maintenance_unit || '—'}`),
+      e.maintenance_phone ? [' · ', data('a', { href: `tel:${e.maintenance_phone}` }, e.maintenance_phone)] : null],
     ['Last maintenance', fmtTime(e.last_maintenance_at)], ['Next inspection due', e.next_inspection_due || '—'],
-    ['IoT device', e.device_id || '—'], ['Position', `${e.lat?.toFixed(5)}, ${e.lon?.toFixed(5)}`],
+    ['IoT device', e.device_id ? data('span', {}, e.device_id) : '—'],
+    ['Position', navigationLinks(e.lat, e.lon, e.address) || '—'],
     ['Cases (open / total)', `${e.open_cases ?? '—'} / ${e.cases_total ?? '—'}`],
+    ['Manufacturer', e.manufacturer || '—'], ['Model', e.model || '—'], ['Factory number', e.factory_number || '—'],
+    ['Installer', e.installer || '—'], ['Use certificate', e.use_certificate_no || '—'],
+    ['Place category', `${e.place_category ? t(`place_${e.place_category}`) : '—'}${e.key_place ? ' · ' + t('Key place') : ''}`],
+    ['Rated load', e.rated_load_kg ? `${e.rated_load_kg} kg` : '—'], ['Rated speed', e.rated_speed ? `${e.rated_speed} m/s` : '—'],
   ];
-  return rows.map(([k, v]) => h('tr', {}, h('th', {}, t(k)), h('td', {}, v)));
+  return rows.map(([k, ...v]) => h('tr', {}, h('th', {}, t(k)), h('td', {}, ...v)));
 }
 
 // Weekly counts as a small SVG bar chart (no chart library needed for twelve bars).
@@ -73,12 +82,14 @@ async function load() {
     return;
   }
   document.getElementById('el-code').textContent = e.register_code;
+  document.getElementById('el-code').translate = false;
   fill(document.getElementById('el-flags'), e.stop_use ? h('span', { class: 'prio P1' }, t('stop_use')) : null);
   document.querySelector('#el-facts tbody').replaceChildren(...facts(e));
   document.getElementById('el-qr').src = `/r/${e.qr_code}/qr.svg`;
   const link = document.getElementById('el-qr-link');
   link.href = `/r/${e.qr_code}`;
   link.textContent = `/r/${e.qr_code}`;
+  link.translate = false;
 
   const [open, all, warnings] = await Promise.all([
     apiPage('/cases', { query: { elevator_id: id, status: 'open', page_size: 50 } }),
@@ -86,13 +97,13 @@ async function load() {
     apiPage('/cases', { query: { elevator_id: id, type: 'warning', page_size: 100 } }),
   ]);
   document.getElementById('el-open').replaceChildren(...(open.items.length ? open.items.map((c) => h('li', { class: 'card' },
-    h('a', { href: `/console/cases/${c.id}` }, c.number), ' ', typeLabel(c.case_type), ' ', c.priority ? h('span', { class: `prio ${c.priority}` }, c.priority) : '',
+    data('a', { href: `/console/cases/${c.id}` }, c.number), ' ', typeLabel(c.case_type), ' ', c.priority ? h('span', { class: `prio ${c.priority}` }, c.priority) : '',
     ' ', h('span', { class: 'muted' }, fmtTime(c.opened_at)))) : [h('li', { class: 'muted' }, t('no_items'))]));
   const past = all.items.filter((c) => c.status !== 'open');
   document.querySelector('#el-past tbody').replaceChildren(...(past.length ? past.map((c) => h('tr', {},
-    h('td', {}, h('a', { href: `/console/cases/${c.id}` }, c.number)), h('td', {}, typeLabel(c.case_type)),
+    h('td', {}, data('a', { href: `/console/cases/${c.id}` }, c.number)), h('td', {}, typeLabel(c.case_type)),
     h('td', {}, statusLabel(c.status)), h('td', {}, fmtTime(c.opened_at)), h('td', {}, fmtTime(c.closed_at)),
-    h('td', {}, c.close_reason || ''))) : [h('tr', {}, h('td', { class: 'muted' }, t('no_items')))]));
+    h('td', {}, t(`close_reason_${c.close_reason}`) !== `close_reason_${c.close_reason}` ? t(`close_reason_${c.close_reason}`) : data('span', {}, c.close_reason || '')))) : [h('tr', {}, h('td', { class: 'muted' }, t('no_items')))]));
   fill(document.getElementById('el-warnings'), weeklyChart(warnings.items), h('div', { class: 'muted' }, `${warnings.total} ${t('total')}`));
 
   const history = document.getElementById('el-history');

@@ -2,6 +2,7 @@
 // open rectification and expiry cases by district and on the map. Updates live.
 import { api, apiPage, fmtTime, h, live, t } from './api.js';
 import { cityMap } from './citymap.js';
+import { data } from './context.js';
 
 const districts = JSON.parse(document.getElementById('districts').textContent);
 const names = Object.fromEntries(districts.map((d) => [d.code, d.name]));
@@ -32,11 +33,11 @@ async function overview() {
     ? o.by_district.map((r) => [names[r.district_code] || r.district_code, r.expired, r.due_30, r.total])
     : Object.entries(byDistrict).map(([code, r]) => [names[code] || code, r.expiry, r.rectification, '']);
   document.querySelector('#by-district tbody').replaceChildren(...(rows.length
-    ? rows.map((r) => h('tr', {}, r.map((v) => h('td', {}, v))))
+    ? rows.map(([name, ...r]) => h('tr', {}, data('td', {}, name), r.map((v) => h('td', {}, v))))
     : [h('tr', {}, h('td', { class: 'muted' }, t('no_items')))]));
   document.getElementById('expiry-feed').replaceChildren(...(expiry.items.length ? expiry.items.slice(0, 20).map((c) => h('li', {},
-    h('span', { class: 'muted' }, fmtTime(c.opened_at)), ' ', h('a', { href: `/console/cases/${c.id}` }, c.number), ' ',
-    names[c.district_code] || '')) : [h('li', { class: 'muted' }, t('no_items'))]));
+    h('span', { class: 'muted' }, fmtTime(c.opened_at)), ' ', data('a', { href: `/console/cases/${c.id}` }, c.number), ' ',
+    data('span', {}, names[c.district_code] || ''))) : [h('li', { class: 'muted' }, t('no_items'))]));
   const points = await api('/dashboard/map');
   map.show(points.filter((p) => p.case_type === 'expiry' || p.case_type === 'rectification'));
   document.getElementById('equipment-screen').dataset.updated = String(Date.now());

@@ -1,18 +1,18 @@
 // Renders a task form from its JSON Schema (the subset forms/*.json use: an object of strings —
 // enum, date, date-time, long text —, integers, numbers, booleans and arrays of strings) and
 // shows the server's 422 messages at each field. Validation stays on the server: one source of truth.
-import { ApiError, UTC_OFFSET, h, request, t } from './api.js';
+import { ApiError, UTC_OFFSET, h, lang, request, t } from './api.js';
 
 const UPLOAD_NAMES = /photo|attachment|snapshot|evidence/i;
 
-// "dispatch 属实派单 / false_alarm 误报" in a description names the enum values.
+// The forms' words in the page's language (forms/labels.py): `title` is Chinese, `x-title-en`
+// English; `x-enum-labels` names each enum value in both.
+const EN = lang === 'en';
+export function schemaTitle(schema, fallback = '') {
+  return (EN && schema['x-title-en']) || schema.title || fallback;
+}
 function enumLabels(schema) {
-  const labels = {};
-  for (const part of (schema.description || '').split('/')) {
-    const m = part.trim().match(/^(\S+)\s+(.+)$/);
-    if (m && schema.enum.includes(m[1])) labels[m[1]] = m[2];
-  }
-  return labels;
+  return (schema['x-enum-labels'] || {})[EN ? 'en' : 'zh-CN'] || {};
 }
 
 function localDateTime(iso) {
@@ -31,7 +31,7 @@ class Field {
     this.node = h('div', { class: 'field', 'data-field': name });
   }
   label() {
-    return h('span', { class: 'label' }, this.schema.title || t(`field_${this.name}`), this.required ? h('span', { class: 'req' }, ' *') : null);
+    return h('span', { class: 'label' }, schemaTitle(this.schema, t(`field_${this.name}`)), this.required ? h('span', { class: 'req' }, ' *') : null);
   }
   finish(...control) {
     this.node.append(...control, this.error);
@@ -45,7 +45,7 @@ function stringField(name, schema, required, ctx, initial) {
   if (schema.enum) {
     const labels = enumLabels(schema);
     input = h('select', { name }, h('option', { value: '' }, t('choose')),
-      schema.enum.map((v) => h('option', { value: v, selected: v === initial }, labels[v] ? `${labels[v]} (${v})` : v)));
+      schema.enum.map((v) => h('option', { value: v, selected: v === initial }, labels[v] || v)));
   } else if (schema.format === 'date') {
     input = h('input', { name, type: 'date', value: initial || '' });
   } else if (schema.format === 'date-time') {

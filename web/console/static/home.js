@@ -1,4 +1,5 @@
 import { api, apiPage, fmtTime, h, statusLabel, t, tickCountdowns, typeLabel } from './api.js';
+import { data } from './context.js';
 import { taskCard } from './tasks.js';
 
 async function count(id, path, query) {
@@ -27,7 +28,8 @@ const defs = document.getElementById('home-definitions');
 if (defs) {
   api('/process-definitions').then((rows) => {
     defs.replaceChildren(h('tbody', {}, rows.map((d) => h('tr', {},
-      h('td', {}, h('a', { href: `/console/modeler?key=${encodeURIComponent(d.key)}` }, d.name || d.key)),
+      h('td', {}, h('a', { href: `/console/modeler?key=${encodeURIComponent(d.key)}` },
+        t(`type_${d.key}`) !== `type_${d.key}` ? typeLabel(d.key) : data('span', {}, d.name || d.key))),
       h('td', {}, `v${d.latest_version ?? d.version ?? ''}`),
       h('td', {}, fmtTime(d.deployed_at)),
     ))));
@@ -40,7 +42,7 @@ if (escalations) {
   apiPage('/cases', { query: { status: 'open', page_size: 100 } }).then(({ items }) => {
     const up = items.filter((c) => c.escalation_level >= 2).sort((a, b) => b.escalation_level - a.escalation_level);
     escalations.replaceChildren(h('tbody', {}, up.length ? up.map((c) => h('tr', { 'data-case-id': c.id },
-      h('td', {}, h('a', { href: `/console/cases/${c.id}` }, c.number)), h('td', {}, typeLabel(c.case_type)),
+      h('td', {}, data('a', { href: `/console/cases/${c.id}` }, c.number)), h('td', {}, typeLabel(c.case_type)),
       h('td', { class: 'ms-overdue' }, `${t('level')} ${c.escalation_level}`), h('td', {}, statusLabel(c.status)),
       h('td', {}, fmtTime(c.opened_at)))) : h('tr', {}, h('td', { class: 'muted' }, t('no_items')))));
   }).catch(() => escalations.replaceChildren(h('tbody', {}, h('tr', {}, h('td', { class: 'muted' }, t('error'))))));

@@ -12,14 +12,15 @@ export function laneOf(bo) {
   return null;
 }
 
-export function tagRoles(diagram) {
+// label: the lane's words for the reader (the case page); the modeler shows the role code itself.
+export function tagRoles(diagram, label = (role) => role) {
   const overlays = diagram.get('overlays');
   overlays.remove({ type: 'role' });
   for (const element of diagram.get('elementRegistry').filter((e) => e.type === 'bpmn:UserTask')) {
     const role = laneOf(element.businessObject)?.name;
     const tag = document.createElement('span');
     tag.className = `role-tag${role ? '' : ' missing'}`;
-    tag.textContent = role || '?';
+    tag.textContent = role ? label(role) : '?';
     overlays.add(element.id, 'role', { position: { bottom: 14, left: -4 }, html: tag });
   }
 }

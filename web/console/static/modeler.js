@@ -146,7 +146,7 @@ async function loadVersions() {
   box.replaceChildren(...[...def.versions].reverse().map((v) => h('div', {
     class: `card version-card ${v.version === def.latest_version ? 'current' : ''}`, 'data-version': v.version,
   },
-  h('strong', {}, `${t('version')} ${v.version}`), h('div', { class: 'muted' }, `${fmtTime(v.deployed_at)} · ${v.deployed_by}`),
+  h('strong', {}, `${t('version')} ${v.version}`), h('div', { class: 'muted' }, `${fmtTime(v.deployed_at)} · `, h('span', { translate: t(`actor_${v.deployed_by}`) !== `actor_${v.deployed_by}` ? 'yes' : 'no' }, t(`actor_${v.deployed_by}`) !== `actor_${v.deployed_by}` ? t(`actor_${v.deployed_by}`) : v.deployed_by)),
   h('div', { class: 'case-counts' }, h('b', { class: 'cases-total' }, v.cases_total), ` ${t('cases_on_version')} · `, h('b', { class: 'cases-open' }, v.cases_open), ` ${t('status_open')}`),
   h('div', { class: 'mini', id: `mini-${v.version}` }),
   h('button', { type: 'button', class: 'small', 'data-open-version': v.version, onclick: () => openVersion(key, v.version) }, t('edit_this_version')))));

@@ -1,5 +1,6 @@
 // Every signed-in page: the phone menu, sign-out and the unread-notifications badge.
 import { api, me } from './api.js';
+import { watchRescues } from './attention.js';
 
 document.getElementById('menu-toggle')?.addEventListener('click', () => document.body.classList.toggle('menu-open'));
 
@@ -19,6 +20,8 @@ export async function refreshBadge() {
     badge.hidden = true;
   }
 }
+
+if (me?.roles?.includes('dispatcher')) watchRescues(); // the 96933 seat answers rescues
 
 if (me) {
   refreshBadge();

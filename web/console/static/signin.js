@@ -1,4 +1,4 @@
-import { api, errorText } from './api.js';
+import { ApiError, api, errorText, t } from './api.js';
 
 const form = document.getElementById('signin-form');
 form.addEventListener('submit', async (event) => {
@@ -10,7 +10,9 @@ form.addEventListener('submit', async (event) => {
     await api('/session', { method: 'POST', json: body });
     location.href = form.dataset.next || '/console/';
   } catch (err) {
-    error.textContent = errorText(err);
+    // the person's words, not the server's status line
+    const status = err instanceof ApiError ? err.status : 0;
+    error.textContent = status === 401 || status === 422 ? t('signin_wrong') : status === 429 ? t('signin_wait') : errorText(err);
     error.hidden = false;
   }
 });

@@ -1,6 +1,8 @@
 // One task: its case, due countdown, claim/release, and the form rendered from its JSON Schema.
 import { ApiError, api, errorText, fill, fmtTime, h, me, showCountdown, statusLabel, t, tickCountdowns, toast, typeLabel } from './api.js';
+import { contextBlock, data, tickTrapped } from './context.js';
 import { renderForm } from './form.js';
+import { taskTitle } from './tasks.js';
 
 const root = document.getElementById('task');
 const taskId = Number(root.dataset.taskId);
@@ -40,14 +42,17 @@ async function load() {
     return;
   }
   const c = task.case || {};
-  document.getElementById('task-title').textContent = task.title;
+  const title = taskTitle(task);
+  document.getElementById('task-title').textContent = title;
+  document.title = `${title} · ${document.title.split('·').pop().trim()}`;
   fill(document.getElementById('task-meta'),
-    c.id ? h('a', { href: `/console/cases/${c.id}`, id: 'task-case-link' }, c.number) : null,
+    c.id ? data('a', { href: `/console/cases/${c.id}`, id: 'task-case-link' }, c.number) : null,
     c.case_type ? h('span', {}, typeLabel(c.case_type)) : null,
     c.priority ? h('span', { class: `prio ${c.priority}` }, c.priority) : null,
     h('span', { class: 'pill' }, statusLabel(task.status)),
-    c.elevator_id ? h('a', { href: `/console/elevators/${c.elevator_id}` }, `${t('elevator')} #${c.elevator_id}`) : null,
   );
+  const ctx = task.context;
+  document.getElementById('task-context').replaceChildren(...(ctx ? [contextBlock(ctx, { rescue: c.case_type === 'rescue' })] : []));
   const due = document.getElementById('task-due');
   if (task.status === 'open') { due.dataset.due = task.due_at || ''; showCountdown(due); }
   else { delete due.dataset.due; due.textContent = `${statusLabel(task.status)} ${fmtTime(task.completed_at)} · ${task.completed_by || ''}`; }
@@ -67,8 +72,29 @@ async function load() {
   }
   if (!form) {
     formNode.hidden = false;
-    form = renderForm(document.getElementById('form-fields'), task.form_schema || { properties: {} }, { taskId });
+    form = renderForm(document.getElementById('form-fields'), task.form_schema || { properties: {} },
+      { taskId, initial: prefill(task.form_schema, ctx || {}) });
   }
+}
+
+// What is known already: the caller's trapped count and injury for the dispatcher to confirm, the
+// signed-in technician's name and phone. The person can change any of it.
+function prefill(schema, ctx) {
+  const fields = (schema && schema.properties) || {};
+  const known = {
+    trapped_count: ctx.trapped_count, injured: ctx.injured,
+    technician: me?.display_name, phone: me?.phone,
+    released_count: ctx.trapped_count,
+  };
+  return Object.fromEntries(Object.entries(known).filter(([name, v]) => name in fields && v !== undefined && v !== null));
+}
+
+// After a step: the same case's next step when it is mine (accept → arrival → release…), else the inbox.
+async function nextStep(caseId) {
+  try {
+    const next = await api('/tasks', { query: { scope: 'mine', case_id: caseId, page_size: 5 } });
+    return (next || []).find((task) => task.id !== taskId && task.can_act && task.assignee_id === me.id) || null;
+  } catch { return null; }
 }
 
 formNode.addEventListener('submit', async (event) => {
@@ -76,14 +102,17 @@ formNode.addEventListener('submit', async (event) => {
   const button = document.getElementById('submit-task');
   button.disabled = true;
   try {
-    await api(`/tasks/${taskId}/complete`, { method: 'POST', json: { data: form.collect() } });
+    const c = await api(`/tasks/${taskId}/complete`, { method: 'POST', json: { data: form.collect() } });
     form.showErrors({});
     formNode.hidden = true;
+    const next = await nextStep(c.id);
+    const target = next ? `/console/tasks/${next.id}` : '/console/inbox';
     const done = document.getElementById('task-done');
     done.hidden = false;
-    done.replaceChildren(h('strong', {}, t('completed')), ' ', h('a', { href: '/console/inbox' }, t('nav_inbox')));
+    done.replaceChildren(h('strong', {}, t('completed')), ' ',
+      h('a', { href: target, id: 'next-link' }, next ? `${t('next_step')}: ${taskTitle(next)}` : t('nav_inbox')));
     toast(t('completed'), 'ok');
-    setTimeout(() => { location.href = '/console/inbox'; }, 1500);
+    setTimeout(() => { location.href = target; }, 1200);
   } catch (err) {
     if (err instanceof ApiError && err.status === 422) {
       toast(t('form_errors'), 'error');
@@ -99,3 +128,4 @@ formNode.addEventListener('submit', async (event) => {
 
 load();
 tickCountdowns(root);
+tickTrapped(root);

@@ -1,5 +1,13 @@
 // A task as a card (inbox, home page) with its due countdown and the claim button.
 import { api, dueNode, errorText, h, me, t, toast, typeLabel } from './api.js';
+import { contextLine, data } from './context.js';
+
+// The task's title in the page's language: the form's title (forms/*.json has both), else the BPMN
+// name the analyst gave it (the analyst's words, shown as they are).
+export function taskTitle(task) {
+  const key = `form:${task.form}`;
+  return task.form && t(key) !== key ? t(key) : task.title;
+}
 
 export function claimState(task) {
   if (!task.assignee_id) return 'unclaimed';
@@ -21,11 +29,13 @@ export function taskCard(task, { onChange } = {}) {
       },
     }, t('claim'))
     : null;
-  return h('li', { class: `card task ${state}`, 'data-task-id': task.id, 'data-bpmn-id': task.bpmn_id },
+  return h('li', { class: `card task ${state}`, 'data-task-id': task.id, 'data-bpmn-id': task.bpmn_id,
+    'data-priority': c.priority || '', 'data-case-type': c.case_type || '' },
     h('a', { class: 'task-main', href: `/console/tasks/${task.id}` },
-      h('div', { class: 'task-title' }, h('strong', {}, task.title), c.priority ? h('span', { class: `prio ${c.priority}` }, c.priority) : null),
+      h('div', { class: 'task-title' }, h('strong', {}, taskTitle(task)), c.priority ? h('span', { class: `prio ${c.priority}` }, c.priority) : null),
+      contextLine(task.context, { rescue: c.case_type === 'rescue' }),
       h('div', { class: 'task-meta' },
-        c.number ? h('span', {}, c.number) : null,
+        c.number ? data('span', {}, c.number) : null,
         c.case_type ? h('span', {}, typeLabel(c.case_type)) : null,
         h('span', { class: 'pill' }, t(state))),
       dueNode('div', task.due_at)),

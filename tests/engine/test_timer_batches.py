@@ -1,0 +1,174 @@
+"""Timers fire in batches: two scheduler loops share a burst (each timer once, each case stepped
+once), a batch stepped ahead is committed at its due time and not before, a case whose step
+raises does not hold up the others, and the loop's logs name states once instead of every tick."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, text, update
+
+from engine.models import Case, CaseTimer
+from engine.scheduler import TimerLoop, fire_due_timers, start_background
+from engine.timeline_store import verify_cases
+from infra.clock import SimulatedClock
+from infra.settings import Settings
+from liftcase.bootstrap import build_system
+from processes.system import System
+from tests.conftest import _fresh_pg
+from tests.support.system import START, make_system
+from tests.support.timer_cases import ELEMENT, firings, open_rescues
+
+
+@pytest.fixture
+def pg_system(pg_server: str, clock: SimulatedClock) -> Iterator[System]:
+    system = make_system(_fresh_pg(pg_server), clock)
+    yield system
+    system.db.dispose()
+
+
+def _versions(system: System, ids: list[int]) -> dict[int, int]:
+    with system.sessions() as session:
+        return dict(session.execute(select(Case.id, Case.version).where(Case.id.in_(ids))).all())  # type: ignore[arg-type]
+
+
+def _run_until(loops: list[TimerLoop], done: Callable[[], bool], timeout: float = 120) -> None:
+    threads = [threading.Thread(target=loop.run, daemon=True) for loop in loops]
+    for t in threads:
+        t.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while not done() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        for loop in loops:
+            loop.stop()
+        for t in threads:
+            t.join(30)
+
+
+def test_two_scheduler_loops_share_a_burst_each_timer_once(pg_system: System, clock: SimulatedClock) -> None:
+    """Two schedulers (each its own engine and connection pool, as two processes) against one
+    PostgreSQL: the claims partition the burst, so every timer fires once and every case is
+    stepped once (one version step each: nobody stepped a case the other had already fired)."""
+    due = START + timedelta(hours=1)
+    ids = open_rescues(pg_system, clock, 150, due)
+    before = _versions(pg_system, ids)
+    other = build_system(Settings(database_url=pg_system.settings.database_url), clock=clock)
+    for s in (pg_system, other):  # notices delivered in-process would move the versions too
+        s.engine.notifications_queued = lambda batches: None
+    loops = [TimerLoop(s.engine, poll_seconds=0.02, lookahead_seconds=0) for s in (pg_system, other)]
+    for loop in loops:
+        loop.chunk = 10  # small claims, so both loops take part
+    clock.set(due)
+    _run_until(loops, lambda: sum(firings(pg_system).values()) >= len(ids))
+    fired_by = [loop.fired for loop in loops]
+    other.db.dispose()
+    counts = firings(pg_system)
+    assert sorted(counts) == sorted((cid, ELEMENT) for cid in ids)  # none missing
+    assert set(counts.values()) == {1}  # no duplicates
+    after = _versions(pg_system, ids)
+    assert all(after[cid] == before[cid] + 1 for cid in ids), "a case was stepped twice"
+    assert sum(fired_by) == len(ids) and min(fired_by) > 0, f"claims not shared: {fired_by}"
+    assert verify_cases(pg_system.sessions)[1] == []
+
+
+def test_a_batch_stepped_ahead_commits_at_its_due_time_not_before(pg_system: System, clock: SimulatedClock) -> None:
+    due = START + timedelta(hours=1)
+    ids = open_rescues(pg_system, clock, 40, due)
+    clock.set(due - timedelta(seconds=20))
+    loop = TimerLoop(pg_system.engine, poll_seconds=0.02, lookahead_seconds=30)
+    thread = threading.Thread(target=loop.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while loop.engine.clock.now() < due and time.monotonic() < deadline:
+            with pg_system.sessions() as session:  # stepped ahead: claimed, but nothing visible yet
+                held = session.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"))
+            if held:
+                break
+            time.sleep(0.05)
+        assert held, "the loop did not step the cases ahead"
+        time.sleep(0.5)
+        assert sum(firings(pg_system).values()) == 0  # not committed before its time
+        clock.set(due)
+        while sum(firings(pg_system).values()) < len(ids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        loop.stop()
+        thread.join(30)
+    assert set(firings(pg_system).values()) == {1} and len(firings(pg_system)) == len(ids)
+    with pg_system.sessions() as session:
+        stamped = set(session.scalars(text("SELECT DISTINCT at FROM timeline_events WHERE kind = 'timer_fired'")))
+    assert len(stamped) == 1 and next(iter(stamped)).replace(tzinfo=due.tzinfo) == due  # fired at its instant
+
+
+def test_a_case_whose_step_raises_does_not_block_the_batch(
+    system: System, clock: SimulatedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    due = START + timedelta(hours=1)
+    ids = open_rescues(system, clock, 12, due)
+    broken = ids[3]
+    with system.sessions() as session, session.begin():
+        session.execute(update(Case).where(Case.id == broken).values(state="{not json"))
+    clock.set(due)
+    with caplog.at_level(logging.INFO):
+        assert fire_due_timers(system.engine) == len(ids) - 1
+    counts = firings(system)
+    assert all(counts[(cid, ELEMENT)] == 1 for cid in ids if cid != broken)
+    assert counts[(broken, ELEMENT)] == 0
+    with system.sessions() as session:  # retried later, not every poll
+        retry_at = session.scalar(select(func.min(CaseTimer.fire_at)).where(CaseTimer.case_id == broken))
+    assert retry_at == due + timedelta(seconds=60)
+    failed = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(failed) == 1 and "1 case(s)" in failed[0].getMessage()
+
+
+def test_committed_firings_are_not_logged_as_failures(
+    system: System, clock: SimulatedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The job queue refusing the notices after the commit is a warning about the notices; the
+    timers fired, and are neither reported failed nor put back."""
+    due = START + timedelta(hours=1)
+    ids = open_rescues(system, clock, 5, due)
+
+    def queue_down(batches: list[list[int]]) -> None:
+        raise ConnectionError("Error 111 connecting to redis")
+
+    system.engine.notifications_queued = queue_down
+    clock.set(due)
+    with caplog.at_level(logging.INFO):
+        assert fire_due_timers(system.engine) == len(ids)
+    assert all(firings(system)[(cid, ELEMENT)] == 1 for cid in ids)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "committed" in warnings[0]
+    assert fire_due_timers(system.engine) == 0  # nothing put back to fire again
+
+
+def test_a_pass_longer_than_the_poll_interval_logs_no_skipped_ticks(
+    system: System, clock: SimulatedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    due = START + timedelta(hours=1)
+    ids = open_rescues(system, clock, 60, due)
+    clock.set(due)
+    with caplog.at_level(logging.DEBUG):
+        running = start_background(system.engine, poll_seconds=0.01)
+        try:
+            deadline = time.monotonic() + 120
+            while sum(firings(system).values()) < len(ids) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.2)  # idle ticks too
+        finally:
+            running.shutdown(wait=True)
+    assert sum(firings(system).values()) == len(ids)
+    assert running.loop.passes >= 1
+    noisy = [
+        r.getMessage() for r in caplog.records if "skipped" in r.getMessage() or "running instances" in r.getMessage()
+    ]
+    assert noisy == []

@@ -1,0 +1,195 @@
+"""One language at a time (issue 15): every console page, for the users who open it, in zh-CN and in
+English, in Debian's Chromium. What the page shows — its visible text, its title, placeholders and
+button labels — holds no word of the other script and no snake_case code. Data people typed or
+registered (addresses, names, notes, BPMN names an analyst wrote) is marked `translate="no"` and
+left out, as are the diagrams and the map, which draw the analysts' and the map's own words.
+The sign-in error and a form's validation messages are checked in both languages too."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from engine.models import CaseTask
+from engine.scheduler import fire_due_timers
+from infra.clock import SimulatedClock
+from processes.system import System
+from tests.support.console_harness import (
+    CHROMIUM,
+    DESKTOP,
+    PASSWORD,
+    context,
+    demo_elevator,
+    page_errors,
+    sign_in,
+    start_rescue,
+)
+from web.console.assets import NODE_MODULES
+
+if os.environ.get("CI") == "true":
+    assert os.path.exists(CHROMIUM) and (NODE_MODULES / "bpmn-js").is_dir()
+else:
+    pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM) or not (NODE_MODULES / "bpmn-js").is_dir():
+        pytest.skip("needs /usr/bin/chromium and web/node_modules (make install)", allow_module_level=True)
+pytestmark = pytest.mark.timeout(300)
+
+# Everything a person reads on the page, minus data and drawings (see the module's note).
+VISIBLE_TEXT = """() => {
+  const skip = '[translate=no], script, style, noscript, .djs-container, .leaflet-container, .bjs-container';
+  const out = [document.title];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!el || el.closest(skip) || !node.textContent.trim()) continue;
+    if (!el.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) continue;
+    if (el.closest('select') && !el.closest('option')) continue;
+    out.push(node.textContent.trim());
+  }
+  for (const el of document.querySelectorAll('[placeholder], [aria-label], button[title], a[title]')) {
+    if (el.closest(skip)) continue;
+    for (const name of ['placeholder', 'aria-label', 'title']) {
+      if (el.getAttribute(name)) out.push(el.getAttribute(name));
+    }
+  }
+  return out;
+}"""
+CJK = re.compile(r"[\u3400-\u9fff\uff01-\uff5e\u3000-\u303f]")
+SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
+# Latin words a Chinese page may show: units and formats people in the trade say as they are, the
+# hotline's letters, and the modeler's technical names an analyst types (forms/*.json, dueIn, ISO 8601).
+ZH_ALLOWED = {"PDF", "CSV", "XLSX", "BPMN", "SLA", "IoT", "ISO", "forms", "json", "dueIn", "PT5M", "OpenStreetMap"}
+
+
+def problems(texts: list[str], lang: str) -> list[str]:
+    found = []
+    for text in texts:
+        if SNAKE.search(text):
+            found.append(f"code {SNAKE.search(text).group(0)!r} in {text!r}")
+        if lang == "en" and CJK.search(text):
+            found.append(f"Chinese in English: {text!r}")
+        if lang == "zh-CN":
+            words = [w for w in LATIN_WORD.findall(text) if w not in ZH_ALLOWED]
+            if words:
+                found.append(f"English in Chinese: {words} in {text!r}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def cases(system: System, clock: SimulatedClock) -> dict[str, int]:
+    """A rescue half done (verified, accepted) and one escalated to level 3, so the pages have it all:
+    open tasks, a timeline with assignments, timers and escalations, notifications."""
+    done = start_rescue(system, demo_elevator(system), source="qr", phone="13912345678", trapped_count=2)
+
+    def task(case_id: int, bpmn_id: str) -> int:
+        with system.sessions() as session:
+            return session.scalars(select(CaseTask.id).where(CaseTask.case_id == case_id,
+                                                             CaseTask.bpmn_id == bpmn_id)).one()
+
+    system.engine.complete_task(task(done, "verify_dispatch"), {"outcome": "dispatch", "trapped_count": 2,
+                                                                "note": "两人被困"}, actor="dispatcher")
+    system.engine.complete_task(task(done, "accept_order"), {"eta_minutes": 15, "technician": "演示维保员"},
+                                actor="maint")
+    late = start_rescue(system, _other_elevator(system, exclude=demo_elevator(system)))
+    system.engine.complete_task(task(late, "verify_dispatch"), {"outcome": "dispatch"}, actor="dispatcher")
+    clock.advance(timedelta(minutes=11))
+    fire_due_timers(system.engine)
+    return {"rescue": done, "escalated": late, "arrival": task(done, "report_arrival"),
+            "accept": task(late, "accept_order")}
+
+
+def _other_elevator(system: System, *, exclude: int) -> int:
+    from registry.models import Elevator, User
+
+    with system.sessions() as session:
+        unit = session.scalar(select(User.organisation_id).where(User.username == "maint"))
+        return session.scalars(select(Elevator.id).where(Elevator.maintenance_unit_id == unit,
+                                                         Elevator.id != exclude).order_by(Elevator.id)).first()
+
+
+# user -> the pages they open (path, a selector that is there once the page's data arrived)
+def journeys(c: dict[str, int], elevator_id: int) -> dict[str, list[tuple[str, str]]]:
+    return {
+        "dispatcher": [
+            ("/console/", "#home-tasks li"),
+            ("/console/inbox?scope=org", "#task-list[data-loaded]"),
+            (f"/console/cases/{c['rescue']}", "#diagram[data-rendered]"),
+            ("/console/cases", "#case-table tbody tr[data-case-id]"),
+            ("/console/notifications", "#notification-list li"),
+            ("/console/screens/dispatch", "#map[data-points]"),
+            ("/console/screens/equipment", "#equipment-screen[data-updated]"),
+        ],
+        "maint": [
+            ("/console/inbox", "#task-list[data-loaded]"),
+            (f"/console/tasks/{c['arrival']}", "#form-fields .field"),
+            (f"/console/elevators/{elevator_id}", "#el-facts tr"),
+        ],
+        "regulator": [
+            ("/console/", "#home-escalations tr[data-case-id]"),
+            (f"/console/cases/{c['escalated']}", "#timeline li[data-kind=escalated]"),
+        ],
+        "analyst": [
+            ("/console/", "#home-definitions tr"),
+            ("/console/modeler?key=rescue", "#modeler-root[data-loaded]"),
+        ],
+    }
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_every_page_speaks_one_language(system: System, base: str, browser: Any, cases: dict[str, int],
+                                        lang: str) -> None:
+    found: list[str] = []
+    for user, pages in journeys(cases, demo_elevator(system)).items():
+        ctx = context(browser, DESKTOP, lang=lang)
+        page = ctx.new_page()
+        errors = page_errors(page)
+        page.goto(f"{base}/console/signin?lang={'en' if lang == 'en' else 'zh-CN'}")
+        found += [f"signin: {p}" for p in problems(page.evaluate(VISIBLE_TEXT), lang)]
+        assert page.get_attribute("html", "lang") == lang
+        sign_in(page, base, user)
+        for path, ready in pages:
+            page.goto(base + path)
+            page.locator(ready).first.wait_for(state="attached")
+            page.wait_for_load_state("networkidle")
+            assert page.get_attribute("html", "lang") == lang, path
+            found += [f"{user} {path}: {p}" for p in problems(page.evaluate(VISIBLE_TEXT), lang)]
+        ctx.close()
+        assert errors == [], (user, errors)
+    assert found == [], "\n".join(found)
+
+
+@pytest.mark.parametrize(("lang", "wrong_password", "too_many"), [
+    ("zh-CN", "用户名或密码错误。", "不能大于 50"),
+    ("en", "Wrong username or password.", "Must be at most 50"),
+])
+def test_sign_in_error_and_form_errors_in_the_readers_language(system: System, base: str, browser: Any,
+                                                               cases: dict[str, int], lang: str,
+                                                               wrong_password: str, too_many: str) -> None:
+    ctx = context(browser, DESKTOP, lang=lang)
+    page = ctx.new_page()
+    page.goto(f"{base}/console/signin?lang={lang}")
+    page.fill("input[name=username]", "dispatcher")
+    page.fill("input[name=password]", PASSWORD + "x")
+    page.click("button[type=submit]")
+    page.locator("#signin-error:not([hidden])").wait_for()
+    assert page.inner_text("#signin-error") == wrong_password
+    sign_in(page, base, "maint")
+    page.goto(f"{base}/console/tasks/{cases['accept']}")
+    page.locator("#claim-task, #release-task").first.wait_for()
+    if page.locator("#claim-task").count():
+        page.click("#claim-task")
+        page.locator("#release-task").wait_for()
+    page.fill("input[name=eta_minutes]", "999")  # at most 240
+    page.click("#submit-task")
+    error = page.locator("[data-error-for=eta_minutes]")
+    error.wait_for()
+    assert error.inner_text() == too_many.replace("50", "240")
+    label = page.inner_text("[data-field=eta_minutes] .label")
+    assert label.startswith("预计到达" if lang == "zh-CN" else "Arriving in")
+    ctx.close()
