@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from redis import Redis
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select
 
 from detectors.rules.findings import Change, Finding, WarningType
 from engine.models import Case
@@ -22,7 +22,8 @@ from infra.jobs import CASES_P1, RqJobs
 from liftcase.bootstrap import JOBS
 from processes.telemetry import JOB as TELEMETRY
 from registry.models import Elevator
-from tests.support.private_servers import PrivatePostgres, PrivateRedis, spawn_liftcase, spawn_module, stop_process
+from tests.support.private_pg import PrivatePostgres, need_private_cluster
+from tests.support.private_servers import PrivateRedis, spawn_liftcase, spawn_module, stop_process
 from tests.support.system import START, make_system
 
 PG_PORT, API_PORT, REDIS_PORT = 7202, 7203, 7204
@@ -33,13 +34,13 @@ RESCUES = 5
 
 @pytest.fixture
 def private_pg() -> Iterator[PrivatePostgres]:
-    server = PrivatePostgres(PG_PORT).start()
-    admin = create_engine(server.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("CREATE DATABASE liftcase"))
-    admin.dispose()
-    yield server
-    server.close()
+    need_private_cluster()
+    cluster = PrivatePostgres(PG_PORT)
+    try:
+        cluster.create()
+        yield cluster
+    finally:
+        cluster.drop()
 
 
 def rescue(elevator_id: int) -> dict[str, object]:
@@ -66,7 +67,7 @@ def test_api_and_worker_ride_out_a_database_outage(
     private_pg: PrivatePostgres, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
     redis_url = private_redis.url
-    url = private_pg.url.rsplit("/", 1)[0] + "/liftcase"
+    url = private_pg.database("liftcase")
     system = make_system(url, SimulatedClock(START), elevators=40)
     with system.sessions() as session:
         elevators = list(session.scalars(select(Elevator.id).order_by(Elevator.id).limit(RESCUES)))

@@ -1,12 +1,12 @@
-"""Private Redis and PostgreSQL servers for fault tests: started by the test on a port of its own,
-stopped and started again at will, always by their pid; the shared services are never touched.
-Also: a slow notification gateway (a real local HTTP endpoint) and `liftcase` child processes."""
+"""A private Redis for fault tests (PostgreSQL's: tests/support/private_pg.py): started by the test
+on a port of its own, stopped and started again at will, by its pid; the shared Redis is never
+touched. Also: a slow notification gateway (a real local HTTP endpoint) and `liftcase` child
+processes."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -20,7 +20,6 @@ from pathlib import Path
 from connectors.notify.gateway import DEDUPE_HEADER
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
 def _wait_port(port: int, up: bool, seconds: float = 30) -> None:
@@ -78,53 +77,6 @@ class PrivateRedis:
             self.proc.kill()
             self.proc.wait()
             self.proc = None
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class PrivatePostgres:
-    """A PostgreSQL cluster of its own (initdb in a temporary directory, run as the `postgres` user,
-    trust auth) on `port`; `stop()` is a fast shutdown (connections are cut), `start()` again."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.dir = Path(tempfile.mkdtemp(prefix="liftcase-pg-"))
-        self.data = self.dir / "data"
-        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-        if os.geteuid() == 0:
-            shutil.chown(self.dir, "postgres", "postgres")
-        self._as_postgres([str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"])
-
-    def _as_postgres(self, args: list[str]) -> None:
-        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        subprocess.run([*prefix, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def start(self) -> PrivatePostgres:
-        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", opts, "-l", str(self.dir / "log"),
-                           "-w", "start"])  # fmt: skip
-        _wait_port(self.port, up=True)
-        return self
-
-    def pid(self) -> int:
-        return int((self.data / "postmaster.pid").read_text().split()[0])
-
-    def stop(self) -> None:
-        if not (self.data / "postmaster.pid").exists():
-            return
-        pid = self.pid()
-        os.kill(pid, signal.SIGINT)  # fast shutdown: active connections are terminated
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
-        _wait_port(self.port, up=False)
-
-    def close(self) -> None:
-        if (self.data / "postmaster.pid").exists():
-            self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
