@@ -15,7 +15,9 @@ from sqlalchemy import create_engine, text
 
 
 def _version() -> str | None:
-    versions = sorted((p.name for p in Path("/usr/lib/postgresql").glob("*") if (p / "bin" / "postgres").exists()), key=int)
+    versions = sorted(
+        (p.name for p in Path("/usr/lib/postgresql").glob("*") if (p / "bin" / "postgres").exists()), key=int
+    )
     return versions[-1] if versions else None
 
 
