@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PG = os.environ.get("LIFTCASE_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS = os.environ.get("LIFTCASE_BENCH_REDIS", "redis://127.0.0.1:6379/1")
+REDIS = os.environ.get("LIFTCASE_BENCH_REDIS", "redis://127.0.0.1:6379/13")
 ELEMENT = "t_level2"  # the rescue's "not accepted 5 minutes after the report" timer
 LADDER = timedelta(minutes=5)
 LOOKAHEAD = 60.0  # the scheduler's default (Settings.timer_lookahead_seconds)

@@ -15,8 +15,9 @@ from sqlalchemy import create_engine, text
 
 
 def _version() -> str | None:
-    installed = Path("/usr/lib/postgresql").glob("*")
-    versions = sorted((p.name for p in installed if (p / "bin" / "postgres").exists()), key=int)
+    versions = sorted(
+        (p.name for p in Path("/usr/lib/postgresql").glob("*") if (p / "bin" / "postgres").exists()), key=int
+    )
     return versions[-1] if versions else None
 
 
