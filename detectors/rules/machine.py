@@ -100,6 +100,9 @@ class DeviceState:
     # message may have ended them in time): type -> (onset, the missing seqs first..last). A missing
     # message that arrives late and still shows the condition past the limit proves it.
     unsure: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    # Volatile: timed conditions whose onset message followed a gap -> the seq just before it (a late
+    # message with that seq showing the condition moves the onset back to its time).
+    onset_gap: dict[str, int] = field(default_factory=dict)
 
     def durable(self) -> dict[str, Any]:
         return {
@@ -163,11 +166,14 @@ class _Judge:
             if start is not None:
                 self.ended[name] = start
                 self.st.dirty = True
+                self.st.onset_gap.pop(name, None)
             return False
         start = since.get(name)
         if start is None:
             since[name] = self.ts_iso
             self.st.dirty = True
+            if self.missing:  # the condition may have begun in a missing message (see judge_late)
+                self.st.onset_gap[name] = self.m.seq - 1
             return seconds <= 0
         return self.ts - datetime.fromisoformat(start) >= timedelta(seconds=seconds)
 
@@ -397,7 +403,8 @@ def judge_late(st: DeviceState, m: StatusMessage, th: Thresholds) -> list[Findin
     """A late message (transport reordering) does not roll the state back, but what it alone proves
     still happened: the alarm button, overspeed, overload (raised; the next message in order clears
     what no longer holds), and a timed condition still holding past its limit that a message after
-    the gap it filled had ended (raised and cleared)."""
+    the gap it filled had ended (raised and cleared); and the true onset of a timed condition whose
+    first message was overtaken."""
     j = _Judge(st, m, late=True)
     power_rescue = W.POWER_LOSS in st.active and st.active[W.POWER_LOSS][1] == "rescue"
     if m.alarm_button == 1 and not power_rescue and not _was_open(st, W.TRAPPED, m.ts):
@@ -406,6 +413,14 @@ def judge_late(st: DeviceState, m: StatusMessage, th: Thresholds) -> list[Findin
         _overspeed(j, th)
     if not _was_open(st, W.OVERLOAD, m.ts):
         _overload(j, th)
+    for name, before in list(st.onset_gap.items()):
+        onset = st.since.get(name)
+        if onset is None or name in st.active or m.seq != before:
+            continue
+        if CONDITIONS[W(name)](m) and m.ts < datetime.fromisoformat(onset):
+            st.since[name] = j.ts_iso  # the condition began here: its limit counts from here
+            st.onset_gap[name] = before - 1
+            st.dirty = True
     for name, (onset, first, last) in list(st.unsure.items()):
         wtype = W(name)
         if first <= m.seq <= last and wtype not in st.active and CONDITIONS[wtype](m):

@@ -179,6 +179,18 @@ def test_the_missing_message_arriving_late_that_ended_it_in_time_proves_nothing(
     assert box.raised() == []
 
 
+def test_an_overtaken_first_message_still_sets_the_onset() -> None:
+    """Doors open out of the zone 2.5 s; the 'opening' message arrives after the 'open' one."""
+    box = Box(**BETWEEN_FLOORS)
+    box.send(0)
+    opening = box.message(1, door_status=OPENING)
+    box.send(2, door_status=OPEN)
+    box.judge(opening)
+    box.send(3.5, door_status=CLOSING)
+    assert box.raised() == [("door_open_outside_zone", "warning")]
+    assert box.keys() == [f"B1:door_open_outside_zone:{at(1).isoformat()}"]
+
+
 # -- item 6: deadlines judged on a clock when the box is silent ----------------------------------------
 def test_silent_box_with_a_passenger_stopped_between_floors() -> None:
     """Power cut: the box says nothing more. Abnormal stop at 15 s, trapped at 30 s, each once."""
