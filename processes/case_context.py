@@ -76,3 +76,38 @@ def case_contexts(session: Session, cases: Iterable[Case]) -> dict[int, dict[str
         ctx["opened_at"] = case.opened_at.isoformat()
         out[case_id] = ctx
     return out
+
+
+def active_rescues(session: Session, scope: Any, limit: int = 50) -> list[dict[str, Any]]:
+    """Open rescues in the scope, oldest report first (the longest trapped on top), each with its
+    context, escalation level, maintenance unit and whether someone has accepted or arrived."""
+    from processes.visibility import cases_visible
+    from registry.models import Organisation
+
+    cases = list(
+        session.scalars(
+            select(Case)
+            .where(cases_visible(scope), Case.case_type == "rescue", Case.status == "open")
+            .order_by(Case.opened_at, Case.id)
+            .limit(limit)
+        )
+    )
+    contexts = case_contexts(session, cases)
+    units = dict(
+        session.execute(
+            select(Elevator.id, Organisation.name)
+            .join(Organisation, Organisation.id == Elevator.maintenance_unit_id)
+            .where(Elevator.id.in_({c.elevator_id for c in cases if c.elevator_id}))
+        ).all()
+    ) if cases else {}
+    return [
+        {
+            "id": c.id,
+            "number": c.number,
+            "escalation_level": c.escalation_level,
+            "milestones": sorted((c.milestones or {}).keys()),
+            "maintenance_unit": units.get(c.elevator_id) if c.elevator_id else None,
+            "context": contexts.get(c.id, {}),
+        }
+        for c in cases
+    ]

@@ -251,6 +251,7 @@ ZH_CN: dict[str, str] = {
     "Someone changed this first; the page shows the latest state.": "已被他人先行处理，页面已显示最新状态。",
     "The file is too large.": "文件过大。",
     "Menu": "菜单",
+    "Rescues under way": "正在救援",
 }
 
 # (context, message): words another package's catalog translates differently.
