@@ -17,7 +17,7 @@ def _words() -> dict[str, str]:
     return {
         "nav_home": _("Home"), "nav_inbox": _("Tasks"), "nav_cases": _("Cases"),
         "nav_dispatch": _("Dispatch screen"), "nav_equipment": _("Equipment screen"),
-        "nav_modeler": _("Process modeler"), "nav_notifications": _("Notifications"),
+        "nav_modeler": _("Process modeler"), "nav_reports": _("Reports"), "nav_notifications": _("Notifications"),
         "loading": _("Loading…"), "error": _("Something went wrong"), "saved": _("Saved"),
         "due_in": _("due in"), "overdue_by": _("overdue by"), "no_due": _("no due time"),
         "min": _("min"), "h": _("h"), "d": _("d"), "s": _("s"),

@@ -433,3 +433,35 @@ def test_the_technicians_eta_reaches_the_passenger_and_the_dispatch_screen(syste
     assert "已被困" in row.inner_text() and "响应级别" in row.inner_text()
     wall.close()
     assert errors == []
+
+
+def test_auditor_downloads_an_audit_package_and_keeps_its_digest(system: System, base: str, browser: Any) -> None:
+    """The reports page builds the audit package of a date range and shows its manifest digest to
+    copy and keep; the monthly PDFs and exports are links on the same page."""
+    import json
+    import zipfile
+
+    from reports.audit_verify import manifest_digest
+
+    start_rescue(system, demo_elevator(system))
+    ctx = context(browser, DESKTOP)
+    page = ctx.new_page()
+    errors = page_errors(page)
+    sign_in(page, base, "auditor")
+    page.click("[data-nav=reports]")
+    page.wait_for_url(f"{base}/console/reports")
+    day = system.clock.now().date()
+    page.fill("input[name=from]", (day - timedelta(days=1)).isoformat())
+    page.fill("input[name=to]", (day + timedelta(days=1)).isoformat())
+    with page.expect_download() as download:
+        page.click("#audit-download")
+    page.locator("#audit-result:not([hidden])").wait_for()
+    digest = page.input_value("#audit-digest")
+    assert re.fullmatch(r"[0-9a-f]{64}", digest)
+    with zipfile.ZipFile(download.value.path()) as package:
+        manifest = json.loads(package.read("manifest.json"))
+    assert manifest["digest"] == digest == manifest_digest(manifest)  # the one to keep, apart from the file
+    assert "month=" in page.get_attribute("#rescue-pdf", "href")
+    shot(page, "reports-auditor", full_page=True)
+    ctx.close()
+    assert errors == []
