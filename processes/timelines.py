@@ -149,7 +149,8 @@ def _sentence(kind: str, p: dict[str, Any], lang: str | None, names: dict[int, s
         case "case_cancelled":
             return f"Case cancelled: {_d(p.get('reason'))}" if en else f"撤销案件：{_d(p.get('reason'))}"
         case "case_failed":
-            where = _d(f"{p.get('element')} {p.get('name') or ''}".strip())
+            named = (f" “{_d(p['name'])}”" if en else f" 「{_d(p['name'])}」") if p.get("name") else ""
+            where = f"{_d(p.get('element'))}{named}"
             return (
                 f"Process stopped at {where}: {_d(p.get('label', ''))}"
                 if en
