@@ -224,13 +224,9 @@ def _names(
     people: dict[str, str] = {}
     if ids or usernames:
         for uid, username, display in session.execute(
-            select(User.id, User.username, User.display_name).where(
-                or_(User.id.in_(ids), User.username.in_(usernames))
-            )
+            select(User.id, User.username, User.display_name).where(or_(User.id.in_(ids), User.username.in_(usernames)))
         ):
             names[uid] = display
             people[username] = display
-    titles = dict(
-        session.execute(select(CaseTask.bpmn_id, CaseTask.title).where(CaseTask.case_id == case_id)).all()
-    )
+    titles = dict(session.execute(select(CaseTask.bpmn_id, CaseTask.title).where(CaseTask.case_id == case_id)).all())
     return names, titles, people

@@ -273,6 +273,8 @@ ZH_CN: dict[str, str] = {
     "Period": "期间",
     "Pages": "页数",
     "Created": "生成时间",
+    "Alarm sound on": "提示音：开",
+    "Alarm sound off": "提示音：关",
 }
 
 # (context, message): words another package's catalog translates differently.
