@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test install lint bench clean screenshots
 
 # Debian packages the tests and the demo use: Chromium for browser tests, CJK fonts for PDFs,
 # poppler-utils (pdftotext) to read PDFs back. Installed once when missing (needs root or sudo).
@@ -35,7 +35,12 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	web/node_modules/.bin/bpmnlint bpmn/*.bpmn
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The README's screenshots: the browser tests write them to docs/screenshots/ instead of var/.
+screenshots: $(STAMP)
+	CI=true LIFTCASE_SCREENSHOTS=docs $(BIN)/python -m pytest -q -p no:cacheprovider tests/web/console
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

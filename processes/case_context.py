@@ -35,13 +35,17 @@ def case_contexts(session: Session, cases: Iterable[Case]) -> dict[int, dict[str
     if not by_id:
         return {}
     elevator_ids = {c.elevator_id for c in by_id.values() if c.elevator_id}
-    elevators = {
-        e.id: e for e in session.scalars(select(Elevator).where(Elevator.id.in_(elevator_ids)))
-    } if elevator_ids else {}
+    elevators = (
+        {e.id: e for e in session.scalars(select(Elevator).where(Elevator.id.in_(elevator_ids)))}
+        if elevator_ids
+        else {}
+    )
     district_codes = {c.district_code for c in by_id.values() if c.district_code}
-    districts = dict(
-        session.execute(select(District.code, District.name).where(District.code.in_(district_codes))).all()
-    ) if district_codes else {}
+    districts = (
+        dict(session.execute(select(District.code, District.name).where(District.code.in_(district_codes))).all())
+        if district_codes
+        else {}
+    )
     done = session.execute(
         select(CaseTask.case_id, CaseTask.role, CaseTask.data, CaseTask.completed_at)
         .where(CaseTask.case_id.in_(by_id), CaseTask.status == TaskStatus.COMPLETED)
@@ -65,8 +69,11 @@ def case_contexts(session: Session, cases: Iterable[Case]) -> dict[int, dict[str
         elevator = elevators.get(case.elevator_id) if case.elevator_id else None
         if elevator is not None:
             ctx.update(
-                elevator_id=elevator.id, register_code=elevator.register_code, address=elevator.address,
-                lat=elevator.lat, lon=elevator.lon,
+                elevator_id=elevator.id,
+                register_code=elevator.register_code,
+                address=elevator.address,
+                lat=elevator.lat,
+                lon=elevator.lon,
             )
         if case.district_code:
             ctx["district_code"] = case.district_code
@@ -76,3 +83,42 @@ def case_contexts(session: Session, cases: Iterable[Case]) -> dict[int, dict[str
         ctx["opened_at"] = case.opened_at.isoformat()
         out[case_id] = ctx
     return out
+
+
+def active_rescues(session: Session, scope: Any, limit: int = 50) -> list[dict[str, Any]]:
+    """Open rescues in the scope, oldest report first (the longest trapped on top), each with its
+    context, escalation level, maintenance unit and whether someone has accepted or arrived."""
+    from processes.visibility import cases_visible
+    from registry.models import Organisation
+
+    cases = list(
+        session.scalars(
+            select(Case)
+            .where(cases_visible(scope), Case.case_type == "rescue", Case.status == "open")
+            .order_by(Case.opened_at, Case.id)
+            .limit(limit)
+        )
+    )
+    contexts = case_contexts(session, cases)
+    units = (
+        dict(
+            session.execute(
+                select(Elevator.id, Organisation.name)
+                .join(Organisation, Organisation.id == Elevator.maintenance_unit_id)
+                .where(Elevator.id.in_({c.elevator_id for c in cases if c.elevator_id}))
+            ).all()
+        )
+        if cases
+        else {}
+    )
+    return [
+        {
+            "id": c.id,
+            "number": c.number,
+            "escalation_level": c.escalation_level,
+            "milestones": sorted((c.milestones or {}).keys()),
+            "maintenance_unit": units.get(c.elevator_id) if c.elevator_id else None,
+            "context": contexts.get(c.id, {}),
+        }
+        for c in cases
+    ]

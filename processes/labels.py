@@ -159,5 +159,5 @@ def label(table: dict[str, tuple[str, str]], code: object, lang: str | None = No
 
 
 def all_labels(lang: str | None) -> dict[str, str]:
-    """"role_maintenance": "维保单位", … for the console's scripts."""
+    """ "role_maintenance": "维保单位", … for the console's scripts."""
     return {f"{kind}_{code}": label(table, code, lang) for kind, table in TABLES.items() for code in table}

@@ -157,7 +157,8 @@ def _sentence(kind: str, p: dict[str, Any], lang: str | None, names: dict[int, s
         case "case_cancelled":
             return f"Case cancelled: {_d(p.get('reason'))}" if en else f"撤销案件：{_d(p.get('reason'))}"
         case "case_failed":
-            where = _d(f"{p.get('element')} {p.get('name') or ''}".strip())
+            named = (f" “{_d(p['name'])}”" if en else f" 「{_d(p['name'])}」") if p.get("name") else ""
+            where = f"{_d(p.get('element'))}{named}"
             return (
                 f"Process stopped at {where}: {_d(p.get('label', ''))}"
                 if en
@@ -231,13 +232,9 @@ def _names(
     people: dict[str, str] = {}
     if ids or usernames:
         for uid, username, display in session.execute(
-            select(User.id, User.username, User.display_name).where(
-                or_(User.id.in_(ids), User.username.in_(usernames))
-            )
+            select(User.id, User.username, User.display_name).where(or_(User.id.in_(ids), User.username.in_(usernames)))
         ):
             names[uid] = display
             people[username] = display
-    titles = dict(
-        session.execute(select(CaseTask.bpmn_id, CaseTask.title).where(CaseTask.case_id == case_id)).all()
-    )
+    titles = dict(session.execute(select(CaseTask.bpmn_id, CaseTask.title).where(CaseTask.case_id == case_id)).all())
     return names, titles, people

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.models import Case, CaseStatus
 from infra.settings import CITY_TZ
+from processes.case_context import case_contexts
 from processes.catalogue import CASE_TYPES
 from registry.models import Elevator, Organisation
 
@@ -93,6 +94,7 @@ class Progress:
     close_reason: str | None
     address: str
     milestones: list[Milestone]
+    eta: datetime | None = None  # when the technician said they would arrive, until they are there
 
 
 def progress(session: Session, token: str) -> Progress | None:
@@ -124,6 +126,11 @@ def progress(session: Session, token: str) -> Progress | None:
         steps.append(Milestone("closed", None))
     if case.status != CaseStatus.OPEN and case.closed_at is not None:
         steps = [Milestone(m.name, case.closed_at.astimezone(CITY_TZ)) if m.name == "closed" else m for m in steps]
+    eta = None
+    arrived = any(m.name == "on_site" and m.at for m in steps)
+    if case.status == CaseStatus.OPEN and not arrived:
+        eta_at = case_contexts(session, [case]).get(case.id, {}).get("eta_at")
+        eta = datetime.fromisoformat(eta_at).astimezone(CITY_TZ) if eta_at else None
     return Progress(
         number=case.number,
         kind=link.kind,
@@ -131,4 +138,5 @@ def progress(session: Session, token: str) -> Progress | None:
         close_reason=case.close_reason,
         address=elevator.address,
         milestones=steps,
+        eta=eta,
     )

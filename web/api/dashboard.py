@@ -13,6 +13,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from processes import dashboard, elevator_facts
+from processes.case_context import active_rescues
 from registry.scope import Scope
 from web.http import context
 
@@ -126,3 +127,21 @@ class MapView(MethodView):
         """Open cases with their positions."""
         scope = context.scope()
         return _cached(_key("map", scope), lambda: dashboard.open_case_points(context.db(), scope))
+
+
+class RescueSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    escalation_level = fields.Integer()
+    milestones = fields.List(fields.String())
+    maintenance_unit = fields.String(allow_none=True)
+    context = fields.Dict()
+
+
+@blp.route("/dashboard/rescues")
+class RescuesView(MethodView):
+    @blp.response(200, RescueSchema(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """Open rescues, the longest trapped first: where, how many, level, unit, technician and ETA."""
+        scope = context.scope()
+        return _cached(_key("rescues", scope), lambda: active_rescues(context.db(), scope))

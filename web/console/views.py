@@ -5,6 +5,7 @@ each page's ES module fetches its data from the JSON API under /api/v1 with the 
 from __future__ import annotations
 
 import unicodedata
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -33,6 +34,8 @@ def _nav(roles: frozenset[str]) -> list[tuple[str, str, str]]:
         items += [("console.dispatch_screen", "nav_dispatch", "dispatch"),
                   ("console.equipment_screen", "nav_equipment", "equipment"),
                   ("console.equipment_register", "nav_register", "register")]
+    if roles & {Role.REGULATOR, Role.AUDITOR, Role.ADMIN}:
+        items.append(("console.reports", "nav_reports", "reports"))
     if roles & {Role.ANALYST, Role.ADMIN}:
         items.append(("console.modeler", "nav_modeler", "modeler"))
     items.append(("console.notifications", "nav_notifications", "notifications"))
@@ -149,6 +152,15 @@ def equipment_screen() -> str:
 @bp.get("/equipment")
 def equipment_register() -> str:
     return page("register.html", districts=_districts())
+
+
+@bp.get("/reports")
+@auth.require_roles(Role.REGULATOR, Role.AUDITOR, Role.ADMIN)
+def reports() -> str:
+    today = context.system().clock.now().astimezone(CITY_TZ).date()
+    first = today.replace(day=1)
+    last_month = (first - timedelta(days=1)).strftime("%Y-%m")
+    return page("reports.html", today=today.isoformat(), month_start=first.isoformat(), last_month=last_month)
 
 
 @bp.get("/notifications")

@@ -397,3 +397,71 @@ def _idle_elevator(system: System) -> int:
         return found
 
 
+
+
+def test_the_technicians_eta_reaches_the_passenger_and_the_dispatch_screen(system: System, base: str,
+                                                                           browser: Any) -> None:
+    """A passenger's 一键救援, verified, accepted with "arriving in 15 minutes": the passenger's tracking
+    page says when the rescuers are expected, and the dispatch screen lists the rescue under way
+    with its level, unit, technician and that time."""
+    from connectors.qr.flows import call_rescue
+    from infra.settings import CITY_TZ
+
+    elevator = _idle_elevator(system)
+    call = call_rescue(system, elevator, {"phone": "13912345678", "trapped_count": 1, "note": ""}, nonce="eta-1")
+    case_id = call.intake.case_id
+    system.engine.complete_task(task_row(system, case_id, "verify_dispatch").id, {"outcome": "dispatch"},
+                                actor="dispatcher")
+    system.engine.complete_task(task_row(system, case_id, "accept_order").id,
+                                {"eta_minutes": 15, "technician": "演示维保员"}, actor="maint")
+    expected = (system.clock.now() + timedelta(minutes=15)).astimezone(CITY_TZ).strftime("%H:%M")
+
+    ctx = context(browser, PHONE)
+    page = ctx.new_page()
+    page.goto(f"{base}/r/t/{call.token}")
+    assert page.inner_text("#eta") == expected
+    ctx.close()
+
+    wall = context(browser, WALL)
+    page = wall.new_page()
+    errors = page_errors(page)
+    sign_in(page, base, "dispatcher")
+    page.goto(f"{base}/console/screens/dispatch")
+    row = page.locator(f"#rescues li[data-case-id='{case_id}']")
+    row.wait_for()
+    assert expected in row.locator(".eta-state").inner_text() and "演示维保员" in row.inner_text()
+    assert "已被困" in row.inner_text() and "响应级别" in row.inner_text()
+    wall.close()
+    assert errors == []
+
+
+def test_auditor_downloads_an_audit_package_and_keeps_its_digest(system: System, base: str, browser: Any) -> None:
+    """The reports page builds the audit package of a date range and shows its manifest digest to
+    copy and keep; the monthly PDFs and exports are links on the same page."""
+    import json
+    import zipfile
+
+    from reports.audit_verify import manifest_digest
+
+    start_rescue(system, demo_elevator(system))
+    ctx = context(browser, DESKTOP)
+    page = ctx.new_page()
+    errors = page_errors(page)
+    sign_in(page, base, "auditor")
+    page.click("[data-nav=reports]")
+    page.wait_for_url(f"{base}/console/reports")
+    day = system.clock.now().date()
+    page.fill("input[name=from]", (day - timedelta(days=1)).isoformat())
+    page.fill("input[name=to]", (day + timedelta(days=1)).isoformat())
+    with page.expect_download() as download:
+        page.click("#audit-download")
+    page.locator("#audit-result:not([hidden])").wait_for()
+    digest = page.input_value("#audit-digest")
+    assert re.fullmatch(r"[0-9a-f]{64}", digest)
+    with zipfile.ZipFile(download.value.path()) as package:
+        manifest = json.loads(package.read("manifest.json"))
+    assert manifest["digest"] == digest == manifest_digest(manifest)  # the one to keep, apart from the file
+    assert "month=" in page.get_attribute("#rescue-pdf", "href")
+    shot(page, "reports-auditor", full_page=True)
+    ctx.close()
+    assert errors == []

@@ -198,3 +198,23 @@ def test_the_committed_diagram_layout_is_what_the_layout_script_makes(tmp_path: 
         assert (tmp_path / original.name).read_bytes() == original.read_bytes(), (
             f"{original.name}: its diagram is stale; run `node web/scripts/layout-bpmn.mjs --force bpmn/*.bpmn`"
         )
+
+
+@needs_npm
+def test_the_process_files_pass_bpmnlint_recommended() -> None:
+    """bpmnlint with `bpmnlint:recommended` (the project's .bpmnlintrc turns off only no-bpmndi: the
+    layout draws no pool or lanes; a lane names a role and the console tags each task with it) finds
+    no problem in bpmn/*.bpmn: every node connected both ways, events and gateway branches labelled,
+    no overlapping boundary events, no implicit start, end or join."""
+    import subprocess
+
+    from infra.settings import ROOT
+
+    lint = ROOT / "web" / "node_modules" / ".bin" / "bpmnlint"
+    if not lint.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("bpmnlint is missing (make install runs npm ci)")
+        pytest.skip("bpmnlint is missing")
+    files = sorted(str(p) for p in (ROOT / "bpmn").glob("*.bpmn"))
+    done = subprocess.run([str(lint), *files], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

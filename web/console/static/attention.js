@@ -30,7 +30,7 @@ function tone() {
 function muteButton() {
   const button = h('button', { type: 'button', class: 'link mute', id: 'mute-alarm', 'aria-pressed': String(muted()) });
   const paint = () => {
-    button.textContent = muted() ? '🔕' : '🔔';
+    button.textContent = muted() ? t('sound_off') : t('sound_on'); // words: an emoji needs a font kiosks lack
     button.title = muted() ? t('unmute') : t('mute');
     button.setAttribute('aria-label', button.title);
     button.setAttribute('aria-pressed', String(muted()));

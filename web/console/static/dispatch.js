@@ -2,7 +2,7 @@
 // times, the 30-minute arrival rate, the maintenance-unit ranking and a live warning feed.
 import { api, apiPage, fmtTime, h, live, now, t, typeLabel } from './api.js';
 import { cityMap } from './citymap.js';
-import { data } from './context.js';
+import { data, tickTrapped, trappedFor } from './context.js';
 
 function word(kind, code) {
   const key = `${kind}_${code}`;
@@ -56,11 +56,31 @@ async function feed() {
     ' ', data('span', {}, w.address || ''))) : [h('li', { class: 'muted' }, t('no_items'))]));
 }
 
+// Every rescue under way, the longest trapped first: where, how many, level, unit, who comes and when.
+async function rescues() {
+  const items = await api('/dashboard/rescues');
+  document.getElementById('rescue-count').textContent = items.length;
+  document.getElementById('rescues').replaceChildren(...(items.length ? items.map((r) => {
+    const c = r.context || {};
+    const state = r.milestones.includes('on_site') ? t('milestone_on_site')
+      : c.eta_at ? `${t('eta')} ${fmtTime(c.eta_at).slice(11)}` : r.milestones.includes('accepted') ? t('milestone_accepted')
+        : r.milestones.includes('dispatched') ? t('milestone_dispatched') : t('milestone_reported');
+    return h('li', { class: `rescue level-${r.escalation_level}`, 'data-case-id': r.id },
+      h('div', { class: 'rescue-head' }, data('a', { href: `/console/cases/${r.id}` }, r.number), ' ',
+        trappedFor(c), ' ', h('span', { class: 'level' }, `${t('level')} ${r.escalation_level}`)),
+      h('div', {}, data('span', { class: 'address' }, c.address || ''), c.district ? [' · ', data('span', {}, c.district)] : null),
+      h('div', { class: 'muted' }, `${t('trapped')} ${c.trapped_count ?? '—'}`, c.injured ? [' · ', h('span', { class: 'injured' }, t('injured'))] : null,
+        ' · ', data('span', {}, r.maintenance_unit || '—'),
+        c.technician ? [' · ', data('span', {}, c.technician)] : null, ' · ', h('strong', { class: 'eta-state' }, state)));
+  }) : [h('li', { class: 'muted' }, t('no_items'))]));
+}
+
 async function refresh() {
-  await Promise.allSettled([summary(), points(), feed()]);
+  await Promise.allSettled([summary(), points(), feed(), rescues()]);
   root.dataset.updated = String(Date.now());
 }
 
 setInterval(() => { document.getElementById('screen-clock').textContent = fmtTime(new Date(now()).toISOString()); }, 1000);
 refresh();
+tickTrapped(root);
 live(refresh, { everySeconds: 10 });
