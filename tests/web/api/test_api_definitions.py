@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -35,7 +36,9 @@ def test_analyst_validates_and_deploys_a_new_version(api: tuple[System, Flask]) 
     )
     analyst = Client(app, "analyst")
     listed = {p["key"]: p for p in analyst.get("/api/v1/process-definitions").get_json()}
-    assert set(listed) == {"rescue", "warning", "rectification", "expiry", "complaint"}
+    # every shipped process, the seven case types of the catalogue
+    assert set(listed) == {p.stem for p in Path(system.settings.bpmn_dir).glob("*.bpmn")}
+    assert {"rescue", "warning", "rectification", "expiry", "complaint", "device_offline", "supervision"} <= set(listed)
     assert listed["warning"]["versions"][0]["cases_open"] == 1
 
     changed = WARNING_XML.replace('value="accept_within"', "value=\"'PT20M'\"", 1)
