@@ -20,8 +20,10 @@ function facts(e) {
     ['IoT device', e.device_id ? data('span', {}, e.device_id) : '—'],
     ['Position', navigationLinks(e.lat, e.lon, e.address) || '—'],
     ['Cases (open / total)', `${e.open_cases ?? '—'} / ${e.cases_total ?? '—'}`],
-    ['Manufacturer', e.manufacturer || '—'], ['Model', e.model || '—'], ['Factory number', e.factory_number || '—'],
-    ['Installer', e.installer || '—'], ['Use certificate', e.use_certificate_no || '—'],
+    // Names and numbers from the register are data: shown as registered, in any script.
+    ['Manufacturer', data('span', {}, e.manufacturer || '—')], ['Model', data('span', {}, e.model || '—')],
+    ['Factory number', data('span', {}, e.factory_number || '—')],
+    ['Installer', data('span', {}, e.installer || '—')], ['Use certificate', data('span', {}, e.use_certificate_no || '—')],
     ['Place category', `${e.place_category ? t(`place_${e.place_category}`) : '—'}${e.key_place ? ' · ' + t('Key place') : ''}`],
     ['Rated load', e.rated_load_kg ? `${e.rated_load_kg} kg` : '—'], ['Rated speed', e.rated_speed ? `${e.rated_speed} m/s` : '—'],
   ];
