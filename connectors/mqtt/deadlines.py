@@ -8,8 +8,8 @@ deadline has passed are judged (`judge_deadlines`).
 
 "Passed" is measured on the clock of the box's lane (its partition; one lane when embedded): the
 newest message time read in the lane, running on with the wall clock while nothing newer arrives,
-never ahead of the wall clock, held still while this process's link to the broker is down (the
-messages that would end the condition may be queued there). A backlog being read (after an outage,
+never ahead of the wall clock, held still while this process's link to the broker is down or its
+writes fail (the messages that would end the condition may be queued on the way). A backlog being read (after an outage,
 a burst) therefore never makes a box look silent: only the lane's own time decides, and `grace_s`
 leaves room for messages still in transit.
 """
