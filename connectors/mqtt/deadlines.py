@@ -8,10 +8,13 @@ deadline has passed are judged (`judge_deadlines`).
 
 "Passed" is measured on the clock of the box's lane (its partition; one lane when embedded): the
 newest message time read in the lane, running on with the wall clock while nothing newer arrives,
-never ahead of the wall clock, held still while this process's link to the broker is down (the
-messages that would end the condition may be queued there). A backlog being read (after an outage,
+never ahead of the wall clock, held still while this process's link to the broker is down or its
+writes fail (the messages that would end the condition may be queued on the way). A backlog being read (after an outage,
 a burst) therefore never makes a box look silent: only the lane's own time decides, and `grace_s`
-leaves room for messages still in transit.
+leaves room for messages still in transit. A box past its deadline is judged only once it has stayed
+past it for `settle_s` of wall time with no message changing its deadline: several relays append to a
+partition in batches, so its next message may still be on its way while other boxes' newer ones are
+read (in a replayed burst, 50 ms of wall time can be many seconds of the boxes' time).
 """
 
 from __future__ import annotations
@@ -39,8 +42,11 @@ class _Lane:
 
 
 class DeadlineBook:
-    def __init__(self, grace_s: float = 2.0, lane_of: Callable[[str], int] = lambda _d: 0) -> None:
+    def __init__(self, grace_s: float = 2.0, lane_of: Callable[[str], int] = lambda _d: 0,
+                 settle_s: float = 1.0) -> None:  # fmt: skip
         self.grace = timedelta(seconds=grace_s)
+        self.settle_s = settle_s
+        self.noticed: dict[str, float] = {}  # device -> when it was first seen past its deadline
         self.lane_of = lane_of
         self.lanes: dict[int, _Lane] = {}
         self.due: dict[str, datetime] = {}  # device -> its current deadline (heap entries may be stale)
@@ -63,6 +69,7 @@ class DeadlineBook:
         due = next_deadline(state, thresholds)
         if due == self.due.get(device_id):
             return
+        self.noticed.pop(device_id, None)
         if due is None:
             self.due.pop(device_id, None)
             return
@@ -73,6 +80,7 @@ class DeadlineBook:
         """A box whose state was read from the database: its deadline, and its lane's clock at least at
         the last time known of it (its last message or the onsets it is timing)."""
         self.due.pop(device_id, None)
+        self.noticed.pop(device_id, None)
         known = [t for t in (state.last_ts, *map(datetime.fromisoformat, state.since.values())) if t is not None]
         if known:
             self.observe(device_id, max(known))
@@ -96,18 +104,24 @@ class DeadlineBook:
             if now is None:
                 continue
             judge_at = now - self.grace
+            waiting = []
             while lane.heap and lane.heap[0][0] <= judge_at:
                 due, device_id = heapq.heappop(lane.heap)
                 if self.due.get(device_id) != due:
                     continue  # superseded by a newer deadline
-                if device_id in skip:  # its next messages are being put in order: judge them first
-                    heapq.heappush(lane.heap, (due, device_id))
-                    break
+                first = self.noticed.setdefault(device_id, mono)
+                if device_id in skip or mono - first < self.settle_s:  # its next message may be close
+                    waiting.append((due, device_id))
+                    continue
                 del self.due[device_id]
+                self.noticed.pop(device_id, None)
                 yield device_id, judge_at
+            for item in waiting:
+                heapq.heappush(lane.heap, item)
 
     def forget_lane(self, n: int) -> None:
         lane = self.lanes.pop(n, None)
         if lane is not None:
             for _, device_id in lane.heap:
                 self.due.pop(device_id, None)
+                self.noticed.pop(device_id, None)

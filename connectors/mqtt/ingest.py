@@ -51,6 +51,7 @@ class IngestConfig:
     reconnect_min_s: int = 1
     reconnect_max_s: int = 60
     close_timeout_s: float = 5.0  # at shutdown: how long the last acks may take to reach the broker
+    retry_max_s: float = 30.0  # longest wait between attempts at a failed flush
     # The ingest's broker account (settings mqtt_username/password); None: anonymous (development).
     username: str | None = None
     password: str | None = field(default=None, repr=False)
@@ -132,7 +133,7 @@ class IngestService:
             self.pipeline.commit(cut)
         except Exception:
             self._flush_failures += 1
-            delay = min(30.0, 0.5 * 2 ** min(self._flush_failures, 6))
+            delay = min(self.config.retry_max_s, 0.5 * 2 ** min(self._flush_failures, 6))
             self._retry_at = now + delay
             log.exception("flush failed (%d in a row); retrying in %.1fs, messages stay unacked",
                           self._flush_failures, delay)  # fmt: skip
@@ -142,6 +143,11 @@ class IngestService:
         for mid in mids:
             self.client.ack(mid, 1)
         return True
+
+    def flowing(self) -> bool:
+        """Connected to the broker and writing what arrives (no write failing): messages are not held
+        up on the way, so a box's silence is silence."""
+        return self.connected.is_set() and self._flush_failures == 0
 
     def idle(self) -> bool:
         """Nothing handled is waiting to be written or acked."""
@@ -180,7 +186,7 @@ class IngestService:
                 self._wake.clear()
                 if isinstance(self.pipeline, IngestPipeline):  # boxes silent mid-fault, every round (≤ 1 s)
                     with self._lock:
-                        self.pipeline.judge_deadlines(self.connected.is_set())
+                        self.pipeline.judge_deadlines(self.flowing())
                 while not self.flush():
                     if self.stopping.wait(0.2):
                         break

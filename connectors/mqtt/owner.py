@@ -84,6 +84,8 @@ class PartitionOwner:
                     self.round()
                 except Exception:  # Redis or the database away: keep the loop, try again shortly
                     self._failures += 1
+                    self._reread_pending()
+                    self.pipeline.deadlines.hold()  # what was on its way arrives late: nobody is silent
                     if self._failures in (1, 10) or self._failures % 100 == 0:
                         log.exception("ingest judge round failed (%d in a row); retrying", self._failures)
                     self.stopping.wait(min(5.0, 0.2 * self._failures))
@@ -176,6 +178,13 @@ class PartitionOwner:
         self.owned.add(p)
         self.cursor[p] = "0-0"
         self.unflushed[p] = []
+
+    def _reread_pending(self) -> None:
+        """After a failed round, read the own pending entries again from the start: a read whose reply
+        was cut off left entries delivered to us that we never saw. What was judged already comes back
+        as duplicates."""
+        for p in self.owned:
+            self.cursor[p] = "0-0"
 
     def _forget(self, p: int) -> None:
         self.owned.discard(p)

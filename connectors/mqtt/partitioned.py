@@ -42,14 +42,17 @@ class PartitionedIngest:
         self.layout = layout(self.redis, config.group, parts.partitions)
         ensure_groups(self.redis, self.layout)
         relay_config = IngestConfig(**{**config.__dict__, "flush_seconds": parts.relay_flush_s,
-                                       "flush_messages": 2000, "offline_check_s": 10**9})  # fmt: skip
+                                       "flush_messages": 2000, "offline_check_s": 10**9,
+                                       # Redis is back within a second: relays that retried on different
+                                       # schedules would append a box's messages far apart
+                                       "retry_max_s": 1.0})  # fmt: skip
         self.relay = StreamRelay(self.redis, self.layout)
         self.service = IngestService(self.relay, relay_config)
         self.owner = PartitionOwner(
             self.redis, self.layout, pipeline,
             OwnerConfig(consumer=config.client_id, lease_ttl_s=parts.lease_ttl_s, reorder_s=parts.reorder_s,
                         flush_seconds=parts.flush_seconds, offline_check_s=config.offline_check_s),
-            link_up=self.service.connected.is_set,
+            link_up=self.service.flowing,  # messages may be held up on the way: no box looks silent
         )  # fmt: skip
         self.owner.on_departed = self.drain
         self.config = config

@@ -223,7 +223,8 @@ class IngestPipeline:
 
     def use_lanes(self, lane_of: Callable[[str], int], grace_s: float | None = None) -> None:
         """Deadlines kept per lane (the partitioned ingest: a lane is a partition)."""
-        self.deadlines = DeadlineBook(self.deadlines.grace.total_seconds() if grace_s is None else grace_s, lane_of)
+        grace = self.deadlines.grace.total_seconds() if grace_s is None else grace_s
+        self.deadlines = DeadlineBook(grace, lane_of, self.deadlines.settle_s)
         for view in self.views.values():
             self.deadlines.restored(view.device_id, view.state, view.thresholds)
 
