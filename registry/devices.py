@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from registry.models import Device, DeviceCredential, Elevator
+from registry.models import Device, DeviceCredential
 
 
 def write_presence(session: Session, presence: Mapping[str, Mapping[str, Any]]) -> None:
@@ -79,13 +79,3 @@ def set_credentials(session: Session, hashes: Mapping[str, str], now: datetime) 
         )
         session.connection().execute(stmt, changed)
 
-
-def rated_speeds(session: Session, among: Collection[str] | None = None) -> dict[str, float]:
-    """device id -> the rated speed (m/s) of the elevator the box sits on, for every box (or those of
-    `among`) whose elevator's record has one: the reference of the overspeed rule (speed above rated
-    speed x 1.15 while running)."""
-    query = select(Device.id, Elevator.rated_speed).join(Elevator, Elevator.id == Device.elevator_id)
-    query = query.where(Elevator.rated_speed.is_not(None))
-    if among is not None:
-        query = query.where(Device.id.in_(list(among)))
-    return {device_id: float(speed) for device_id, speed in session.execute(query)}

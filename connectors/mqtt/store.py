@@ -46,18 +46,18 @@ def load_devices(
 ) -> dict[str, DeviceView]:
     with sessions() as session:
         query = (
-            select(Device, Elevator.register_code, Elevator.floors, DeviceDetectorState.state)
+            select(Device, Elevator.register_code, Elevator.floors, Elevator.rated_speed, DeviceDetectorState.state)
             .outerjoin(Elevator, Elevator.id == Device.elevator_id)
             .outerjoin(DeviceDetectorState, DeviceDetectorState.device_id == Device.id)
         )
         if ids is not None:
             query = query.where(Device.id.in_(list(ids)))
         views = {}
-        for device, code, floors, state in session.execute(query):
+        for device, code, floors, rated_speed, state in session.execute(query):
             views[device.id] = DeviceView(
                 device.id,
                 device.elevator_id,
-                book.for_elevator(code, floors),
+                book.for_elevator(code, floors, rated_speed),  # the register's rated speed: overspeed's reference
                 DeviceState.restore(device.id, state, device.last_seq, device.last_seen_at),
                 online=device.online,
                 seen_written_at=device.last_seen_at,

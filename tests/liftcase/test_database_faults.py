@@ -22,11 +22,12 @@ from infra.jobs import CASES_P1, RqJobs
 from liftcase.bootstrap import JOBS
 from processes.telemetry import JOB as TELEMETRY
 from registry.models import Elevator
+from tests.support.broker import free_ports
 from tests.support.private_pg import PrivatePostgres, need_private_cluster
 from tests.support.private_servers import PrivateRedis, spawn_liftcase, spawn_module, stop_process
 from tests.support.system import START, make_system
 
-PG_PORT, API_PORT, REDIS_PORT = 7202, 7203, 7204
+PG_PORT, API_PORT, REDIS_PORT = free_ports(3)
 OUTAGE_SECONDS = 20
 RECOVERY_SECONDS = 2.0
 RESCUES = 5

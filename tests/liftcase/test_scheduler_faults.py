@@ -21,12 +21,13 @@ from engine.timeline_store import verify_cases
 from engine.timer_batch import CLAIM_CLASS
 from infra.clock import SimulatedClock
 from tests.conftest import _fresh_pg
+from tests.support.broker import free_ports
 from tests.support.private_pg import PrivatePostgres, need_private_cluster
 from tests.support.system import make_system
 from tests.support.timer_cases import ELEMENT, firings_at, open_rescues
 
 ROOT = Path(__file__).resolve().parents[2]
-PRIVATE_PG_PORT = 7150  # this suite's private port range is 7100-7199
+[PRIVATE_PG_PORT] = free_ports(1)  # a private cluster's port, free on this machine
 
 
 def _scheduler(url: str, log: Path) -> subprocess.Popen[bytes]:

@@ -22,10 +22,11 @@ from infra.jobs import QUEUES, RqJobs
 from liftcase.bootstrap import JOBS
 from processes.telemetry import JOB as TELEMETRY
 from registry.models import Elevator, User
+from tests.support.broker import free_ports
 from tests.support.private_servers import PrivateRedis, SlowGateway, spawn_liftcase, stop_process
 from tests.support.system import START, make_system
 
-REDIS_PORT = 7201
+[REDIS_PORT] = free_ports(1)
 SECRET = "fault-test-secret"
 NOTICES, RESCUES = 24, 8
 OUTAGE_SECONDS = 20

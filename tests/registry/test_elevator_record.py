@@ -13,9 +13,10 @@ from flask import Flask
 from openpyxl import Workbook
 from sqlalchemy import select
 
+from connectors.mqtt.store import load_devices
+from detectors.rules.thresholds import load_thresholds
 from infra.clock import SimulatedClock
 from processes.system import System
-from registry.devices import rated_speeds
 from registry.models import Device, Elevator, Organisation, OrgKind
 from tests.support.api_client import Client, app_for
 from tests.support.system import make_system
@@ -144,17 +145,13 @@ def test_import_reads_the_record_columns_with_per_row_errors(api: tuple[System, 
     assert hospital is not None and (hospital.model, hospital.rated_speed, hospital.key_place) == ("HGP-2", 2.5, True)
 
 
-def test_rated_speed_is_reachable_per_device(api: tuple[System, Flask]) -> None:
+def test_the_ingest_judges_overspeed_against_the_register_rated_speed(api: tuple[System, Flask]) -> None:
     system, _ = api
     with system.sessions() as session, session.begin():
         boxes = {d.id: d.elevator_id for d in session.scalars(select(Device))}
-        first = sorted(boxes)[0]
+        first, second = sorted(boxes)[:2]
         session.get(Elevator, boxes[first]).rated_speed = None  # type: ignore[union-attr]
-        speeds = rated_speeds(session)
-        expected = {
-            d: session.get(Elevator, e).rated_speed  # type: ignore[union-attr]
-            for d, e in boxes.items()
-            if d != first
-        }
-        assert speeds == expected and first not in speeds
-        assert rated_speeds(session, [sorted(boxes)[1]]) == {sorted(boxes)[1]: expected[sorted(boxes)[1]]}
+        session.get(Elevator, boxes[second]).rated_speed = 2.5  # type: ignore[union-attr]
+    views = load_devices(system.sessions, load_thresholds(system.settings.detector_thresholds))
+    assert views[second].thresholds.rated_speed_mps == 2.5
+    assert views[first].thresholds.rated_speed_mps is None  # no rated speed on record: the rule is off

@@ -34,6 +34,29 @@ def free_port(ports: range | None = None) -> int:
     raise RuntimeError(f"no free port in {ports}")
 
 
+def free_ports(n: int) -> list[int]:
+    """`n` distinct free ports (in LIFTCASE_TEST_PORTS when set): held together while chosen, so two
+    runs of a fault test on one machine never share a private server's port."""
+    held: list[socket.socket] = []
+    try:
+        for port in test_ports() or [0] * n:
+            if len(held) == n:
+                break
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                s.close()
+                continue
+            held.append(s)
+        if len(held) < n:
+            raise RuntimeError(f"fewer than {n} free ports in {test_ports()}")
+        return [int(s.getsockname()[1]) for s in held]
+    finally:
+        for s in held:
+            s.close()
+
+
 def test_ports() -> range | None:
     """LIFTCASE_TEST_PORTS=7400-7499: private instances of one test run stay in that range."""
     spec = os.environ.get("LIFTCASE_TEST_PORTS")
