@@ -28,7 +28,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,25 +38,13 @@ from sqlalchemy import create_engine, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.mqtt_setup import FreshDatabase  # noqa: E402  (a fresh PostgreSQL database per run)
+
 PG = os.environ.get("LIFTCASE_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("LIFTCASE_BENCH_REDIS", "redis://127.0.0.1:6379/13")
 ELEMENT = "t_level2"  # the rescue's "not accepted 5 minutes after the report" timer
 LADDER = timedelta(minutes=5)
 LOOKAHEAD = 60.0  # the scheduler's default (Settings.timer_lookahead_seconds)
-
-
-class FreshDatabase:
-    def __init__(self, prefix: str) -> None:
-        self.name = f"{prefix}_{uuid.uuid4().hex[:6]}"
-        self.admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-        with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-        self.url = PG.rsplit("/", 1)[0] + f"/{self.name}"
-
-    def drop(self) -> None:
-        with self.admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        self.admin.dispose()
 
 
 @dataclass
