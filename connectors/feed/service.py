@@ -8,12 +8,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, false, insert, or_, select, true, tuple_
+from sqlalchemy import and_, delete, false, func, insert, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from connectors.feed.models import FeedDelivery, FeedEvent, FeedHead, FeedSubscription
 from engine.models import Case, FeedOutbox, TimelineEvent
+from processes import admin_audit
 from processes.models import AdminAuditEntry
 from registry.models import Elevator, OrgKind
 from registry.scope import Scope, elevators_visible
@@ -201,3 +202,59 @@ def visible(scope: Scope) -> ColumnElement[bool]:
 def events_after(session: Session, scope: Scope, after: int, limit: int) -> list[FeedEvent]:
     stmt = select(FeedEvent).where(FeedEvent.position > after, visible(scope)).order_by(FeedEvent.position).limit(limit)
     return list(session.scalars(stmt))
+
+
+# The subscription admin: plain writes in the caller's transaction, each in the admin audit chain.
+SUBSCRIPTION_FIELDS = ("name", "url", "secret", "kinds", "districts", "active", "timeout_seconds")
+
+
+def create_subscription(session: Session, fields: dict[str, Any], *, actor: str, now: datetime) -> FeedSubscription:
+    sub = FeedSubscription(**{k: fields[k] for k in SUBSCRIPTION_FIELDS if k in fields}, created_at=now)
+    session.add(sub)
+    session.flush()
+    admin_audit.record(
+        session, "feed_subscription.created", actor=actor, at=now, target=_target(sub), changes=_shown(fields)
+    )
+    return sub
+
+
+def update_subscription(
+    session: Session, sub: FeedSubscription, changes: dict[str, Any], *, actor: str, now: datetime
+) -> FeedSubscription:
+    for key in SUBSCRIPTION_FIELDS:
+        if key in changes:
+            setattr(sub, key, changes[key])
+    admin_audit.record(
+        session, "feed_subscription.updated", actor=actor, at=now, target=_target(sub), changes=_shown(changes)
+    )
+    return sub
+
+
+def delete_subscription(session: Session, sub: FeedSubscription, *, actor: str, now: datetime) -> None:
+    """Its owed deliveries go with it (the pull API still has every event)."""
+    session.execute(delete(FeedDelivery).where(FeedDelivery.subscription_id == sub.id))
+    admin_audit.record(session, "feed_subscription.deleted", actor=actor, at=now, target=_target(sub), changes={})
+    session.delete(sub)
+
+
+def backlog(session: Session, subscription_id: int) -> dict[str, Any]:
+    """What a subscription still owes: pending count, the oldest pending event, the last error."""
+    pending = select(FeedDelivery).where(
+        FeedDelivery.subscription_id == subscription_id, FeedDelivery.status == "pending"
+    )
+    oldest = session.scalar(pending.order_by(FeedDelivery.position).limit(1))
+    count = session.scalar(select(func.count()).select_from(pending.subquery())) or 0
+    return {
+        "pending": count,
+        "oldest_pending_position": oldest.position if oldest else None,
+        "oldest_pending_attempts": oldest.attempts if oldest else None,
+        "last_error": oldest.last_error if oldest else None,
+    }
+
+
+def _target(sub: FeedSubscription) -> dict[str, Any]:
+    return {"type": "feed_subscription", "id": sub.id, "name": sub.name}
+
+
+def _shown(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: ("***" if k == "secret" else v) for k, v in fields.items() if k in SUBSCRIPTION_FIELDS}
