@@ -39,7 +39,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers["Content-Length"]))
                 stamp = self.headers.get("X-Liftcase-Timestamp", "")
                 sent = self.headers.get("X-Liftcase-Signature", "")
@@ -60,7 +60,7 @@ class Receiver:
                             hmac.compare_digest(expected, sent),
                             int(self.headers.get("X-Liftcase-Attempt", "0")),
                             time.time(),
-                        )  # fmt: skip
+                        )
                     )
                 if what == "drop":
                     self.close_connection = True
