@@ -82,7 +82,7 @@ def heads(session: Session, subscription_id: int, now: datetime, limit: int) -> 
         .order_by(FeedDelivery.position)
         .limit(limit)
     )
-    return [(d, e) for d, e in session.execute(stmt).tuples()]
+    return [(d, e) for d, e in session.execute(stmt)]
 
 
 def deliver(system: System, subscription_id: int, budget_seconds: float = 20.0) -> int:

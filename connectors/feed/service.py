@@ -176,7 +176,8 @@ def _register_codes(session: Session, ids: Iterable[int]) -> dict[int, str]:
     ids = list(ids)
     if not ids:
         return {}
-    return dict(session.execute(select(Elevator.id, Elevator.register_code).where(Elevator.id.in_(ids))).tuples())
+    rows = session.execute(select(Elevator.id, Elevator.register_code).where(Elevator.id.in_(ids)))
+    return {elevator_id: code for elevator_id, code in rows}
 
 
 def _iso(at: datetime) -> str:
