@@ -49,7 +49,6 @@ API_MODULES = (
     equipment,
     organisations,
     admin_audit,
-    feed,
     dashboard,
     reports,
 )

@@ -15,7 +15,7 @@ from registry.models import Role
 from web.api.registry_common import who_and_when, write_or_conflict
 from web.http import auth, context
 
-blp = Blueprint("feed", __name__, description="Outbound feed: pull by cursor, push subscriptions")
+blp = Blueprint("outbound-feed", __name__, description="Outbound feed: pull by cursor, push subscriptions")
 
 
 class FeedArgs(Schema):
@@ -28,7 +28,7 @@ class FeedPageSchema(Schema):
     next = fields.Integer(metadata={"description": "the cursor for the next call (`after`)"})
 
 
-class SubscriptionSchema(Schema):
+class FeedSubscriptionSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=2, max=80))
     url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=500))
@@ -42,6 +42,10 @@ class SubscriptionSchema(Schema):
 
     def _backlog(self, sub: FeedSubscription) -> dict[str, Any]:
         return service.backlog(context.db(), sub.id)
+
+
+class FeedSubscriptionPatchSchema(FeedSubscriptionSchema):
+    """Any subset of a subscription's fields (used with partial=True)."""
 
 
 @blp.route("/feed")
@@ -58,13 +62,13 @@ class FeedView(MethodView):
 @blp.route("/feed/subscriptions")
 class SubscriptionsView(MethodView):
     @auth.require_roles(Role.ADMIN)
-    @blp.response(200, SubscriptionSchema(many=True))
+    @blp.response(200, FeedSubscriptionSchema(many=True))
     def get(self) -> list[FeedSubscription]:
         return list(context.db().query(FeedSubscription).order_by(FeedSubscription.id))
 
     @auth.require_roles(Role.ADMIN)
-    @blp.arguments(SubscriptionSchema)
-    @blp.response(201, SubscriptionSchema)
+    @blp.arguments(FeedSubscriptionSchema)
+    @blp.response(201, FeedSubscriptionSchema)
     def post(self, body: dict[str, Any]) -> FeedSubscription:
         """Subscribe an endpoint; it receives the events placed in the feed from now on."""
         return write_or_conflict(lambda: service.create_subscription(context.db(), body, **who_and_when()))
@@ -73,8 +77,8 @@ class SubscriptionsView(MethodView):
 @blp.route("/feed/subscriptions/<int:sub_id>")
 class SubscriptionView(MethodView):
     @auth.require_roles(Role.ADMIN)
-    @blp.arguments(SubscriptionSchema(partial=True))
-    @blp.response(200, SubscriptionSchema)
+    @blp.arguments(FeedSubscriptionPatchSchema(partial=True))
+    @blp.response(200, FeedSubscriptionSchema)
     def patch(self, body: dict[str, Any], sub_id: int) -> FeedSubscription:
         db = context.db()
         sub = db.get(FeedSubscription, sub_id) or abort(404, message="no such subscription")
