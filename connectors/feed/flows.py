@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from connectors.feed import service
 from connectors.feed.models import FeedDelivery, FeedEvent, FeedSubscription
@@ -60,25 +60,19 @@ def due_subscriptions(system: System) -> list[int]:
 
 
 def heads(session: Session, subscription_id: int, now: datetime, limit: int) -> list[tuple[FeedDelivery, FeedEvent]]:
-    """Each case's oldest pending delivery, where its backoff has ended."""
-    earlier = aliased(FeedDelivery)
-    blocked = exists().where(
-        and_(
-            earlier.subscription_id == FeedDelivery.subscription_id,
-            earlier.status == "pending",
-            earlier.case_key == FeedDelivery.case_key,
-            earlier.position < FeedDelivery.position,
-        )
+    """Each case's oldest pending delivery, where its backoff has ended (one pass over the pending
+    index: the oldest position per case, then those of them that are due)."""
+    oldest = (
+        select(func.min(FeedDelivery.position).label("position"))
+        .where(FeedDelivery.subscription_id == subscription_id, FeedDelivery.status == "pending")
+        .group_by(FeedDelivery.case_key)
+        .subquery()
     )
     stmt = (
         select(FeedDelivery, FeedEvent)
+        .join(oldest, oldest.c.position == FeedDelivery.position)
         .join(FeedEvent, FeedEvent.position == FeedDelivery.position)
-        .where(
-            FeedDelivery.subscription_id == subscription_id,
-            FeedDelivery.status == "pending",
-            FeedDelivery.next_at <= now,
-            ~blocked,
-        )
+        .where(FeedDelivery.subscription_id == subscription_id, FeedDelivery.next_at <= now)
         .order_by(FeedDelivery.position)
         .limit(limit)
     )

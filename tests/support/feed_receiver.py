@@ -33,6 +33,7 @@ class Receiver:
     answer: Callable[[dict[str, Any], int], str] = lambda body, n: "ok"  # (event, nth arrival of it)
     slow_seconds: float = 1.0
     arrivals: list[Arrival] = field(default_factory=list)
+    _counts: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -50,7 +51,7 @@ class Receiver:
                 )
                 body = json.loads(raw)
                 with receiver._lock:
-                    n = sum(1 for a in receiver.arrivals if a.event_id == body["event_id"]) + 1
+                    n = receiver._counts[body["event_id"]] = receiver._counts.get(body["event_id"], 0) + 1
                     what = receiver.answer(body, n)
                     receiver.arrivals.append(
                         Arrival(
@@ -75,7 +76,10 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # the default 5 drops concurrent connects: 1 s SYN retries
+
+        self.server = Server(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
