@@ -12,8 +12,9 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from connectors.feed import service
@@ -105,7 +106,9 @@ def deliver(system: System, subscription_id: int, budget_seconds: float = 20.0) 
     return accepted
 
 
-def post(url: str, secret: str, timeout: float, delivery_id: int, attempts: int, event_id: str, body: dict) -> Attempt:  # type: ignore[type-arg]
+def post(
+    url: str, secret: str, timeout: float, delivery_id: int, attempts: int, event_id: str, body: dict[str, Any]
+) -> Attempt:
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     stamp = str(int(time.time()))
     request = urllib.request.Request(
@@ -158,6 +161,7 @@ def _lease(system: System, subscription_id: int, *, take: bool) -> bool:
         stmt = update(FeedSubscription).where(FeedSubscription.id == subscription_id)
         if take:
             stmt = stmt.where((FeedSubscription.lease_until.is_(None)) | (FeedSubscription.lease_until < now))
-            return session.execute(stmt.values(lease_until=now + LEASE)).rowcount == 1  # type: ignore[attr-defined]
+            result = cast(CursorResult[Any], session.execute(stmt.values(lease_until=now + LEASE)))
+            return result.rowcount == 1
         session.execute(stmt.values(lease_until=None))
         return True

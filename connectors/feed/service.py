@@ -100,7 +100,7 @@ def _case_bodies(session: Session, rows: Sequence[FeedOutbox]) -> dict[tuple[str
     )
     found = session.execute(stmt).all()
     codes = _register_codes(session, {r.elevator_id for r in found if r.elevator_id})
-    out = {}
+    out: dict[tuple[str, int | None, int], dict[str, Any]] = {}
     for ev, number, case_type, priority, elevator_id, district in found:
         body = {
             "event_id": f"case:{number}:{ev.seq}",
@@ -113,7 +113,7 @@ def _case_bodies(session: Session, rows: Sequence[FeedOutbox]) -> dict[tuple[str
                 "type": case_type,
                 "priority": priority,
                 "elevator_id": elevator_id,
-                "register_code": codes.get(elevator_id),
+                "register_code": codes.get(elevator_id) if elevator_id else None,
                 "district_code": district,
             },
             "seq": ev.seq,
@@ -137,7 +137,7 @@ def _register_bodies(session: Session, rows: Sequence[FeedOutbox]) -> dict[tuple
             select(Elevator.id, Elevator.district_code, Elevator.register_code).where(Elevator.id.in_(elevator_ids))
         )
     }
-    out = {}
+    out: dict[tuple[str, int | None, int], dict[str, Any]] = {}
     for e in entries:
         target = e.payload.get("target", {})
         elevator_id = target.get("id") if target.get("type") == "elevator" else None
