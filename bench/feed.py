@@ -68,6 +68,87 @@ def _score(receiver: Any, committed: dict[str, tuple[int, int]]) -> dict[str, An
     }
 
 
+def _serve(port: int, fail: float, stop: Any, conn: Any) -> None:
+    """A receiver in a process of its own (its own GIL, like a remote platform); its arrivals are
+    sent back when told to stop."""
+    from tests.support.feed_receiver import Receiver
+
+    rng = random.Random(14 + port)
+    lock = threading.Lock()
+
+    def flaky(body: dict[str, Any], n: int) -> str:
+        with lock:
+            return "fail" if rng.random() < fail else "ok"
+
+    receiver = Receiver(SECRET, port, flaky)
+    stop.wait()
+    receiver.stop()
+    conn.send(receiver.arrivals)
+
+
+class _Remote:
+    """The parent's handle on a receiver process: its URL, then its arrivals."""
+
+    def __init__(self, port: int, fail: float) -> None:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        self.url = f"http://127.0.0.1:{port}/liftcase-feed"
+        self._stop = ctx.Event()
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve, args=(port, fail, self._stop, child), daemon=True)
+        self._proc.start()
+        self.arrivals: list[Any] = []
+
+    def stop(self) -> None:
+        if self._proc.is_alive():
+            self._stop.set()
+            self.arrivals = self._conn.recv()
+            self._proc.join(5)
+
+    def taken(self) -> list[Any]:
+        return [a for a in self.arrivals if a.answer in ("ok", "slow")]
+
+
+def _fork(target: Any, args: tuple[Any, ...]) -> Any:
+    import multiprocessing as mp
+
+    proc = mp.get_context("fork").Process(target=target, args=args)
+    proc.start()
+    return proc
+
+
+def _produce(url: str, elevators: list[int], events: int) -> None:
+    """The writers, in a process of their own (as the API and workers are): a rescue per elevator
+    through the intake, then comments through the timeline writer, 100 per transaction."""
+    from engine.models import Case, EventKind, TimelineEvent
+    from engine.timeline_store import append_entries
+    from infra.clock import SystemClock
+    from infra.settings import Settings
+    from liftcase.bootstrap import build_system
+    from processes.intake import IntakeItem, open_or_join_many
+
+    system = build_system(Settings(database_url=url), clock=SystemClock())
+    sla = system.settings.sla_file
+    for i in range(0, len(elevators), 50):
+        items = [IntakeItem("rescue", e, {"source": "qr"}, "bench") for e in elevators[i : i + 50]]
+        open_or_join_many(system.engine, sla, items)
+    with system.sessions() as session:
+        case_ids = list(session.scalars(select(Case.id).order_by(Case.id)))
+        written = session.scalar(select(func.count()).select_from(TimelineEvent)) or 0
+    k = 0
+    while written < events:
+        batch = min(100, events - written)
+        entries = [
+            (case_ids[(k + j) % len(case_ids)], EventKind.COMMENT_ADDED, {"n": k + j}, "bench") for j in range(batch)
+        ]
+        with system.sessions() as session, session.begin():
+            append_entries(session, entries, system.clock.now())
+        k += batch
+        written += batch
+    system.db.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=10_000)
@@ -78,22 +159,13 @@ def main() -> None:
 
     from connectors.feed import flows, service
     from demo.seed import seed_city
-    from engine.models import Case, EventKind, TimelineEvent
-    from engine.timeline_store import append_entries
+    from engine.models import Case, TimelineEvent
     from infra.clock import SystemClock
     from infra.settings import Settings
     from liftcase.bootstrap import build_system, create_schema
-    from processes.intake import IntakeItem, open_or_join_many
     from registry.models import Elevator
-    from tests.support.feed_receiver import Receiver
 
-    rng, rng_lock = random.Random(14), threading.Lock()
-
-    def flaky(body: dict[str, Any], n: int) -> str:
-        with rng_lock:
-            return "fail" if rng.random() < args.fail else "ok"
-
-    failing, healthy = Receiver(SECRET, args.port, flaky), Receiver(SECRET, args.port + 1)
+    failing, healthy = _Remote(args.port, args.fail), _Remote(args.port + 1, 0.0)
     name = f"liftcase_bench_feed_{uuid.uuid4().hex[:6]}"
     admin = create_engine(PG, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -131,28 +203,16 @@ def main() -> None:
                 stmt = select(func.count()).where(FeedDelivery.subscription_id == sub, FeedDelivery.status == "pending")
                 return session.scalar(stmt) or 0
 
-        threads = [threading.Thread(target=deliverer, args=(s,), daemon=True) for s in subs]
+        system.db.dispose()  # no pooled connection may be shared with the forked producer
         started = time.perf_counter()
+        producer = _fork(_produce, (system.settings.database_url, elevators, args.events))
+        threads = [threading.Thread(target=deliverer, args=(s,), daemon=True) for s in subs]
         for t in threads:
             t.start()
-        sla = system.settings.sla_file
-        for i in range(0, len(elevators), 50):
-            items = [IntakeItem("rescue", e, {"source": "qr"}, "bench") for e in elevators[i : i + 50]]
-            open_or_join_many(system.engine, sla, items)
+        producer.join()
+        assert producer.exitcode == 0, "the producer failed"
         with system.sessions() as session:
             case_ids = list(session.scalars(select(Case.id).order_by(Case.id)))
-            written = session.scalar(select(func.count()).select_from(TimelineEvent)) or 0
-        k = 0
-        while written < args.events:
-            batch = min(100, args.events - written)
-            entries = [
-                (case_ids[(k + j) % len(case_ids)], EventKind.COMMENT_ADDED, {"n": k + j}, "bench")
-                for j in range(batch)
-            ]
-            with system.sessions() as session, session.begin():
-                append_entries(session, entries, system.clock.now())
-            k += batch
-            written += batch
         produced_s = time.perf_counter() - started
         done.set()
         for t in threads:
@@ -161,6 +221,8 @@ def main() -> None:
         with system.sessions() as session:
             rows = session.execute(select(Case.number, TimelineEvent.case_id, TimelineEvent.seq).join(Case))
             committed = {f"case:{number}:{seq}": (case_id, seq) for number, case_id, seq in rows}
+        failing.stop()
+        healthy.stop()
         bad, base = _score(failing, committed), _score(healthy, committed)
         print(f"db=postgresql events={len(committed)} cases={len(case_ids)} fail={args.fail:g}")
         print(
