@@ -155,3 +155,19 @@ def test_subscription_filters_by_kind_and_district(system: System, clock: Simula
     assert [b["kind"] for b in changes] == ["elevator.updated"]
     assert changes[0]["target"]["district_code"] == there and changes[0]["data"]["address"]
     assert changes[0]["event_id"].startswith("register:")
+
+
+def test_the_sweep_places_and_queues_the_delivery_job(system: System, clock: SimulatedClock) -> None:
+    from connectors.feed import jobs as feed_jobs
+    from liftcase.bootstrap import JOBS, PERIODIC
+
+    assert feed_jobs.SWEEP in PERIODIC and JOBS.job(feed_jobs.DELIVER).queue == "notify"
+    receiver = Receiver(SECRET, next_port())
+    subscribe(system, receiver.url)
+    open_cases(system, _elevators(system, 1), comments=1)
+    try:
+        placed, queued = feed_jobs.sweep_feed(system)  # the system's in-process queue runs the job
+    finally:
+        receiver.stop()
+    assert placed == len(_committed(system)) and queued == 1
+    assert {a.event_id for a in receiver.taken()} == set(_committed(system))
