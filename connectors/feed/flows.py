@@ -27,7 +27,7 @@ ATTEMPT_HEADER = "X-Liftcase-Attempt"
 LEASE = timedelta(seconds=60)
 FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 600.0
-BATCH = 64  # events in flight per subscription (each of another case)
+BATCH = 256  # events taken per round per subscription (each of another case), PARALLEL at a time
 PARALLEL = 8
 
 
