@@ -139,6 +139,19 @@ class TimelineEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class FeedOutbox(Base):
+    """One committed entry waiting to enter the outbound feed: written with its timeline row (or
+    its register change) in the same transaction, taken away by the feed's sequencer
+    (connectors/feed), which gives it its place in the feed. `source` is "case" (case_id, seq of
+    timeline_events) or "register" (seq of the admin audit chain)."""
+
+    __tablename__ = "feed_outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(10), default="case")
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+
+
 class Notification(Base):
     __tablename__ = "notifications"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

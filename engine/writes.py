@@ -16,12 +16,12 @@ from sqlalchemy import CursorResult, Table, bindparam, delete, insert, text, upd
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.models import Case, CaseTask, CaseTimer, Notification, TimelineEvent
+from engine.models import Case, CaseTask, CaseTimer, FeedOutbox, Notification, TimelineEvent
 from engine.recorder import StepRecorder
 
 # The models' Tables (the declarative base types __table__ as any FromClause).
 CASES, TASKS, TIMERS = (cast(Table, m.__table__) for m in (Case, CaseTask, CaseTimer))
-EVENTS, NOTIFICATIONS = (cast(Table, m.__table__) for m in (TimelineEvent, Notification))
+EVENTS, NOTIFICATIONS, OUTBOX = (cast(Table, m.__table__) for m in (TimelineEvent, Notification, FeedOutbox))
 # The case columns a step may change; written back with one versioned UPDATE.
 STEP_COLUMNS = (
     "status",
@@ -53,7 +53,7 @@ _UPDATE_CASE = (
 )
 _UPDATE_TASK = update(TASKS).where(TASKS.c.spiff_task_id == bindparam("b_sid"))
 _DELETE_TIMERS = delete(TIMERS).where(TIMERS.c.case_id.in_(bindparam("case_ids", expanding=True)))
-_INSERT = {t.name: insert(t).inline() for t in (CASES, TASKS, NOTIFICATIONS, TIMERS, EVENTS)}
+_INSERT = {t.name: insert(t).inline() for t in (CASES, TASKS, NOTIFICATIONS, TIMERS, EVENTS, OUTBOX)}
 
 
 class StaleCase(Exception):
@@ -132,7 +132,7 @@ class Writes:
         return statements
 
     def _write_rows(self, session: Session) -> int:
-        """New cases, task changes, new tasks, notifications, timers and timeline entries."""
+        """New cases, task changes, new tasks, notifications, timers, timeline entries and their outbox rows."""
         conn = session.connection()
         statements = 0
 
@@ -156,7 +156,10 @@ class Writes:
             conn.execute(_DELETE_TIMERS, {"case_ids": rewritten})
             statements += 1
         run(_INSERT[TIMERS.name], [row for step in self.steps if step.timers for row in step.timers])
-        run(_INSERT[EVENTS.name], [row for step in self.steps for row in step.events])
+        entries = [row for step in self.steps for row in step.events]
+        run(_INSERT[EVENTS.name], entries)
+        # The outbound feed's outbox: one row per entry, committed exactly when the entry is.
+        run(_INSERT[OUTBOX.name], [{"source": "case", "case_id": e["case_id"], "seq": e["seq"]} for e in entries])
         return statements
 
 

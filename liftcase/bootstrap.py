@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from connectors.feed import jobs as feed_jobs
 from connectors.mqtt import jobs as mqtt_jobs
 from connectors.notify import jobs as notify_jobs
 from detectors.risk import flows as risk_flows
@@ -37,6 +38,8 @@ JOBS = JobRegistry(
         # notices: a P1 rescue's on notify-p1 (marked by whoever queues them), the rest on notify
         notify_jobs.SEND: Job(notify_jobs.send_notifications, NOTIFY, notify_jobs.urgent, NOTIFY_P1),
         notify_jobs.DELIVER: Job(notify_jobs.deliver_notifications, NOTIFY, notify_jobs.urgent, NOTIFY_P1),
+        # the outbound feed: pushes to other platforms, below every notice to a person
+        feed_jobs.DELIVER: Job(feed_jobs.deliver_feed, NOTIFY),
         report_flows.MAKE_REPORTS: Job(report_flows.make_scheduled_reports_job, REPORTS),
         # scans that open cases in batches: routine case work
         expiry_scan.JOB: Job(expiry_scan.scan_job, CASES),
@@ -47,6 +50,7 @@ JOBS = JobRegistry(
 )
 PERIODIC: tuple[Periodic, ...] = (
     notify_jobs.RETRY,
+    feed_jobs.SWEEP,
     mqtt_jobs.OFFLINE,
     mqtt_jobs.PURGE_DEAD_LETTERS,
     risk_flows.NIGHTLY,

@@ -16,11 +16,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.models import FeedOutbox
 from engine.timeline import GENESIS, ChainLink, event_hash, verify_chain
 from processes.models import AdminAuditEntry, AdminAuditHead
 
 PLATFORM_CHAIN = 0
 HEAD_ID = 1
+# Register changes, which the outbound feed carries (user and process changes stay inside).
+REGISTER_KINDS = ("elevator", "elevators", "equipment", "device", "organisation")
 
 
 def lock(session: Session) -> AdminAuditHead:
@@ -44,6 +47,8 @@ def record(
     digest = event_hash(PLATFORM_CHAIN, seq, kind, at, actor, payload, head.hash)
     entry = AdminAuditEntry(seq=seq, kind=kind, at=at, actor=actor, payload=payload, prev_hash=head.hash, hash=digest)
     session.add(entry)
+    if kind.split(".", 1)[0] in REGISTER_KINDS:
+        session.add(FeedOutbox(source="register", case_id=None, seq=seq))
     head.seq, head.hash = seq, digest
     session.flush()
     return entry

@@ -1,6 +1,7 @@
 """Every package's tables, imported in one place so migrations see the whole schema."""
 
 import connectors.ai_events.models
+import connectors.feed.models
 import connectors.models
 import connectors.notify.models
 import connectors.qr.models  # noqa: F401
