@@ -1,15 +1,15 @@
 """the outbound feed: the outbox written with each timeline entry and register change, the feed's
 positioned log, subscriptions and their deliveries
 
-Revision ID: 0019
-Revises: 0014 (the lead re-chains at merge)
+Revision ID: 0015
+Revises: 0014
 """
 from alembic import op
 import sqlalchemy as sa
 import infra.db
 
 
-revision = '0019'
+revision = '0015'
 down_revision = '0014'
 branch_labels = None
 depends_on = None
