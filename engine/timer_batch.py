@@ -58,10 +58,16 @@ SAME_INSTANT = timedelta(milliseconds=100)
 
 _CLAIM_PG = (
     text(
+        # The lock is tried only on the n candidates the LIMIT keeps: PostgreSQL evaluates a filter
+        # over a sorted subquery for more rows than an outer LIMIT returns, so a claim of 10 took
+        # the locks of every due case and a second scheduler found nothing. Cases another
+        # scheduler holds are left out of the candidates (pg_locks), so they never fill the n.
         "SELECT d.case_id, d.due FROM (SELECT case_id, min(fire_at) AS due FROM case_timers "
         "WHERE fire_at <= :cap AND NOT (case_id = ANY(CAST(:held AS integer[]))) "
-        "GROUP BY case_id ORDER BY due, case_id) AS d "
-        f"WHERE pg_try_advisory_xact_lock({CLAIM_CLASS}, d.case_id) LIMIT :n"
+        "AND case_id::bigint NOT IN (SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' "
+        f"AND classid = {CLAIM_CLASS} AND objsubid = 2) "
+        "GROUP BY case_id ORDER BY due, case_id LIMIT :n) AS d "
+        f"WHERE pg_try_advisory_xact_lock({CLAIM_CLASS}, d.case_id)"
     )
     .bindparams(bindparam("cap", type_=UTCDateTime()))
     .columns(case_id=Integer, due=UTCDateTime())

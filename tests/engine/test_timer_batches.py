@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text, update
 from engine.models import Case, CaseTimer
 from engine.scheduler import TimerLoop, fire_due_timers, start_background
 from engine.timeline_store import verify_cases
+from engine.timer_batch import TimerBatch
 from infra.clock import SimulatedClock
 from infra.settings import Settings
 from liftcase.bootstrap import build_system
@@ -75,6 +76,26 @@ def test_two_scheduler_loops_share_a_burst_each_timer_once(pg_system: System, cl
     after = _versions(pg_system, ids)
     assert all(after[cid] == before[cid] + 1 for cid in ids), "a case was stepped twice"
     assert sum(fired_by) == len(ids) and min(fired_by) > 0, f"claims not shared: {fired_by}"
+
+
+def test_a_second_scheduler_claims_what_the_first_does_not_hold(pg_system: System, clock: SimulatedClock) -> None:
+    """The claim skips cases another scheduler's open batch holds (advisory transaction locks), so
+    two schedulers split a burst instead of waiting for each other, and a claim ends with its
+    transaction (a killed scheduler's connection)."""
+    due = START + timedelta(hours=1)
+    ids = open_rescues(pg_system, clock, 30, due)
+    other = build_system(Settings(database_url=pg_system.settings.database_url), clock=clock)
+    clock.set(due)
+    try:
+        with pg_system.sessions() as first, first.begin(), other.sessions() as second, second.begin():
+            held = {cid for cid, _ in TimerBatch(pg_system.engine, first).claim(due, due, 10)}
+            taken = {cid for cid, _ in TimerBatch(other.engine, second).claim(due, due, 30)}
+            assert len(held) == 10 and held <= set(ids)
+            assert taken == set(ids) - held  # the other 20, none of the 10 held
+        with other.sessions() as again, again.begin():  # both transactions ended: everything claimable
+            assert {cid for cid, _ in TimerBatch(other.engine, again).claim(due, due, 30)} == set(ids)
+    finally:
+        other.db.dispose()
     assert verify_cases(pg_system.sessions)[1] == []
 
 
