@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from engine.models import FeedOutbox
 from engine.timeline import GENESIS, ChainLink, event_hash, verify_chain
 from processes.models import AdminAuditEntry, AdminAuditHead
+from registry.importing import ImportReport
 
 PLATFORM_CHAIN = 0
 HEAD_ID = 1
@@ -52,6 +53,22 @@ def record(
     head.seq, head.hash = seq, digest
     session.flush()
     return entry
+
+
+def record_import(
+    session: Session, report: ImportReport, kind: str, target_type: str, *, filename: str, actor: str, at: datetime
+) -> None:
+    """One entry for an imported register file, when it wrote anything."""
+    if report.created or report.updated:
+        counts = {"rows": report.rows, "created": report.created, "updated": report.updated}
+        record(
+            session,
+            kind,
+            actor=actor,
+            at=at,
+            target={"type": target_type, "name": filename},
+            changes=counts | {"invalid_rows": len(report.errors)},
+        )
 
 
 def plain(value: Any) -> Any:

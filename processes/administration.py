@@ -148,15 +148,9 @@ def import_elevator_rows(
 ) -> ImportReport:
     """The bulk import (registry.importing), one entry for the file when it wrote anything."""
     report = import_elevators(session, rows, dry_run=dry_run, province_prefix=province_prefix)
-    if not dry_run and (report.created or report.updated):
-        counts = {"rows": report.rows, "created": report.created, "updated": report.updated}
-        admin_audit.record(
-            session,
-            "elevators.imported",
-            actor=actor,
-            at=now,
-            target={"type": "elevator_import", "name": filename},
-            changes=counts | {"invalid_rows": len(report.errors)},
+    if not dry_run:
+        admin_audit.record_import(
+            session, report, "elevators.imported", "elevator_import", filename=filename, actor=actor, at=now
         )
     return report
 

@@ -70,14 +70,8 @@ def import_equipment_rows(
 ) -> ImportReport:
     """The bulk import (registry.equipment.importing), one entry for the file when it wrote anything."""
     report = import_equipment(session, rows, now=now, dry_run=dry_run, province_prefix=province_prefix)
-    if not dry_run and (report.created or report.updated):
-        counts = {"rows": report.rows, "created": report.created, "updated": report.updated}
-        admin_audit.record(
-            session,
-            "equipment.imported",
-            actor=actor,
-            at=now,
-            target={"type": "equipment_import", "name": filename},
-            changes=counts | {"invalid_rows": len(report.errors)},
+    if not dry_run:
+        admin_audit.record_import(
+            session, report, "equipment.imported", "equipment_import", filename=filename, actor=actor, at=now
         )
     return report
