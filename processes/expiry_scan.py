@@ -24,25 +24,13 @@ from infra.periodic import Periodic
 from infra.settings import CITY_TZ
 from processes.catalogue import CASE_TYPES
 from processes.expiry import utc_iso
-from processes.intake import IntakeItem, open_or_join_many
+from processes.intake import IntakeItem, ScanResult, open_or_join_many
 from processes.models import Signal
 from processes.sla import load_sla
 from processes.system import System
 from registry.models import Elevator
 
 CHUNK = 500  # signals per intake transaction: a city's first scan opens hundreds of cases
-
-
-@dataclass(frozen=True)
-class ScanResult:
-    opened: int
-    joined: int
-    skipped: int
-    dry_run: bool
-    closed: int = 0  # open cases whose register date was renewed elsewhere (handed over, then closed)
-
-    def line(self) -> str:
-        return f"opened={self.opened} joined={self.joined} skipped={self.skipped} dry_run={self.dry_run}"
 
 
 def _days(expression: str) -> timedelta:

@@ -171,3 +171,17 @@ def _remember(
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(Signal).on_conflict_do_nothing(index_elements=["idempotency_key"])
     session.execute(stmt, rows)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What a scan that opens cases in batches did (the expiry and supervision scans)."""
+
+    opened: int
+    joined: int
+    skipped: int
+    dry_run: bool
+    closed: int = 0  # open cases whose cause ended meanwhile (handed over, then closed)
+
+    def line(self) -> str:
+        return f"opened={self.opened} joined={self.joined} skipped={self.skipped} dry_run={self.dry_run}"

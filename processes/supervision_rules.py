@@ -24,7 +24,7 @@ from engine.durations import parse_duration
 from engine.models import Case, CaseStatus, TimelineEvent
 from infra.periodic import Periodic
 from infra.settings import CITY_TZ
-from processes.intake import IntakeItem, open_or_join_many
+from processes.intake import IntakeItem, ScanResult, open_or_join_many
 from processes.models import Signal
 from processes.sla import load_sla
 from processes.supervision import KEY
@@ -218,17 +218,6 @@ def findings(session: Session, now: datetime, sla: dict[str, Any]) -> list[Findi
         *_late_arrivals(session, now, rules),
         *_per_elevator(session, now, rules, "repeated_nonconformities", "rectification"),
     ]
-
-
-@dataclass(frozen=True)
-class ScanResult:
-    opened: int
-    joined: int
-    skipped: int
-    dry_run: bool
-
-    def line(self) -> str:
-        return f"opened={self.opened} joined={self.joined} skipped={self.skipped} dry_run={self.dry_run}"
 
 
 def _item(finding: Finding, now: datetime) -> IntakeItem:
