@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from infra.city import CityProfile, city_file, load_city
+from infra.sso import SsoConfig, load_sso
 
 ROOT = Path(__file__).resolve().parent.parent
 # One city profile, one time zone: times are stored in UTC and shown, numbered and scheduled on
@@ -82,6 +83,10 @@ class Settings:
     mqtt_acl_file: Path = Path("/etc/mosquitto/liftcase/acl")
     # MQTT dead letters older than this are deleted by a daily job (connectors/mqtt/dead_letters.py).
     dead_letter_retention_days: int = 30
+    # Single sign-on with the city platform (infra/sso.py): the TOML file, and the client secret the
+    # provider issued (kept out of the file). No file: local accounts only.
+    sso_file: Path | None = None
+    sso_client_secret: str = field(default="", repr=False)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -92,6 +97,11 @@ class Settings:
     def city_profile(self) -> CityProfile:
         """The city's profile (infra/city.py), read once per file."""
         return load_city(city_file(self.city, self.cities_dir))
+
+    @property
+    def sso(self) -> SsoConfig | None:
+        """The single sign-on settings (infra/sso.py), read once per file; None: local accounts only."""
+        return None if self.sso_file is None else load_sso(self.sso_file, self.sso_client_secret)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -142,4 +152,6 @@ class Settings:
             dead_letter_retention_days=int(
                 env.get("LIFTCASE_DEAD_LETTER_RETENTION_DAYS", base.dead_letter_retention_days)
             ),
+            sso_file=Path(env["LIFTCASE_SSO_FILE"]) if env.get("LIFTCASE_SSO_FILE") else None,
+            sso_client_secret=env.get("LIFTCASE_SSO_CLIENT_SECRET", ""),
         )

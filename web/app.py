@@ -14,6 +14,8 @@ from werkzeug.routing import IntegerConverter
 
 from connectors.ai_events import views as ai_event_views
 from connectors.qr import views as qr_views
+from connectors.sso import client as sso_client
+from connectors.sso import views as sso_views
 from processes.system import System
 from web.api import (
     admin_audit,
@@ -53,7 +55,7 @@ API_MODULES = (
     reports,
 )
 # Plain Flask blueprints (public pages, webhooks, the console); each module exposes `bp`.
-PAGE_MODULES = (qr_views, ai_event_views, views, assets)
+PAGE_MODULES = (qr_views, ai_event_views, sso_views, views, assets)
 
 
 class Int32Converter(IntegerConverter):
@@ -94,6 +96,7 @@ def create_app(system: System, *, config: dict[str, object] | None = None) -> Fl
         hops = system.settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     auth.install(app)
+    sso_client.install(app, system.settings)  # single sign-on with the city platform, when configured
     json_body.install(app)  # after auth: bodies of callers who are not signed in are not parsed
     i18n.install(app)
     headers.install(app, map_tile_url=system.settings.map_tile_url)

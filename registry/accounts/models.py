@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from infra.db import Base, UTCDateTime
@@ -58,3 +58,28 @@ class SignInEvent(Base):
     remote_addr: Mapped[str | None] = mapped_column(String(64), index=True)  # the throttle counts by address
     user_agent: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class UserIdentity(Base):
+    """A user's account at the city platform (OpenID Connect): the provider's issuer and its stable
+    subject. Signing in through the provider finds the user by this pair, never by a name that an
+    account at the provider could change."""
+
+    __tablename__ = "user_identities"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    issuer: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_sign_in_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SsoSession(Base):
+    """A session started through the provider, with the ID token it was given: sign-out hands it
+    back to the provider's end-session endpoint (id_token_hint) so the provider's session ends too."""
+
+    __tablename__ = "sso_sessions"
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("user_identities.id"), index=True)
+    id_token: Mapped[str] = mapped_column(Text)

@@ -6,13 +6,14 @@ import math
 from datetime import UTC, timedelta
 from typing import Any
 
-from flask import g, request
+from flask import g, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from connectors.sso.flows import end_session_url
 from infra.settings import Settings
 from registry.accounts import service, sessions, throttle
 from registry.accounts.models import ApiToken, SignInEvent, UserSession
@@ -38,6 +39,10 @@ class MeSchema(Schema):
     organisation_kind = fields.String(allow_none=True)
     district_code = fields.String(allow_none=True)
     csrf_token = fields.String(allow_none=True)
+
+
+class SignOutSchema(Schema):
+    end_session_url = fields.String(metadata={"description": "the city platform's sign-out page for this browser"})
 
 
 class TokenRequestSchema(Schema):
@@ -119,12 +124,21 @@ class SessionView(MethodView):
         return _me(None if g.get("via_token") else auth.csrf_token())
 
     @blp.response(204)
-    def delete(self) -> None:
-        """Sign out: this session ends on the server, so a copy of its cookie signs nobody in."""
-        now = context.system().clock.now()
+    @blp.alt_response(200, schema=SignOutSchema, description="signed in through the city platform: end its session too")
+    def delete(self) -> Any:
+        """Sign out: this session ends on the server, so a copy of its cookie signs nobody in. A
+        session started through the city platform (single sign-on) answers where to send the
+        browser so that the platform's session ends as well."""
+        system = context.system()
+        now = system.clock.now()
+        provider_url = end_session_url(context.db(), system.settings, auth.current_session_id())
+        context.end_reads()
         with context.writer() as writes, writes.begin():
             service.record_sign_out(writes, auth.current_user(), now=now, remote_addr=request.remote_addr)
             auth.end_session(writes, reason="sign_out", now=now)
+        if provider_url:
+            return jsonify(end_session_url=provider_url)  # smorest passes a response through as it is
+        return None
 
 
 @blp.route("/tokens")
@@ -180,7 +194,8 @@ class SignInEventSchema(Schema):
 class SignInFilterSchema(PageArgs):
     username = fields.String(validate=validate.Length(max=60))
     kind = fields.String(
-        validate=validate.OneOf(["sign_in", "failed", "throttled", "locked", "sign_out", "token_created"])
+        validate=validate.OneOf(["sign_in", "failed", "throttled", "locked", "sign_out", "token_created", "sso_sign_in",
+                         "sso_refused"])
     )
 
 

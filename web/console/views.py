@@ -4,14 +4,14 @@ each page's ES module fetches its data from the JSON API under /api/v1 with the 
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask import session as browser_state
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -21,6 +21,7 @@ from processes.roles import KNOWN_ROLES
 from registry.models import District, Role
 from web.console.strings import js_strings
 from web.http import auth, context
+from web.http.redirects import console_path
 
 bp = Blueprint("console", __name__, template_folder="templates", url_prefix="/console")
 
@@ -75,30 +76,34 @@ def _sign_in_first(_exc: Exception) -> Response:
 @bp.get("/signin")
 @auth.public
 def signin() -> str:
-    return page("signin.html", next=console_path(request.args.get("next", "")))
+    """Username and password; and "sign in with the city platform" when single sign-on is
+    configured, with why the platform's last sign-in was refused (connectors/sso/views.py)."""
+    refusal = browser_state.pop("sso_refusal", None) if "sso_refusal" in browser_state else None
+    return page(
+        "signin.html", next=console_path(request.args.get("next", "")), sso=context.system().settings.sso,
+        sso_refusal=_sso_refusal_text(refusal["reason"], refusal["detail"]) if refusal else "",
+    )
 
 
-def console_path(value: str) -> str:
-    """`value` if it is a console page's path, else "": where sign-in may send the browser back to.
-
-    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so such characters
-    turn "/ /host" into "//host", another site: they are refused anywhere, and "//", "." and ".."
-    in the path, as sent and percent-decoded (what a server along the way may decode)."""
-    if any(_unsafe(c) for c in value):
-        return ""
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc:
-        return ""
-    for path in (parts.path, unquote(parts.path)):
-        if any(_unsafe(c) for c in path) or "//" in path or not (path + "/").startswith("/console/"):
-            return ""
-        if any(segment in (".", "..") for segment in path.split("/")):
-            return ""
-    return value
-
-
-def _unsafe(char: str) -> bool:
-    return char == "\\" or char.isspace() or unicodedata.category(char) in ("Cc", "Cf")
+def _sso_refusal_text(reason: str, detail: str) -> str:
+    """What the person reads when the city platform's sign-in did not let them in."""
+    texts = {
+        "state": _("The sign-in through the city platform could not be verified (it was altered or had expired). "
+                   "Please start again."),
+        "provider": _("The city platform did not sign you in. Please try again."),
+        "token": _("The city platform's answer could not be verified. Please try again."),
+        "unavailable": _("The city platform cannot be reached right now. Try again later, or sign in with "
+                         "your username and password."),
+        "no_organisation": _("The city platform did not say which organisation you belong to. Ask the platform "
+                             "operator."),
+        "unknown_organisation": _("Your organisation (%(code)s) is not registered on this platform. Ask the "
+                                  "platform operator to add it.", code=detail),
+        "no_role": _("Your city platform account has no role on this platform. Ask the platform operator."),
+        "not_provisioned": _("There is no account for you on this platform. Ask the platform operator."),
+        "deactivated": _("Your account on this platform is deactivated."),
+        "linked_elsewhere": _("Your account here is already linked to another city platform account."),
+    }
+    return texts.get(reason, texts["provider"])
 
 
 @bp.get("/")

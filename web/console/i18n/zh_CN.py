@@ -204,6 +204,25 @@ ZH_CN: dict[str, str] = {
     "Versions": "版本",
     "Unread only": "仅未读",
     "Sign in": "登录",
+    "or": "或",
+    "Sign in with %(platform)s": "使用%(platform)s账号登录",
+    "The sign-in through the city platform could not be verified (it was altered or had expired). Please start again.":
+        "无法核验经城市平台的登录（已被篡改或已过期），请重新登录。",
+    "The city platform did not sign you in. Please try again.": "城市平台未完成登录，请重试。",
+    "The city platform's answer could not be verified. Please try again.": "无法核验城市平台的应答，请重试。",
+    "The city platform cannot be reached right now. Try again later, or sign in with your username and password.":
+        "暂时无法连接城市平台，请稍后再试，或使用用户名和密码登录。",
+    "The city platform did not say which organisation you belong to. Ask the platform operator.":
+        "城市平台未提供您所属的单位，请联系平台管理员。",
+    "Your organisation (%(code)s) is not registered on this platform. Ask the platform operator to add it.":
+        "您所属的单位（%(code)s）未在本平台登记，请联系平台管理员添加。",
+    "Your city platform account has no role on this platform. Ask the platform operator.":
+        "您的城市平台账号在本平台没有角色，请联系平台管理员。",
+    "There is no account for you on this platform. Ask the platform operator.":
+        "您在本平台没有账号，请联系平台管理员。",
+    "Your account on this platform is deactivated.": "您在本平台的账号已停用。",
+    "Your account here is already linked to another city platform account.":
+        "您在本平台的账号已关联另一个城市平台账号。",
     "Elevator emergency rescue and safety supervision": "电梯应急救援与安全监管平台",
     "%(platform)s · sign in with your account": "%(platform)s · 请使用账号登录",
     "Username": "用户名",

@@ -4,8 +4,11 @@ import { watchRescues } from './attention.js';
 
 document.getElementById('menu-toggle')?.addEventListener('click', () => document.body.classList.toggle('menu-open'));
 
+// A session started through the city platform answers with the platform's sign-out page, which
+// ends its session too and comes back to ours.
 document.getElementById('signout')?.addEventListener('click', async () => {
-  try { await api('/session', { method: 'DELETE' }); } finally { location.href = '/console/signin'; }
+  let next = '/console/signin';
+  try { next = (await api('/session', { method: 'DELETE' }))?.end_session_url || next; } finally { location.href = next; }
 });
 
 export async function refreshBadge() {

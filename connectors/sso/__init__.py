@@ -1,0 +1,1 @@
+"""Single sign-on with the city platform over OpenID Connect (authorization code + PKCE), with Authlib."""
