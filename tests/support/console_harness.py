@@ -42,10 +42,10 @@ def set_passwords(system: System) -> None:
 
 
 @contextmanager
-def serve(system: System) -> Iterator[str]:
-    """The app on 127.0.0.1 and a free port, in a thread; yields its base URL."""
+def serve(system: System, port: int = 0) -> Iterator[str]:
+    """The app on 127.0.0.1 and `port` (0: a free one), in a thread; yields its base URL."""
     app = create_app(system)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
