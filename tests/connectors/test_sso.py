@@ -9,14 +9,21 @@ starts no session; sign-out ends our session and the provider's."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+from joserfc.errors import JoseError
 from sqlalchemy import func, select
 
+from connectors.sso import client as sso_client
 from infra.clock import SimulatedClock
+from infra.sso import SsoConfig
 from processes.system import System
 from registry.accounts.models import SignInEvent, SsoSession, UserIdentity, UserSession
 from registry.accounts.service import hash_password
@@ -32,6 +39,7 @@ from tests.support.oidc import (
     through_provider,
 )
 from tests.support.system import START, make_system
+from web.app import create_app
 
 ACCOUNTS = {
     # a regulator of 通川区 the platform knows under its own organisation code
@@ -234,3 +242,36 @@ def test_console_sign_in_and_sign_out_through_the_platform(app: tuple[System, st
 def ctx_issuer(system: System) -> str:
     assert system.settings.sso is not None
     return system.settings.sso.issuer
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_id_tokens_are_checked_for_signature_issuer_audience_and_nonce(app: tuple[System, str]) -> None:
+    """The checks the callback hands to Authlib, on an ID token the provider really issued: each
+    altered expectation, and an altered signature, is refused."""
+    system, base = app
+    assert through_provider(browser_session(), f"{base}/sso/signin", "zhang.new").status_code == 302
+    with system.sessions() as db:
+        id_token = db.scalars(select(SsoSession.id_token)).one()
+    nonce = json.loads(base64.urlsafe_b64decode(id_token.split(".")[1] + "==="))["nonce"]
+    config = system.settings.sso
+    assert config is not None
+    header, payload, signature = id_token.split(".")
+    middle = len(signature) // 2
+    other = "A" if signature[middle] != "A" else "B"
+    forged = f"{header}.{payload}.{signature[:middle]}{other}{signature[middle + 1:]}"
+    with create_app(system).test_request_context():
+        provider = sso_client.provider()
+
+        def check(token: str, nonce: str, expected: SsoConfig) -> Any:
+            checks = sso_client.id_token_checks(expected)
+            return provider.parse_id_token({"id_token": token}, nonce, claims_options=checks)
+
+        assert check(id_token, nonce, config)["sub"] == "zhang.new"
+        for token, given_nonce, expected in [
+            (forged, nonce, config),
+            (id_token, "another-nonce", config),
+            (id_token, nonce, replace(config, client_id="another-client")),
+            (id_token, nonce, replace(config, issuer="http://127.0.0.1:1")),
+        ]:
+            with pytest.raises(JoseError):
+                check(token, given_nonce, expected)
