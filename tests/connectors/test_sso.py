@@ -102,6 +102,9 @@ def browser_session() -> requests.Session:
 def test_a_new_person_is_provisioned_with_the_mapped_organisation_and_roles(app: tuple[System, str]) -> None:
     system, base = app
     http = browser_session()
+    info = http.get(f"{base}/api/v1/session/sso", timeout=10).json()
+    assert info == {"enabled": True, "name_zh": "城市一体化平台", "name_en": "City platform",
+                    "signin_url": "/sso/signin"}
     page = through_provider(http, f"{base}/sso/signin?next=/console/cases", "zhang.new")
     assert page.status_code == 302 and page.headers["Location"] == "/console/cases", page.text[:300]
     me = http.get(f"{base}/api/v1/session", timeout=10).json()

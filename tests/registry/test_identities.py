@@ -15,6 +15,7 @@ from processes.system import System
 from registry.accounts import identities, sessions
 from registry.accounts.models import UserSession
 from registry.models import User
+from web.app import create_app
 
 ISSUER = "https://sso.city.example"
 
@@ -111,3 +112,11 @@ def test_roles_the_map_names_must_exist() -> None:
         "roles": {"city.boss": ["regulator", "superuser"]},
     })  # fmt: skip
     assert identities.unknown_roles(cfg) == {"superuser"}
+
+
+def test_without_the_sso_file_there_is_no_single_sign_on(sqlite_system: System) -> None:
+    http = create_app(sqlite_system).test_client()
+    assert http.get("/api/v1/session/sso").get_json()["enabled"] is False
+    assert http.get("/sso/signin").status_code == 404
+    assert http.get("/sso/callback?code=x&state=y").status_code == 404
+    assert 'id="sso-signin"' not in http.get("/console/signin").get_data(as_text=True)

@@ -6,7 +6,7 @@ import math
 from datetime import UTC, timedelta
 from typing import Any
 
-from flask import g, jsonify, request
+from flask import g, jsonify, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
@@ -139,6 +139,30 @@ class SessionView(MethodView):
         if provider_url:
             return jsonify(end_session_url=provider_url)  # smorest passes a response through as it is
         return None
+
+
+class SsoInfoSchema(Schema):
+    enabled = fields.Boolean(metadata={"description": "single sign-on with the city platform is configured"})
+    name_zh = fields.String(allow_none=True)
+    name_en = fields.String(allow_none=True)
+    signin_url = fields.String(
+        allow_none=True,
+        metadata={"description": "open it in the browser (add `?next=/console/...`); it comes back signed in"},
+    )
+
+
+@blp.route("/session/sso")
+class SsoInfoView(MethodView):
+    @auth.public
+    @blp.response(200, SsoInfoSchema)
+    def get(self) -> dict[str, Any]:
+        """Whether staff can sign in through the city platform, and where that starts. The session it
+        starts is the same as a password's: `GET /session` then answers the CSRF token."""
+        config = context.system().settings.sso
+        if config is None:
+            return {"enabled": False, "name_zh": None, "name_en": None, "signin_url": None}
+        return {"enabled": True, "name_zh": config.name_zh, "name_en": config.name_en,
+                "signin_url": url_for("sso.signin")}
 
 
 @blp.route("/tokens")
