@@ -25,7 +25,11 @@ def install(app: Flask, settings: Settings) -> None:
         return
     if wrong := unknown_roles(config):
         raise SsoConfigError(f"SSO [roles] maps to roles liftcase does not have: {', '.join(sorted(wrong))}")
-    app.config.update(SESSION_COOKIE_NAME=STATE_COOKIE, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True)
+    # Lax: the provider's redirect back is a top-level GET, which carries it. Secure when the callback is https.
+    app.config.update(
+        SESSION_COOKIE_NAME=STATE_COOKIE, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=redirect_uri(config, settings).startswith("https://"),
+    )  # fmt: skip
     oauth = OAuth(app)
     oauth.register(
         NAME,
