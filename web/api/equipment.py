@@ -16,6 +16,7 @@ from sqlalchemy import select
 from infra.errors import NotFound
 from infra.settings import CITY_TZ
 from processes import equipment as flows
+from processes import expiry_scan
 from registry.equipment.classes import CLASSES
 from registry.equipment.figures import equipment_figures
 from registry.equipment.importing import read_equipment_rows
@@ -223,7 +224,11 @@ class EquipmentView(MethodView):
         """Change the record (a retired one answers 409: it is kept as it was)."""
         row = _visible(equipment_id)
         _check(body, row)
-        return write_or_conflict(lambda: flows.edit_equipment(context.db(), row, body, **who_and_when()))
+        updated = write_or_conflict(lambda: flows.edit_equipment(context.db(), row, body, **who_and_when()))
+        if {"next_inspection_due", "last_inspected_on"} & body.keys():
+            # an overtaken expiry case closes now, not at the next scan
+            expiry_scan.register_changed(context.system(), equipment_ids=[equipment_id])
+        return updated
 
 
 @blp.route("/equipment/<int:equipment_id>/retire")
