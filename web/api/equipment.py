@@ -141,9 +141,20 @@ class CoverageSchema(Schema):
     by_place_category = fields.List(fields.Nested(CategoryCoverageSchema))
 
 
+class DistrictFiguresSchema(Schema):
+    equipment_class = fields.String()
+    district_code = fields.String()
+    total = fields.Integer(metadata={"description": "not retired"})
+    expired = fields.Integer()
+    due_30 = fields.Integer()
+
+
 class FiguresSchema(Schema):
     today = fields.String()
     classes = fields.List(fields.Nested(ClassFiguresSchema))
+    by_district = fields.List(
+        fields.Nested(DistrictFiguresSchema), metadata={"description": "per class and district; adds up to classes"}
+    )
     coverage = fields.Nested(CoverageSchema)
 
 
