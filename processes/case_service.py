@@ -19,8 +19,9 @@ from processes.catalogue import CASE_TYPES
 from processes.models import Attachment, CaseComment
 from processes.sla_state import milestone_states
 from processes.visibility import TASK_ACTIONABLE, actionable_params, cases_visible, tasks_actionable
+from registry.equipment.models import Equipment, EquipmentStatus
 from registry.models import Elevator, Organisation, User
-from registry.scope import Scope, elevators_visible
+from registry.scope import Scope, elevators_visible, equipment_visible
 
 
 @dataclass(frozen=True)
@@ -108,9 +109,7 @@ def participants(session: Session, case: Case, tasks: list[CaseTask]) -> list[di
             pairs[(role, org_id)].add(user_id)
     org_ids = {o for _, o in pairs if o}
     user_ids = set().union(*pairs.values()) if pairs else set()
-    orgs = dict(
-        session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))).all()
-    )
+    orgs = dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))).all())
     users = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all())
     return [
         {
@@ -224,6 +223,18 @@ def task_form(session: Session, task: CaseTask) -> dict[str, Any] | None:
         select(ProcessDefinition).join(Case, Case.definition_id == ProcessDefinition.id).where(Case.id == task.case_id)
     )
     return definition.forms.get(task.form) if definition else None
+
+
+def visible_equipment(session: Session, scope: Scope, equipment_id: int) -> Equipment:
+    """Other special equipment in the user's scope, not retired (a retired record gets no new case)."""
+    row = session.scalar(
+        select(Equipment).where(
+            Equipment.id == equipment_id, equipment_visible(scope), Equipment.status != EquipmentStatus.RETIRED
+        )
+    )
+    if row is None:
+        raise NotFound(f"equipment {equipment_id} not found")
+    return row
 
 
 def visible_elevator(session: Session, scope: Scope, elevator_id: int) -> Elevator:

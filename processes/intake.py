@@ -56,8 +56,9 @@ def open_or_join(
     elevator_id: int | None,
     signal: dict[str, Any],
     actor: str = "system",
+    equipment_id: int | None = None,
 ) -> IntakeResult:
-    return open_or_join_many(engine, sla_path, [IntakeItem(case_type, elevator_id, signal, actor)])[0]
+    return open_or_join_many(engine, sla_path, [IntakeItem(case_type, elevator_id, signal, actor, equipment_id)])[0]
 
 
 def open_or_join_many(engine: CaseEngine, sla_path: Any, items: Sequence[IntakeItem]) -> list[IntakeResult]:

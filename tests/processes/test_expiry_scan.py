@@ -549,3 +549,57 @@ def test_an_admin_recording_a_new_inspection_of_equipment_closes_its_case(
     with system.sessions() as session:
         assert session.get(Case, case.id).close_reason == "inspected"
     assert scan(system).opened == 0
+
+
+def test_a_regulator_opens_an_equipment_case_by_hand_with_a_reason(system: System, clock: SimulatedClock) -> None:
+    from processes.models import CaseComment
+    from registry.models import OrgKind
+
+    app = app_for(system)
+    regulator = Client(app, "regulator")
+    with system.sessions() as session:
+        district = session.get(
+            Organisation, session.scalar(select(User.organisation_id).where(User.username == "regulator"))
+        )
+        mine, other = (
+            session.scalars(
+                select(Equipment.id).where(Equipment.status == "in_use", where).order_by(Equipment.id)
+            ).first()
+            for where in (
+                Equipment.district_code == district.district_code,
+                Equipment.district_code != district.district_code,
+            )
+        )
+    body = {"type": "expiry", "equipment_id": mine, "due_date": "2027-01-10", "reason": "现场检查发现检验标志过期"}
+    r = regulator.post("/api/v1/cases", json=body)
+    assert r.status_code == 201, r.get_json()
+    case_id = r.get_json()["case_id"]
+    with system.sessions() as session:
+        case = session.get(Case, case_id)
+        assert (case.equipment_id, case.elevator_id, case.variables["source"]) == (mine, None, "regulator")
+        assert session.scalars(select(CaseComment.body).where(CaseComment.case_id == case_id)).all() == [body["reason"]]
+        use_unit = session.get(Organisation, session.get(Equipment, mine).use_unit_id)
+        assert use_unit.kind == OrgKind.USE_UNIT
+    # The case is in the regulator's list; equipment of another district is out of scope.
+    assert case_id in {c["id"] for c in regulator.get("/api/v1/cases?type=expiry&page_size=100").get_json()}
+    assert regulator.post("/api/v1/cases", json={**body, "equipment_id": other}).status_code == 404
+    # A rectification about it is allowed; a rescue is not; naming both or neither is refused.
+    rect = {
+        "type": "rectification",
+        "equipment_id": mine,
+        "report_no": "DJ-7",
+        "findings": ["安全阀失效"],
+        "reason": "检验报告",
+    }
+    assert regulator.post("/api/v1/cases", json=rect).status_code == 201
+    assert regulator.post("/api/v1/cases", json={"type": "rescue", "equipment_id": mine}).status_code == 422
+    both = {"type": "expiry", "equipment_id": mine, "elevator_id": 1}
+    assert regulator.post("/api/v1/cases", json=both).status_code == 422
+    assert regulator.post("/api/v1/cases", json={"type": "expiry"}).status_code == 422
+    assert Client(app, "property").post("/api/v1/cases", json=body).status_code == 403
+    # Retired: no new case.
+    from processes.equipment import retire_equipment
+
+    with system.sessions() as session, session.begin():
+        retire_equipment(session, session.get(Equipment, mine), reason="报废", actor="tester", now=clock.now())
+    assert regulator.post("/api/v1/cases", json={**body, "reason": "再次"}).status_code == 404
