@@ -242,3 +242,33 @@ def visible_elevator(session: Session, scope: Scope, elevator_id: int) -> Elevat
     if elevator is None:
         raise NotFound(f"elevator {elevator_id} not found")
     return elevator
+
+
+def case_subject(
+    session: Session, scope: Scope, *, elevator_id: int | None, equipment_id: int | None, code: str | None
+) -> dict[str, Any] | None:
+    """What a case opened by hand would be about, in the user's scope: an elevator or other (not
+    retired) equipment, by id or by its exact register code; None when there is no such one here."""
+    code = (code or "").strip()
+    elevator = None
+    if elevator_id is not None or (code and equipment_id is None):
+        condition = Elevator.id == elevator_id if elevator_id is not None else Elevator.register_code == code
+        elevator = session.scalar(select(Elevator).where(condition, elevators_visible(scope)))
+    if elevator is not None:
+        return {
+            "kind": "elevator", "id": elevator.id, "register_code": elevator.register_code, "name": None,
+            "address": elevator.address, "equipment_class": "elevator",
+            "next_inspection_due": elevator.next_inspection_due,
+        }  # fmt: skip
+    if equipment_id is None and not code:
+        return None
+    condition = Equipment.id == equipment_id if equipment_id is not None else Equipment.register_code == code
+    row = session.scalar(
+        select(Equipment).where(condition, equipment_visible(scope), Equipment.status != EquipmentStatus.RETIRED)
+    )
+    if row is None:
+        return None
+    return {
+        "kind": "equipment", "id": row.id, "register_code": row.register_code, "name": row.name,
+        "address": row.address, "equipment_class": row.equipment_class, "next_inspection_due": row.next_inspection_due,
+    }  # fmt: skip

@@ -60,6 +60,8 @@ def _words() -> dict[str, str]:
         "Arrival": _("Arrival"), "Rescue": _("Rescue"), "30-min arrival rate": _("30-min arrival rate"),
         "expired": _("expired"), "due in 7 days": _("due in 7 days"), "due in 30 days": _("due in 30 days"),
         "due in 60 days": _("due in 60 days"),
+        "cov_all": _("Boxes per elevator"), "cov_key": _("Boxes per elevator at key places"),
+        "not_recorded": _("Not recorded"), "open_case": _("Open a case"),
         "field_lat": _("Latitude"), "field_lon": _("Longitude"), "use_position": _("Use my position"),
         "prop_name": _("Name"), "prop_role": _("Role"), "prop_lane_role": _("Lane (role)"),
         "prop_form": _("Form (forms/*.json)"), "prop_due": _("Due in (dueIn: ISO duration or a variable)"),
