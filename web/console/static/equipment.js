@@ -50,7 +50,7 @@ function drawClasses(figures) {
     return h('tr', { 'data-class': r.equipment_class },
       h('td', {}, h('label', { class: 'class-toggle' }, box,
         h('span', { class: 'swatch', style: `background:${COLORS[r.equipment_class] || '#ccc'}` }), label(r))),
-      h('td', {}, r.total), h('td', {}, r.stopped), h('td', { class: r.expired ? 'status failed' : '' }, r.expired),
+      h('td', {}, r.total), h('td', {}, r.stopped), h('td', { class: r.expired ? 'alert' : '' }, r.expired),
       h('td', {}, r.due_30));
   }));
   const sum = (k) => rows.reduce((n, r) => n + r[k], 0);
@@ -68,7 +68,7 @@ function drawDistricts() {
   const rows = Object.entries(byDistrict).sort(([a], [b]) => a.localeCompare(b));
   document.querySelector('#by-district tbody').replaceChildren(...(rows.length
     ? rows.map(([code, r]) => h('tr', { 'data-district': code }, data('td', {}, names[code] || code),
-      h('td', { class: r.expired ? 'status failed' : '' }, r.expired), h('td', {}, r.due_30), h('td', {}, r.total)))
+      h('td', { class: r.expired ? 'alert' : '' }, r.expired), h('td', {}, r.due_30), h('td', {}, r.total)))
     : [h('tr', {}, h('td', { class: 'muted', colspan: 4 }, t('no_items')))]));
   const sum = (k) => rows.reduce((n, [, r]) => n + r[k], 0);
   document.querySelector('#by-district tfoot').replaceChildren(sumRow([t('total'), sum('expired'), sum('due_30'), sum('total')]));
