@@ -196,6 +196,35 @@ def register_changed(system: System, elevator_ids: Collection[int] = (), equipme
     return close_renewed(system, found)
 
 
+def retired_cases(session: Session, equipment_ids: Collection[int] | None = None) -> list[int]:
+    """Open expiry cases of equipment retired since (报废/注销): nothing is left to inspect."""
+    stmt = (
+        select(Case.id)
+        .join(Equipment, Equipment.id == Case.equipment_id)
+        .where(Case.case_type == "expiry", Case.status == CaseStatus.OPEN, Equipment.status == EquipmentStatus.RETIRED)
+        .order_by(Case.id)
+    )
+    if equipment_ids is not None:
+        stmt = stmt.where(Case.equipment_id.in_(list(equipment_ids)))
+    return list(session.scalars(stmt))
+
+
+def cancel_retired(system: System, case_ids: Sequence[int], actor: str = "expiry-scan") -> int:
+    for case_id in case_ids:
+        system.engine.cancel_case(case_id, RETIRED_REASON, actor=actor)
+    return len(case_ids)
+
+
+RETIRED_REASON = "equipment retired"
+
+
+def equipment_retired(system: System, equipment_id: int, actor: str) -> int:
+    """After a retirement is committed: its open expiry cases are cancelled now; how many."""
+    with system.sessions() as session:
+        found = retired_cases(session, [equipment_id])
+    return cancel_retired(system, found, actor)
+
+
 def _forecast(session: Session, items: Sequence[IntakeItem]) -> ScanResult:
     """What a scan would do, without doing it: keys already taken are skipped, elevators with an
     open case of that kind join it, the others open one."""
@@ -222,10 +251,10 @@ def scan(system: System, *, dry_run: bool = False) -> ScanResult:
     sla = load_sla(system.settings.sla_file)
     now = system.clock.now()
     with system.sessions() as session:
-        renewed = renewals(session)
+        renewed, retired = renewals(session), retired_cases(session)
         if dry_run:
-            return replace(_forecast(session, due_signals(session, now, sla)), closed=len(renewed))
-    closed = close_renewed(system, renewed)
+            return replace(_forecast(session, due_signals(session, now, sla)), closed=len(renewed) + len(retired))
+    closed = close_renewed(system, renewed) + cancel_retired(system, retired)
     with system.sessions() as session:
         items = due_signals(session, now, sla)
     opened = joined = skipped = 0

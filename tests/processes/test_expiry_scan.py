@@ -603,3 +603,28 @@ def test_a_regulator_opens_an_equipment_case_by_hand_with_a_reason(system: Syste
     with system.sessions() as session, session.begin():
         retire_equipment(session, session.get(Equipment, mine), reason="报废", actor="tester", now=clock.now())
     assert regulator.post("/api/v1/cases", json={**body, "reason": "再次"}).status_code == 404
+
+
+def test_retiring_equipment_ends_its_open_expiry_case(system: System, clock: SimulatedClock) -> None:
+    """Retired (报废) through the API: its open case is cancelled at once; through another writer
+    (an import): at the next scan. Neither opens again."""
+    from processes.equipment import retire_equipment
+
+    today = clock.now().astimezone(CITY_TZ).date()
+    last = _months_back(today - timedelta(days=3), 12)
+    by_api, by_import = (_add_equipment(system, clock, "boiler", SAMPLES["boiler"][1], last, n) for n in (7, 8))
+    scan(system)
+    cases = _open_equipment(system)
+    first, second = cases[by_api].id, cases[by_import].id
+    r = Client(app_for(system), "admin").post(f"/api/v1/equipment/{by_api}/retire", json={"reason": "报废"})
+    assert r.status_code == 200, r.get_json()
+    with system.sessions() as session, session.begin():
+        retire_equipment(session, session.get(Equipment, by_import), reason="注销", actor="import", now=clock.now())
+    assert scan(system, dry_run=True).closed == 1
+    assert scan(system).closed == 1
+    with system.sessions() as session:
+        ended = {
+            c.id: (c.status, c.close_reason) for c in session.scalars(select(Case).where(Case.id.in_([first, second])))
+        }
+    assert ended == {first: ("cancelled", "equipment retired"), second: ("cancelled", "equipment retired")}
+    assert not {by_api, by_import} & set(_open_equipment(system))

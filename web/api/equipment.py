@@ -250,9 +250,11 @@ class RetireView(MethodView):
     def post(self, body: dict[str, Any], equipment_id: int) -> Equipment:
         """Retire (报废/注销) with a reason: never deleted, it leaves the counts and the expiry scan."""
         row = _visible(equipment_id)
-        return write_or_conflict(
+        retired = write_or_conflict(
             lambda: flows.retire_equipment(context.db(), row, reason=body["reason"], **who_and_when())
         )
+        expiry_scan.equipment_retired(context.system(), equipment_id, context.scope().username)  # nothing to inspect
+        return retired
 
 
 @blp.route("/equipment/import")
