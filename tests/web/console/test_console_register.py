@@ -204,6 +204,8 @@ def test_a_regulator_opens_cases_by_hand_and_sees_them_on_the_case_page(page: An
         assert case.variables["due_date"].startswith("2027-01-15")
     page.wait_for_function(f"() => document.getElementById('case-number').textContent.includes('{case.number}')")
     assert "现场检查发现起重机检验合格标志已过期" in page.inner_text("#comments")
+    fact = page.inner_text("#case-context [data-fact=equipment]")
+    assert "设备" in fact and "起重机械" in fact and crane.register_code in fact and crane.name in fact
 
     # By register code, a rectification of an elevator.
     page.goto(f"{page.base}/console/cases/new")

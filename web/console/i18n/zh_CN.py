@@ -328,6 +328,7 @@ ZH_CN: dict[str, str] = {
     "Inspection report number": "检验报告编号",
     "Nonconformities": "不符合项",
     "Open the case": "发起案件",
+    "Equipment": "设备",
 }
 
 # (context, message): words another package's catalog translates differently.
