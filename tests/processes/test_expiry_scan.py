@@ -246,6 +246,7 @@ def test_the_daily_scan_is_a_0230_job_on_the_queue(system: System, clock: Simula
     daily.func(system)  # what APScheduler calls: it queues the scan; the in-process queue runs it
     inspection, maintenance = _expected(system, clock.now())
     assert _open_expiry(system) == {"inspection": inspection, "maintenance": maintenance}
+    assert set(_open_equipment(system)) == _expected_equipment(system, clock.now())
 
 
 def test_a_regulator_opens_an_expiry_case_through_the_api(system: System, clock: SimulatedClock) -> None:
