@@ -69,6 +69,8 @@ class Case(Base):
     case_type: Mapped[str] = mapped_column(String(30), index=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
     elevator_id: Mapped[int | None] = mapped_column(ForeignKey("elevators.id"), index=True)
+    # A case about another piece of special equipment (an inspection expiry of a boiler): its record.
+    equipment_id: Mapped[int | None] = mapped_column(ForeignKey("equipment.id"), index=True)
     district_code: Mapped[str | None] = mapped_column(String(12), index=True)
     status: Mapped[str] = mapped_column(String(12), default=CaseStatus.OPEN, index=True)
     priority: Mapped[str | None] = mapped_column(String(4))

@@ -49,6 +49,7 @@ class CaseStart:
     case_type: str
     variables: dict[str, Any]
     elevator_id: int | None = None
+    equipment_id: int | None = None
     district_code: str | None = None
     priority: str | None = None
     correlation_key: str | None = None
@@ -63,6 +64,7 @@ def _new_case(start: CaseStart, definition_id: int, case_id: int, number: str, n
         case_type=start.case_type,
         definition_id=definition_id,
         elevator_id=start.elevator_id,
+        equipment_id=start.equipment_id,
         district_code=start.district_code,
         status=CaseStatus.OPEN,
         priority=start.priority,

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.models import Case, CaseTask, TaskStatus
+from registry.equipment.models import Equipment
 from registry.models import District, Elevator
 
 # Start variables shown as they are.
@@ -38,6 +39,12 @@ def case_contexts(session: Session, cases: Iterable[Case]) -> dict[int, dict[str
     elevators = (
         {e.id: e for e in session.scalars(select(Elevator).where(Elevator.id.in_(elevator_ids)))}
         if elevator_ids
+        else {}
+    )
+    equipment_ids = {c.equipment_id for c in by_id.values() if c.equipment_id}
+    equipment = (
+        {q.id: q for q in session.scalars(select(Equipment).where(Equipment.id.in_(equipment_ids)))}
+        if equipment_ids
         else {}
     )
     district_codes = {c.district_code for c in by_id.values() if c.district_code}
@@ -74,6 +81,17 @@ def case_contexts(session: Session, cases: Iterable[Case]) -> dict[int, dict[str
                 address=elevator.address,
                 lat=elevator.lat,
                 lon=elevator.lon,
+            )
+        piece = equipment.get(case.equipment_id) if case.equipment_id else None
+        if piece is not None:  # other special equipment: its class and name besides the elevator's facts
+            ctx.update(
+                equipment_id=piece.id,
+                equipment_class=piece.equipment_class,
+                equipment_name=piece.name,
+                register_code=piece.register_code,
+                address=piece.address,
+                lat=piece.lat,
+                lon=piece.lon,
             )
         if case.district_code:
             ctx["district_code"] = case.district_code

@@ -15,15 +15,31 @@ from processes.system import System
 
 
 def take_signal(
-    system: System, case_type: str, *, elevator_id: int | None, signal: dict[str, Any], actor: str
+    system: System,
+    case_type: str,
+    *,
+    elevator_id: int | None,
+    signal: dict[str, Any],
+    actor: str,
+    equipment_id: int | None = None,
 ) -> IntakeResult:
-    """A new case of that type, or a join of the elevator's open one (idempotent on the signal's
-    `idempotency_key`)."""
-    return open_or_join(system.engine, system.sla, case_type, elevator_id=elevator_id, signal=signal, actor=actor)
+    """A new case of that type, or a join of the elevator's (or other equipment's) open one
+    (idempotent on the signal's `idempotency_key`)."""
+    return open_or_join(
+        system.engine,
+        system.sla,
+        case_type,
+        elevator_id=elevator_id,
+        signal=signal,
+        actor=actor,
+        equipment_id=equipment_id,
+    )
 
 
 # Case types people open by hand, and what the case's `source` says about how it came in.
 STARTED_BY_HAND = {"rescue": "phone", "complaint": "phone", "rectification": "inspection", "expiry": "regulator"}
+# Those a regulator may open about other special equipment (a boiler's expiry, a crane's nonconformities).
+EQUIPMENT_CASES = frozenset({"rectification", "expiry"})
 
 
 class CannotOpen(ValueError):
@@ -31,17 +47,38 @@ class CannotOpen(ValueError):
 
 
 def open_by_hand(
-    system: System, case_type: str, *, elevator_id: int, fields: dict[str, Any], actor: str
+    system: System,
+    case_type: str,
+    *,
+    elevator_id: int | None,
+    fields: dict[str, Any],
+    actor: str,
+    equipment_id: int | None = None,
+    reason: str | None = None,
+    author_id: int | None = None,
 ) -> IntakeResult:
     """A case someone opens by hand: a call to 96933 (rescue, complaint), an inspection report
-    (rectification), an expiry a regulator found. `fields` are the form's other fields; they become
-    the signal."""
+    (rectification), an expiry a regulator found, about an elevator or (expiry, rectification)
+    other special equipment. `fields` are the form's other fields; they become the signal. The
+    opener's `reason` is the case's first comment (a join's comment on the open case)."""
+    if (elevator_id is None) == (equipment_id is None):
+        raise CannotOpen("name the elevator or the other equipment the case is about (one of them)")
+    if equipment_id is not None and case_type not in EQUIPMENT_CASES:
+        allowed = ", ".join(sorted(EQUIPMENT_CASES))
+        raise CannotOpen(f"a {case_type} case is about an elevator; equipment cases: {allowed}")
     signal = {k: v.isoformat() if isinstance(v, date | datetime) else v for k, v in fields.items()}
     signal["source"] = STARTED_BY_HAND[case_type]
+    if equipment_id is not None:
+        signal["equipment_id"] = equipment_id
     try:
-        return take_signal(system, case_type, elevator_id=elevator_id, signal=signal, actor=actor)
+        result = take_signal(
+            system, case_type, elevator_id=elevator_id, signal=signal, actor=actor, equipment_id=equipment_id
+        )
     except ValueError as err:  # the case type's start variables refused the facts
         raise CannotOpen(str(err)) from err
+    if reason:
+        _comment(system, result.case_id, reason, author=actor, author_id=author_id, actor=actor, shown=reason)
+    return result
 
 
 def _comment(

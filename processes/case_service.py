@@ -19,8 +19,9 @@ from processes.catalogue import CASE_TYPES
 from processes.models import Attachment, CaseComment
 from processes.sla_state import milestone_states
 from processes.visibility import TASK_ACTIONABLE, actionable_params, cases_visible, tasks_actionable
+from registry.equipment.models import Equipment, EquipmentStatus
 from registry.models import Elevator, Organisation, User
-from registry.scope import Scope, elevators_visible
+from registry.scope import Scope, elevators_visible, equipment_visible
 
 
 @dataclass(frozen=True)
@@ -108,9 +109,7 @@ def participants(session: Session, case: Case, tasks: list[CaseTask]) -> list[di
             pairs[(role, org_id)].add(user_id)
     org_ids = {o for _, o in pairs if o}
     user_ids = set().union(*pairs.values()) if pairs else set()
-    orgs = dict(
-        session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))).all()
-    )
+    orgs = dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))).all())
     users = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all())
     return [
         {
@@ -226,8 +225,50 @@ def task_form(session: Session, task: CaseTask) -> dict[str, Any] | None:
     return definition.forms.get(task.form) if definition else None
 
 
+def visible_equipment(session: Session, scope: Scope, equipment_id: int) -> Equipment:
+    """Other special equipment in the user's scope, not retired (a retired record gets no new case)."""
+    row = session.scalar(
+        select(Equipment).where(
+            Equipment.id == equipment_id, equipment_visible(scope), Equipment.status != EquipmentStatus.RETIRED
+        )
+    )
+    if row is None:
+        raise NotFound(f"equipment {equipment_id} not found")
+    return row
+
+
 def visible_elevator(session: Session, scope: Scope, elevator_id: int) -> Elevator:
     elevator = session.scalar(select(Elevator).where(Elevator.id == elevator_id, elevators_visible(scope)))
     if elevator is None:
         raise NotFound(f"elevator {elevator_id} not found")
     return elevator
+
+
+def case_subject(
+    session: Session, scope: Scope, *, elevator_id: int | None, equipment_id: int | None, code: str | None
+) -> dict[str, Any] | None:
+    """What a case opened by hand would be about, in the user's scope: an elevator or other (not
+    retired) equipment, by id or by its exact register code; None when there is no such one here."""
+    code = (code or "").strip()
+    elevator = None
+    if elevator_id is not None or (code and equipment_id is None):
+        condition = Elevator.id == elevator_id if elevator_id is not None else Elevator.register_code == code
+        elevator = session.scalar(select(Elevator).where(condition, elevators_visible(scope)))
+    if elevator is not None:
+        return {
+            "kind": "elevator", "id": elevator.id, "register_code": elevator.register_code, "name": None,
+            "address": elevator.address, "equipment_class": "elevator",
+            "next_inspection_due": elevator.next_inspection_due,
+        }  # fmt: skip
+    if equipment_id is None and not code:
+        return None
+    condition = Equipment.id == equipment_id if equipment_id is not None else Equipment.register_code == code
+    row = session.scalar(
+        select(Equipment).where(condition, equipment_visible(scope), Equipment.status != EquipmentStatus.RETIRED)
+    )
+    if row is None:
+        return None
+    return {
+        "kind": "equipment", "id": row.id, "register_code": row.register_code, "name": row.name,
+        "address": row.address, "equipment_class": row.equipment_class, "next_inspection_due": row.next_inspection_due,
+    }  # fmt: skip

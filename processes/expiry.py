@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from infra.settings import CITY_TZ
-from processes.case_type import CaseType, StartContext, elevator_facts
+from processes.case_type import CaseType, StartContext, elevator_facts, subject_key
 
 # Dates people write (a due date, a deadline) mean Beijing time.
 KINDS = ("inspection", "maintenance")
@@ -32,9 +32,13 @@ def expiry_variables(ctx: StartContext) -> dict[str, Any]:
     kind = ctx.signal.get("kind", "inspection")
     if kind not in KINDS:
         raise ValueError(f"expiry signal kind must be one of {KINDS}, not {kind!r}")
-    e = ctx.elevator
+    # Other special equipment has inspections only (its maintenance is not on the register); it is
+    # read through the same fields as an elevator's.
+    e: Any = ctx.elevator or ctx.equipment
+    if ctx.elevator is None and ctx.equipment is not None and kind != "inspection":
+        raise ValueError(f"a {ctx.equipment.equipment_class} has inspection expiries only, not {kind!r}")
     due = ctx.signal.get("due_date") or (e.next_inspection_due if e is not None else None)
-    last = ctx.signal.get("last_maintenance_at") or (e.last_maintenance_at if e is not None else None)
+    last = ctx.signal.get("last_maintenance_at") or (ctx.elevator.last_maintenance_at if ctx.elevator else None)
     variables: dict[str, Any] = {
         **elevator_facts(ctx),
         "kind": kind,
@@ -45,8 +49,8 @@ def expiry_variables(ctx: StartContext) -> dict[str, Any]:
         # The register's dates when the case opened: only a change from these is a renewal (a
         # regulator may open a case for an earlier date than the register's).
         "register_due_date": e.next_inspection_due.isoformat() if e is not None and e.next_inspection_due else None,
-        "register_last_maintenance_at": e.last_maintenance_at.isoformat()
-        if e is not None and e.last_maintenance_at
+        "register_last_maintenance_at": ctx.elevator.last_maintenance_at.isoformat()
+        if ctx.elevator is not None and ctx.elevator.last_maintenance_at
         else None,
     }
     if kind == "inspection":
@@ -64,7 +68,10 @@ def expiry_variables(ctx: StartContext) -> dict[str, Any]:
             # The inspection's report may give the next due date; without it, one cycle on.
             "next_due_date": None,
             "inspected_on": None,
-            "inspection_cycle_months": int(sla["inspection_cycle_months"]),
+            # The elevator's yearly cycle (sla.toml), or the equipment record's own (its class's, TSG).
+            "inspection_cycle_months": int(
+                ctx.equipment.inspection_cycle_months if ctx.equipment is not None else sla["inspection_cycle_months"]
+            ),
         }
     if last is None:
         raise ValueError("a maintenance expiry needs last_maintenance_at")
@@ -79,11 +86,12 @@ def expiry_variables(ctx: StartContext) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ExpiryCaseType(CaseType):
-    def correlation_key(self, elevator_id: int | None, signal: dict[str, Any]) -> str | None:
+    def correlation_key(
+        self, elevator_id: int | None, signal: dict[str, Any], equipment_id: int | None = None
+    ) -> str | None:
         """An inspection expiry and a maintenance expiry of one elevator are separate cases."""
-        if elevator_id is None:
-            return None
-        return f"{self.key}:{signal.get('kind', 'inspection')}:{elevator_id}"
+        subject = subject_key(elevator_id, equipment_id)
+        return f"{self.key}:{signal.get('kind', 'inspection')}:{subject}" if subject else None
 
 
 EXPIRY = ExpiryCaseType(

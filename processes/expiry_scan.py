@@ -1,9 +1,11 @@
-"""The daily expiry scan: every elevator whose periodic inspection falls due within the first
+"""The daily expiry scan: every elevator and every piece of the other seven classes of special
+equipment (registry/equipment/, not retired) whose periodic inspection falls due within the first
 warning period (60 days, sla.toml) gets an inspection-expiry case, every elevator on day 13 of its
-15-day maintenance cycle a maintenance-expiry case.
+15-day maintenance cycle a maintenance-expiry case. Each piece's due date follows its own
+inspection cycle (the class's, or the record's own), so the scan reads only the date.
 
-Set-based: one query over the register picks the elevators, one intake transaction
-(`open_or_join_many`) opens their cases. Each signal's idempotency key is the elevator and the
+Set-based: one query per register picks the rows, one intake transaction (`open_or_join_many`)
+opens their cases. Each signal's idempotency key is the elevator (or `equipment:<id>`) and the
 date it is about (the due date, the last maintenance visit), so a rerun, the next day's scan or
 a second scheduler opens nothing twice; a new date (the register renewed) is a new key.
 """
@@ -28,6 +30,7 @@ from processes.intake import IntakeItem, ScanResult, open_or_join_many
 from processes.models import Signal
 from processes.sla import load_sla
 from processes.system import System
+from registry.equipment.models import Equipment, EquipmentStatus
 from registry.models import Elevator
 
 CHUNK = 500  # signals per intake transaction: a city's first scan opens hundreds of cases
@@ -50,7 +53,7 @@ def maintenance_horizon(now: datetime, sla: dict[str, Any]) -> datetime:
 
 
 def due_signals(session: Session, now: datetime, sla: dict[str, Any]) -> list[IntakeItem]:
-    """One intake item per expiry the register shows now, from one query."""
+    """One intake item per expiry the registers show now, from one query per register."""
     horizon, visited_before = inspection_horizon(now, sla), maintenance_horizon(now, sla)
     inspection_due = and_(Elevator.next_inspection_due.is_not(None), Elevator.next_inspection_due < horizon)
     maintenance_due = and_(Elevator.last_maintenance_at.is_not(None), Elevator.last_maintenance_at <= visited_before)
@@ -70,6 +73,32 @@ def due_signals(session: Session, now: datetime, sla: dict[str, Any]) -> list[In
             key = f"expiry:maintenance:{elevator_id}:{at}"
             signal = {"source": "scan", "kind": "maintenance", "last_maintenance_at": at, "idempotency_key": key}
             items.append(IntakeItem("expiry", elevator_id, signal, "expiry-scan"))
+    return items + equipment_due_signals(session, horizon)
+
+
+def equipment_due_signals(session: Session, horizon: date) -> list[IntakeItem]:
+    """The inspection expiries of the other special equipment; a retired record never has one."""
+    rows = session.execute(
+        select(Equipment.id, Equipment.next_inspection_due)
+        .where(
+            Equipment.status != EquipmentStatus.RETIRED,
+            Equipment.next_inspection_due.is_not(None),
+            Equipment.next_inspection_due < horizon,
+        )
+        .order_by(Equipment.id)
+    )
+    items = []
+    for equipment_id, due in rows:
+        assert due is not None  # the query's
+        key = f"expiry:inspection:equipment:{equipment_id}:{due.isoformat()}"
+        signal = {
+            "source": "scan",
+            "kind": "inspection",
+            "equipment_id": equipment_id,
+            "due_date": due.isoformat(),
+            "idempotency_key": key,
+        }
+        items.append(IntakeItem("expiry", None, signal, "expiry-scan", equipment_id=equipment_id))
     return items
 
 
@@ -82,10 +111,45 @@ class Renewal:
     payload: dict[str, Any]
 
 
-def renewals(session: Session, elevator_ids: Collection[int] | None = None) -> list[Renewal]:
+def renewals(
+    session: Session, elevator_ids: Collection[int] | None = None, equipment_ids: Collection[int] | None = None
+) -> list[Renewal]:
     """Open expiry cases the register has overtaken (a later due date, a later visit recorded
-    without the case: an inspection report, an import, an admin's edit), from one query; all of
-    them, or those of `elevator_ids`."""
+    without the case: an inspection report, an import, an admin's edit), from one query per
+    register; all of them, or those of `elevator_ids` / `equipment_ids` (None: all)."""
+    if elevator_ids is not None and not elevator_ids:
+        return _equipment_renewals(session, equipment_ids)
+    if equipment_ids is not None and not equipment_ids:
+        return _elevator_renewals(session, elevator_ids)
+    return _elevator_renewals(session, elevator_ids) + _equipment_renewals(session, equipment_ids)
+
+
+def _inspection_renewal(key: str, variables: dict[str, Any], due: date | None) -> Renewal | None:
+    """The case's due date overtaken by a later one on the register (not the one it opened with)."""
+    was = variables.get("due_date")
+    renewed = utc_iso(due) if due is not None else None
+    changed = due is not None and due.isoformat() != variables.get("register_due_date")
+    if changed and renewed and was and datetime.fromisoformat(renewed) > datetime.fromisoformat(was):
+        assert due is not None
+        payload = {"result": "passed", "report_no": "register", "next_due_date": due.isoformat()}
+        return Renewal(key, "inspection_recorded", payload)
+    return None
+
+
+def _equipment_renewals(session: Session, equipment_ids: Collection[int] | None) -> list[Renewal]:
+    stmt = (
+        select(Case.open_key, Case.variables, Equipment.next_inspection_due)
+        .join(Equipment, Equipment.id == Case.equipment_id)
+        .where(Case.case_type == "expiry", Case.status == CaseStatus.OPEN)
+        .order_by(Case.id)
+    )
+    if equipment_ids is not None:
+        stmt = stmt.where(Case.equipment_id.in_(list(equipment_ids)))
+    found = (_inspection_renewal(key, variables, due) for key, variables, due in session.execute(stmt))
+    return [r for r in found if r is not None]
+
+
+def _elevator_renewals(session: Session, elevator_ids: Collection[int] | None) -> list[Renewal]:
     stmt = (
         select(Case.open_key, Case.variables, Elevator.next_inspection_due, Elevator.last_maintenance_at)
         .join(Elevator, Elevator.id == Case.elevator_id)
@@ -104,13 +168,9 @@ def renewals(session: Session, elevator_ids: Collection[int] | None = None) -> l
                 payload = {"maintained_on": visited.isoformat(), "record_no": "register"}
                 out.append(Renewal(key, "maintenance_recorded", payload))
         else:
-            was = variables.get("due_date")
-            renewed = utc_iso(due) if due is not None else None
-            changed = due is not None and due.isoformat() != variables.get("register_due_date")
-            if changed and renewed and was and datetime.fromisoformat(renewed) > datetime.fromisoformat(was):
-                assert due is not None
-                payload = {"result": "passed", "report_no": "register", "next_due_date": due.isoformat()}
-                out.append(Renewal(key, "inspection_recorded", payload))
+            renewal = _inspection_renewal(key, variables, due)
+            if renewal is not None:
+                out.append(renewal)
     return out
 
 
@@ -125,13 +185,44 @@ def close_renewed(system: System, found: Sequence[Renewal]) -> int:
     return closed
 
 
-def register_changed(system: System, elevator_ids: Collection[int]) -> int:
-    """The register's dates of these elevators were written (an edit, an import, an inspection
-    report): their open expiry cases that are overtaken close now, not at the next scan. Call it
-    after the change is committed; how many closed."""
+def register_changed(system: System, elevator_ids: Collection[int] = (), equipment_ids: Collection[int] = ()) -> int:
+    """The register's dates of these elevators (or other equipment) were written (an edit, an
+    import, an inspection report): their open expiry cases that are overtaken close now, not at the
+    next scan. Call it after the change is committed; how many closed."""
+    if not elevator_ids and not equipment_ids:
+        return 0
     with system.sessions() as session:
-        found = renewals(session, elevator_ids)
+        found = renewals(session, elevator_ids, equipment_ids)
     return close_renewed(system, found)
+
+
+def retired_cases(session: Session, equipment_ids: Collection[int] | None = None) -> list[int]:
+    """Open expiry cases of equipment retired since (报废/注销): nothing is left to inspect."""
+    stmt = (
+        select(Case.id)
+        .join(Equipment, Equipment.id == Case.equipment_id)
+        .where(Case.case_type == "expiry", Case.status == CaseStatus.OPEN, Equipment.status == EquipmentStatus.RETIRED)
+        .order_by(Case.id)
+    )
+    if equipment_ids is not None:
+        stmt = stmt.where(Case.equipment_id.in_(list(equipment_ids)))
+    return list(session.scalars(stmt))
+
+
+def cancel_retired(system: System, case_ids: Sequence[int], actor: str = "expiry-scan") -> int:
+    for case_id in case_ids:
+        system.engine.cancel_case(case_id, RETIRED_REASON, actor=actor)
+    return len(case_ids)
+
+
+RETIRED_REASON = "equipment retired"
+
+
+def equipment_retired(system: System, equipment_id: int, actor: str) -> int:
+    """After a retirement is committed: its open expiry cases are cancelled now; how many."""
+    with system.sessions() as session:
+        found = retired_cases(session, [equipment_id])
+    return cancel_retired(system, found, actor)
 
 
 def _forecast(session: Session, items: Sequence[IntakeItem]) -> ScanResult:
@@ -150,7 +241,7 @@ def _forecast(session: Session, items: Sequence[IntakeItem]) -> ScanResult:
     for item in items:
         if item.signal["idempotency_key"] in taken:
             skipped += 1
-        elif expiry.correlation_key(item.elevator_id, item.signal) in open_keys:
+        elif expiry.correlation_key(item.elevator_id, item.signal, item.equipment_id) in open_keys:
             joined += 1
     return ScanResult(len(items) - skipped - joined, joined, skipped, True)
 
@@ -160,10 +251,10 @@ def scan(system: System, *, dry_run: bool = False) -> ScanResult:
     sla = load_sla(system.settings.sla_file)
     now = system.clock.now()
     with system.sessions() as session:
-        renewed = renewals(session)
+        renewed, retired = renewals(session), retired_cases(session)
         if dry_run:
-            return replace(_forecast(session, due_signals(session, now, sla)), closed=len(renewed))
-    closed = close_renewed(system, renewed)
+            return replace(_forecast(session, due_signals(session, now, sla)), closed=len(renewed) + len(retired))
+    closed = close_renewed(system, renewed) + cancel_retired(system, retired)
     with system.sessions() as session:
         items = due_signals(session, now, sla)
     opened = joined = skipped = 0

@@ -25,6 +25,7 @@ from processes.case_type import StartContext
 from processes.catalogue import CASE_TYPES
 from processes.models import Signal
 from processes.sla import load_sla
+from registry.equipment.models import Equipment
 from registry.models import District, Elevator
 
 
@@ -44,6 +45,7 @@ class IntakeItem:
     elevator_id: int | None
     signal: dict[str, Any] = field(default_factory=dict)
     actor: str = "system"
+    equipment_id: int | None = None  # a case about other special equipment (elevator_id None)
 
 
 def open_or_join(
@@ -54,8 +56,9 @@ def open_or_join(
     elevator_id: int | None,
     signal: dict[str, Any],
     actor: str = "system",
+    equipment_id: int | None = None,
 ) -> IntakeResult:
-    return open_or_join_many(engine, sla_path, [IntakeItem(case_type, elevator_id, signal, actor)])[0]
+    return open_or_join_many(engine, sla_path, [IntakeItem(case_type, elevator_id, signal, actor, equipment_id)])[0]
 
 
 def open_or_join_many(engine: CaseEngine, sla_path: Any, items: Sequence[IntakeItem]) -> list[IntakeResult]:
@@ -91,7 +94,8 @@ def _intake(batch: StartBatch, sla: dict[str, Any], items: Sequence[IntakeItem])
             todo.append(i)
 
     elevators = _elevators(session, {items[i].elevator_id for i in todo if items[i].elevator_id})
-    starts = [_case_start(items[i], elevators, sla, now) for i in todo]
+    equipment = _equipment(session, {items[i].equipment_id for i in todo if items[i].equipment_id})
+    starts = [_case_start(items[i], elevators, equipment, sla, now) for i in todo]
     joins: list[tuple[int, EventKind, dict[str, Any], str]] = []
     for i, outcome in zip(todo, batch.start(starts), strict=True):
         if isinstance(outcome, AlreadyOpen):
@@ -116,20 +120,28 @@ def _intake(batch: StartBatch, sla: dict[str, Any], items: Sequence[IntakeItem])
 
 
 def _case_start(
-    item: IntakeItem, elevators: dict[int, tuple[Elevator, District | None]], sla: dict[str, Any], now: datetime
+    item: IntakeItem,
+    elevators: dict[int, tuple[Elevator, District | None]],
+    equipment: dict[int, tuple[Equipment, District | None]],
+    sla: dict[str, Any],
+    now: datetime,
 ) -> CaseStart:
-    """What the engine needs to open the item's case: the case type's variables from the elevator's facts."""
+    """What the engine needs to open the item's case: the case type's variables from the facts of
+    its elevator (or of its other equipment)."""
     ct = CASE_TYPES[item.case_type]
     elevator, district = elevators.get(item.elevator_id, (None, None)) if item.elevator_id else (None, None)
-    ctx = StartContext(elevator, district, item.signal, sla)
+    other, other_district = equipment.get(item.equipment_id, (None, None)) if item.equipment_id else (None, None)
+    ctx = StartContext(elevator, district or other_district, item.signal, sla, other)
+    subject = elevator or other
     return CaseStart(
         process_key=ct.process_key,
         case_type=item.case_type,
         variables={**ct.variables(ctx), "reported_at": now.isoformat(), "case_type": item.case_type},
         elevator_id=item.elevator_id,
-        district_code=elevator.district_code if elevator else item.signal.get("district_code"),
+        equipment_id=item.equipment_id,
+        district_code=subject.district_code if subject else item.signal.get("district_code"),
         priority=ct.priority(ctx),
-        correlation_key=ct.correlation_key(item.elevator_id, item.signal),
+        correlation_key=ct.correlation_key(item.elevator_id, item.signal, item.equipment_id),
         actor=item.actor,
     )
 
@@ -139,6 +151,13 @@ def _elevators(session: Session, ids: set[int | None]) -> dict[int, tuple[Elevat
         return {}
     stmt = select(Elevator, District).outerjoin(District, District.code == Elevator.district_code)
     return {e.id: (e, d) for e, d in session.execute(stmt.where(Elevator.id.in_(ids)))}
+
+
+def _equipment(session: Session, ids: set[int | None]) -> dict[int, tuple[Equipment, District | None]]:
+    if not ids:
+        return {}
+    stmt = select(Equipment, District).outerjoin(District, District.code == Equipment.district_code)
+    return {q.id: (q, d) for q, d in session.execute(stmt.where(Equipment.id.in_(ids)))}
 
 
 def _remember(

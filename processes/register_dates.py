@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from infra.settings import CITY_TZ
+from registry.equipment.models import Equipment, EquipmentStatus
 from registry.models import Elevator
 
 
@@ -75,3 +76,27 @@ def renew(
             changes["last_maintenance_at"] = [last.isoformat() if last else None, maintained_at.isoformat()]
             elevator.last_maintenance_at = maintained_at
     return changes
+
+
+def renew_equipment(
+    session: Session, equipment_id: int, inspection_due: date, inspected_on: date | None
+) -> dict[str, list[str | None]]:
+    """The same for a piece of other special equipment: its next due date (and the inspection's day)."""
+    row = session.get(Equipment, equipment_id, with_for_update=True)
+    if row is None:
+        return {}
+    changes: dict[str, list[str | None]] = {}
+    for name, value in (("next_inspection_due", inspection_due), ("last_inspected_on", inspected_on)):
+        old = getattr(row, name)
+        if value is not None and value != old:
+            changes[name] = [old.isoformat() if old else None, value.isoformat()]
+            setattr(row, name, value)
+    return changes
+
+
+def set_equipment_stopped(session: Session, equipment_id: int, stopped: bool) -> None:
+    """停用标记 of other special equipment is its status: in use <-> stopped (a retired record stays so)."""
+    row = session.get(Equipment, equipment_id, with_for_update=True)
+    if row is None or row.status == EquipmentStatus.RETIRED:
+        return
+    row.status = EquipmentStatus.STOPPED if stopped else EquipmentStatus.IN_USE

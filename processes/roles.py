@@ -1,4 +1,5 @@
-"""How a BPMN lane (a role) resolves to an organisation and people for one case's elevator."""
+"""How a BPMN lane (a role) resolves to an organisation and people for one case's elevator (or other
+special equipment)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.hooks import Assignment, Recipient
 from engine.models import Case
+from registry.equipment.models import Equipment
 from registry.models import Elevator, Organisation, OrgKind, Role, User
 
 # lane name -> (which organisation, which users of it are told)
@@ -171,8 +173,21 @@ class RegistryRoles:
 
         return self._cache.get(("elevator", elevator_id), load)
 
+    def _equipment(self, session: Session, equipment_id: int | None) -> _ElevatorRef | None:
+        """Other special equipment has the same lanes as an elevator: its use and maintenance units."""
+        if equipment_id is None:
+            return None
+
+        def load() -> _ElevatorRef | None:
+            q = session.get(Equipment, equipment_id)
+            if q is None:
+                return None
+            return _ElevatorRef(q.id, q.district_code, q.maintenance_unit_id, q.use_unit_id, q.lat, q.lon)
+
+        return self._cache.get(("equipment", equipment_id), load)
+
     def organisation(self, session: Session, case: Case, role: str) -> _OrgRef | None:
-        elevator = self._elevator(session, case.elevator_id)
+        elevator = self._elevator(session, case.elevator_id) or self._equipment(session, case.equipment_id)
         district = case.district_code or (elevator.district_code if elevator else None)
         match role:
             case "maintenance" | "maintenance_manager":

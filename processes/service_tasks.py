@@ -33,6 +33,8 @@ class SetStopUse:
         elevator = step.session.get(Elevator, case.elevator_id) if case.elevator_id else None
         if elevator is not None:
             elevator.stop_use = value
+        elif case.equipment_id is not None:
+            register_dates.set_equipment_stopped(step.session, case.equipment_id, value)
         step.event(
             EventKind.FLAG_SET,
             {
@@ -42,6 +44,7 @@ class SetStopUse:
                 "value": value,
                 "reason": call.params.get("reason"),
                 "elevator_id": case.elevator_id,
+                "equipment_id": case.equipment_id,
             },
         )
 
@@ -69,7 +72,7 @@ class RenewRegister:
 
     def apply(self, step: StepRecorder, call: ServiceCall) -> None:
         case, params = step.case, call.params
-        if case.elevator_id is None:
+        if case.elevator_id is None and case.equipment_id is None:
             return
         changes: dict[str, Any] = {}
         if params.get("renewed_elsewhere"):
@@ -79,8 +82,13 @@ class RenewRegister:
             due = register_dates.next_inspection_due(
                 params.get("next_due_date"), params.get("inspected_on"), today, params["cycle_months"]
             )
-            changes = register_dates.renew(step.session, case.elevator_id, inspection_due=due)
-        else:
+            if case.elevator_id is None:
+                assert case.equipment_id is not None
+                inspected = register_dates.as_date(params.get("inspected_on"))
+                changes = register_dates.renew_equipment(step.session, case.equipment_id, due, inspected)
+            else:
+                changes = register_dates.renew(step.session, case.elevator_id, inspection_due=due)
+        elif case.elevator_id is not None:
             visit = register_dates.maintenance_visit(params.get("maintained_on"))
             changes = register_dates.renew(step.session, case.elevator_id, maintained_at=visit)
         step.event(
@@ -89,6 +97,7 @@ class RenewRegister:
                 "service": call.name,
                 "element": call.element,
                 "elevator_id": case.elevator_id,
+                "equipment_id": case.equipment_id,
                 "changes": changes,
                 "renewed_elsewhere": bool(params.get("renewed_elsewhere")),
             },

@@ -55,7 +55,9 @@ def supervision_variables(ctx: StartContext) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class SupervisionCaseType(CaseType):
-    def correlation_key(self, elevator_id: int | None, signal: dict[str, Any]) -> str | None:
+    def correlation_key(
+        self, elevator_id: int | None, signal: dict[str, Any], equipment_id: int | None = None
+    ) -> str | None:
         """One open warning per rule and subject (an elevator, a use unit, a maintenance unit)."""
         return f"{self.key}:{signal['rule']}:{signal['subject']}"
 

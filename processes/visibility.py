@@ -9,19 +9,21 @@ from sqlalchemy import ColumnElement, bindparam, false, or_, select, true
 
 from engine.models import Case, CaseTask
 from processes.roles import LANES
+from registry.equipment.models import Equipment
 from registry.models import Elevator, OrgKind
-from registry.scope import Scope, elevators_visible
+from registry.scope import Scope, elevators_visible, equipment_visible
 
 
 def cases_visible(scope: Scope) -> ColumnElement[bool]:
-    """Condition on `Case` rows: the case's elevator is visible, or the user's organisation was
+    """Condition on `Case` rows: the case's elevator (or other equipment) is visible, or the user's organisation was
     given a task on it (a backup unit called in at level 2), or a district regulator's district."""
     if not scope.reads_cases:
         return false()
     if scope.city_wide:
         return true()
     conditions: list[ColumnElement[bool]] = [
-        Case.elevator_id.in_(select(Elevator.id).where(elevators_visible(scope)))
+        Case.elevator_id.in_(select(Elevator.id).where(elevators_visible(scope))),
+        Case.equipment_id.in_(select(Equipment.id).where(equipment_visible(scope))),
     ]
     if scope.organisation_id is not None:
         conditions.append(

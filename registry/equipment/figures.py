@@ -1,6 +1,7 @@
 """The figures the special-equipment screen shows, within the viewer's scope: how many pieces of each
 class (elevators included) are in use, stopped or retired; how many are past their inspection date or
-due within 30 and 60 days; and coverage: IoT boxes per elevator, per place category, at key places."""
+due within 30 and 60 days, also per district (the screen's data layer: its rows add up to the class's
+figures); and coverage: IoT boxes per elevator, per place category, at key places."""
 
 from __future__ import annotations
 
@@ -77,6 +78,33 @@ def by_class(session: Session, scope: Scope, today: date) -> list[dict[str, Any]
     return rows
 
 
+def by_district(session: Session, scope: Scope, today: date) -> list[dict[str, Any]]:
+    """Per district and class (elevators first), counted as `by_class` counts: what is on the
+    register (not retired), past its date, due within 30 days. Districts with none are left out."""
+    soon = today + timedelta(days=DUE_SOON[0])
+
+    def counts(due: Any) -> list[Any]:
+        return [func.count(), func.count().filter(due < today), func.count().filter(due >= today, due <= soon)]
+
+    lifts = session.execute(
+        select(Elevator.district_code, *counts(Elevator.next_inspection_due))
+        .where(elevators_visible(scope))
+        .group_by(Elevator.district_code)
+    )
+    rows = [("elevator", *row) for row in lifts]
+    rows += session.execute(
+        select(Equipment.equipment_class, Equipment.district_code, *counts(Equipment.next_inspection_due))
+        .where(equipment_visible(scope), Equipment.status != EquipmentStatus.RETIRED)
+        .group_by(Equipment.equipment_class, Equipment.district_code)
+    ).all()
+    order = {key: i for i, key in enumerate(["elevator", *CLASSES])}
+    out = [
+        {"equipment_class": key, "district_code": code, "total": total, "expired": expired, "due_30": due30}
+        for key, code, total, expired, due30 in rows
+    ]
+    return sorted(out, key=lambda r: (order.get(r["equipment_class"], len(order)), r["district_code"] or ""))
+
+
 def coverage(session: Session, scope: Scope) -> dict[str, Any]:
     """IoT boxes per elevator, overall, per place category and at key places (重点场所)."""
     boxed = func.count(Elevator.device_id)
@@ -115,5 +143,6 @@ def equipment_figures(session: Session, scope: Scope, today: date) -> dict[str, 
     return {
         "today": today.isoformat(),
         "classes": by_class(session, scope, today),
+        "by_district": by_district(session, scope, today),
         "coverage": coverage(session, scope),
     }

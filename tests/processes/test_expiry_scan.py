@@ -21,6 +21,7 @@ from infra.settings import CITY_TZ
 from liftcase.bootstrap import JOBS, PERIODIC
 from processes.expiry_scan import scan
 from processes.system import System
+from registry.equipment.models import Equipment
 from registry.models import Elevator, Organisation, User
 from tests.support.api_client import Client, app_for
 
@@ -35,11 +36,32 @@ def _expected(system: System, now: datetime) -> tuple[set[int], set[int]]:
     return inspection, maintenance
 
 
+def _expected_equipment(system: System, now: datetime) -> set[int]:
+    """Other special equipment (not retired) whose next inspection, by its own cycle, is due within 60 days."""
+    today = now.astimezone(CITY_TZ).date()
+    with system.sessions() as session:
+        rows = session.execute(select(Equipment.id, Equipment.next_inspection_due, Equipment.status)).all()
+    return {i for i, due, status in rows if status != "retired" and due is not None and (due - today).days < 60}
+
+
+def _open_equipment(system: System) -> dict[int, Case]:
+    with system.sessions() as session:
+        cases = session.scalars(
+            select(Case).where(
+                Case.case_type == "expiry", Case.status == CaseStatus.OPEN, Case.equipment_id.is_not(None)
+            )
+        )
+        return {c.equipment_id: c for c in cases}
+
+
 def _open_expiry(system: System) -> dict[str, set[int]]:
+    """Open expiry cases of elevators, by kind."""
     out: dict[str, set[int]] = {"inspection": set(), "maintenance": set()}
     with system.sessions() as session:
         for elevator_id, variables in session.execute(
-            select(Case.elevator_id, Case.variables).where(Case.case_type == "expiry", Case.status == CaseStatus.OPEN)
+            select(Case.elevator_id, Case.variables).where(
+                Case.case_type == "expiry", Case.status == CaseStatus.OPEN, Case.elevator_id.is_not(None)
+            )
         ):
             out[variables["kind"]].add(elevator_id)
     return out
@@ -80,8 +102,9 @@ def test_the_scan_opens_one_case_per_expiry_the_register_shows_and_a_rerun_none(
     system: System, clock: SimulatedClock
 ) -> None:
     inspection, maintenance = _expected(system, clock.now())
-    assert inspection and maintenance  # the seeded city has both (else the test proves nothing)
-    total = len(inspection) + len(maintenance)
+    equipment = _expected_equipment(system, clock.now())
+    assert inspection and maintenance and equipment  # the seeded city has all (else the test proves nothing)
+    total = len(inspection) + len(maintenance) + len(equipment)
 
     forecast = scan(system, dry_run=True)
     assert (forecast.opened, forecast.joined, forecast.skipped, forecast.dry_run) == (total, 0, 0, True)
@@ -90,15 +113,18 @@ def test_the_scan_opens_one_case_per_expiry_the_register_shows_and_a_rerun_none(
     first = scan(system)
     assert (first.opened, first.joined, first.skipped) == (total, 0, 0)
     assert _open_expiry(system) == {"inspection": inspection, "maintenance": maintenance}
+    assert set(_open_equipment(system)) == equipment
     assert first.line() == f"opened={total} joined=0 skipped=0 dry_run=False"
 
     # A rerun opens nothing twice; two hours on, only the elevators that crossed a limit since.
     assert (scan(system).opened, scan(system).skipped) == (0, total)
     clock.advance(timedelta(hours=2))
     later_inspection, later_maintenance = _expected(system, clock.now())
-    assert later_inspection >= inspection and later_maintenance >= maintenance
+    later_equipment = _expected_equipment(system, clock.now())
+    assert later_inspection >= inspection and later_maintenance >= maintenance and later_equipment >= equipment
     again = scan(system)
-    assert (again.opened, again.skipped) == (len(later_inspection) + len(later_maintenance) - total, total)
+    later_total = len(later_inspection) + len(later_maintenance) + len(later_equipment)
+    assert (again.opened, again.skipped) == (later_total - total, total)
     assert _open_expiry(system) == {"inspection": later_inspection, "maintenance": later_maintenance}
 
 
@@ -220,6 +246,7 @@ def test_the_daily_scan_is_a_0230_job_on_the_queue(system: System, clock: Simula
     daily.func(system)  # what APScheduler calls: it queues the scan; the in-process queue runs it
     inspection, maintenance = _expected(system, clock.now())
     assert _open_expiry(system) == {"inspection": inspection, "maintenance": maintenance}
+    assert set(_open_equipment(system)) == _expected_equipment(system, clock.now())
 
 
 def test_a_regulator_opens_an_expiry_case_through_the_api(system: System, clock: SimulatedClock) -> None:
@@ -262,7 +289,7 @@ def test_the_command_line_scan_prints_its_counts_last(system: System, monkeypatc
 
     monkeypatch.setenv("LIFTCASE_DATABASE_URL", system.settings.database_url)
     inspection, maintenance = _expected(system, datetime.now(UTC))
-    total = len(inspection) + len(maintenance)
+    total = len(inspection) + len(maintenance) + len(_expected_equipment(system, datetime.now(UTC)))
     runs = [CliRunner().invoke(main, ["expiry", "scan", *args]) for args in (["--dry-run"], [], [])]
     assert [r.exit_code for r in runs] == [0, 0, 0], [r.output for r in runs]
     assert [r.output.strip().splitlines()[-1] for r in runs] == [
@@ -372,7 +399,233 @@ def test_the_whole_demo_city(tmp_path: Any) -> None:
                 select(func.count()).select_from(Elevator).where(Elevator.next_inspection_due < today)
             )
         assert expired and len(inspection) > expired and maintenance
+        equipment = _expected_equipment(system, clock.now())
+        assert equipment
         forecast = scan(system, dry_run=True)
-        assert (forecast.opened, forecast.joined, forecast.skipped) == (len(inspection) + len(maintenance), 0, 0)
+        total = len(inspection) + len(maintenance) + len(equipment)
+        assert (forecast.opened, forecast.joined, forecast.skipped) == (total, 0, 0)
     finally:
         system.db.dispose()
+
+
+# --- the other seven classes of special equipment -------------------------------------------
+
+# One record of each class, with the inspection cycle its rules give (TSG; written out here, not
+# read from registry/equipment/classes.py): the vessel of safety grade 3 every 3 years, a bridge
+# crane every 2, a tower crane yearly.
+SAMPLES: dict[str, tuple[int, dict[str, Any]]] = {
+    "boiler": (12, {"type": "steam", "rated_pressure_mpa": 1.25, "fuel": "gas"}),
+    "pressure_vessel": (
+        36,
+        {"category": "II", "medium": "压缩空气", "design_pressure_mpa": 1.0, "volume_m3": 2, "safety_grade": 3},
+    ),
+    "pressure_piping": (36, {"grade": "GC2", "medium": "蒸汽", "length_m": 300}),
+    "crane": (24, {"type": "bridge", "rated_capacity_t": 10}),
+    "ropeway": (12, {"type": "detachable", "length_m": 1200, "capacity_persons_h": 800}),
+    "amusement_ride": (12, {"type": "观览车类", "grade": "A", "passengers": 40}),
+    "site_vehicle": (12, {"type": "forklift", "plate_no": "川S-01234", "power": "electric"}),
+}
+TOWER_CRANE = (12, {"type": "tower", "rated_capacity_t": 8})
+
+
+def _months_back(day: date, months: int) -> date:
+    """`months` calendar months before `day` (a day that month lacks: its last day)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    last = (date(year + (month + 1) // 12, (month + 1) % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month + 1, min(day.day, last))
+
+
+def _months_on(day: date, months: int) -> date:
+    return _months_back(day, -months)
+
+
+def _add_equipment(system: System, clock: SimulatedClock, key: str, attrs: dict[str, Any], last: date, n: int) -> int:
+    """A record through the register's flow (it derives the cycle and the next due date)."""
+    from processes.equipment import add_equipment
+    from registry.models import OrgKind
+
+    with system.sessions() as session, session.begin():
+        unit = session.scalars(
+            select(Organisation).where(Organisation.kind == OrgKind.USE_UNIT).order_by(Organisation.id)
+        ).first()
+        row = add_equipment(
+            session,
+            {
+                "equipment_class": key, "register_code": f"T-{key[:6]}-{n:04d}", "name": f"{n}号测试设备",
+                "address": "通川区测试路1号", "district_code": unit.district_code, "lat": 31.2, "lon": 107.5,
+                "use_unit_id": unit.id, "attributes": attrs, "last_inspected_on": last,
+            },
+            actor="tester",
+            now=clock.now(),
+        )  # fmt: skip
+        return row.id
+
+
+def test_every_class_of_equipment_gets_its_expiry_case_by_its_own_cycle(system: System, clock: SimulatedClock) -> None:
+    today = clock.now().astimezone(CITY_TZ).date()
+    due_soon, not_yet, cycles = {}, {}, {}
+    for n, (key, (cycle, attrs)) in enumerate([*SAMPLES.items(), ("crane", TOWER_CRANE)]):
+        # Inspected one cycle before a day 45 (due now) or 75 days (not yet) ahead.
+        soon = _add_equipment(system, clock, key, attrs, _months_back(today + timedelta(days=45), cycle), n)
+        later = _add_equipment(system, clock, key, attrs, _months_back(today + timedelta(days=75), cycle), 50 + n)
+        due_soon[soon], not_yet[later], cycles[soon], cycles[later] = key, key, cycle, cycle
+    with system.sessions() as session:
+        rows = {q.id: q for q in session.scalars(select(Equipment).where(Equipment.id.in_(cycles)))}
+    for q in rows.values():  # the register followed each class's cycle
+        assert q.inspection_cycle_months == cycles[q.id], q.equipment_class
+        assert q.next_inspection_due == _months_on(q.last_inspected_on, cycles[q.id]), q.equipment_class
+    # A retired record past its date never gets a case; a stopped one does (it may return to use).
+    from processes.equipment import retire_equipment
+
+    retired = _add_equipment(system, clock, "boiler", SAMPLES["boiler"][1], today - timedelta(days=800), 90)
+    with system.sessions() as session, session.begin():
+        retire_equipment(session, session.get(Equipment, retired), reason="报废", actor="tester", now=clock.now())
+
+    expected = _expected_equipment(system, clock.now())
+    assert set(due_soon) <= expected and not set(not_yet) & expected and retired not in expected
+    elevators = sum(len(s) for s in _expected(system, clock.now()))
+    forecast = scan(system, dry_run=True)
+    assert (forecast.opened, forecast.skipped) == (elevators + len(expected), 0)
+    first = scan(system)
+    assert first.line() == f"opened={elevators + len(expected)} joined=0 skipped=0 dry_run=False"
+    opened = _open_equipment(system)
+    assert set(opened) == expected
+    assert {opened[i].variables["equipment_class"] for i in due_soon} == set(SAMPLES)
+    for i in due_soon:
+        case = opened[i]
+        assert case.elevator_id is None and case.district_code == rows[i].district_code
+        assert case.variables["inspection_cycle_months"] == rows[i].inspection_cycle_months
+        assert case.variables["due_date"] == f"{rows[i].next_inspection_due.isoformat()}T16:00:00+00:00"  # its end
+    again = scan(system)
+    assert again.line() == f"opened=0 joined=0 skipped={elevators + len(expected)} dry_run=False"
+
+
+def test_an_expired_boiler_is_stopped_and_a_passed_inspection_renews_it_by_its_cycle(
+    system: System, clock: SimulatedClock
+) -> None:
+    today = clock.now().astimezone(CITY_TZ).date()
+    cycle, attrs = SAMPLES["pressure_vessel"]
+    vessel = _add_equipment(system, clock, "pressure_vessel", attrs, _months_back(today - timedelta(days=5), cycle), 1)
+    scan(system)
+    case = _open_equipment(system)[vessel]
+    with system.sessions() as session:
+        assert session.get(Equipment, vessel).status == "stopped"  # expired: out of use
+        roles = set(session.scalars(select(Notification.role).where(Notification.case_id == case.id)))
+        use_unit = session.get(Equipment, vessel).use_unit_id
+        told = set(
+            session.scalars(
+                select(Notification.organisation_id).where(
+                    Notification.case_id == case.id, Notification.role == "property"
+                )
+            )
+        )
+    assert {"district_regulator", "property"} <= roles and told == {use_unit}  # the use unit of the vessel
+
+    _complete(system, case.id, "apply_inspection", {"application_no": "BJ-9", "planned_date": "2026-12-01"})
+    _complete(
+        system, case.id, "record_inspection", {"result": "passed", "report_no": "DJ-9", "inspected_on": "2026-12-02"}
+    )
+    with system.sessions() as session:
+        row = session.get(Equipment, vessel)
+        closed = session.get(Case, case.id)
+    assert (row.last_inspected_on, row.next_inspection_due) == (date(2026, 12, 2), date(2029, 12, 2))  # 36 months
+    assert row.status == "in_use"
+    assert (closed.status, closed.close_reason) == ("closed", "inspected")
+    [written] = _events(system, case.id, EventKind.REGISTER_UPDATED)
+    assert written["equipment_id"] == vessel and written["changes"]["next_inspection_due"][1] == "2029-12-02"
+    scan(system)
+    assert vessel not in _open_equipment(system)
+
+
+def test_an_admin_recording_a_new_inspection_of_equipment_closes_its_case(
+    system: System, clock: SimulatedClock
+) -> None:
+    today = clock.now().astimezone(CITY_TZ).date()
+    crane = _add_equipment(system, clock, "crane", SAMPLES["crane"][1], _months_back(today + timedelta(days=20), 24), 3)
+    scan(system)
+    case = _open_equipment(system)[crane]
+    r = Client(app_for(system), "admin").patch(f"/api/v1/equipment/{crane}", json={"last_inspected_on": "2026-11-20"})
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["next_inspection_due"] == "2028-11-20"
+    with system.sessions() as session:
+        assert session.get(Case, case.id).close_reason == "inspected"
+    assert scan(system).opened == 0
+
+
+def test_a_regulator_opens_an_equipment_case_by_hand_with_a_reason(system: System, clock: SimulatedClock) -> None:
+    from processes.models import CaseComment
+    from registry.models import OrgKind
+
+    app = app_for(system)
+    regulator = Client(app, "regulator")
+    with system.sessions() as session:
+        district = session.get(
+            Organisation, session.scalar(select(User.organisation_id).where(User.username == "regulator"))
+        )
+        mine, other = (
+            session.scalars(
+                select(Equipment.id).where(Equipment.status == "in_use", where).order_by(Equipment.id)
+            ).first()
+            for where in (
+                Equipment.district_code == district.district_code,
+                Equipment.district_code != district.district_code,
+            )
+        )
+    body = {"type": "expiry", "equipment_id": mine, "due_date": "2027-01-10", "reason": "现场检查发现检验标志过期"}
+    r = regulator.post("/api/v1/cases", json=body)
+    assert r.status_code == 201, r.get_json()
+    case_id = r.get_json()["case_id"]
+    with system.sessions() as session:
+        case = session.get(Case, case_id)
+        assert (case.equipment_id, case.elevator_id, case.variables["source"]) == (mine, None, "regulator")
+        assert session.scalars(select(CaseComment.body).where(CaseComment.case_id == case_id)).all() == [body["reason"]]
+        use_unit = session.get(Organisation, session.get(Equipment, mine).use_unit_id)
+        assert use_unit.kind == OrgKind.USE_UNIT
+    # The case is in the regulator's list; equipment of another district is out of scope.
+    assert case_id in {c["id"] for c in regulator.get("/api/v1/cases?type=expiry&page_size=100").get_json()}
+    assert regulator.post("/api/v1/cases", json={**body, "equipment_id": other}).status_code == 404
+    # A rectification about it is allowed; a rescue is not; naming both or neither is refused.
+    rect = {
+        "type": "rectification",
+        "equipment_id": mine,
+        "report_no": "DJ-7",
+        "findings": ["安全阀失效"],
+        "reason": "检验报告",
+    }
+    assert regulator.post("/api/v1/cases", json=rect).status_code == 201
+    assert regulator.post("/api/v1/cases", json={"type": "rescue", "equipment_id": mine}).status_code == 422
+    both = {"type": "expiry", "equipment_id": mine, "elevator_id": 1}
+    assert regulator.post("/api/v1/cases", json=both).status_code == 422
+    assert regulator.post("/api/v1/cases", json={"type": "expiry"}).status_code == 422
+    assert Client(app, "property").post("/api/v1/cases", json=body).status_code == 403
+    # Retired: no new case.
+    from processes.equipment import retire_equipment
+
+    with system.sessions() as session, session.begin():
+        retire_equipment(session, session.get(Equipment, mine), reason="报废", actor="tester", now=clock.now())
+    assert regulator.post("/api/v1/cases", json={**body, "reason": "再次"}).status_code == 404
+
+
+def test_retiring_equipment_ends_its_open_expiry_case(system: System, clock: SimulatedClock) -> None:
+    """Retired (报废) through the API: its open case is cancelled at once; through another writer
+    (an import): at the next scan. Neither opens again."""
+    from processes.equipment import retire_equipment
+
+    today = clock.now().astimezone(CITY_TZ).date()
+    last = _months_back(today - timedelta(days=3), 12)
+    by_api, by_import = (_add_equipment(system, clock, "boiler", SAMPLES["boiler"][1], last, n) for n in (7, 8))
+    scan(system)
+    cases = _open_equipment(system)
+    first, second = cases[by_api].id, cases[by_import].id
+    r = Client(app_for(system), "admin").post(f"/api/v1/equipment/{by_api}/retire", json={"reason": "报废"})
+    assert r.status_code == 200, r.get_json()
+    with system.sessions() as session, session.begin():
+        retire_equipment(session, session.get(Equipment, by_import), reason="注销", actor="import", now=clock.now())
+    assert scan(system, dry_run=True).closed == 1
+    assert scan(system).closed == 1
+    with system.sessions() as session:
+        ended = {
+            c.id: (c.status, c.close_reason) for c in session.scalars(select(Case).where(Case.id.in_([first, second])))
+        }
+    assert ended == {first: ("cancelled", "equipment retired"), second: ("cancelled", "equipment retired")}
+    assert not {by_api, by_import} & set(_open_equipment(system))

@@ -277,6 +277,33 @@ def test_figures_count_expiries_per_class_and_coverage(api: tuple[System, Flask]
     key = [e for e in lifts if e.key_place]
     assert coverage["key_places"]["elevators"] == len(key)
 
+    # The screen's counters agree: per district, per class and the coverage add up to one another.
+    def tally(pieces: list[Any]) -> dict[str, int]:
+        dates = [e.next_inspection_due for e in pieces if e.next_inspection_due]
+        return {
+            "total": len(pieces),
+            "expired": sum(d < now for d in dates),
+            "due_30": sum(now <= d <= now + timedelta(days=30) for d in dates),
+        }
+
+    registers = {"elevator": lifts} | {
+        k: [e for e in register if e.equipment_class == k and e.status != "retired"] for k in CLASSES
+    }
+    expected_rows = [
+        {"equipment_class": k, "district_code": d, **tally([e for e in pieces if e.district_code == d])}
+        for k, pieces in registers.items()
+        for d in sorted({e.district_code for e in pieces})
+    ]
+    assert figures["by_district"] == expected_rows
+    for k in registers:
+        mine = [r for r in figures["by_district"] if r["equipment_class"] == k]
+        for column in ("total", "expired", "due_30"):
+            assert sum(r[column] for r in mine) == rows[k][column], (k, column)
+    assert sum(c["elevators"] for c in coverage["by_place_category"]) == coverage["elevators"]
+    assert coverage["elevators"] == rows["elevator"]["total"]
+    assert sum(c["with_box"] for c in coverage["by_place_category"]) == coverage["with_box"]
+    assert sum(c["key_place_elevators"] for c in coverage["by_place_category"]) == coverage["key_places"]["elevators"]
+
     district = Client(app, "regulator").get("/api/v1/equipment/figures").get_json()
     with system.sessions() as session:
         urban = session.scalar(select(District.code).where(District.code == "511702"))

@@ -8,7 +8,7 @@ from flask import send_file
 from flask.views import MethodView
 from flask_babel import get_locale
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from engine.models import Case, CaseStatus
 from processes import case_flows
@@ -151,7 +151,15 @@ class EscalateSchema(Schema):
 
 class CaseStartSchema(Schema):
     type = fields.String(required=True, validate=validate.OneOf(sorted(case_flows.STARTED_BY_HAND)))
-    elevator_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    elevator_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    equipment_id = fields.Integer(
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "instead of elevator_id: other special equipment (expiry, rectification)"},
+    )
+    reason = fields.String(
+        validate=validate.Length(min=2, max=500),
+        metadata={"description": "why the case is opened by hand; its first comment"},
+    )
     phone = fields.String(validate=validate.Regexp(r"^[0-9+\-]{5,20}$"))
     trapped_count = fields.Integer(validate=validate.Range(min=0, max=50))
     injured = fields.Boolean()
@@ -165,6 +173,14 @@ class CaseStartSchema(Schema):
         validate=validate.OneOf(["inspection", "maintenance"]), metadata={"description": "expiry (default inspection)"}
     )
     due_date = fields.Date(metadata={"description": "expiry: inspection due date (default: the register's)"})
+
+    @validates_schema
+    def _one_subject(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if ("elevator_id" in data) == ("equipment_id" in data):
+            raise ValidationError("give elevator_id or equipment_id (one of them)", "elevator_id")
+        if "equipment_id" in data and data.get("type") not in case_flows.EQUIPMENT_CASES:
+            allowed = ", ".join(sorted(case_flows.EQUIPMENT_CASES))
+            raise ValidationError(f"cases about other special equipment: {allowed}", "equipment_id")
 
 
 class CaseStartedSchema(Schema):
@@ -223,12 +239,22 @@ class CasesView(MethodView):
         scope, system = context.scope(), context.system()
         if not scope.has(*STARTERS[body["type"]]):
             abort(403, message=f"opening a {body['type']} case needs one of: {', '.join(STARTERS[body['type']])}")
-        svc.visible_elevator(context.db(), scope, body["elevator_id"])
-        fields = {k: v for k, v in body.items() if k not in ("type", "elevator_id")}
+        if "equipment_id" in body:
+            svc.visible_equipment(context.db(), scope, body["equipment_id"])
+        else:
+            svc.visible_elevator(context.db(), scope, body["elevator_id"])
+        fields = {k: v for k, v in body.items() if k not in ("type", "elevator_id", "equipment_id", "reason")}
         context.end_reads()
         try:
             result = case_flows.open_by_hand(
-                system, body["type"], elevator_id=body["elevator_id"], fields=fields, actor=scope.username
+                system,
+                body["type"],
+                elevator_id=body.get("elevator_id"),
+                equipment_id=body.get("equipment_id"),
+                fields=fields,
+                actor=scope.username,
+                reason=body.get("reason"),
+                author_id=scope.user_id,
             )
         except case_flows.CannotOpen as err:
             abort(422, message=str(err))

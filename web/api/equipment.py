@@ -16,6 +16,7 @@ from sqlalchemy import select
 from infra.errors import NotFound
 from infra.settings import CITY_TZ
 from processes import equipment as flows
+from processes import expiry_scan
 from registry.equipment.classes import CLASSES
 from registry.equipment.figures import equipment_figures
 from registry.equipment.importing import read_equipment_rows
@@ -140,9 +141,20 @@ class CoverageSchema(Schema):
     by_place_category = fields.List(fields.Nested(CategoryCoverageSchema))
 
 
+class DistrictFiguresSchema(Schema):
+    equipment_class = fields.String()
+    district_code = fields.String()
+    total = fields.Integer(metadata={"description": "not retired"})
+    expired = fields.Integer()
+    due_30 = fields.Integer()
+
+
 class FiguresSchema(Schema):
     today = fields.String()
     classes = fields.List(fields.Nested(ClassFiguresSchema))
+    by_district = fields.List(
+        fields.Nested(DistrictFiguresSchema), metadata={"description": "per class and district; adds up to classes"}
+    )
     coverage = fields.Nested(CoverageSchema)
 
 
@@ -223,7 +235,11 @@ class EquipmentView(MethodView):
         """Change the record (a retired one answers 409: it is kept as it was)."""
         row = _visible(equipment_id)
         _check(body, row)
-        return write_or_conflict(lambda: flows.edit_equipment(context.db(), row, body, **who_and_when()))
+        updated = write_or_conflict(lambda: flows.edit_equipment(context.db(), row, body, **who_and_when()))
+        if {"next_inspection_due", "last_inspected_on"} & body.keys():
+            # an overtaken expiry case closes now, not at the next scan
+            expiry_scan.register_changed(context.system(), equipment_ids=[equipment_id])
+        return updated
 
 
 @blp.route("/equipment/<int:equipment_id>/retire")
@@ -234,9 +250,11 @@ class RetireView(MethodView):
     def post(self, body: dict[str, Any], equipment_id: int) -> Equipment:
         """Retire (报废/注销) with a reason: never deleted, it leaves the counts and the expiry scan."""
         row = _visible(equipment_id)
-        return write_or_conflict(
+        retired = write_or_conflict(
             lambda: flows.retire_equipment(context.db(), row, reason=body["reason"], **who_and_when())
         )
+        expiry_scan.equipment_retired(context.system(), equipment_id, context.scope().username)  # nothing to inspect
+        return retired
 
 
 @blp.route("/equipment/import")

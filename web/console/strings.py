@@ -7,10 +7,18 @@ from flask_babel import get_locale, pgettext
 from flask_babel import gettext as _
 
 from processes.labels import all_labels
+from registry.equipment.classes import CLASSES
 
 
 def js_strings() -> dict[str, str]:
-    return {**all_labels(str(get_locale() or "")), **_words()}
+    return {**all_labels(str(get_locale() or "")), **_words(), **_classes()}
+
+
+def _classes() -> dict[str, str]:
+    """The special-equipment classes' names (registry/equipment/classes.py keeps both languages)."""
+    locale = get_locale()
+    en = locale is not None and locale.language == "en"
+    return {f"class_{c.key}": c.name_en if en else c.name_zh for c in CLASSES.values()}
 
 
 def _words() -> dict[str, str]:
@@ -60,6 +68,8 @@ def _words() -> dict[str, str]:
         "Arrival": _("Arrival"), "Rescue": _("Rescue"), "30-min arrival rate": _("30-min arrival rate"),
         "expired": _("expired"), "due in 7 days": _("due in 7 days"), "due in 30 days": _("due in 30 days"),
         "due in 60 days": _("due in 60 days"),
+        "cov_all": _("Boxes per elevator"), "cov_key": _("Boxes per elevator at key places"),
+        "not_recorded": _("Not recorded"), "open_case": _("Open a case"),
         "field_lat": _("Latitude"), "field_lon": _("Longitude"), "use_position": _("Use my position"),
         "prop_name": _("Name"), "prop_role": _("Role"), "prop_lane_role": _("Lane (role)"),
         "prop_form": _("Form (forms/*.json)"), "prop_due": _("Due in (dueIn: ISO duration or a variable)"),
@@ -72,7 +82,8 @@ def _words() -> dict[str, str]:
             "navigate": _("Navigate"), "open_map": _("Amap"), "trapped_for": _("trapped for"), "trapped": _("trapped:"),
         "injured": _("injured"), "no_injury": _("no injury reported"), "eta": _("arriving at"),
         "ctx_where": _("Address"), "ctx_navigate": _("Route"), "ctx_elevator": _("Elevator"),
-        "ctx_source": _("Reported by"), "ctx_caller": _("Caller"), "ctx_trapped": _("Trapped"),
+        "ctx_equipment": _("Equipment"), "ctx_source": _("Reported by"), "ctx_caller": _("Caller"),
+        "ctx_trapped": _("Trapped"),
         "ctx_note": _("Dispatcher's note"), "ctx_technician": _("Technician"), "source_unknown": _("unknown source"),
         "search": _("Search address, case number, elevator…"), "all_types": _("All types"),
         "all_priorities": _("All priorities"), "sort_due": _("Soonest due first"), "sort_newest": _("Newest first"),

@@ -17,7 +17,9 @@ from werkzeug.wrappers import Response
 
 from forms.labels import form_titles
 from infra.settings import CITY_TZ
+from processes.case_service import case_subject
 from processes.roles import KNOWN_ROLES
+from registry.equipment.classes import CLASSES
 from registry.models import District, Role
 from web.console.strings import js_strings
 from web.http import auth, context
@@ -124,6 +126,24 @@ def task(task_id: int) -> str:
 @bp.get("/cases")
 def cases() -> str:
     return page("cases.html", districts=_districts())
+
+
+@bp.get("/cases/new")
+@auth.require_roles(Role.REGULATOR)
+def new_case() -> str:
+    """A regulator opens an expiry or rectification case by hand, for the elevator or equipment of
+    `elevator_id`, `equipment_id` or an exact register `code` in their scope."""
+    ids = {k: request.args.get(k, type=int) for k in ("elevator_id", "equipment_id")}
+    code = request.args.get("code", "")[:32]
+    subject = case_subject(context.db(), context.scope(), code=code, **ids)
+    class_name = None
+    if subject is not None:
+        locale = get_locale()
+        en = locale is not None and locale.language == "en"
+        cls = CLASSES.get(subject["equipment_class"])
+        class_name = js_strings()["elevator"] if cls is None else (cls.name_en if en else cls.name_zh)
+    looked_up = bool(code or any(ids.values()))
+    return page("new_case.html", subject=subject, class_name=class_name, code=code, looked_up=looked_up)
 
 
 @bp.get("/cases/<int:case_id>")

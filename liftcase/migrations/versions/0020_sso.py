@@ -9,7 +9,7 @@ import infra.db
 
 
 revision = '0020'
-down_revision = '0015'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

@@ -134,6 +134,9 @@ def journeys(c: dict[str, int], elevator_id: int) -> dict[str, list[tuple[str, s
             ("/console/", "#home-escalations tr[data-case-id]"),
             (f"/console/cases/{c['escalated']}", "#timeline li[data-kind=escalated]"),
             ("/console/reports", "#stored-reports tbody tr"),
+            ("/console/screens/equipment", "#equipment-screen[data-updated]"),
+            (f"/console/cases/new?elevator_id={elevator_id}", "#new-case-form"),
+            ("/console/equipment", "#eq-table a[data-open-case]"),
         ],
         "analyst": [
             ("/console/", "#home-definitions tr"),

@@ -322,6 +322,32 @@ ZH_CN: dict[str, str] = {
     "Created": "生成时间",
     "Alarm sound on": "提示音：开",
     "Alarm sound off": "提示音：关",
+    "Special equipment by class": "特种设备分类统计",
+    "Tick a class to show it on the map and in the district figures.": "勾选类别，在地图和区县统计中显示。",
+    "On the register": "在册",
+    "Special equipment on the map": "特种设备分布图",
+    "Red ring: past its inspection date. Elevators: their open expiry and rectification cases.":
+        "红圈：已超过检验日期。电梯：在办的到期与整改案件。",
+    "Expired and due within 30 days, by district": "各区县已过期与30天内到期",
+    "IoT coverage of elevators": "电梯物联网终端覆盖",
+    "Elevators": "电梯数",
+    "With a box": "已装终端",
+    "Boxes per elevator": "终端覆盖率",
+    "Boxes per elevator at key places": "重点场所终端覆盖率",
+    "Not recorded": "未登记",
+    "Open a case": "发起案件",
+    "A case the daily scan has not opened, for an elevator or equipment in your area.":
+        "每日扫描未发起的案件，适用于辖区内的电梯或其他特种设备。",
+    "Register code of the elevator or equipment": "电梯或设备的注册代码",
+    "Find": "查找",
+    "Case type": "案件类型",
+    "Expiry of": "到期事项",
+    "Periodic inspection": "定期检验",
+    "Inspection due date": "检验到期日期",
+    "Inspection report number": "检验报告编号",
+    "Nonconformities": "不符合项",
+    "Open the case": "发起案件",
+    "Equipment": "设备",
 }
 
 # (context, message): words another package's catalog translates differently.

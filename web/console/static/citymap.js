@@ -61,5 +61,24 @@ export function cityMap(container, districts, tileUrl) {
       }
       container.dataset.points = String(cases.length);
     },
+    // A layer of its own (one class of equipment), drawn in its colour and shown or hidden as a whole;
+    // a point past its inspection date gets a red ring.
+    layer() {
+      const group = L.layerGroup().addTo(map);
+      return {
+        show(items, { color, popup }) {
+          group.clearLayers();
+          for (const p of items) {
+            L.circleMarker([p.lat, p.lon], { radius: 5, color: p.expired ? '#ff4d4f' : '#fff', weight: p.expired ? 2.5 : 1,
+              fillColor: color, fillOpacity: 0.9 }).bindPopup(popup(p)).addTo(group);
+          }
+        },
+        toggle(on) {
+          if (on && !map.hasLayer(group)) group.addTo(map);
+          if (!on) group.remove();
+        },
+        get size() { return group.getLayers().length; },
+      };
+    },
   };
 }

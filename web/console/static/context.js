@@ -65,7 +65,11 @@ export function contextBlock(ctx, { rescue = false } = {}) {
   row('where', data('strong', { class: 'address' }, ctx.address || '—'), ctx.district ? [' · ', data('span', {}, ctx.district)] : null);
   const links = navigationLinks(ctx.lat, ctx.lon, ctx.address);
   if (links) row('navigate', links);
-  if (ctx.register_code) {
+  if (ctx.equipment_class) {
+    // Other special equipment (a boiler's expiry): its class and register code, its name.
+    row('equipment', h('span', {}, t(`class_${ctx.equipment_class}`)), ' ', data('span', {}, ctx.register_code || ''),
+      ctx.equipment_name ? [' · ', data('span', {}, ctx.equipment_name)] : null);
+  } else if (ctx.register_code) {
     row('elevator', ctx.elevator_id ? data('a', { href: `/console/elevators/${ctx.elevator_id}` }, ctx.register_code) : data('span', {}, ctx.register_code));
   }
   if (ctx.source) row('source', sourceLabel(ctx.source));

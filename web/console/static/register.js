@@ -1,10 +1,12 @@
 // Special equipment register: the seven classes' records in my scope, filtered, with the per-class
 // counts and expiries of /equipment/figures (elevators first).
-import { api, apiPage, errorText, h, lang, now, t } from './api.js';
+import { api, apiPage, errorText, h, lang, me, now, t } from './api.js';
+import { data } from './context.js';
 
 const form = document.getElementById('eq-filters');
 const districts = Object.fromEntries(JSON.parse(document.getElementById('district-names').textContent).map((d) => [d.code, d.name]));
 const names = {};
+const regulator = Boolean(me?.roles?.includes('regulator')); // may open a case by hand
 let page = 1;
 
 const label = (c) => (lang.startsWith('zh') ? c.name_zh : c.name_en);
@@ -30,10 +32,11 @@ async function load() {
     document.getElementById('eq-total').textContent = `(${result.total})`;
     document.getElementById('page-info').textContent = `${t('page')} ${result.page} / ${Math.max(result.pages, 1)}`;
     document.querySelector('#eq-table tbody').replaceChildren(...(result.items.length ? result.items.map((e) => h('tr', { 'data-equipment-id': e.id },
-      h('td', {}, e.register_code), h('td', {}, names[e.equipment_class] || e.equipment_class), h('td', {}, e.name),
-      h('td', {}, e.address), h('td', {}, districts[e.district_code] || e.district_code), h('td', {}, t(`eq_${e.status}`)),
-      h('td', { class: e.next_inspection_due && e.next_inspection_due < today && e.status !== 'retired' ? 'status failed' : '' }, e.next_inspection_due || '—')))
-      : [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, t('no_items')))]));
+      data('td', {}, e.register_code), h('td', {}, names[e.equipment_class] || e.equipment_class), data('td', {}, e.name),
+      data('td', {}, e.address), data('td', {}, districts[e.district_code] || e.district_code), h('td', {}, t(`eq_${e.status}`)),
+      h('td', { class: e.next_inspection_due && e.next_inspection_due < today && e.status !== 'retired' ? 'status failed' : '' }, e.next_inspection_due || '—'),
+      regulator ? h('td', {}, e.status === 'retired' ? '' : h('a', { href: `/console/cases/new?equipment_id=${e.id}`, 'data-open-case': e.id }, t('open_case'))) : null))
+      : [h('tr', {}, h('td', { colspan: regulator ? 8 : 7, class: 'muted' }, t('no_items')))]));
     document.getElementById('prev').disabled = result.page <= 1;
     document.getElementById('next').disabled = result.page >= result.pages;
   } catch (err) { document.getElementById('eq-error').textContent = errorText(err); }
