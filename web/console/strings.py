@@ -10,7 +10,7 @@ from processes.labels import all_labels
 
 
 def js_strings() -> dict[str, str]:
-    return {**all_labels(str(get_locale() or "")), **_words(), **_modeler_words()}
+    return {**all_labels(str(get_locale() or "")), **_words(), **_undo_words(), **_modeler_words()}
 
 
 def _words() -> dict[str, str]:
@@ -186,4 +186,17 @@ def _modeler_words() -> dict[str, str]:
         "dprop_calledElement": _("Called process"),
         "dprop_schema": _("Form fields"),
         "dprop_type": _("Element type"),
+    }
+
+def _undo_words() -> dict[str, str]:
+    """The undo bar's words (web/console/static/undo.js)."""
+    return {
+        "undo": _("Undo"),
+        "undo_send": _("Undo: do not send"),
+        "undo_failed": _("Could not undo: the page shows the latest state."),
+        "holding_cancel": _("Cancelling the case in a moment"),
+        "holding_escalate": _("Escalating the case in a moment"),
+        "withdrawn_not_sent": _("Withdrawn: nothing was sent."),
+        "claimed_undo": _("Task claimed."),
+        "claim_withdrawn": _("Claim withdrawn (the timeline records it)."),
     }

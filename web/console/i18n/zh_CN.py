@@ -389,6 +389,14 @@ ZH_CN: dict[str, str] = {
     "Change note (kept with the version)": "变更说明（随版本保存）",
     "Cancel": "取消",
     "Deploy": "部署",
+    "Undo": "撤销",
+    "Undo: do not send": "撤销，不发送",
+    "Could not undo: the page shows the latest state.": "撤销失败：页面显示的是最新状态。",
+    "Cancelling the case in a moment": "即将取消案件",
+    "Escalating the case in a moment": "即将升级案件",
+    "Withdrawn: nothing was sent.": "已撤回，未发送。",
+    "Task claimed.": "已认领任务。",
+    "Claim withdrawn (the timeline records it).": "已撤销认领（时间线有记录）。",
 }
 
 # (context, message): words another package's catalog translates differently.
