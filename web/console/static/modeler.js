@@ -307,6 +307,7 @@ document.getElementById('deploy').addEventListener('click', async () => {
     toast(r.created ? `${t('deployed')} ${v}` : `${t('unchanged')} ${v}`, 'ok');
     await loadVersions();
     document.getElementById('editing-version').textContent = `${t('version')} ${v}`;
+    root.dataset.loaded = `${key}:${v}`; // the diagram open is now that version's
   } catch (err) {
     const problems = err instanceof ApiError ? err.body.errors?.problems || [] : [];
     showResult('invalid', problems.length ? t('invalid') : errorText(err), problems);
