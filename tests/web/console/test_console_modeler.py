@@ -15,7 +15,7 @@ from sqlalchemy import select
 from engine.models import ProcessDefinition
 from processes.models import AdminAuditEntry
 from processes.system import System
-from tests.support.console_harness import CHROMIUM, DESKTOP, context, page_errors, sign_in
+from tests.support.console_harness import CHROMIUM, DESKTOP, context, page_errors, shot, sign_in
 from tests.web.console.test_console_language import VISIBLE_TEXT, problems
 from web.console.assets import BUILD_DIR, NODE_MODULES
 
@@ -83,6 +83,7 @@ def test_analyst_sees_lint_confirms_the_diff_with_a_note_and_refusals_select_the
     assert words["name"] in page.inner_text("#deploy-diff tr[data-property=name] .after")
     assert words["timer"] in page.inner_text("#deploy-diff tr[data-property=timer] .after")
     assert problems(page.evaluate(VISIBLE_TEXT), lang) == []
+    shot(page, f"modeler-deploy-diff-{lang}")
     page.click("#deploy-confirm")  # no note yet: the dialog stays and says why
     assert page.inner_text("#deploy-note-error").strip() and dialog.is_visible()
     note = f"接单时限缩短（{lang}）" if lang == "zh-CN" else f"Shorter accept time ({lang})"
@@ -117,5 +118,6 @@ def test_analyst_sees_lint_confirms_the_diff_with_a_note_and_refusals_select_the
     assert "ten minutes" in messages  # the analyst's own value, quoted; the rest in their language
     assert problems([re.sub(r"'[^']*'", "", messages)], lang) == [], messages
     assert _running(system) == running + 1  # nothing deployed
+    shot(page, f"modeler-refusal-selected-{lang}")
     ctx.close()
     assert errors == []

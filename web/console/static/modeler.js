@@ -216,6 +216,8 @@ function selectElement(id) {
   modeler.get('selection').select(element);
   canvas.scrollToElement?.(element);
   showProps(element);
+  const jump = document.getElementById('jump');
+  jump.value = [...jump.options].some((o) => o.value === id) ? id : '';
   return true;
 }
 
