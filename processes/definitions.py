@@ -15,10 +15,10 @@ from engine import definition_diff
 from engine.definitions import (
     DefinitionError,
     Deployment,
+    ParsedProcess,
     content_hash,
     deploy,
     latest_definition,
-    parse_process,
     validate,
 )
 from engine.models import Case, CaseStatus, ProcessDefinition
@@ -53,10 +53,6 @@ def _deploy(
     """A new version is an admin change: its audit entry (with the note and what changed against
     the running version) is written in the same transaction."""
     now = system.clock.now()
-    try:
-        running = latest_definition(session, parse_process(xml, filename).key)
-    except DefinitionError:
-        running = None  # deploy below refuses it with every problem
     result = deploy(
         session,
         xml,
@@ -69,6 +65,12 @@ def _deploy(
     )
     if result.created:
         d = result.definition
+        running = session.scalar(  # the version new cases ran until now
+            select(ProcessDefinition)
+            .where(ProcessDefinition.key == d.key, ProcessDefinition.version < d.version)
+            .order_by(ProcessDefinition.version.desc())
+            .limit(1)
+        )
         changes = (
             definition_diff.diff(running.bpmn_xml, xml, running.forms, d.forms) if running is not None else []
         )
@@ -90,11 +92,10 @@ def _deploy(
     return result
 
 
-def check(system: System, xml: str, *, filename: str) -> dict[str, Any]:
-    """Parse and lint without deploying: whether it is valid, its key, name and user tasks, or
-    every problem found."""
+def _checked(system: System, xml: str, filename: str) -> tuple[dict[str, Any], ParsedProcess | None, dict[str, Any]]:
+    """The check's answer, with the parsed process and its forms when it is valid."""
     try:
-        parsed, _forms = validate(
+        parsed, forms = validate(
             xml,
             forms_dir=system.settings.forms_dir,
             known_roles=KNOWN_ROLES,
@@ -102,28 +103,28 @@ def check(system: System, xml: str, *, filename: str) -> dict[str, Any]:
             filename=filename,
         )
     except DefinitionError as err:
-        return {"valid": False, "key": None, "name": None, "user_tasks": [], "problems": _problems(err)}
+        return {"valid": False, "key": None, "name": None, "user_tasks": [], "problems": _problems(err)}, None, {}
     tasks = [
         {"id": t.bpmn_id, "name": t.title, "role": t.role, "form": t.form, "due_in": t.due_in}
         for t in parsed.human_tasks.values()
     ]
-    return {"valid": True, "key": parsed.key, "name": parsed.name, "user_tasks": tasks, "problems": []}
+    answer = {"valid": True, "key": parsed.key, "name": parsed.name, "user_tasks": tasks, "problems": []}
+    return answer, parsed, forms
+
+
+def check(system: System, xml: str, *, filename: str) -> dict[str, Any]:
+    """Parse and lint without deploying: whether it is valid, its key, name and user tasks, or
+    every problem found."""
+    return _checked(system, xml, filename)[0]
 
 
 def preview(system: System, xml: str, *, filename: str) -> dict[str, Any]:
     """What deploying would do, before the analyst confirms: the check's verdict and problems, the
     running version and every element changed, added or removed against it (nothing is written)."""
-    checked = check(system, xml, filename=filename)
+    checked, parsed, forms = _checked(system, xml, filename)
     out: dict[str, Any] = {**checked, "running_version": None, "unchanged": False, "changes": []}
-    if not checked["valid"]:
+    if parsed is None:
         return out
-    parsed, forms = validate(
-        xml,
-        forms_dir=system.settings.forms_dir,
-        known_roles=KNOWN_ROLES,
-        services=system.engine.services.handlers,
-        filename=filename,
-    )
     with system.sessions() as session:
         running = latest_definition(session, parsed.key)
         if running is None:
