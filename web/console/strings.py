@@ -99,7 +99,7 @@ def _modeler_words() -> dict[str, str]:
     """The modeler's words: bpmnlint's marks while drawing, the deploy diff, the version list."""
     return {
         "lint_no_issues": _("No problems found by the BPMN check"),
-        "lint_counts": _("{errors} errors, {warnings} warnings"),
+        "lint_counts": _("Errors: {errors}, warnings: {warnings}"),
         "lint_toggle": _("Show or hide the marks of the BPMN check"),
         "lint_child_issues": _("Problems of elements inside"),
         "lint_label_required": _("Element has no name"),

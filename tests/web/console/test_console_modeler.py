@@ -29,9 +29,9 @@ else:
 pytestmark = pytest.mark.timeout(300)
 
 WORDS = {
-    "zh-CN": {"clean": "BPMN 检查未发现问题", "nameless": "元素缺少名称", "errors": "1 个错误",
+    "zh-CN": {"clean": "BPMN 检查未发现问题", "nameless": "元素缺少名称", "errors": "错误 1 个",
               "name": "维保单位接单", "timer": "'PT15M'"},
-    "en": {"clean": "No problems found by the BPMN check", "nameless": "Element has no name", "errors": "1 errors",
+    "en": {"clean": "No problems found by the BPMN check", "nameless": "Element has no name", "errors": "Errors: 1,",
            "name": "Maintenance unit accepts", "timer": "'PT20M'"},
 }
 

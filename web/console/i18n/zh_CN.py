@@ -304,7 +304,7 @@ ZH_CN: dict[str, str] = {
     "Alarm sound on": "提示音：开",
     "Alarm sound off": "提示音：关",
     "No problems found by the BPMN check": "BPMN 检查未发现问题",
-    "{errors} errors, {warnings} warnings": "{errors} 个错误，{warnings} 个警告",
+    "Errors: {errors}, warnings: {warnings}": "错误 {errors} 个，警告 {warnings} 个",
     "Show or hide the marks of the BPMN check": "显示或隐藏 BPMN 检查标记",
     "Problems of elements inside": "内部元素的问题",
     "Element has no name": "元素缺少名称",
