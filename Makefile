@@ -26,12 +26,17 @@ $(STAMP): pyproject.toml web/package-lock.json $(SYSTEM_STAMP)
 	cd web && npm ci --no-audit --no-fund
 	touch $(STAMP)
 
-install: $(STAMP)
+# The modeler's live lint: bpmn-js-bpmnlint with the project's .bpmnlintrc, bundled (a build product).
+MODELER_LINT := var/web/modeler-lint.js
+$(MODELER_LINT): .bpmnlintrc web/scripts/build-modeler-lint.mjs $(STAMP)
+	node web/scripts/build-modeler-lint.mjs $@
 
-demo: $(STAMP)
+install: $(STAMP) $(MODELER_LINT)
+
+demo: $(STAMP) $(MODELER_LINT)
 	$(BIN)/liftcase demo
 
-test: $(STAMP)
+test: $(STAMP) $(MODELER_LINT)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
@@ -39,7 +44,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # The README's screenshots: the browser tests write them to docs/screenshots/ instead of var/.
-screenshots: $(STAMP)
+screenshots: $(STAMP) $(MODELER_LINT)
 	CI=true LIFTCASE_SCREENSHOTS=docs $(BIN)/python -m pytest -q -p no:cacheprovider tests/web/console
 
 lint: $(STAMP)

@@ -45,8 +45,13 @@ class DefinitionError(Exception):
 
 @dataclass(frozen=True)
 class Problem:
+    """One reason for refusal, on one element (its id; "" for the whole file). `message` is English
+    (both languages for the sandbox's refusals); `zh` and `en` say it in one language for the console."""
+
     element: str
     message: str
+    zh: str = ""
+    en: str = ""
 
     def __str__(self) -> str:
         return f"{self.element}: {self.message}" if self.element else self.message
@@ -70,15 +75,19 @@ class ParsedProcess:
     human_tasks: dict[str, HumanTaskSpec] = field(default_factory=dict)
 
 
-def _parse_xml(xml: str | bytes) -> Any:
+def parse_xml(xml: str | bytes) -> Any:
+    """The XML tree of a BPMN document, parsed without entities, DTD or network; DefinitionError if not."""
     data = xml.encode() if isinstance(xml, str) else xml
     try:
         tree = etree.fromstring(data, parser=_XML_PARSER)
     except etree.XMLSyntaxError as err:
-        raise DefinitionError([Problem("", f"not well-formed XML: {err}")]) from err
+        raise DefinitionError([Problem("", f"not well-formed XML: {err}", f"不是格式正确的 XML：{err}")]) from err
     doctype = tree.getroottree().docinfo.doctype
     if doctype:
-        raise DefinitionError([Problem("", "DOCTYPE declarations are not allowed in BPMN files")])
+        raise DefinitionError([Problem(
+            "", "DOCTYPE declarations are not allowed in BPMN files",
+            "BPMN 文件中不允许 DOCTYPE 声明（可能引用外部实体）",
+        )])
     return tree
 
 
@@ -100,7 +109,7 @@ def _explicit_lanes(tree: Any) -> dict[str, str]:
 
 def parse_process(xml: str | bytes, filename: str = "<bpmn>") -> ParsedProcess:
     """Parse one BPMN document with its single executable process (XSD-validated)."""
-    tree = _parse_xml(xml)
+    tree = parse_xml(xml)
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
         parser.add_bpmn_xml(etree.ElementTree(tree), filename)
@@ -112,12 +121,16 @@ def parse_process(xml: str | bytes, filename: str = "<bpmn>") -> ParsedProcess:
             )
         ]
         if len(executable) != 1:
-            raise DefinitionError([Problem("", f"expected one executable process, found {len(executable)}")])
+            raise DefinitionError([Problem(
+                "", f"expected one executable process, found {len(executable)}",
+                f"文件中应有且只有一个可执行流程，现有 {len(executable)} 个",
+            )])
         key = executable[0]
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
     except ValidationException as err:
-        raise DefinitionError([Problem(getattr(err, "id", "") or "", str(err).splitlines()[0])]) from err
+        first = str(err).splitlines()[0]
+        raise DefinitionError([Problem(getattr(err, "id", "") or "", first, f"BPMN 结构不符合规范：{first}")]) from err
     parsed = ParsedProcess(key=key, name=spec.description or key, spec=spec, subprocess_specs=subprocess_specs)
     lanes = _explicit_lanes(tree)
     for task_spec in _all_specs(parsed):
@@ -141,13 +154,19 @@ def parse_process(xml: str | bytes, filename: str = "<bpmn>") -> ParsedProcess:
     return parsed
 
 
+_WHAT_ZH = {"condition": "条件表达式", "dueIn": "办理时限 dueIn", "timer": "定时器表达式", "parameter": "服务参数 ",
+            "cardinality": "多实例数量", "loop": "循环条件"}
+
+
 def _lint_expression(element: str, expression: str | None, what: str, problems: list[Problem]) -> None:
     if not expression:
         return
     try:
         compile_expression(expression)
     except SandboxError as err:
-        problems.append(Problem(element, f"{what}: {err}"))
+        first, _, rest = what.partition(" ")
+        label = f"{_WHAT_ZH.get(first, first)}{rest if first == 'parameter' else ''}"
+        problems.append(Problem(element, f"{what}: {err}", f"{label} 无法在沙箱中编译：{err}"))
 
 
 def load_forms(parsed: ParsedProcess, forms_dir: Path) -> tuple[dict[str, Any], list[Problem]]:
@@ -158,13 +177,18 @@ def load_forms(parsed: ParsedProcess, forms_dir: Path) -> tuple[dict[str, Any], 
             continue
         path = forms_dir / task.form
         if path.resolve().parent != forms_dir.resolve() or not path.is_file():
-            problems.append(Problem(task.bpmn_id, f"form {task.form} not found in forms/"))
+            problems.append(
+                Problem(task.bpmn_id, f"form {task.form} not found in forms/", f"表单 {task.form} 不在 forms/ 目录中")
+            )
             continue
         try:
             schema = json.loads(path.read_text(encoding="utf-8"))
             Draft202012Validator.check_schema(schema)
         except (json.JSONDecodeError, SchemaError) as err:
-            problems.append(Problem(task.bpmn_id, f"form {task.form} is not a valid JSON Schema: {err}"))
+            problems.append(Problem(
+                task.bpmn_id, f"form {task.form} is not a valid JSON Schema: {err}",
+                f"表单 {task.form} 不是有效的 JSON Schema：{err}",
+            ))
             continue
         forms[task.form] = schema
     return forms, problems
@@ -172,7 +196,7 @@ def load_forms(parsed: ParsedProcess, forms_dir: Path) -> tuple[dict[str, Any], 
 
 def _refuse(problems: list[Problem], spec: Any, refusals: list[Refusal]) -> None:
     element = getattr(spec, "bpmn_id", None) or spec.name
-    problems.extend(Problem(element, say(r, element, getattr(spec, "bpmn_name", None))) for r in refusals)
+    problems.extend(Problem(element, say(r, element, getattr(spec, "bpmn_name", None)), r.zh, r.en) for r in refusals)
 
 
 def _lint_code(spec: Any, problems: list[Problem]) -> None:
@@ -184,7 +208,7 @@ def _lint_code(spec: Any, problems: list[Problem]) -> None:
             try:
                 compile_script(code)
             except SandboxError as err:
-                problems.append(Problem(element, str(err)))
+                problems.append(Problem(element, str(err), f"脚本被沙箱拒绝：{err}"))
             _refuse(problems, spec, code_refusals(code, "exec"))
     for condition, _target in getattr(spec, "cond_task_specs", []) or []:
         if condition is not None:
@@ -203,12 +227,16 @@ def lint(parsed: ParsedProcess, *, known_roles: Collection[str], services: Colle
     problems: list[Problem] = []
     for task in parsed.human_tasks.values():
         if not task.role:
-            problems.append(Problem(task.bpmn_id, "user task is in no lane (a lane names the role)"))
+            problems.append(Problem(
+                task.bpmn_id, "user task is in no lane (a lane names the role)", "用户任务不在任何泳道中（泳道即角色）"
+            ))
         elif task.role not in known_roles:
-            problems.append(Problem(task.bpmn_id, f"lane/role {task.role!r} is not a known role"))
+            problems.append(Problem(
+                task.bpmn_id, f"lane/role {task.role!r} is not a known role", f"泳道（角色）{task.role!r} 不是已知角色"
+            ))
         _lint_expression(task.bpmn_id, task.due_in, "dueIn", problems)
         refusals = code_refusals(task.due_in, "eval")
-        problems.extend(Problem(task.bpmn_id, say(r, task.bpmn_id, task.title)) for r in refusals)
+        problems.extend(Problem(task.bpmn_id, say(r, task.bpmn_id, task.title), r.zh, r.en) for r in refusals)
     for spec in _all_specs(parsed):
         element = spec.bpmn_id or spec.name
         _lint_code(spec, problems)
@@ -222,7 +250,9 @@ def lint(parsed: ParsedProcess, *, known_roles: Collection[str], services: Colle
         operator = getattr(spec, "operation_name", None)
         if operator is not None:
             if operator not in services:
-                problems.append(Problem(element, f"unknown service operator {operator!r}"))
+                problems.append(
+                    Problem(element, f"unknown service operator {operator!r}", f"未知的服务操作 {operator!r}")
+                )
             for name, param in (getattr(spec, "operation_params", {}) or {}).items():
                 _lint_expression(element, param.get("value"), f"parameter {name}", problems)
                 _refuse(problems, spec, code_refusals(param.get("value"), "eval"))

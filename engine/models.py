@@ -60,6 +60,9 @@ class ProcessDefinition(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     deployed_by: Mapped[str] = mapped_column(String(60), default="system")
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The analyst's note on why, and what changed against the version before (engine.definition_diff).
+    change_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    changes: Mapped[list[Any]] = mapped_column(default=list)
 
 
 class Case(Base):

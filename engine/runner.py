@@ -342,8 +342,10 @@ class CaseEngine(EngineCore):
 
         return self._step(case_id, actor, act)
 
-    def assign_task(self, task_id: int, user_id: int | None, *, actor: str) -> CaseTask:
-        """Claim, release or hand over an open task; the change is on the case timeline."""
+    def assign_task(self, task_id: int, user_id: int | None, *, actor: str, undo: bool = False) -> CaseTask:
+        """Claim, release or hand over an open task; the change is on the case timeline. `undo`:
+        the release takes back the actor's own claim a moment ago (its own entry says so; the
+        claim's entry stays)."""
         with self._transaction() as session:
             row = session.get(CaseTask, task_id)
             if row is None:
@@ -354,10 +356,8 @@ class CaseEngine(EngineCore):
                 raise Conflict(f"task {task_id} is already {row.status}")
             row.assignee_id = user_id
             recorder = StepRecorder(session, case, self.clock.now(), actor)
-            recorder.event(
-                EventKind.TASK_ASSIGNED,
-                {"task": row.spiff_task_id, "element": row.bpmn_id, "title": row.title, "assignee_id": user_id},
-            )
+            payload = {"task": row.spiff_task_id, "element": row.bpmn_id, "title": row.title, "assignee_id": user_id}
+            recorder.event(EventKind.TASK_ASSIGNED, payload | ({"undo": True} if undo else {}))
             Writes(steps=[recorder]).flush(session)  # the ORM's changes, then the entry
         return row
 

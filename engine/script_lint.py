@@ -169,7 +169,9 @@ def timer_refusals(definition: TimerEventDefinition) -> list[Refusal]:
     try:
         _parse(literal, given)
     except Exception as err:
-        zh, en = f"定时器 {literal!r} 不是有效的 ISO 8601 值：{err}", f"timer {literal!r} is not ISO 8601: {err}"
+        # The parser's own words stay in English only: the Chinese says what to write instead.
+        zh = f"定时器 {literal!r} 不是有效的 ISO 8601 值（例如 'PT15M' 表示 15 分钟）"
+        en = f"timer {literal!r} is not ISO 8601: {err}"
         return [Refusal(zh, en)]
     if given == wanted:
         return []

@@ -11,9 +11,19 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.definitions import DefinitionError, Deployment, deploy, validate
+from engine import definition_diff
+from engine.definitions import (
+    DefinitionError,
+    Deployment,
+    ParsedProcess,
+    content_hash,
+    deploy,
+    latest_definition,
+    validate,
+)
 from engine.models import Case, CaseStatus, ProcessDefinition
 from processes import admin_audit
+from processes.models import AdminAuditEntry
 from processes.roles import KNOWN_ROLES
 
 if TYPE_CHECKING:  # processes.system deploys through this module
@@ -29,11 +39,19 @@ class Refused(Exception):
 
 
 def _problems(err: DefinitionError) -> list[dict[str, str]]:
-    return [{"element": p.element, "message": p.message} for p in err.problems]
+    """Each problem with its element id, in English and (zh) in Chinese: the API answers in the
+    user's language and the console selects the element in the diagram."""
+    return [
+        {"element": p.element, "message": p.message, "zh": p.zh or p.message, "en": p.en or p.message}
+        for p in err.problems
+    ]
 
 
-def _deploy(session: Session, system: System, xml: str, *, filename: str, deployed_by: str) -> Deployment:
-    """A new version is an admin change: its audit entry is written in the same transaction."""
+def _deploy(
+    session: Session, system: System, xml: str, *, filename: str, deployed_by: str, note: str = ""
+) -> Deployment:
+    """A new version is an admin change: its audit entry (with the note and what changed against
+    the running version) is written in the same transaction."""
     now = system.clock.now()
     result = deploy(
         session,
@@ -47,22 +65,37 @@ def _deploy(session: Session, system: System, xml: str, *, filename: str, deploy
     )
     if result.created:
         d = result.definition
+        running = session.scalar(  # the version new cases ran until now
+            select(ProcessDefinition)
+            .where(ProcessDefinition.key == d.key, ProcessDefinition.version < d.version)
+            .order_by(ProcessDefinition.version.desc())
+            .limit(1)
+        )
+        changes = (
+            definition_diff.diff(running.bpmn_xml, xml, running.forms, d.forms) if running is not None else []
+        )
+        d.change_note = note.strip()
+        d.changes = [c.as_dict() for c in changes]
         admin_audit.record(
             session,
             "definition.deployed",
             actor=deployed_by,
             at=now,
             target={"type": "process_definition", "id": d.id, "name": f"{d.key} v{d.version}"},
-            changes={"key": d.key, "version": d.version, "content_hash": d.content_hash, "filename": filename},
+            changes={
+                "key": d.key, "version": d.version, "content_hash": d.content_hash, "filename": filename,
+                "note": d.change_note, "previous_version": running.version if running is not None else None,
+                "elements": definition_diff.summary(changes),
+                "changed_elements": sorted({c.element for c in changes}),
+            },
         )
     return result
 
 
-def check(system: System, xml: str, *, filename: str) -> dict[str, Any]:
-    """Parse and lint without deploying: whether it is valid, its key, name and user tasks, or
-    every problem found."""
+def _checked(system: System, xml: str, filename: str) -> tuple[dict[str, Any], ParsedProcess | None, dict[str, Any]]:
+    """The check's answer, with the parsed process and its forms when it is valid."""
     try:
-        parsed, _forms = validate(
+        parsed, forms = validate(
             xml,
             forms_dir=system.settings.forms_dir,
             known_roles=KNOWN_ROLES,
@@ -70,20 +103,45 @@ def check(system: System, xml: str, *, filename: str) -> dict[str, Any]:
             filename=filename,
         )
     except DefinitionError as err:
-        return {"valid": False, "key": None, "name": None, "user_tasks": [], "problems": _problems(err)}
+        return {"valid": False, "key": None, "name": None, "user_tasks": [], "problems": _problems(err)}, None, {}
     tasks = [
         {"id": t.bpmn_id, "name": t.title, "role": t.role, "form": t.form, "due_in": t.due_in}
         for t in parsed.human_tasks.values()
     ]
-    return {"valid": True, "key": parsed.key, "name": parsed.name, "user_tasks": tasks, "problems": []}
+    answer = {"valid": True, "key": parsed.key, "name": parsed.name, "user_tasks": tasks, "problems": []}
+    return answer, parsed, forms
 
 
-def deploy_version(system: System, xml: str, *, filename: str, deployed_by: str) -> Deployment:
+def check(system: System, xml: str, *, filename: str) -> dict[str, Any]:
+    """Parse and lint without deploying: whether it is valid, its key, name and user tasks, or
+    every problem found."""
+    return _checked(system, xml, filename)[0]
+
+
+def preview(system: System, xml: str, *, filename: str) -> dict[str, Any]:
+    """What deploying would do, before the analyst confirms: the check's verdict and problems, the
+    running version and every element changed, added or removed against it (nothing is written)."""
+    checked, parsed, forms = _checked(system, xml, filename)
+    out: dict[str, Any] = {**checked, "running_version": None, "unchanged": False, "changes": []}
+    if parsed is None:
+        return out
+    with system.sessions() as session:
+        running = latest_definition(session, parsed.key)
+        if running is None:
+            return out
+        changes = definition_diff.diff(running.bpmn_xml, xml, running.forms, forms)
+        out["running_version"] = running.version
+        out["unchanged"] = running.content_hash == content_hash(xml, forms)
+        out["changes"] = [c.as_dict() for c in changes]
+    return out
+
+
+def deploy_version(system: System, xml: str, *, filename: str, deployed_by: str, note: str = "") -> Deployment:
     """A new version (new cases run it; running cases stay on theirs), or the current one when the
-    content is unchanged. Refused when the BPMN does not pass the check."""
+    content is unchanged. Refused when the BPMN does not pass the check. `note`: the analyst's why."""
     try:
         with system.sessions() as session, session.begin():
-            return _deploy(session, system, xml, filename=filename, deployed_by=deployed_by)
+            return _deploy(session, system, xml, filename=filename, deployed_by=deployed_by, note=note)
     except DefinitionError as err:
         raise Refused(err) from err
 
@@ -120,6 +178,16 @@ def versions(session: Session, key: str | None = None) -> list[tuple[ProcessDefi
         stmt = stmt.where(ProcessDefinition.key == key)
     rows = session.execute(stmt.order_by(ProcessDefinition.key, ProcessDefinition.version))
     return [(definition, int(total or 0), int(open_ or 0)) for definition, total, open_ in rows]
+
+
+def deployment_audit(session: Session) -> dict[int, int]:
+    """The admin audit entry (its sequence number) that recorded each version's deployment."""
+    rows = session.scalars(select(AdminAuditEntry).where(AdminAuditEntry.kind == "definition.deployed"))
+    return {
+        int(entry.payload["target"]["id"]): entry.seq
+        for entry in rows
+        if isinstance(entry.payload.get("target", {}).get("id"), int)
+    }
 
 
 def version(session: Session, key: str, number: int) -> ProcessDefinition | None:

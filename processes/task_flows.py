@@ -16,9 +16,10 @@ def claim(system: System, task_id: int, *, user_id: int, actor: str) -> CaseTask
     return system.engine.assign_task(task_id, user_id, actor=actor)
 
 
-def release(system: System, task_id: int, *, actor: str) -> CaseTask:
-    """Give the task back to its organisation."""
-    return system.engine.assign_task(task_id, None, actor=actor)
+def release(system: System, task_id: int, *, actor: str, undo: bool = False) -> CaseTask:
+    """Give the task back to its organisation; `undo`: taking back one's own claim just made (the
+    timeline keeps the claim and says it was withdrawn)."""
+    return system.engine.assign_task(task_id, None, actor=actor, undo=undo)
 
 
 def hand_over(system: System, task_id: int, *, to_user_id: int, actor: str) -> CaseTask:

@@ -103,6 +103,9 @@ def _sentence(kind: str, p: dict[str, Any], lang: str | None, names: dict[int, s
             return f"Task {task()} no longer needed" if en else f"任务{task()}已无需办理"
         case "task_assigned":
             who = p.get("assignee_id", p.get("user_id"))
+            if who is None and p.get("undo"):
+                withdrawn = f"Claim of task {task()} withdrawn: back to the unit"
+                return withdrawn if en else f"撤销认领任务{task()}，退回本单位待认领"
             if who is None:
                 return f"Task {task()} given back to the unit" if en else f"任务{task()}退回本单位待认领"
             name = _d(names.get(int(who), f"#{who}"))

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
+from flask_babel import get_locale
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
@@ -30,6 +31,11 @@ class VersionSchema(Schema):
     forms = fields.Method("_forms")
     cases_total = fields.Integer()
     cases_open = fields.Integer()
+    change_note = fields.String(metadata={"description": "the analyst's note on why this version"})
+    changes = fields.List(fields.Dict(), metadata={"description": "elements changed against the version before"})
+    audit_seq = fields.Integer(
+        allow_none=True, metadata={"description": "the admin audit entry that recorded the deployment"}
+    )
 
     def _forms(self, definition: Any) -> list[str]:
         return sorted(definition.forms or {})
@@ -47,9 +53,39 @@ class XmlSchema(Schema):
     filename = fields.String(load_default="upload.bpmn", validate=validate.Length(max=120))
 
 
+class DeploySchema(XmlSchema):
+    note = fields.String(
+        load_default="", validate=validate.Length(max=2000), metadata={"description": "why: kept with the version"}
+    )
+
+
 class ProblemSchema(Schema):
+    element = fields.String(metadata={"description": "the BPMN element's id ('' for the whole file)"})
+    message = fields.String(metadata={"description": "in the user's language"})
+
+
+class ChangeSchema(Schema):
     element = fields.String()
-    message = fields.String()
+    kind = fields.String()
+    change = fields.String(metadata={"description": "added, removed or changed"})
+    name = fields.String()
+    properties = fields.List(fields.Dict())
+
+
+class PreviewSchema(Schema):
+    valid = fields.Boolean()
+    key = fields.String(allow_none=True)
+    name = fields.String(allow_none=True)
+    running_version = fields.Integer(allow_none=True)
+    unchanged = fields.Boolean()
+    changes = fields.List(fields.Nested(ChangeSchema))
+    problems = fields.List(fields.Nested(ProblemSchema))
+
+
+def _in_language(problems: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Each problem's message in the user's language (the engine says it in both)."""
+    zh = str(get_locale() or "").startswith("zh")
+    return [{"element": p["element"], "message": p["zh"] if zh else p["en"]} for p in problems]
 
 
 class ValidationSchema(Schema):
@@ -66,10 +102,12 @@ class DeployResultSchema(Schema):
 
 
 def _versions(key: str | None = None) -> list[Any]:
-    """Every version with how many cases run (open) and ran on it."""
+    """Every version with how many cases run (open) and ran on it, and its deployment's audit entry."""
     out = []
+    audit = defs.deployment_audit(context.db())
     for definition, total, open_ in defs.versions(context.db(), key):
         definition.cases_total, definition.cases_open = total, open_  # for the schema; never persisted
+        definition.audit_seq = audit.get(definition.id)
         out.append(definition)
     return out
 
@@ -95,7 +133,7 @@ class ProcessesView(MethodView):
         ]
 
     @auth.require_roles(*EDITORS)
-    @blp.arguments(XmlSchema)
+    @blp.arguments(DeploySchema)
     @blp.response(201, DeployResultSchema)
     @blp.alt_response(422, description="the BPMN was refused; `errors.problems` lists why; nothing deployed")
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -105,14 +143,15 @@ class ProcessesView(MethodView):
         context.end_reads()
         try:
             result = defs.deploy_version(
-                context.system(), body["xml"], filename=body["filename"], deployed_by=deployed_by
+                context.system(), body["xml"], filename=body["filename"], deployed_by=deployed_by, note=body["note"]
             )
         except defs.Refused as err:
-            abort(422, message="the process was refused; nothing was deployed", errors={"problems": err.problems})
-        definition = result.definition
-        definition.cases_total = definition.cases_open = 0
-        if not result.created:
-            definition = next(d for d in _versions(definition.key) if d.id == definition.id)
+            abort(
+                422,
+                message="the process was refused; nothing was deployed",
+                errors={"problems": _in_language(err.problems)},
+            )
+        definition = next(d for d in _versions(result.definition.key) if d.id == result.definition.id)
         return {"created": result.created, "definition": definition}
 
 
@@ -124,7 +163,21 @@ class ValidateView(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Parse and lint without deploying: lanes map to known roles, forms exist and are valid
         JSON Schema, timer expressions parse, scripts and conditions compile in the sandbox."""
-        return defs.check(context.system(), body["xml"], filename=body["filename"])
+        checked = defs.check(context.system(), body["xml"], filename=body["filename"])
+        return checked | {"problems": _in_language(checked["problems"])}
+
+
+@blp.route("/process-definitions/preview")
+class PreviewView(MethodView):
+    @auth.require_roles(*EDITORS)
+    @blp.arguments(XmlSchema)
+    @blp.response(200, PreviewSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """What deploying would do, for the analyst to confirm: the check's problems, the running
+        version and every element added, removed or changed against it (names, lanes, conditions,
+        timers, forms, due times, scripts, wiring). Writes nothing."""
+        preview = defs.preview(context.system(), body["xml"], filename=body["filename"])
+        return preview | {"problems": _in_language(preview["problems"])}
 
 
 @blp.route("/process-definitions/<string:key>/versions")

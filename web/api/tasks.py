@@ -145,14 +145,24 @@ class TaskClaimView(MethodView):
         return _task_out(svc.visible_task(context.db(), context.scope(), task_id), with_form=False)
 
 
+class ReleaseSchema(Schema):
+    undo = fields.Boolean(
+        load_default=False, metadata={"description": "withdraw my claim just made (the timeline says so)"}
+    )
+
+
 @blp.route("/tasks/<int:task_id>/release")
 class TaskReleaseView(MethodView):
+    @blp.arguments(ReleaseSchema, required=False)
     @blp.response(200, TaskSchema)
-    def post(self, task_id: int) -> CaseTask:
-        """Give the task back to my organisation."""
-        task = _actionable(task_id)
+    def post(self, body: dict[str, Any] | None, task_id: int) -> CaseTask:
+        """Give the task back to my organisation (undo=true: withdraw my own claim)."""
+        task, scope = _actionable(task_id), context.scope()
+        undo = bool((body or {}).get("undo"))
+        if undo and task.assignee_id != scope.user_id:
+            abort(409, message="only your own claim can be withdrawn")
         context.end_reads()
-        task_flows.release(context.system(), task.id, actor=context.scope().username)
+        task_flows.release(context.system(), task.id, actor=scope.username, undo=undo)
         return _task_out(svc.visible_task(context.db(), context.scope(), task_id), with_form=False)
 
 

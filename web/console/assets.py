@@ -10,14 +10,23 @@ from pathlib import Path
 from flask import Blueprint, abort, redirect, send_from_directory, url_for
 from werkzeug.wrappers import Response
 
+from infra.settings import ROOT
 from web.http import auth
 
 bp = Blueprint("console_assets", __name__)
 
 NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
+# Bundles built from npm packages by web/scripts (`make`), e.g. the modeler's lint.
+BUILD_DIR = ROOT / "var" / "web"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # The only npm packages served, and the folder of each that holds its browser build.
-NPM_PACKAGES = {"bpmn-js": "dist", "leaflet": "dist", "swagger-ui-dist": ""}
+NPM_PACKAGES = {
+    "bpmn-js": "dist",
+    "bpmn-js-bpmnlint": "dist",
+    "leaflet": "dist",
+    "leaflet.markercluster": "dist",
+    "swagger-ui-dist": "",
+}
 
 
 @bp.get("/")
@@ -30,6 +39,12 @@ def index() -> Response:
 @auth.public
 def console_file(filename: str) -> Response:
     return send_from_directory(STATIC_DIR, filename, max_age=300)
+
+
+@bp.get("/console/build/<path:filename>")
+@auth.public
+def built_file(filename: str) -> Response:
+    return send_from_directory(BUILD_DIR, filename, max_age=300)
 
 
 @bp.get("/static/npm/<package>/<path:filename>")

@@ -211,3 +211,24 @@ def test_only_a_manager_takes_a_claimed_task_from_a_colleague(api: tuple[System,
     assert handed.status_code == 200 and handed.get_json()["assignee_id"] == other["id"]
     # a technician cannot take it back from the colleague who now holds it
     assert maint.post(f"/api/v1/tasks/{accept['id']}/assign", json={"user_id": maint.me["id"]}).status_code == 409
+
+
+def test_a_claim_is_withdrawn_only_by_its_claimer_and_both_stay_on_the_timeline(api: tuple[System, Flask]) -> None:
+    system, app = api
+    case_id = rescue_case(system)
+    dispatcher = Client(app, "dispatcher")
+    verify = next(t for t in dispatcher.get("/api/v1/tasks").get_json() if t["case_id"] == case_id)
+    dispatcher.post(f"/api/v1/tasks/{verify['id']}/complete", json={"data": {"outcome": "dispatch"}})
+    maint = Client(app, "maint")
+    accept = next(t for t in maint.get("/api/v1/tasks").get_json() if t["bpmn_id"] == "accept_order")
+    assert maint.post(f"/api/v1/tasks/{accept['id']}/release").status_code == 200  # the on-call's, given back
+    # nothing to withdraw before a claim
+    assert maint.post(f"/api/v1/tasks/{accept['id']}/release", json={"undo": True}).status_code == 409
+    assert maint.post(f"/api/v1/tasks/{accept['id']}/claim").status_code == 200
+    undone = maint.post(f"/api/v1/tasks/{accept['id']}/release", json={"undo": True})
+    assert undone.status_code == 200 and undone.get_json()["assignee_id"] is None
+    timeline = Client(app, "regulator").get(f"/api/v1/cases/{case_id}?lang=zh-CN").get_json()["timeline"]["events"]
+    assigned = [e for e in timeline if e["kind"] == "task_assigned"]
+    assert [e["payload"].get("undo") for e in assigned[-3:]] == [None, None, True]  # release, claim, undo
+    assert assigned[-2]["payload"]["assignee_id"] == maint.me["id"]
+    assert any("撤销认领任务" in e["summary"] for e in assigned)

@@ -264,7 +264,10 @@ def test_analyst_changes_timer_deploys_v2_and_invalid_is_refused(system: System,
     page.press("#prop-timer", "Enter")
     page.click("#validate")
     page.wait_for_selector("#result[data-result=valid]")
-    page.click("#deploy")
+    page.click("#deploy")  # the diff against v1 to confirm, with a change note
+    page.locator("#deploy-dialog[open] #deploy-diff tr[data-element=t_level2][data-property=timer]").wait_for()
+    page.fill("#deploy-note", "二级升级改为报警后 3 分钟")
+    page.click("#deploy-confirm")
     page.wait_for_selector("#result[data-result=deployed]")
     page.locator(".version-card[data-version='2']").wait_for()
     shot(page, "modeler", full_page=True)
@@ -355,7 +358,8 @@ def test_case_list_saved_filter_export_portrait_and_screens(system: System, base
     page.wait_for_selector("#map[data-points]")
     page.wait_for_selector("#fig-open-total")
     assert page.get_attribute("#map", "data-mode") == "offline"  # no tile URL: district outlines
-    assert page.locator("#map path.leaflet-interactive").count() >= 7 + 1  # 7 districts and the open cases
+    drawn = page.locator("#map path.leaflet-interactive, #map .case-cluster").count()
+    assert drawn >= 7 + 1  # 7 districts and the open cases (single or clustered)
     with system.sessions() as session:
         open_cases = session.scalar(select(func.count()).select_from(Case).where(Case.status == "open"))
     assert page.locator("#fig-open-total strong").inner_text() == str(open_cases)

@@ -4,6 +4,7 @@ import { api, dueNode, errorText, fill, fmtDuration, fmtTime, h, live, statusLab
 import { contextBlock, data, tickTrapped } from './context.js';
 import { showDiagram } from './diagram.js';
 import { taskCard } from './tasks.js';
+import { holdBack } from './undo.js';
 
 // A code's words (processes/labels.py via the page's strings), or the code when there are none.
 function word(kind, code) {
@@ -99,7 +100,8 @@ async function load() {
 }
 
 // confirm: the question asked before a step that cannot be taken back (cancel, escalate); both need a reason.
-function wire(formId, errorId, send, done, confirmKey) {
+// holdKey: a step held back a few seconds in this page (undo.js) so a wrong click can be undone unsent.
+function wire(formId, errorId, send, done, confirmKey, holdKey) {
   const form = document.getElementById(formId);
   if (!form) return;
   form.addEventListener('submit', async (event) => {
@@ -113,6 +115,10 @@ function wire(formId, errorId, send, done, confirmKey) {
       return;
     }
     if (confirmKey && !(await confirmDialog(`${t(confirmKey)}\n${t('reason')}: ${reason.value.trim()}`))) return;
+    if (holdKey && !(await holdBack(t(holdKey)))) {
+      toast(t('withdrawn_not_sent'), 'ok');
+      return;
+    }
     try {
       await send(Object.fromEntries(new FormData(form)));
       form.reset();
@@ -125,8 +131,8 @@ function wire(formId, errorId, send, done, confirmKey) {
 }
 
 wire('comment-form', 'comment-error', (b) => api(`/cases/${caseId}/comments`, { method: 'POST', json: b }), 'comment_added');
-wire('escalate-form', 'escalate-error', (b) => api(`/cases/${caseId}/escalate`, { method: 'POST', json: b }), 'escalated', 'confirm_escalate');
-wire('cancel-form', 'cancel-error', (b) => api(`/cases/${caseId}/cancel`, { method: 'POST', json: b }), 'cancelled', 'confirm_cancel');
+wire('escalate-form', 'escalate-error', (b) => api(`/cases/${caseId}/escalate`, { method: 'POST', json: b }), 'escalated', 'confirm_escalate', 'holding_escalate');
+wire('cancel-form', 'cancel-error', (b) => api(`/cases/${caseId}/cancel`, { method: 'POST', json: b }), 'cancelled', 'confirm_cancel', 'holding_cancel');
 
 // A <dialog> rather than window.confirm: styled, in the page's language, testable.
 function confirmDialog(text) {

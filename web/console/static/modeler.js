@@ -1,8 +1,11 @@
 // BPMN modeler for analysts: bpmn-js Modeler (npm) with a small properties panel for what the
-// engine reads — lanes as roles, a user task's form and due time, timer expressions — then the
-// server's lint (validate) and deploy. A refused diagram deploys nothing; versions side by side.
-import { ApiError, api, errorText, fill, fmtTime, h, t, toast } from './api.js';
+// engine reads — lanes as roles, a user task's form and due time, timer expressions — bpmnlint
+// while drawing (bpmn-js-bpmnlint with the project's .bpmnlintrc, as `make test` runs it), then the
+// server's lint (validate) and deploy: the server's diff against the running version is confirmed
+// with a change note first. A refused diagram deploys nothing and its elements are marked.
+import { ApiError, api, errorText, fill, fmtTime, h, lang, t, toast } from './api.js';
 import { laneOf, processOf, tagRoles } from './lanes.js';
+import { changeList, kindLabel } from './modeler-diff.js';
 
 const root = document.getElementById('modeler-root');
 const ROLES = root.dataset.roles.split(',');
@@ -11,8 +14,38 @@ const TIMER_KINDS = ['timeDuration', 'timeDate', 'timeCycle'];
 let key = root.dataset.key;
 let modeler;
 
+// bpmn-js-bpmnlint's words (and bpmnlint's rule messages) through the console's catalogue.
+const LINT_WORDS = {
+  'No Issues': 'lint_no_issues', '{errors} Errors, {warnings} Warnings': 'lint_counts',
+  'Toggle linting overlays': 'lint_toggle', 'Issues for child elements': 'lint_child_issues',
+  'Element is missing label/name': 'lint_label_required', 'Element is missing name': 'lint_label_required',
+  'Element is not connected': 'lint_not_connected', 'Element is an implicit end': 'lint_implicit_end',
+  'Element is an implicit start': 'lint_implicit_start', 'Flow splits implicitly': 'lint_implicit_split',
+  'Sequence flow is missing condition': 'lint_missing_condition', 'Gateway forks and joins': 'lint_fork_join',
+  'Element overlaps with other element': 'lint_overlap', 'Element is outside of parent boundary': 'lint_outside',
+  'Gateway is superfluous. It only has one source and target.': 'lint_superfluous_gateway',
+  'Sequence flow has superfluous label': 'lint_superfluous_label', 'Incoming flows do not join': 'lint_fake_join',
+  'Termination is superfluous.': 'lint_superfluous_termination', 'Start event must be blank': 'lint_blank_start',
+  'Event has multiple event definitions': 'lint_multiple_definitions',
+  'Duplicate incoming sequence flows': 'lint_duplicate_flows', 'Duplicate outgoing sequence flows': 'lint_duplicate_flows',
+  'SequenceFlow is a duplicate': 'lint_duplicate_flows', 'Element is missing bpmndi': 'lint_no_bpmndi',
+};
+const LINT_SUFFIXES = [[/ is missing end event$/, 'lint_end_required'], [/ is missing start event$/, 'lint_start_required']];
+function translate(template, replacements = {}) {
+  let text = template;
+  if (LINT_WORDS[template]) text = t(LINT_WORDS[template]);
+  else for (const [pattern, key] of LINT_SUFFIXES) if (pattern.test(template)) text = t(key);
+  return text.replace(/{([^}]+)}/g, (_, k) => replacements[k] ?? `{${k}}`);
+}
+
+const lint = window.LiftcaseLint; // built by web/scripts/build-modeler-lint.mjs; absent: no live lint
 const spiff = await (await fetch('/console/static/spiffworkflow-moddle.json')).json();
-modeler = new window.BpmnJS({ container: '#canvas', moddleExtensions: { spiffworkflow: spiff } });
+modeler = new window.BpmnJS({
+  container: '#canvas',
+  moddleExtensions: { spiffworkflow: spiff },
+  additionalModules: [{ translate: ['value', translate] }, ...(lint ? [lint.module] : [])],
+  ...(lint ? { linting: { bpmnlint: lint.config, active: true } } : {}),
+});
 const modeling = modeler.get('modeling');
 const moddle = modeler.get('moddle');
 const registry = modeler.get('elementRegistry');
@@ -87,7 +120,7 @@ function showProps(element) {
   }
   const bo = element.businessObject;
   const parts = [
-    h('p', {}, h('code', {}, bo.id), ' ', h('span', { class: 'muted' }, bo.$type.replace('bpmn:', ''))),
+    h('p', {}, h('code', { translate: 'no' }, bo.id), ' ', h('span', { class: 'muted' }, kindLabel(bo.$type))),
     field(t('prop_name'), h('input', { id: 'prop-name', value: bo.name || '', onchange: (e) => modeling.updateLabel(element, e.target.value) })),
   ];
   if (bo.$type === 'bpmn:Lane') {
@@ -123,15 +156,7 @@ function fillJump() {
     ...items.filter((el) => el.type !== 'label').map((el) => h('option', { value: el.id }, `${el.businessObject.name || el.id} (${el.id})`)));
 }
 
-document.getElementById('jump').addEventListener('change', (e) => {
-  const element = registry.get(e.target.value);
-  if (!element) return;
-  const rootOf = (el) => { let p = el; while (p.parent) p = p.parent; return p; };
-  canvas.setRootElement(rootOf(element));
-  modeler.get('selection').select(element);
-  canvas.scrollToElement?.(element);
-  showProps(element);
-});
+document.getElementById('jump').addEventListener('change', (e) => selectElement(e.target.value));
 modeler.on('selection.changed', ({ newSelection }) => showProps(newSelection[0]));
 modeler.on('commandStack.changed', () => tagRoles(modeler)); // a new user task shows it has no lane yet
 
@@ -148,6 +173,9 @@ async function loadVersions() {
   },
   h('strong', {}, `${t('version')} ${v.version}`), h('div', { class: 'muted' }, `${fmtTime(v.deployed_at)} · `, h('span', { translate: t(`actor_${v.deployed_by}`) !== `actor_${v.deployed_by}` ? 'yes' : 'no' }, t(`actor_${v.deployed_by}`) !== `actor_${v.deployed_by}` ? t(`actor_${v.deployed_by}`) : v.deployed_by)),
   h('div', { class: 'case-counts' }, h('b', { class: 'cases-total' }, v.cases_total), ` ${t('cases_on_version')} · `, h('b', { class: 'cases-open' }, v.cases_open), ` ${t('status_open')}`),
+  v.change_note ? h('p', { class: 'change-note' }, h('span', { class: 'label' }, `${t('change_note')}${lang === 'en' ? ': ' : '：'}`), h('span', { translate: 'no' }, v.change_note)) : null,
+  v.audit_seq ? h('div', { class: 'muted audit-seq' }, `${t('audit_entry')} #${v.audit_seq}`) : null,
+  v.changes?.length ? h('details', { class: 'version-changes' }, h('summary', {}, `${t('changes_against_previous')} (${v.changes.length})`), changeList(v.changes)) : null,
   h('div', { class: 'mini', id: `mini-${v.version}` }),
   h('button', { type: 'button', class: 'small', 'data-open-version': v.version, onclick: () => openVersion(key, v.version) }, t('edit_this_version')))));
   for (const v of def.versions.slice(-3)) {
@@ -158,6 +186,7 @@ async function loadVersions() {
 }
 
 async function openVersion(k, version) {
+  marked = [];
   await modeler.importXML(await xmlOf(k, version));
   tagRoles(modeler);
   canvas.zoom('fit-viewport');
@@ -172,13 +201,56 @@ async function openLatest() {
   await openVersion(def.key, def.latest_version);
 }
 
+// ---- problems the server found, on the diagram ----
+let marked = [];
+function clearMarks() {
+  for (const id of marked) if (registry.get(id)) canvas.removeMarker(id, 'deploy-problem');
+  marked = [];
+}
+
+function selectElement(id) {
+  const element = registry.get(id);
+  if (!element) return false;
+  const rootOf = (el) => { let p = el; while (p.parent) p = p.parent; return p; };
+  canvas.setRootElement(rootOf(element));
+  modeler.get('selection').select(element);
+  canvas.scrollToElement?.(element);
+  showProps(element);
+  const jump = document.getElementById('jump');
+  jump.value = [...jump.options].some((o) => o.value === id) ? id : '';
+  return true;
+}
+
+function markProblems(problems) {
+  clearMarks();
+  for (const p of problems) {
+    if (p.element && registry.get(p.element) && !marked.includes(p.element)) {
+      canvas.addMarker(p.element, 'deploy-problem');
+      marked.push(p.element);
+    }
+  }
+  if (marked.length) selectElement(marked[0]);
+  root.dataset.marked = marked.join(',');
+}
+
+function problemItem(p) {
+  const element = p.element ? registry.get(p.element) : null;
+  const name = element?.businessObject?.name;
+  const where = p.element
+    ? h(element ? 'button' : 'span', { type: element ? 'button' : null, class: 'link problem-element', 'data-element': p.element, onclick: element ? () => selectElement(p.element) : null },
+      name ? h('span', { translate: 'no' }, `「${name}」`) : null, h('code', { translate: 'no' }, p.element))
+    : null;
+  return h('li', {}, where, ' ', h('span', { class: 'problem-message' }, p.message));
+}
+
 function showResult(kind, title, problems = []) {
   const box = document.getElementById('result');
   box.hidden = false;
   box.className = `card result ${kind}`;
   box.dataset.result = kind;
-  fill(box, h('strong', {}, title),
-    problems.length ? h('ul', { class: 'problems' }, problems.map((p) => h('li', {}, p.element ? h('code', {}, p.element) : null, ' ', p.message))) : null);
+  fill(box, h('strong', {}, title), problems.length ? h('ul', { class: 'problems' }, problems.map(problemItem)) : null);
+  if (kind === 'invalid') markProblems(problems);
+  else clearMarks();
 }
 
 async function currentXml() {
@@ -197,17 +269,50 @@ document.getElementById('validate').addEventListener('click', async () => {
   } catch (err) { showResult('invalid', errorText(err)); }
 });
 
+// Deploy: the server's diff against the running version, confirmed with a change note, then deploy.
+function confirmDeploy(preview) {
+  const dialog = document.getElementById('deploy-dialog');
+  const note = document.getElementById('deploy-note');
+  const noteError = document.getElementById('deploy-note-error');
+  document.getElementById('deploy-against').textContent = preview.running_version
+    ? `${t('diff_against')} ${t('version')} ${preview.running_version}` : t('first_version');
+  fill(document.getElementById('deploy-diff'), preview.changes.length ? changeList(preview.changes) : h('p', { class: 'muted' }, t('no_model_changes')));
+  note.value = '';
+  noteError.textContent = '';
+  dialog.showModal();
+  return new Promise((resolve) => {
+    const form = document.getElementById('deploy-form');
+    const onSubmit = (event) => {
+      if (event.submitter?.value !== 'yes') return; // Cancel closes the dialog
+      if (note.value.trim().length < 2) { event.preventDefault(); noteError.textContent = t('note_required'); note.focus(); }
+    };
+    form.addEventListener('submit', onSubmit);
+    dialog.addEventListener('close', () => {
+      form.removeEventListener('submit', onSubmit);
+      resolve(dialog.returnValue === 'yes' ? note.value.trim() : null);
+    }, { once: true });
+  });
+}
+
 document.getElementById('deploy').addEventListener('click', async () => {
+  const xml = await currentXml();
+  const body = { xml, filename: `${key}.bpmn` };
   try {
-    const r = await api('/process-definitions', { method: 'POST', json: { xml: await currentXml(), filename: `${key}.bpmn` } });
+    const preview = await api('/process-definitions/preview', { method: 'POST', json: body });
+    if (!preview.valid) { showResult('invalid', t('invalid'), preview.problems); return; }
+    if (preview.unchanged) { showResult('deployed', `${t('unchanged')} ${preview.running_version}`); return; }
+    const note = await confirmDeploy(preview);
+    if (note === null) return;
+    const r = await api('/process-definitions', { method: 'POST', json: { ...body, note } });
     const v = r.definition.version;
     showResult('deployed', r.created ? `${t('deployed')} ${v}` : `${t('unchanged')} ${v}`);
     toast(r.created ? `${t('deployed')} ${v}` : `${t('unchanged')} ${v}`, 'ok');
     await loadVersions();
     document.getElementById('editing-version').textContent = `${t('version')} ${v}`;
+    root.dataset.loaded = `${key}:${v}`; // the diagram open is now that version's
   } catch (err) {
     const problems = err instanceof ApiError ? err.body.errors?.problems || [] : [];
-    showResult('invalid', `${t('invalid')} — ${err.message}`, problems);
+    showResult('invalid', problems.length ? t('invalid') : errorText(err), problems);
   }
 });
 

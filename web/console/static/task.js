@@ -2,17 +2,21 @@
 import { ApiError, api, errorText, fill, fmtTime, h, me, showCountdown, statusLabel, t, tickCountdowns, toast, typeLabel } from './api.js';
 import { contextBlock, data, tickTrapped } from './context.js';
 import { renderForm } from './form.js';
-import { taskTitle } from './tasks.js';
+import { claimTask, taskTitle } from './tasks.js';
 
 const root = document.getElementById('task');
 const taskId = Number(root.dataset.taskId);
 const formNode = document.getElementById('task-form');
 let form = null;
 
+// A claim can be taken back for a few seconds (tasks.js claimTask).
 async function action(name) {
   try {
-    await api(`/tasks/${taskId}/${name}`, { method: 'POST' });
-    await load();
+    if (name === 'claim') await claimTask(taskId, load);
+    else {
+      await api(`/tasks/${taskId}/${name}`, { method: 'POST' });
+      await load();
+    }
   } catch (err) { toast(errorText(err), 'error'); }
 }
 

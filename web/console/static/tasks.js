@@ -1,6 +1,19 @@
 // A task as a card (inbox, home page) with its due countdown and the claim button.
 import { api, dueNode, errorText, h, me, t, toast, typeLabel } from './api.js';
 import { contextLine, data } from './context.js';
+import { offerUndo } from './undo.js';
+
+// Claim a task; for a few seconds the claim can be withdrawn (a wrong card at 3 a.m.): the release
+// is marked on the timeline as the claim's undo, and the claim's own entry stays.
+export async function claimTask(taskId, after) {
+  await api(`/tasks/${taskId}/claim`, { method: 'POST' });
+  await after?.();
+  offerUndo(t('claimed_undo'), async () => {
+    await api(`/tasks/${taskId}/release`, { method: 'POST', json: { undo: true } });
+    toast(t('claim_withdrawn'), 'ok');
+    await after?.();
+  });
+}
 
 // The task's title in the page's language: the form's title (forms/*.json has both), else the BPMN
 // name the analyst gave it (the analyst's words, shown as they are).
@@ -23,8 +36,7 @@ export function taskCard(task, { onChange } = {}) {
       onclick: async (event) => {
         event.preventDefault();
         try {
-          await api(`/tasks/${task.id}/claim`, { method: 'POST' });
-          onChange?.();
+          await claimTask(task.id, onChange);
         } catch (err) { toast(errorText(err), 'error'); }
       },
     }, t('claim'))
