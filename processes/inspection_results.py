@@ -133,7 +133,7 @@ def renew_directly(
                 changes[column] = [old.isoformat() if old else None, value.isoformat()]
                 setattr(row, column, value)
         row.updated_at = at
-        kind, what, ident = "equipment.inspection_recorded", "equipment", target.equipment_id
+        kind, what, ident = "equipment.inspection_recorded", "equipment", row.id
     report = {"report_no": result.report_no, "conclusion": result.conclusion, "key": key}
     admin_audit.record(
         session,

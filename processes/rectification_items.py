@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.models import Case, CaseStatus, CaseTask, EventKind, TaskStatus
 from infra.errors import Conflict, NotFound
+from processes.attachments import attach
 from processes.models import Attachment, RectificationItem
 from processes.system import System
 from processes.timelines import add_to_timelines
@@ -94,23 +95,47 @@ def add_evidence(
     actor: str,
     attachment_id: int | None = None,
     reference: str | None = None,
+    upload: tuple[bytes, str] | None = None,
 ) -> RectificationItem:
-    """Evidence for one item (an attachment of this case, or a reference to a file kept elsewhere,
-    and a note): the item waits for review. An accepted item is closed and takes no more."""
+    """Evidence for one item (a file uploaded with it, an attachment of this case, or a reference
+    to a file kept elsewhere, and a note): the item waits for review. An accepted item is closed
+    and takes no more. AttachmentRejected (processes.attachments) for a file not accepted."""
     now = system.clock.now()
     with system.sessions() as session, session.begin():
         _case, item = _locked(session, case_id, item_id)
         if item.state == "accepted":
             raise Conflict(f"item {item.code} was accepted; it is closed")
-        if attachment_id is not None:
+        entries = []
+        if upload is not None:
+            data, filename = upload
+            row = attach(
+                session,
+                system.settings.upload_dir,
+                data,
+                case_id=case_id,
+                filename=filename,
+                uploaded_by=actor,
+                now=now,
+                max_bytes=system.settings.max_upload_bytes,
+            )
+            attachment_id = row.id
+            added = {"attachment": row.id, "sha256": row.sha256, "filename": row.filename}
+            entries.append((case_id, EventKind.ATTACHMENT_ADDED, added, actor))
+        elif attachment_id is not None:
             owner = session.scalar(select(Attachment.case_id).where(Attachment.id == attachment_id))
             if owner != case_id:
                 raise NotFound(f"case {case_id} has no attachment {attachment_id}")
-        entry = {"attachment_id": attachment_id, "reference": reference, "note": note, "by": actor, "at": now.isoformat()}
+        entry = {
+            "attachment_id": attachment_id,
+            "reference": reference,
+            "note": note,
+            "by": actor,
+            "at": now.isoformat(),
+        }
         item.evidence = [*item.evidence, entry]
         item.state, item.updated_at = "submitted", now
         payload = {"action": "evidence", "item": item.id, "code": item.code, "attachment": attachment_id}
-        add_to_timelines(session, [(case_id, EventKind.ITEM_UPDATED, payload, actor)], now)
+        add_to_timelines(session, [*entries, (case_id, EventKind.ITEM_UPDATED, payload, actor)], now)
         session.flush()
         session.expunge(item)
     return item

@@ -177,7 +177,9 @@ class RegistryRoles:
         facts = case.variables or {}  # equipment other than elevators: the units the case names
         match role:
             case "maintenance" | "maintenance_manager":
-                return self._org(session, elevator.maintenance_unit_id if elevator else facts.get("maintenance_unit_id"))
+                return self._org(
+                    session, elevator.maintenance_unit_id if elevator else facts.get("maintenance_unit_id")
+                )
             case "property":
                 return self._org(session, elevator.use_unit_id if elevator else facts.get("use_unit_id"))
             case "backup_maintenance":

@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from connectors.ai_events import views as ai_event_views
+from connectors.inspection import views as inspection_views
 from connectors.qr import views as qr_views
 from processes.system import System
 from web.api import (
@@ -25,8 +26,10 @@ from web.api import (
     elevators,
     equipment,
     feed,
+    inspection_reports,
     notifications,
     organisations,
+    rectification_items,
     reports,
     session,
     tasks,
@@ -45,6 +48,8 @@ API_MODULES = (
     definitions,
     elevators,
     elevator_import,
+    inspection_reports,
+    rectification_items,
     feed,
     equipment,
     organisations,
@@ -53,7 +58,7 @@ API_MODULES = (
     reports,
 )
 # Plain Flask blueprints (public pages, webhooks, the console); each module exposes `bp`.
-PAGE_MODULES = (qr_views, ai_event_views, views, assets)
+PAGE_MODULES = (qr_views, ai_event_views, inspection_views, views, assets)
 
 
 class Int32Converter(IntegerConverter):
