@@ -209,12 +209,13 @@ def group_rows(rows: list[dict[str, Any]]) -> tuple[list[tuple[list[int], dict[s
         except ValidationError as err:
             for field_name, messages in dict(err.normalized_messages()).items():  # type: ignore[arg-type]
                 _blame(errors, numbers, report, field_name, messages)
-            continue
-        if any(n in errors for n in numbers):
-            for n in numbers:
-                errors.setdefault(n, {}).setdefault("report_no", []).append("another row of this report has errors")
-            continue
-        good.append((numbers, loaded))
+        else:
+            if not any(n in errors for n in numbers):
+                good.append((numbers, loaded))
+                continue
+        for n in numbers:  # the report is refused whole: its good rows say why
+            if n not in errors:
+                errors[n] = {"report_no": ["another row of this report has errors; the report was not imported"]}
     return good, [{"row": n, "errors": errors[n]} for n in sorted(errors)]
 
 
