@@ -4,6 +4,7 @@ web/translations/zh_CN/LC_MESSAGES/messages.po from the extracted template and t
 ZH_CN: dict[str, str] = {
     "Rectification items": "整改项",
     "Item": "项目编号",
+    "Item class": "项目类别",
     "Nonconformity": "不符合项",
     "Evidence": "整改材料",
     "Review": "审核",
