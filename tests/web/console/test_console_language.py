@@ -117,7 +117,8 @@ def _rectification(system: System) -> int:
                 rectification_items.Finding("8.3", "制动器制动力不足", "A")]
     result = inspection_results.Result("DZJY-LANG-1", date(2026, 11, 20), "failed", None, findings)
     assert target is not None and agency is not None
-    case_id = inspection_results.accept(system, target, result, key="lang:1", agency_id=agency, actor="inspection:t").case_id
+    outcome = inspection_results.accept(system, target, result, key="lang:1", agency_id=agency, actor="inspection:t")
+    case_id = outcome.case_id
     assert case_id is not None
     with system.sessions() as session:
         first = rectification_items.items_of(session, case_id)[0].id
