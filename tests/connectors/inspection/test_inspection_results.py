@@ -17,6 +17,8 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from connectors.ai_events.signature import sign
+from connectors.feed import flows as feed_flows
+from connectors.feed.models import FeedEvent
 from connectors.inspection.models import InspectionReport
 from connectors.inspection.service import add_source
 from engine.models import Case, CaseTask, FeedOutbox, TimelineEvent
@@ -152,6 +154,33 @@ def test_a_failed_report_opens_one_rectification_with_its_items_however_often_se
     ]
     assert "item_updated" in kinds  # on the timeline, so in the outbound feed's outbox too
     assert outbox == len(kinds)
+    feed_flows.sequence(system)
+    with system.sessions() as session:
+        fed = session.scalars(select(FeedEvent.kind).where(FeedEvent.case_key == case.id)).all()
+    assert "item_updated" in fed and "case_opened" in fed
+
+
+def test_a_second_report_joins_the_open_case_and_a_failed_boiler_opens_its_own(env: tuple[System, Flask, str]) -> None:
+    system, app, secret = env
+    elevator = lift(system)
+    first = post(app, secret, report(system, elevator.register_code)).get_json()
+    second_items = [{"code": "6.10(1)", "description": "层门锁紧元件啮合长度不足", "severity": "A"}]
+    body = report(system, elevator.register_code, report_no="DZJY-2026-0002", nonconformities=second_items)
+    second = post(app, secret, body).get_json()
+    assert second["case_id"] == first["case_id"] and second["status"] == "accepted"
+    with system.sessions() as session:
+        rows = session.scalars(select(RectificationItem).order_by(RectificationItem.position)).all()
+        boiler = session.scalars(select(Equipment).order_by(Equipment.id)).first()
+    assert [(r.position, r.code) for r in rows][-1] == (4, "6.10(1)") and len(rows) == 4
+    assert boiler is not None
+    opened = post(app, secret, report(system, boiler.register_code, report_no="GL-2026-1", conclusion="conditional"))
+    assert opened.status_code == 200, opened.get_json()
+    with system.sessions() as session:
+        case = session.get(Case, opened.get_json()["case_id"])
+        task = session.scalars(select(CaseTask).where(CaseTask.case_id == case.id)).one()
+    assert case.elevator_id is None and case.district_code == boiler.district_code
+    assert case.variables["equipment_id"] == boiler.id and case.variables["address"] == boiler.address
+    assert (task.bpmn_id, task.organisation_id) == ("rectify_work", boiler.maintenance_unit_id)
 
 
 def test_a_pass_renews_the_register_and_closes_the_open_expiry_case(env: tuple[System, Flask, str]) -> None:
@@ -203,7 +232,10 @@ def test_a_pass_without_a_case_renews_the_register_with_its_audit_entry(env: tup
     assert row.last_inspected_on == date(2026, 11, 25)
     assert row.next_inspection_due == add_months(date(2026, 11, 25), boiler.inspection_cycle_months)
     assert entry.kind == "equipment.inspection_recorded" and entry.payload["target"]["id"] == boiler.id
-    assert count(system, FeedOutbox, FeedOutbox.source == "register") >= 1
+    feed_flows.sequence(system)  # the register stream of the outbound feed carries it
+    with system.sessions() as session:
+        fed = session.scalars(select(FeedEvent).where(FeedEvent.kind == "equipment.inspection_recorded")).all()
+    assert len(fed) == 1 and fed[0].stream == "register"
 
 
 def test_the_import_keeps_good_reports_and_lists_bad_rows(env: tuple[System, Flask, str]) -> None:
