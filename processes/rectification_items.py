@@ -175,14 +175,17 @@ def _finish_review(system: System, case_id: int, actor: str) -> None:
     system.engine.complete_task(task_id, {"approved": approved, "comment": comment}, actor=actor)
 
 
-def check_submission(session: Session, task: CaseTask) -> None:
+def check_submission(session: Session, task: CaseTask, data: dict[str, Any]) -> None:
     """The use unit submits the rectification only when every item not yet accepted has evidence
-    waiting; Conflict names the items still missing it."""
-    if task.bpmn_id != SUBMIT_TASK:
-        return
-    missing = [i.code for i in items_of(session, task.case_id) if i.state in ("open", "rejected")]
-    if missing:
-        raise Conflict(f"attach evidence to every item before submitting; still missing: {', '.join(missing)}")
+    waiting; a reviewer approves it only when every item is accepted. Conflict names the items."""
+    if task.bpmn_id == SUBMIT_TASK:
+        missing = [i.code for i in items_of(session, task.case_id) if i.state in ("open", "rejected")]
+        if missing:
+            raise Conflict(f"attach evidence to every item before submitting; still missing: {', '.join(missing)}")
+    elif task.bpmn_id == REVIEW_TASK and data.get("approved"):
+        pending = [i.code for i in items_of(session, task.case_id) if i.state != "accepted"]
+        if pending:
+            raise Conflict(f"accept every item before approving; not accepted: {', '.join(pending)}")
 
 
 def item_view(item: RectificationItem) -> dict[str, Any]:

@@ -33,7 +33,7 @@ def complete(system: System, task_id: int, data: dict[str, Any], *, actor: str) 
     with system.sessions() as session:
         task = session.get(CaseTask, task_id)
         if task is not None:
-            rectification_items.check_submission(session, task)
+            rectification_items.check_submission(session, task, data)
     return system.engine.complete_task(task_id, data, actor=actor)
 
 

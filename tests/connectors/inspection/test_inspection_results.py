@@ -347,6 +347,15 @@ def test_items_are_rectified_with_evidence_and_reviewed_one_by_one(env: tuple[Sy
         == 200
     )
 
+    # Approving the whole review while items are unjudged is refused.
+    review_task = next(
+        t["id"]
+        for t in prop.get(f"/api/v1/cases/{case_id}").get_json()["tasks"]
+        if t["bpmn_id"] == "review_evidence" and t["status"] == "open"
+    )
+    district = Client(app, "regulator")
+    r = district.post(f"/api/v1/tasks/{review_task}/complete", json={"data": {"approved": True}})
+    assert r.status_code == 409 and "2.8" in r.get_json()["message"]
     # The reviewer accepts one item and returns the other: the review completes, back to the units.
     assert maint.post(f"/api/v1/cases/{case_id}/items/{first}/review", json={"accepted": True}).status_code == 403
     r = regulator.post(f"/api/v1/cases/{case_id}/items/{first}/review", json={"accepted": True})
