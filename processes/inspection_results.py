@@ -6,21 +6,25 @@
   Otherwise the dates are written here with their entry in the admin audit chain (the register
   stream of the outbound feed);
 - a failed or conditional conclusion opens a rectification case (or joins the elevator's open
-  one), with each nonconformity an item tracked to closed (processes.rectification_items).
+  one), with each nonconformity an item tracked to closed (processes.rectification_items);
+- a report on equipment whose rectification case waits for its re-inspection is that
+  re-inspection (复检): passed closes the case (and renews the dates), failed sends it back with
+  the new nonconformities as items.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from engine.models import CaseStatus
+from engine.models import Case, CaseStatus, CaseTask, TaskStatus
 from infra.settings import CITY_TZ
 from processes import admin_audit, case_flows, register_dates
+from processes.expiry import utc_iso
 from processes.intake import IntakeResult
 from processes.rectification_items import Finding, add_items
 from processes.system import System
@@ -60,7 +64,7 @@ class Result:
 
 @dataclass(frozen=True)
 class Outcome:
-    outcome: str  # register_renewed | rectification_opened
+    outcome: str  # register_renewed | rectification_opened | reinspection_failed
     case_id: int | None
     expiry_case_id: int | None = None
     duplicate: bool = False
@@ -88,11 +92,51 @@ def find_target(session: Session, register_code: str) -> Target | None:
 
 
 def accept(system: System, target: Target, result: Result, *, key: str, agency_id: int, actor: str) -> Outcome:
-    """The report's effect; `key` is its idempotency key (one case, one set of items per key)."""
+    """The report's effect; `key` is its idempotency key (one case, one set of items per key). A
+    rectification case waiting for its re-inspection takes the report as that re-inspection."""
+    waiting = waiting_reinspection(system, target)
+    if waiting is not None:
+        case_id, task_id = waiting
+        passed = result.conclusion in PASSING
+        data: dict[str, Any] = {"result": "passed" if passed else "failed", "report_no": result.report_no}
+        if not passed:
+            data["findings"] = [f"{f.code} {f.description}" for f in result.findings]
+            if result.rectify_by:
+                data["new_deadline"] = utc_iso(result.rectify_by)
+        system.engine.complete_task(task_id, data, actor=actor)
+        if not passed:
+            with system.sessions() as session, session.begin():
+                add_items(session, case_id, f"inspection:{key}"[:160], result.findings, system.clock.now())
+            return Outcome("reinspection_failed", case_id)
+        return replace(record_pass(system, target, result, key=key, actor=actor), case_id=case_id)
     if result.conclusion in PASSING:
         return record_pass(system, target, result, key=key, actor=actor)
     intake = open_rectification(system, target, result, key=key, agency_id=agency_id, actor=actor)
     return Outcome("rectification_opened", intake.case_id, duplicate=intake.duplicate)
+
+
+def waiting_reinspection(system: System, target: Target) -> tuple[int, int] | None:
+    """(case id, task id) of the equipment's open rectification case whose re-inspection is due."""
+    stmt = (
+        select(Case.id, CaseTask.id, Case.variables)
+        .join(CaseTask, CaseTask.case_id == Case.id)
+        .where(
+            Case.case_type == "rectification",
+            Case.status == CaseStatus.OPEN,
+            CaseTask.bpmn_id == "reinspect",
+            CaseTask.status == TaskStatus.OPEN,
+        )
+        .order_by(Case.id)
+    )
+    if target.elevator_id is not None:
+        stmt = stmt.where(Case.elevator_id == target.elevator_id)
+    else:
+        stmt = stmt.where(Case.elevator_id.is_(None), Case.district_code == target.district_code)
+    with system.sessions() as session:
+        for case_id, task_id, variables in session.execute(stmt):
+            if target.elevator_id is not None or (variables or {}).get("equipment_id") == target.equipment_id:
+                return case_id, task_id
+    return None
 
 
 def record_pass(system: System, target: Target, result: Result, *, key: str, actor: str) -> Outcome:

@@ -23,8 +23,9 @@ from connectors.inspection.models import InspectionReport
 from connectors.inspection.service import add_source
 from engine.models import Case, CaseTask, FeedOutbox, TimelineEvent
 from infra.clock import SimulatedClock
-from processes import case_flows
+from processes import case_flows, task_flows
 from processes.models import AdminAuditEntry, RectificationItem
+from processes.rectification_items import add_evidence, items_of, review
 from processes.register_dates import add_months
 from processes.system import System
 from registry.equipment.models import Equipment
@@ -371,3 +372,55 @@ def test_items_are_rectified_with_evidence_and_reviewed_one_by_one(env: tuple[Sy
     with system.sessions() as session:
         kinds = [e.kind for e in session.scalars(select(TimelineEvent).where(TimelineEvent.case_id == case_id))]
     assert kinds.count("item_updated") == 6  # added, 2 evidence, accepted, rejected, evidence again
+
+
+def _open_task(system: System, case_id: int, bpmn_id: str) -> int:
+    with system.sessions() as session:
+        return session.scalars(
+            select(CaseTask.id).where(
+                CaseTask.case_id == case_id, CaseTask.bpmn_id == bpmn_id, CaseTask.status == "open"
+            )
+        ).one()
+
+
+def _rectify_and_accept(system: System, case_id: int) -> None:
+    """The units rectify every open item, the use unit submits, the reviewer accepts them all."""
+    task_flows.complete(system, _open_task(system, case_id, "rectify_work"), {"description": "已整改"}, actor="maint")
+    with system.sessions() as session:
+        waiting = [i.id for i in items_of(session, case_id) if i.state in ("open", "rejected")]
+    for item_id in waiting:
+        add_evidence(system, case_id, item_id, note="已整改", actor="maint", reference="WB-1")
+    rectify = _open_task(system, case_id, "rectify")
+    task_flows.complete(system, rectify, {"description": "已整改", "photos": ["1"]}, actor="property")
+    for item_id in waiting:
+        review(system, case_id, item_id, accepted=True, note="", actor="regulator")
+
+
+def test_the_reinspection_report_is_the_cases_reinspection(env: tuple[System, Flask, str]) -> None:
+    system, app, secret = env
+    elevator = lift(system)
+    one = [{"code": "2.8", "description": "轿厢应急照明不亮", "severity": "B"}]
+    case_id = post(app, secret, report(system, elevator.register_code, nonconformities=one)).get_json()["case_id"]
+    _rectify_and_accept(system, case_id)
+    _open_task(system, case_id, "reinspect")  # the review completed itself: every item accepted
+
+    again = [{"code": "8.3", "description": "制动器制动力不足", "severity": "A"}]
+    body = report(system, elevator.register_code, report_no="FJ-1", nonconformities=again, rectify_by="2027-01-15")
+    failed = post(app, secret, body).get_json()
+    assert (failed["outcome"], failed["case_id"]) == ("reinspection_failed", case_id)
+    with system.sessions() as session:
+        states = [(i.code, i.state) for i in items_of(session, case_id)]
+        case = session.get(Case, case_id)
+    assert states == [("2.8", "accepted"), ("8.3", "open")] and case.status == "open"
+    assert lift(system, elevator.id).stop_use is True  # failed re-inspection: out of use until it passes
+    _open_task(system, case_id, "rectify_work")
+
+    _rectify_and_accept(system, case_id)
+    body = report(system, elevator.register_code, report_no="FJ-2", conclusion="复检合格", nonconformities=[])
+    passed = post(app, secret, {**body, "next_due": "2027-12-01"}).get_json()
+    assert (passed["outcome"], passed["case_id"]) == ("register_renewed", case_id)
+    with system.sessions() as session:
+        case = session.get(Case, case_id)
+    assert case.status == "closed" and case.close_reason == "passed"
+    assert lift(system, elevator.id).next_inspection_due == date(2027, 12, 1)
+    assert lift(system, elevator.id).stop_use is False
