@@ -128,8 +128,10 @@ def rectification(system: System, clock: SimulatedClock) -> int:
         from engine.scheduler import fire_due_timers
 
         fire_due_timers(system.engine)
+    complete(system, case_id, "rectify_work", {"description": "更换应急照明电源"}, "maint")
     complete(system, case_id, "rectify", {"description": "已更换应急照明", "photos": ["ATT-20261220-0001"]}, "property")
     complete(system, case_id, "review_evidence", {"approved": False}, "regulator")
+    complete(system, case_id, "rectify_work", {"description": "底坑排水并封堵渗漏点"}, "maint")
     complete(
         system, case_id, "rectify", {"description": "已更换应急照明并排水", "photos": ["ATT-20261220-0001"]}, "property"
     )

@@ -40,6 +40,7 @@ class EventKind(StrEnum):
     NOTIFICATION_FAILED = "notification_failed"
     FLAG_SET = "flag_set"
     REGISTER_UPDATED = "register_updated"
+    ITEM_UPDATED = "item_updated"  # one tracked item of a case (a nonconformity) moved on
     COMMENT_ADDED = "comment_added"
     ATTACHMENT_ADDED = "attachment_added"
     CASE_CLOSED = "case_closed"

@@ -45,6 +45,8 @@ def expiry_variables(ctx: StartContext) -> dict[str, Any]:
         "source": ctx.signal.get("source", "scan"),
         # Set by the process when the daily scan finds the register renewed without the case.
         "register_renewed": False,
+        # Set by an inspection report's message: the report's dates are written by the case.
+        "renewed_by_report": False,
         "ordered_by": ctx.signal.get("supervision_case"),  # the supervision warning that ordered it
         # The register's dates when the case opened: only a change from these is a renewal (a
         # regulator may open a case for an earlier date than the register's).

@@ -52,6 +52,7 @@ MILESTONES: dict[str, tuple[str, str]] = {
     "applied": ("已报检", "inspection applied for"),
     "inspected": ("已检验", "inspected"),
     "maintained": ("已维保", "maintained"),
+    "rectified": ("维保单位已整改", "rectified by the maintenance unit"),
     "evidence_submitted": ("已提交整改材料", "evidence submitted"),
     "re_inspected": ("已复检", "re-inspected"),
     "handled": ("已处置", "handled"),
@@ -139,6 +140,26 @@ ACTORS: dict[str, tuple[str, str]] = {
     "supervision-rules": ("监督预警规则", "supervision rules"),
     "supervision": ("监督预警", "supervision warning"),
 }
+# Inspection reports (connectors/inspection): the conclusion, each nonconformity's TSG T7001 item
+# class, and a rectification item's state.
+CONCLUSIONS: dict[str, tuple[str, str]] = {
+    "passed": ("合格", "passed"),
+    "reinspection_passed": ("复检合格", "passed on re-inspection"),
+    "passed_after_rectification": ("整改后合格", "passed after rectification"),
+    "conditional": ("限期整改", "rectification required"),
+    "failed": ("不合格", "failed"),
+}
+SEVERITIES: dict[str, tuple[str, str]] = {
+    "A": ("A类（保证项目）", "class A (critical)"),
+    "B": ("B类", "class B"),
+    "C": ("C类", "class C"),
+}
+ITEM_STATES: dict[str, tuple[str, str]] = {
+    "open": ("待整改", "to rectify"),
+    "submitted": ("待审核", "awaiting review"),
+    "accepted": ("已通过", "accepted"),
+    "rejected": ("已退回", "returned"),
+}
 TABLES = {
     "role": ROLES,
     "source": SOURCES,
@@ -147,6 +168,9 @@ TABLES = {
     "actor": ACTORS,
     "elevator_kind": KINDS,
     "signal": SIGNALS,
+    "conclusion": CONCLUSIONS,
+    "severity": SEVERITIES,
+    "item_state": ITEM_STATES,
 }
 
 

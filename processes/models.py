@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from infra.db import Base, UTCDateTime
@@ -81,3 +81,26 @@ class AdminAuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class RectificationItem(Base):
+    """One nonconformity of a rectification case, tracked to closed: open → submitted (evidence
+    attached by the use unit or its maintenance unit) → accepted (closed) or rejected (back to
+    the unit). `origin` names the report it came from, so a report's items are added once."""
+
+    __tablename__ = "rectification_items"
+    __table_args__ = (UniqueConstraint("case_id", "position"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    origin: Mapped[str] = mapped_column(String(160))
+    code: Mapped[str] = mapped_column(String(20))  # TSG T7001 item number, e.g. 2.8 or 3.12(1)
+    description: Mapped[str] = mapped_column(String(500))
+    severity: Mapped[str] = mapped_column(String(2))  # A | B | C (TSG T7001 item class)
+    state: Mapped[str] = mapped_column(String(12), default="open")
+    # [{"attachment_id": int | None, "reference": str | None, "note": str, "by": str, "at": iso}]
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    review_note: Mapped[str | None] = mapped_column(String(500))
+    reviewed_by: Mapped[str | None] = mapped_column(String(60))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

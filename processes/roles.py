@@ -189,11 +189,14 @@ class RegistryRoles:
     def organisation(self, session: Session, case: Case, role: str) -> _OrgRef | None:
         elevator = self._elevator(session, case.elevator_id) or self._equipment(session, case.equipment_id)
         district = case.district_code or (elevator.district_code if elevator else None)
+        facts = case.variables or {}  # equipment other than elevators: the units the case names
         match role:
             case "maintenance" | "maintenance_manager":
-                return self._org(session, elevator.maintenance_unit_id) if elevator else None
+                return self._org(
+                    session, elevator.maintenance_unit_id if elevator else facts.get("maintenance_unit_id")
+                )
             case "property":
-                return self._org(session, elevator.use_unit_id) if elevator else None
+                return self._org(session, elevator.use_unit_id if elevator else facts.get("use_unit_id"))
             case "backup_maintenance":
                 return self._backup_unit(session, elevator)
             case "rescue_centre":
@@ -202,8 +205,9 @@ class RegistryRoles:
                 return self._one(session, OrgKind.DISTRICT_REGULATOR, district)
             case "city_regulator":
                 return self._one(session, OrgKind.CITY_REGULATOR)
-            case "inspection_agency":
-                return self._one(session, OrgKind.INSPECTION_AGENCY)
+            case "inspection_agency":  # the institute whose report opened the case, else the first
+                issued_by = self._org(session, facts.get("inspection_agency_id"))
+                return issued_by or self._one(session, OrgKind.INSPECTION_AGENCY)
             case lane if lane in self.contacts:
                 return self._directory(session).by_code.get(self.contacts[lane])
         return None

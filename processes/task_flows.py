@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.models import Case, CaseTask, EventKind
+from processes import rectification_items
 from processes.attachments import attach
 from processes.models import Attachment
 from processes.system import System
@@ -28,7 +29,12 @@ def hand_over(system: System, task_id: int, *, to_user_id: int, actor: str) -> C
 
 
 def complete(system: System, task_id: int, data: dict[str, Any], *, actor: str) -> Case:
-    """Submit the task's form: checked against its JSON Schema, then the case moves on."""
+    """Submit the task's form: checked against its JSON Schema, then the case moves on. A
+    rectification with tracked items is submitted only when every item has its evidence."""
+    with system.sessions() as session:
+        task = session.get(CaseTask, task_id)
+        if task is not None:
+            rectification_items.check_submission(session, task, data)
     return system.engine.complete_task(task_id, data, actor=actor)
 
 

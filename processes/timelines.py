@@ -147,6 +147,8 @@ def _sentence(kind: str, p: dict[str, Any], lang: str | None, names: dict[int, s
                 for k, v in (p.get("changes") or {}).items()
             )
             return f"Register updated: {changed}" if en else f"登记信息更新：{changed}"
+        case "item_updated":
+            return _item_sentence(p, en)
         case "message_received":
             return f"Message received: {_d(p.get('message'))}" if en else f"收到消息：{_d(p.get('message'))}"
         case "flag_set":
@@ -168,6 +170,24 @@ def _sentence(kind: str, p: dict[str, Any], lang: str | None, names: dict[int, s
                 else f"流程在 {where} 处异常：{_d(p.get('label', ''))}"
             )
     return kind.replace("_", " ")
+
+
+def _item_sentence(p: dict[str, Any], en: bool) -> str:
+    """A rectification item's move (processes.rectification_items)."""
+    code = _d(p.get("code", ""))
+    match p.get("action"):
+        case "added":
+            codes = _d("、".join(str(c) for c in p.get("codes") or []))
+            n = p.get("count", 0)
+            return f"{n} nonconformities to rectify: {codes}" if en else f"新增 {n} 项待整改不符合项：{codes}"
+        case "evidence":
+            return f"Evidence attached to item {code}" if en else f"整改项 {code} 提交整改材料"
+        case "accepted":
+            return f"Item {code} accepted" if en else f"整改项 {code} 审核通过"
+        case "rejected":
+            note = f": {_d(p['note'])}" if en and p.get("note") else (f"：{_d(p['note'])}" if p.get("note") else "")
+            return f"Item {code} returned{note}" if en else f"整改项 {code} 被退回{note}"
+    return f"Item {code} updated" if en else f"整改项 {code} 已更新"
 
 
 def case_timeline(sessions: sessionmaker, case_id: int) -> dict[str, Any]:

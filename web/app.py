@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from connectors.ai_events import views as ai_event_views
+from connectors.inspection import views as inspection_views
 from connectors.qr import views as qr_views
 from connectors.sso import client as sso_client
 from connectors.sso import views as sso_views
@@ -27,8 +28,10 @@ from web.api import (
     elevators,
     equipment,
     feed,
+    inspection_reports,
     notifications,
     organisations,
+    rectification_items,
     reports,
     session,
     tasks,
@@ -47,6 +50,8 @@ API_MODULES = (
     definitions,
     elevators,
     elevator_import,
+    inspection_reports,
+    rectification_items,
     feed,
     equipment,
     organisations,
@@ -55,7 +60,7 @@ API_MODULES = (
     reports,
 )
 # Plain Flask blueprints (public pages, webhooks, the console); each module exposes `bp`.
-PAGE_MODULES = (qr_views, ai_event_views, sso_views, views, assets)
+PAGE_MODULES = (qr_views, ai_event_views, inspection_views, sso_views, views, assets)
 
 
 class Int32Converter(IntegerConverter):

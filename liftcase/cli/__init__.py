@@ -40,6 +40,7 @@ for command in (
     cases.scenario_cmd,
     field.qr_sheets,
     field.ai_source,
+    field.inspection_source,
     field.vision_detect,
     risk,  # 风险研判: liftcase risk score | train
     audit,  # liftcase audit export | verify

@@ -48,6 +48,26 @@ def ai_source(name: str, rotate: bool) -> None:
     click.echo(secret)
 
 
+@click.command("inspection-source")
+@click.argument("name")
+@click.argument("organisation_code")
+@click.option("--rotate", is_flag=True, help="give an existing source a new secret")
+def inspection_source(name: str, organisation_code: str, rotate: bool) -> None:
+    """Register an inspection institute (its organisation code) as a source of inspection results
+    and print its HMAC secret (shown once; derived from LIFTCASE_SECRET_KEY, not stored)."""
+    from connectors.inspection.service import add_source
+
+    system = cli_system()
+    try:
+        with system.sessions() as session, session.begin():
+            secret = add_source(
+                session, name, organisation_code, system.clock.now(), system.settings.secret_key, rotate=rotate
+            )
+    except ValueError as err:
+        raise click.UsageError(str(err)) from err
+    click.echo(secret)
+
+
 @click.command("vision-detect")
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--elevator", "elevator_code", help="register or QR code: turn e-bike detections into AI events")

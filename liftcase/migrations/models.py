@@ -2,6 +2,7 @@
 
 import connectors.ai_events.models
 import connectors.feed.models
+import connectors.inspection.models
 import connectors.models
 import connectors.notify.models
 import connectors.qr.models  # noqa: F401

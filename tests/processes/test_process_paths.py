@@ -343,10 +343,11 @@ def test_rectification_default_deadline_reminders_overdue_and_rejection(h: Harne
     cid = h.open("rectification", 10, source="inspection", report_no="DZJY-2026-0001", findings=FINDINGS)
     deadline = START + timedelta(days=30)  # no deadline in the notice: report time + 30 days
     assert h.case(cid).number.startswith("ZG-") and h.case(cid).priority is None
-    assert h.notices(cid) == {"notify_issued": ["property"]}
-    rectify = h.task(cid, "rectify")
-    assert rectify.role == "property" and rectify.due_at == deadline
-    assert rectify.organisation_id == h.elevator(10).use_unit_id
+    assert h.notices(cid) == {"notify_issued": ["maintenance", "property"]}
+    # The use unit rectifies with its maintenance unit: the unit does the work first.
+    work = h.task(cid, "rectify_work")
+    assert work.role == "maintenance" and work.due_at == deadline
+    assert work.organisation_id == h.elevator(10).maintenance_unit_id
 
     h.expect_timer(cid, "t_remind_first", deadline - timedelta(days=7))
     assert h.notices(cid)["notify_remind_first"] == ["property"]
@@ -355,15 +356,20 @@ def test_rectification_default_deadline_reminders_overdue_and_rejection(h: Harne
     assert h.escalations(cid) == []
     h.expect_timer(cid, "t_overdue", deadline)
     assert h.escalations(cid) == [("escalate_overdue", 2, ["district_regulator", "property"])]
-    assert h.open_tasks(cid) == ["rectify"]  # overdue does not take the work away
+    assert h.open_tasks(cid) == ["rectify_work"]  # overdue does not take the work away
 
+    h.complete(cid, "rectify_work", {"description": "更换应急照明电池"})
+    rectify = h.task(cid, "rectify")
+    assert rectify.role == "property" and rectify.due_at == deadline
+    assert rectify.organisation_id == h.elevator(10).use_unit_id
     h.complete(cid, "rectify", {"description": "已修复应急照明", "photos": ["att-101"]})
     review = h.task(cid, "review_evidence")
     assert review.role == "district_regulator" and review.due_at == h.clock.now() + timedelta(days=3)
     # Rejected: back to the property (a loop inside the deadline), with a notice.
     h.complete(cid, "review_evidence", {"approved": False, "comment": "缺少警示标志照片"})
-    assert h.open_tasks(cid) == ["rectify"] and h.task(cid, "rectify").due_at == deadline
+    assert h.open_tasks(cid) == ["rectify_work"] and h.task(cid, "rectify_work").due_at == deadline
     assert h.notices(cid)["notify_rejected"] == ["property"]
+    h.complete(cid, "rectify_work", {"description": "补设警示标志"})
     h.complete(cid, "rectify", {"description": "已补设警示标志", "photos": ["att-101", "att-102"]})
     h.complete(cid, "review_evidence", {"approved": True})
     reinspect = h.task(cid, "reinspect")
@@ -374,20 +380,21 @@ def test_rectification_default_deadline_reminders_overdue_and_rejection(h: Harne
     case = h.case(cid)
     assert case.status == "closed" and case.close_reason == "passed"
     assert h.flags(cid) == [] and h.stop_use(10) is False
-    assert set(case.milestones) == {"rectify", "review_evidence", "reinspect"}
+    assert set(case.milestones) == {"rectify_work", "rectify", "review_evidence", "reinspect"}
     assert h.fired(cid) == ["t_remind_first", "t_remind_last", "t_overdue"]
 
 
 def test_rectification_failed_reinspection_stops_use_and_sets_a_new_deadline(h: Harness) -> None:
     deadline = datetime(2026, 12, 10, 18, 0, tzinfo=UTC)
     cid = h.open("rectification", 11, findings=FINDINGS, deadline="2026-12-11T02:00:00+08:00")
-    assert h.task(cid, "rectify").due_at == deadline
+    assert h.task(cid, "rectify_work").due_at == deadline
     assert h.timers(cid) == {
         "t_remind_first": deadline - timedelta(days=7),
         "t_remind_last": deadline - timedelta(days=1),
         "t_overdue": deadline,
     }
     h.later(cid, timedelta(days=2))
+    h.complete(cid, "rectify_work", {"description": "已整改"})
     h.complete(cid, "rectify", {"description": "已整改", "photos": ["att-1"], "completed_at": "2026-11-25"})
     h.complete(cid, "review_evidence", {"approved": True})
     assert h.fired(cid) == []
@@ -400,7 +407,7 @@ def test_rectification_failed_reinspection_stops_use_and_sets_a_new_deadline(h: 
     assert h.flags(cid) == [("stop_use_failed", True)]
     assert h.notices(cid)["notify_failed"] == ["district_regulator", "property"]
     second = failed_at + timedelta(days=15)
-    assert h.open_tasks(cid) == ["rectify"] and h.task(cid, "rectify").due_at == second
+    assert h.open_tasks(cid) == ["rectify_work"] and h.task(cid, "rectify_work").due_at == second
     assert h.case(cid).status == "open"
     # The reminders follow the new deadline, not the old one.
     assert h.timers(cid) == {
@@ -409,6 +416,7 @@ def test_rectification_failed_reinspection_stops_use_and_sets_a_new_deadline(h: 
         "t_overdue": second,
     }
     h.expect_timer(cid, "t_remind_first", second - timedelta(days=7))
+    h.complete(cid, "rectify_work", {"description": "更换应急照明电源"})
     h.complete(cid, "rectify", {"description": "更换应急照明电源", "photos": ["att-2"]})
     h.complete(cid, "review_evidence", {"approved": True})
 
@@ -419,8 +427,9 @@ def test_rectification_failed_reinspection_stops_use_and_sets_a_new_deadline(h: 
         "reinspect",
         {"result": "failed", "report_no": "FJ-2", "findings": ["照度不足"], "new_deadline": third},
     )
-    assert h.task(cid, "rectify").due_at == datetime.fromisoformat(third)
+    assert h.task(cid, "rectify_work").due_at == datetime.fromisoformat(third)
     assert h.timers(cid)["t_overdue"] == datetime.fromisoformat(third)
+    h.complete(cid, "rectify_work", {"description": "加装灯具"})
     h.complete(cid, "rectify", {"description": "加装灯具", "photos": ["att-3"]})
     h.complete(cid, "review_evidence", {"approved": True})
 
@@ -677,6 +686,7 @@ def test_engine_refuses_an_invalid_form_and_leaves_the_task_open(h: Harness) -> 
     assert h.open_tasks(cid) == ["accept_order"] and len(h.events(cid)) == before
 
     rid = h.open("rectification", 41, findings=FINDINGS)
+    h.complete(rid, "rectify_work", {"description": "已整改"})
     with pytest.raises(FormInvalid) as err:
         h.complete(rid, "rectify", {"description": "已整改", "photos": []})
     assert "photos" in err.value.errors

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -101,7 +101,30 @@ def cases(system: System, clock: SimulatedClock) -> dict[str, int]:
     clock.advance(timedelta(minutes=11))
     fire_due_timers(system.engine)
     return {"rescue": done, "escalated": late, "arrival": task(done, "report_arrival"),
-            "accept": task(late, "accept_order")}
+            "accept": task(late, "accept_order"), "rectification": _rectification(system)}
+
+
+def _rectification(system: System) -> int:
+    """An inspection institute's failed report: two items, one with evidence and returned, one open."""
+    from processes import inspection_results, rectification_items
+    from registry.models import Elevator, Organisation, OrgKind
+
+    with system.sessions() as session:
+        code = session.get(Elevator, demo_elevator(system)).register_code
+        target = inspection_results.find_target(session, code)
+        agency = session.scalars(select(Organisation.id).where(Organisation.kind == OrgKind.INSPECTION_AGENCY)).first()
+    findings = [rectification_items.Finding("2.8", "轿厢应急照明不亮", "B"),
+                rectification_items.Finding("8.3", "制动器制动力不足", "A")]
+    result = inspection_results.Result("DZJY-LANG-1", date(2026, 11, 20), "failed", None, findings)
+    assert target is not None and agency is not None
+    outcome = inspection_results.accept(system, target, result, key="lang:1", agency_id=agency, actor="inspection:t")
+    case_id = outcome.case_id
+    assert case_id is not None
+    with system.sessions() as session:
+        first = rectification_items.items_of(session, case_id)[0].id
+    rectification_items.add_evidence(system, case_id, first, note="已更换电池", actor="maint", reference="WB-1")
+    rectification_items.review(system, case_id, first, accepted=False, note="照片不清", actor="regulator")
+    return case_id
 
 
 def _other_elevator(system: System, *, exclude: int) -> int:
@@ -129,10 +152,12 @@ def journeys(c: dict[str, int], elevator_id: int) -> dict[str, list[tuple[str, s
             ("/console/inbox", "#task-list[data-loaded]"),
             (f"/console/tasks/{c['arrival']}", "#form-fields .field"),
             (f"/console/elevators/{elevator_id}", "#el-facts tr"),
+            (f"/console/cases/{c['rectification']}", "#items tr[data-state=rejected]"),
         ],
         "regulator": [
             ("/console/", "#home-escalations tr[data-case-id]"),
             (f"/console/cases/{c['escalated']}", "#timeline li[data-kind=escalated]"),
+            (f"/console/cases/{c['rectification']}", "#timeline li[data-kind=item_updated]"),
             ("/console/reports", "#stored-reports tbody tr"),
             ("/console/screens/equipment", "#equipment-screen[data-updated]"),
             (f"/console/cases/new?elevator_id={elevator_id}", "#new-case-form"),

@@ -2,6 +2,19 @@
 web/translations/zh_CN/LC_MESSAGES/messages.po from the extracted template and this table."""
 
 ZH_CN: dict[str, str] = {
+    "Rectification items": "整改项",
+    "Item": "项目编号",
+    "Item class": "项目类别",
+    "Nonconformity": "不符合项",
+    "Evidence": "整改材料",
+    "Review": "审核",
+    "Evidence note": "整改说明",
+    "Photo or file": "照片或文件",
+    "Attach evidence": "提交整改材料",
+    "Accept": "通过",
+    "Return": "退回",
+    "Review note": "审核意见",
+    "Item updated.": "整改项已更新。",
     "Equipment register": "特种设备台账",
     "Special equipment register": "特种设备台账",
     "In use": "在用",

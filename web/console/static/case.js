@@ -3,6 +3,7 @@
 import { api, dueNode, errorText, fill, fmtDuration, fmtTime, h, live, statusLabel, t, tickCountdowns, toast, typeLabel } from './api.js';
 import { contextBlock, data, tickTrapped } from './context.js';
 import { showDiagram } from './diagram.js';
+import { showItems } from './items.js';
 import { taskCard } from './tasks.js';
 import { holdBack } from './undo.js';
 
@@ -77,6 +78,7 @@ function render(c) {
   document.getElementById('comments').replaceChildren(...(c.comments || []).map((m) => h('li', {},
     data('strong', {}, m.author), ' ', h('span', { class: 'muted' }, fmtTime(m.created_at)), data('div', {}, m.body))));
   if (c.status !== 'open') document.getElementById('case-actions').hidden = true;
+  showItems(c, load).catch((err) => toast(errorText(err), 'error'));
 }
 
 async function loadDiagram() {

@@ -1,14 +1,14 @@
 """process versions keep the analyst's change note and the changes against the version before
 
-Revision ID: 0021
-Revises: 0015
+Revision ID: 0018
+Revises: 0017
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0021'
-down_revision = '0020'
+revision = '0018'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

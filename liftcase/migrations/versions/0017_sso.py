@@ -1,14 +1,14 @@
 """single sign-on: users' identities at the city platform, sessions started through it
 
-Revision ID: 0020
-Revises: 0015 (the lead re-chains at merge)
+Revision ID: 0017
+Revises: 0016
 """
 from alembic import op
 import sqlalchemy as sa
 import infra.db
 
 
-revision = '0020'
+revision = '0017'
 down_revision = '0016'
 branch_labels = None
 depends_on = None

@@ -1,0 +1,114 @@
+"""The one path from an inspection report to its effect, for the webhook and the import alike:
+find the equipment, refuse a report already received (same source and idempotency key), hand it
+to processes.inspection_results, keep the report with its outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from connectors.inspection import service
+from connectors.inspection.models import InspectionReport, InspectionSource
+from connectors.inspection.schema import Report, ReportInvalid, group_rows, result_of
+from engine.models import Case
+from processes import inspection_results
+from processes.system import System
+
+
+@dataclass(frozen=True)
+class Accepted:
+    report_id: int
+    outcome: str
+    case_id: int | None
+    case_number: str | None
+    expiry_case_id: int | None
+    duplicate: bool
+
+
+def _answer(session: Any, row: InspectionReport, *, duplicate: bool, expiry_case_id: int | None = None) -> Accepted:
+    number = session.get(Case, row.case_id).number if row.case_id else None
+    return Accepted(row.id, row.outcome, row.case_id, number, expiry_case_id, duplicate)
+
+
+def accept_report(system: System, source_id: int, report: Report, *, via: str, actor: str) -> Accepted:
+    """ReportInvalid (per field) when the report names no registered equipment; otherwise what it did."""
+    key = report.idempotency_key
+    with system.sessions() as session:
+        source = session.get(InspectionSource, source_id)
+        assert source is not None
+        before = service.received(session, source_id, key)
+        if before is not None:
+            return _answer(session, before, duplicate=True)
+        target = inspection_results.find_target(session, report.register_code)
+        source_name, agency_id = source.name, source.organisation_id
+    if target is None:
+        raise ReportInvalid({"register_code": [f"no registered elevator or equipment {report.register_code!r}"]})
+    outcome = inspection_results.accept(
+        system, target, report.result, key=f"{source_name}:{key}", agency_id=agency_id, actor=actor
+    )
+    r = report.result
+    row = InspectionReport(
+        source_id=source_id,
+        idempotency_key=key,
+        report_no=r.report_no,
+        register_code=target.register_code,
+        elevator_id=target.elevator_id,
+        equipment_id=target.equipment_id,
+        inspected_on=r.inspected_on,
+        conclusion=r.conclusion,
+        next_due=r.next_due,
+        nonconformities=[f.as_dict() for f in r.findings],
+        via=via,
+        outcome=outcome.outcome,
+        case_id=outcome.case_id,
+        received_at=system.clock.now(),
+        received_by=actor[:60],
+    )
+    with system.sessions() as session:
+        try:
+            with session.begin():
+                session.add(row)
+        except IntegrityError:  # the same report raced in twice: the other one's row stands
+            with session.begin():
+                kept = service.received(session, source_id, key)
+                assert kept is not None
+                return _answer(session, kept, duplicate=True)
+        return _answer(session, row, duplicate=outcome.duplicate, expiry_case_id=outcome.expiry_case_id)
+
+
+@dataclass
+class ImportSummary:
+    rows: int
+    reports: int
+    accepted: int
+    duplicates: int
+    cases_opened: list[str]
+    errors: list[dict[str, Any]]
+
+
+def import_rows(
+    system: System, source_id: int, source_name: str, rows: list[dict[str, Any]], *, actor: str
+) -> ImportSummary:
+    """Every good report of the file accepted (as the webhook would), every bad row reported with
+    its number and messages per column; good reports are kept whatever the bad rows."""
+    good, errors = group_rows(rows)
+    accepted = duplicates = 0
+    opened: list[str] = []
+    for numbers, data in good:
+        report = Report(source_name, data["report_no"], data["register_code"], result_of(data))
+        try:
+            done = accept_report(system, source_id, report, via="import", actor=actor)
+        except ReportInvalid as err:
+            for n in numbers:
+                errors.append({"row": n, "errors": err.errors})
+            continue
+        if done.duplicate:
+            duplicates += 1
+        else:
+            accepted += 1
+            if done.case_number and done.outcome == "rectification_opened":
+                opened.append(done.case_number)
+    errors.sort(key=lambda e: e["row"])
+    return ImportSummary(sum(1 for r in rows if r), len(good), accepted, duplicates, opened, errors)

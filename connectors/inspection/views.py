@@ -1,0 +1,71 @@
+"""`POST /hooks/inspection-results`: public (no user) but every request is verified the way the AI
+webhook's are, with its signature code (connectors.ai_events.signature): the source's HMAC over
+the raw body, a `ts` inside the window, a well-formed report. Answers:
+200 accepted (or already received under that idempotency key: the same outcome again, nothing
+changed), 401 bad or missing signature, 409 outside the time window (replay), 400 not JSON,
+422 per-field problems (an unknown register code, a failed report without its nonconformities)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from connectors.ai_events import signature
+from connectors.inspection import flows, service
+from connectors.inspection.schema import ReportInvalid, parse_report
+from web.http import context
+from web.http.auth import public
+from web.http.errors import body
+from web.http.json_body import JsonRefused, loads, own_body
+
+bp = Blueprint("inspection_results", __name__)
+
+
+@bp.post("/hooks/inspection-results")
+@public
+@own_body  # the signature first: a stranger's body is never parsed
+def receive() -> tuple[Any, int]:
+    system = context.system()
+    raw = request.get_data(cache=False)
+    name = request.headers.get(signature.SOURCE_HEADER, "").strip()
+    sent = request.headers.get(signature.SIGNATURE_HEADER, "")
+    found = service.active_source(context.db(), name, system.settings.secret_key) if name else None
+    # One answer for unknown source and wrong signature: do not tell a prober which source names exist.
+    if found is None or not signature.valid(found[1], raw, sent):
+        return body(
+            401,
+            f"bad or missing signature: send {signature.SOURCE_HEADER} and "
+            f"{signature.SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of the raw body>",
+        )
+    source_id, source_name = found[0].id, found[0].name
+    context.db().rollback()  # release the read before the slower work below
+    try:
+        payload = loads(raw)
+    except JsonRefused as err:
+        return body(400, str(err))
+    try:
+        report = parse_report(payload)
+        if report.source != source_name:
+            raise ReportInvalid({"source": [f"must be {source_name!r}, the source that signed the request"]})
+    except ReportInvalid as err:
+        return body(422, "the report has errors", err.errors)
+    now = system.clock.now()
+    if report.ts is None or not signature.fresh(report.ts, now):
+        return body(
+            409,
+            f"replay refused: ts {report.ts.isoformat() if report.ts else None} is more than "
+            f"{int(signature.WINDOW.total_seconds())} s from the server time {now.isoformat()}",
+        )
+    try:
+        accepted = flows.accept_report(system, source_id, report, via="webhook", actor=f"inspection:{source_name}"[:60])
+    except ReportInvalid as err:
+        return body(422, "the report has errors", err.errors)
+    return jsonify(
+        status="duplicate" if accepted.duplicate else "accepted",
+        report_id=accepted.report_id,
+        outcome=accepted.outcome,
+        case_id=accepted.case_id,
+        case_number=accepted.case_number,
+        expiry_case_id=accepted.expiry_case_id,
+    ), 200
