@@ -10,5 +10,9 @@ import engine.models  # noqa: F401
 import processes.checkin.models
 import processes.maintenance.models
 import processes.models  # noqa: F401
+import registry.accounts.models
+import registry.equipment.models
+import registry.models
+import registry.tags.models  # noqa: F401
 import reports.models  # noqa: F401
 import web.console.models  # noqa: F401

@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from infra.db import Base, UTCDateTime
+from registry.tags.models import CheckinTag
 
 
 class CheckIn(Base):
@@ -22,7 +23,7 @@ class CheckIn(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     elevator_id: Mapped[int] = mapped_column(ForeignKey("elevators.id"), index=True)
-    tag_id: Mapped[int | None] = mapped_column(ForeignKey("checkin_tags.id"))
+    tag_id: Mapped[int | None] = mapped_column(ForeignKey(CheckinTag.id))
     place: Mapped[str | None] = mapped_column(String(20))
     method: Mapped[str] = mapped_column(String(10))
     proof: Mapped[str] = mapped_column(String(10))

@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column
 
 from infra.db import Base, UTCDateTime
+from processes.checkin.models import CheckIn
 
 
 class MaintenancePlan(Base):
@@ -46,7 +47,7 @@ class MaintenanceVisit(Base):
     results: Mapped[dict[str, Any]] = mapped_column(default=dict)
     photos: Mapped[list[Any]] = mapped_column(default=list)
     note: Mapped[str] = mapped_column(String(1000), default="")
-    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkins.id"))
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey(CheckIn.id))
     proof: Mapped[str] = mapped_column(String(10), default="none")
     source: Mapped[str] = mapped_column(String(40), default="phone")
     external_id: Mapped[str | None] = mapped_column(String(80))
