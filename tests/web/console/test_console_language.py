@@ -64,7 +64,7 @@ SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
 # Latin words a Chinese page may show: units and formats people in the trade say as they are, the
 # hotline's letters, and the modeler's technical names an analyst types (forms/*.json, dueIn, ISO 8601).
-ZH_ALLOWED = {"PDF", "CSV", "XLSX", "BPMN", "SLA", "IoT", "ISO", "SHA", "forms", "json", "dueIn", "PT5M"}
+ZH_ALLOWED = {"PDF", "CSV", "XLSX", "BPMN", "SLA", "IoT", "ISO", "SHA", "forms", "json", "dueIn", "PT5M", "NFC", "TSG"}
 
 
 def problems(texts: list[str], lang: str) -> list[str]:
@@ -129,11 +129,13 @@ def journeys(c: dict[str, int], elevator_id: int) -> dict[str, list[tuple[str, s
             ("/console/inbox", "#task-list[data-loaded]"),
             (f"/console/tasks/{c['arrival']}", "#form-fields .field"),
             (f"/console/elevators/{elevator_id}", "#el-facts tr"),
+            (f"/console/checkin?elevator={elevator_id}", "#checklist fieldset"),
         ],
         "regulator": [
             ("/console/", "#home-escalations tr[data-case-id]"),
             (f"/console/cases/{c['escalated']}", "#timeline li[data-kind=escalated]"),
             ("/console/reports", "#stored-reports tbody tr"),
+            ("/console/arrivals", "#arrival-table[data-loaded]"),
         ],
         "analyst": [
             ("/console/", "#home-definitions tr"),
