@@ -67,6 +67,10 @@ class TagSchema(Schema):
     active = fields.Boolean(dump_only=True)
     registered_at = fields.DateTime(dump_only=True)
     retired_at = fields.DateTime(dump_only=True, allow_none=True)
+    qr_url = fields.Method("_qr_url", dump_only=True, metadata={"description": "what the tag's QR code encodes"})
+
+    def _qr_url(self, tag: CheckinTag) -> str:
+        return f"{context.system().settings.public_base_url}/console/checkin?code={tag.code}"
 
 
 class TagArgs(Schema):

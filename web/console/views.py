@@ -182,6 +182,7 @@ def checkin() -> str:
         elevator_id=request.args.get("elevator", type=int),
         case_id=request.args.get("case", type=int),
         task_id=request.args.get("task", type=int),
+        code=request.args.get("code", "")[:16],  # the tag's QR code opens the page with its code
     )
 
 

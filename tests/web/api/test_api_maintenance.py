@@ -59,6 +59,7 @@ def test_tags_check_in_refusals_and_the_position_check(api: tuple[System, Flask]
     mine, other = demo_elevator(system), other_elevator(system)
     admin, maint = Client(app, "admin"), Client(app, "maint")
     car, _pit, room = _tags(admin, mine)
+    assert car["qr_url"].endswith(f"/console/checkin?code={car['code']}")
     assert {t["place"] for t in admin.get(f"/api/v1/checkin-tags?elevator_id={mine}").get_json()} == {
         "car",
         "pit",
@@ -256,6 +257,9 @@ def test_visit_import_per_row_errors_on_time_rates_and_a_second_send(
         content_type="multipart/form-data",
     ).get_json()
     assert (csv_report["created"], csv_report["errors"]) == (1, [])
+    body = [{"register_code": code, "maintained_on": today.isoformat(), "record_id": "P-10", "items": ["A1-02"]}]
+    as_json = maint.post("/api/v1/maintenance/visits/import?source=other-system", json=body).get_json()
+    assert (as_json["rows"], as_json["created"]) == (1, 1)
     broken = maint.post(
         "/api/v1/maintenance/visits/import",
         data={"file": (BytesIO(b"a,b\n1,2\n"), "visits.csv")},
@@ -265,7 +269,7 @@ def test_visit_import_per_row_errors_on_time_rates_and_a_second_send(
 
     rates = {u["unit_id"]: u for u in Client(app, "regulator").get("/api/v1/maintenance/on-time").get_json()}
     unit = _elevator(system, mine).maintenance_unit_id
-    assert (rates[unit]["visits"], rates[unit]["on_time"]) == (3, 2)
+    assert (rates[unit]["visits"], rates[unit]["on_time"]) == (4, 3)
     own = Client(app, "maint_manager").get("/api/v1/maintenance/on-time").get_json()
     assert [u["unit_id"] for u in own] == [unit]
 
