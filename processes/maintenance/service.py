@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from infra.settings import CITY_TZ
@@ -52,30 +52,33 @@ def plan_for(
     return plan
 
 
-def ensure_plans(session: Session, scope: Scope, *, cycle_days: int, now: datetime) -> int:
-    """A plan for every elevator in the scope that has none; how many were made."""
-    missing = session.scalars(
-        select(Elevator)
-        .where(elevators_visible(scope), ~Elevator.id.in_(select(MaintenancePlan.elevator_id)))
-        .order_by(Elevator.id)
-    ).all()
-    for elevator in missing:
-        plan_for(session, elevator, cycle_days=cycle_days, now=now)
-    return len(missing)
-
-
-def plans(session: Session, scope: Scope, *, due_before: date | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    """Plans of the elevators in the scope, soonest due first, with what the next visit covers."""
+def plans(
+    session: Session, scope: Scope, *, cycle_days: int, now: datetime, due_before: date | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Plans of the elevators in the scope, soonest due first, with what the next visit covers. An
+    elevator without a plan row shows the plan its first visit will make (read only: nothing is
+    written for a reader)."""
     stmt = (
-        select(MaintenancePlan, Elevator.register_code, Elevator.address)
-        .join(Elevator, Elevator.id == MaintenancePlan.elevator_id)
-        .where(elevators_visible(scope), MaintenancePlan.active.is_(True))
-        .order_by(MaintenancePlan.next_due_on, MaintenancePlan.id)
-        .limit(limit)
+        select(MaintenancePlan, Elevator)
+        .select_from(Elevator)
+        .outerjoin(MaintenancePlan, MaintenancePlan.elevator_id == Elevator.id)
+        .where(elevators_visible(scope), or_(MaintenancePlan.id.is_(None), MaintenancePlan.active.is_(True)))
     )
-    if due_before is not None:
-        stmt = stmt.where(MaintenancePlan.next_due_on <= due_before)
-    return [plan_dict(p, code, address) for p, code, address in session.execute(stmt)]
+    out = []
+    for plan, elevator in session.execute(stmt):
+        if plan is None:
+            last = local_day(elevator.last_maintenance_at) if elevator.last_maintenance_at else local_day(now)
+            plan = MaintenancePlan(
+                elevator_id=elevator.id,
+                maintenance_unit_id=elevator.maintenance_unit_id,
+                cycle_days=cycle_days,
+                next_due_on=last + timedelta(days=cycle_days),
+                last_done={},
+            )
+        if due_before is None or plan.next_due_on <= due_before:
+            out.append(plan_dict(plan, elevator.register_code, elevator.address))
+    out.sort(key=lambda p: (p["next_due_on"], p["elevator_id"]))
+    return out[:limit]
 
 
 def plan_dict(plan: MaintenancePlan, register_code: str, address: str) -> dict[str, Any]:

@@ -73,15 +73,15 @@ class PlansView(MethodView):
     @blp.response(200)
     def get(self, args: dict[str, Any]) -> Any:
         """Plans of the elevators in your scope, soonest due first, with the periods the next visit
-        covers. Elevators without a plan get one (15-day cycle from the last visit on record)."""
+        covers. An elevator without a plan yet shows the one its first visit makes (15-day cycle
+        from the last visit on record)."""
         system = context.system()
         now = system.clock.now()
-        context.end_reads()
-        with system.sessions() as session, session.begin():
-            service.ensure_plans(session, context.scope(), cycle_days=cycle_days(system), now=now)
         due = args.get("due_within_days")
         due_before = now.astimezone(CITY_TZ).date() + timedelta(days=due) if due is not None else None
-        return service.plans(context.db(), context.scope(), due_before=due_before)
+        return service.plans(
+            context.db(), context.scope(), cycle_days=cycle_days(system), now=now, due_before=due_before
+        )
 
 
 @blp.route("/maintenance/visits")
