@@ -152,3 +152,19 @@ def test_rescue_check_in_and_unproven_arrivals(system: System, clock: SimulatedC
     desk.close()
     system.engine.cancel_case(case_id, "test done", actor="dispatcher")
     assert errors == [] and found == [], (errors, found)
+
+
+def test_phone_page_has_no_serious_accessibility_violations(base: str, browser: Any, tagged: dict[str, Any]) -> None:
+    from tests.web.console.test_console_accessibility import AXE, RUN_AXE
+
+    ctx = browser.new_context(locale="zh-CN", bypass_csp=True, **PHONE)
+    ctx.set_default_timeout(15_000)
+    page = ctx.new_page()
+    sign_in(page, base, "maint")
+    page.goto(f"{base}/console/checkin?elevator={tagged['elevator']}")
+    page.locator("#checklist fieldset").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    found = page.evaluate(RUN_AXE)
+    ctx.close()
+    assert found == [], "\n".join(found)
