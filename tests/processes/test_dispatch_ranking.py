@@ -82,3 +82,36 @@ def test_late_maintenance_moves_a_unit_down_the_dispatch_ranking(small: System, 
     # With the weight at 0 the rate is ignored; without a clock the ranking is distance alone.
     assert _backup(system, RegistryRoles({}, cache_seconds=0, clock=clock, on_time_weight=0.0), target.id) == nearest
     assert _backup(system, RegistryRoles({}, cache_seconds=0), target.id) == nearest
+
+
+def test_the_dispatch_screen_shows_each_units_on_time_rate(small: System, clock: SimulatedClock) -> None:
+    from engine.models import CaseTask
+    from processes.dashboard import ranking
+    from processes.intake import open_or_join
+    from registry.scope import Scope
+
+    system = small
+    with system.sessions() as session:
+        elevator = session.scalars(select(Elevator).order_by(Elevator.id)).first()
+    unit = elevator.maintenance_unit_id
+    _visits(system, unit, elevator.id, on_time=True, n=3, clock=clock)
+    _visits(system, unit, elevator.id, on_time=False, n=1, clock=clock)
+    case_id = open_or_join(
+        system.engine, system.settings.sla_file, "rescue", elevator_id=elevator.id, signal={"source": "qr"}
+    ).case_id
+    for bpmn_id, data in (
+        ("verify_dispatch", {"outcome": "dispatch"}),
+        ("accept_order", {"eta_minutes": 10}),
+        ("report_arrival", {"on_site": True}),
+    ):
+        with system.sessions() as session:
+            task_id = session.scalar(
+                select(CaseTask.id).where(CaseTask.case_id == case_id, CaseTask.bpmn_id == bpmn_id)
+            )
+        clock.advance(timedelta(minutes=4))
+        system.engine.complete_task(task_id, data, actor="tester")
+    city = Scope(1, "city", frozenset({"regulator"}), None, OrgKind.CITY_REGULATOR, None)
+    with system.sessions() as session:
+        rows = ranking(session, city, clock.now() - timedelta(days=30), clock.now())
+    [row] = [r for r in rows if r["organisation_id"] == unit]
+    assert row["maintenance_on_time_rate"] == 0.75 and row["rescues"] == 1

@@ -107,5 +107,5 @@ def _words() -> dict[str, str]:
         "period_half_yearly": _("Half-yearly items"), "period_yearly": _("Yearly items"),
         "visit_recorded": _("Visit recorded"), "on_time": _("on time"), "late": _("late"),
         "arrival_proven": _("Arrival proven"), "arrival_unproven": _("Arrival not proven"),
-        "checkin_on_site": _("Check in on site"),
+        "checkin_on_site": _("Check in on site"), "maint_on_time": _("maintenance on time"),
     }

@@ -334,6 +334,7 @@ ZH_CN: dict[str, str] = {
     "Arrival proven": "到场已核验",
     "Arrival not proven": "到场未核验",
     "Check in on site": "现场打卡",
+    "maintenance on time": "维保按期率",
     "Check in": "打卡",
     "Hold the phone to the tag in the car, the pit or the machine room.": "请将手机靠近轿厢、底坑或机房的打卡标签。",
     "Read the NFC tag": "读取 NFC 标签",
