@@ -1,6 +1,6 @@
 """Visit records from a paperless maintenance system (电子维保), as CSV or JSON: each row checked
 on its own and reported with its errors, the valid ones written in one transaction; rows already
-imported (same source and record id) are skipped, so a file can be sent again.
+imported (same source, maintenance unit and record id) are skipped, so a file can be sent again.
 
 Columns (CSV header or JSON keys): register_code, maintained_on (YYYY-MM-DD), record_id (the
 source's id), technician, periods (half_monthly;quarterly;...), results (JSON object item code
@@ -168,14 +168,16 @@ def import_visits(system: System, scope: Scope, rows: list[dict[str, Any]], *, s
                 select(Elevator).where(Elevator.register_code.in_(codes), elevators_visible(scope))
             )
         }
-        done = set(
-            session.scalars(
-                select(MaintenanceVisit.external_id).where(
+        # Record ids are the source system's, per maintenance unit (two units may use one vendor).
+        done = {
+            (unit, record)
+            for unit, record in session.execute(
+                select(MaintenanceVisit.maintenance_unit_id, MaintenanceVisit.external_id).where(
                     MaintenanceVisit.source == source,
                     MaintenanceVisit.external_id.in_([c["record_id"] for _, c in checked]),
                 )
             )
-        )
+        }
         cycle = cycle_days(system)
         for n, clean in sorted(checked, key=lambda nc: (nc[1]["register_code"], nc[1]["maintained_on"], nc[0])):
             elevator = elevators.get(clean["register_code"])
@@ -189,7 +191,7 @@ def import_visits(system: System, scope: Scope, rows: list[dict[str, Any]], *, s
                     {"row": n, "errors": {"register_code": ["another maintenance unit maintains this elevator"]}}
                 )
                 continue
-            if clean["record_id"] in done:
+            if (elevator.maintenance_unit_id, clean["record_id"]) in done:
                 report.skipped += 1
                 continue
             try:

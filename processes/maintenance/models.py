@@ -31,10 +31,10 @@ class MaintenanceVisit(Base):
     """A visit done: its checklist results (item code -> ok | adjusted | replaced | fault | na),
     photo references, the due date it answered and whether it kept it, how presence was proven
     (tag | qr | position | none, from its check-in), and the use unit's confirmation. Imported
-    visits keep their source system's id: importing a file again adds nothing twice."""
+    visits keep their source system's id (per maintenance unit): importing a file again adds nothing twice."""
 
     __tablename__ = "maintenance_visits"
-    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    __table_args__ = (UniqueConstraint("source", "maintenance_unit_id", "external_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     elevator_id: Mapped[int] = mapped_column(ForeignKey("elevators.id"), index=True)
     maintenance_unit_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)

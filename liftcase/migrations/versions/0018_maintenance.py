@@ -101,7 +101,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['maintenance_unit_id'], ['organisations.id'], name=op.f('fk_maintenance_visits_maintenance_unit_id_organisations')),
     sa.ForeignKeyConstraint(['technician_id'], ['users.id'], name=op.f('fk_maintenance_visits_technician_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_maintenance_visits')),
-    sa.UniqueConstraint('source', 'external_id', name=op.f('uq_maintenance_visits_source'))
+    sa.UniqueConstraint('source', 'maintenance_unit_id', 'external_id', name=op.f('uq_maintenance_visits_source'))
     )
     op.create_index(op.f('ix_maintenance_visits_elevator_id'), 'maintenance_visits', ['elevator_id'], unique=False)
     op.create_index(op.f('ix_maintenance_visits_maintained_on'), 'maintenance_visits', ['maintained_on'], unique=False)
