@@ -52,14 +52,15 @@ def strongest(proofs: Iterable[str]) -> str:
 def arrival_proofs(session: Session, cases: Iterable[Case], max_distance_m: float) -> dict[int, dict[str, Any]]:
     """case id -> how its technician's arrival was proven, for the rescues whose arrival was
     reported: the strongest check-in at the case's elevator from the case's opening to the
-    arrival (plus a grace period), else the position the arrival form gave, else none."""
+    arrival (plus a grace period), made for the case or by the arriving unit's people, else the
+    position the arrival form gave, else none."""
     by_id = {c.id: c for c in cases if c.case_type == "rescue" and c.elevator_id}
     if not by_id:
         return {}
     arrivals = {
-        case_id: (completed_at, data or {})
-        for case_id, completed_at, data in session.execute(
-            select(CaseTask.case_id, CaseTask.completed_at, CaseTask.data).where(
+        case_id: (completed_at, data or {}, org_id)
+        for case_id, completed_at, data, org_id in session.execute(
+            select(CaseTask.case_id, CaseTask.completed_at, CaseTask.data, CaseTask.organisation_id).where(
                 CaseTask.case_id.in_(by_id), CaseTask.bpmn_id == ARRIVAL_TASK, CaseTask.status == TaskStatus.COMPLETED
             )
         )
@@ -78,13 +79,15 @@ def arrival_proofs(session: Session, cases: Iterable[Case], max_distance_m: floa
     ):
         checkins.setdefault(row.elevator_id, []).append(row)
     out: dict[int, dict[str, Any]] = {}
-    for case_id, (arrived_at, data) in arrivals.items():
+    for case_id, (arrived_at, data, org_id) in arrivals.items():
         case = by_id[case_id]
         window_end: datetime = arrived_at + ARRIVAL_GRACE
+        # A check-in for this case, or one by the arriving unit's people while the case was open.
         found = [
             c
             for c in checkins.get(case.elevator_id or 0, [])
-            if c.case_id in (None, case_id) and case.opened_at <= c.at <= window_end
+            if (c.case_id == case_id or (c.case_id is None and c.organisation_id == org_id))
+            and case.opened_at <= c.at <= window_end
         ]
         best = min(found, key=lambda c: (PROOFS.index(c.proof), c.at), default=None)
         if best is not None:

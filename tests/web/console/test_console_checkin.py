@@ -28,7 +28,7 @@ from tests.support.console_harness import (
     sign_in,
     start_rescue,
 )
-from tests.web.console.test_console_language import VISIBLE_TEXT, problems
+from tests.support.console_language import VISIBLE_TEXT, problems
 
 if os.environ.get("CI") != "true":
     pytest.importorskip("playwright.sync_api")
