@@ -25,6 +25,7 @@ from tests.support.console_harness import (
     context,
     demo_elevator,
     page_errors,
+    shot,
     sign_in,
     start_rescue,
 )
@@ -95,6 +96,7 @@ def test_phone_check_in_and_visit(system: System, base: str, browser: Any, tagge
     recorded = page.locator("#visit-done")
     recorded.wait_for()
     assert recorded.get_attribute("data-proof") == "qr"
+    shot(page, f"checkin-phone-{lang}", full_page=True)
     with system.sessions() as session:
         visit = session.scalars(
             select(MaintenanceVisit)
