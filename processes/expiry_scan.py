@@ -82,7 +82,9 @@ class Renewal:
     payload: dict[str, Any]
 
 
-def renewals(session: Session, elevator_ids: Collection[int] | None = None) -> list[Renewal]:
+def renewals(
+    session: Session, elevator_ids: Collection[int] | None = None, record_no: str = "register"
+) -> list[Renewal]:
     """Open expiry cases the register has overtaken (a later due date, a later visit recorded
     without the case: an inspection report, an import, an admin's edit), from one query; all of
     them, or those of `elevator_ids`."""
@@ -101,7 +103,7 @@ def renewals(session: Session, elevator_ids: Collection[int] | None = None) -> l
             was = variables.get("last_maintenance_at")
             changed = visited is not None and visited.isoformat() != variables.get("register_last_maintenance_at")
             if changed and visited is not None and was and visited > datetime.fromisoformat(was):
-                payload = {"maintained_on": visited.isoformat(), "record_no": "register"}
+                payload = {"maintained_on": visited.isoformat(), "record_no": record_no}
                 out.append(Renewal(key, "maintenance_recorded", payload))
         else:
             was = variables.get("due_date")
@@ -125,12 +127,12 @@ def close_renewed(system: System, found: Sequence[Renewal]) -> int:
     return closed
 
 
-def register_changed(system: System, elevator_ids: Collection[int]) -> int:
+def register_changed(system: System, elevator_ids: Collection[int], *, record_no: str = "register") -> int:
     """The register's dates of these elevators were written (an edit, an import, an inspection
-    report): their open expiry cases that are overtaken close now, not at the next scan. Call it
-    after the change is committed; how many closed."""
+    report, a maintenance visit named by `record_no`): their open expiry cases that are overtaken
+    close now, not at the next scan. Call it after the change is committed; how many closed."""
     with system.sessions() as session:
-        found = renewals(session, elevator_ids)
+        found = renewals(session, elevator_ids, record_no)
     return close_renewed(system, found)
 
 

@@ -126,7 +126,7 @@ def record_visit(
             checkin=checkin,
         )
         session.expunge(visit)
-    expiry_scan.register_changed(system, [elevator_id])
+    expiry_scan.register_changed(system, [elevator_id], record_no=f"visit:{visit.id}")
     return visit
 
 

@@ -219,5 +219,5 @@ def import_visits(system: System, scope: Scope, rows: list[dict[str, Any]], *, s
             touched.add(elevator.id)
     report.errors.sort(key=lambda e: e["row"])
     if touched:
-        expiry_scan.register_changed(system, touched)
+        expiry_scan.register_changed(system, touched, record_no=f"import:{source}"[:60])
     return report

@@ -170,6 +170,13 @@ def test_a_visit_with_its_checklist_closes_the_overdue_case_and_the_property_con
     with system.sessions() as session:
         closed = session.get(Case, overdue.id)
         assert (closed.status, closed.close_reason) == (CaseStatus.CLOSED, "maintained")
+        received = session.scalars(
+            select(TimelineEvent).where(
+                TimelineEvent.case_id == overdue.id, TimelineEvent.kind == EventKind.MESSAGE_RECEIVED
+            )
+        ).one()
+    assert received.payload["message"] == "maintenance_recorded"
+    assert f"visit:{visit['id']}" in str(received.payload)
     after = next(p for p in maint.get("/api/v1/maintenance/plans").get_json() if p["elevator_id"] == elevator_id)
     assert after["next_due_on"] == (today + timedelta(days=15)).isoformat()
     assert after["periods_due"] == ["half_monthly"]  # the longer periods were just done
