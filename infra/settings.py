@@ -87,6 +87,12 @@ class Settings:
     # provider issued (kept out of the file). No file: local accounts only.
     sso_file: Path | None = None
     sso_client_secret: str = field(default="", repr=False)
+    # On-site check-in (processes/checkin): a phone's position farther than this from the
+    # elevator's coordinates is flagged; 0 turns the position check off (position then proves nothing).
+    checkin_max_distance_m: float = 300.0
+    # Level-2 dispatch: a unit's distance is stretched by (1 + weight * (1 - on-time maintenance
+    # rate)), so a unit that is late on maintenance ranks behind a punctual one a little farther off.
+    dispatch_on_time_weight: float = 1.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -142,6 +148,8 @@ class Settings:
             notify_timeout_seconds=float(env.get("LIFTCASE_NOTIFY_TIMEOUT", base.notify_timeout_seconds)),
             notify_max_attempts=int(env.get("LIFTCASE_NOTIFY_MAX_ATTEMPTS", base.notify_max_attempts)),
             notify_backoff_seconds=float(env.get("LIFTCASE_NOTIFY_BACKOFF", base.notify_backoff_seconds)),
+            checkin_max_distance_m=float(env.get("LIFTCASE_CHECKIN_MAX_DISTANCE_M", base.checkin_max_distance_m)),
+            dispatch_on_time_weight=float(env.get("LIFTCASE_DISPATCH_ON_TIME_WEIGHT", base.dispatch_on_time_weight)),
             public_base_url=env.get("LIFTCASE_PUBLIC_BASE_URL", base.public_base_url).rstrip("/"),
             vision_model=Path(env.get("LIFTCASE_VISION_MODEL", base.vision_model)),
             map_tile_url=env.get("LIFTCASE_MAP_TILE_URL", base.map_tile_url),

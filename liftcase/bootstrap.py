@@ -66,7 +66,12 @@ def build_system(settings: Settings, *, clock: Clock | None = None, jobs: JobQue
     db = make_engine(settings.database_url)
     sessions = make_sessionmaker(db)
     clock = clock or SystemClock()
-    hooks = RegistryRoles({k: ct.prefix for k, ct in CASE_TYPES.items()}, contacts=contact_lanes(settings.sla_file))
+    hooks = RegistryRoles(
+        {k: ct.prefix for k, ct in CASE_TYPES.items()},
+        contacts=contact_lanes(settings.sla_file),
+        clock=clock,
+        on_time_weight=settings.dispatch_on_time_weight,
+    )
     engine = CaseEngine(
         sessions, clock, hooks, services=SERVICE_TASKS, script_time_limit=settings.script_time_limit_seconds
     )

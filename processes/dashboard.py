@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from engine.models import Case, CaseStatus
 from infra.settings import CITY_TZ
 from processes.case_service import overdue_condition
+from processes.maintenance.ontime import WINDOW_DAYS, unit_on_time
 from processes.rescue import metric_steps
 from processes.visibility import cases_visible
 from registry.models import Elevator, Organisation
@@ -70,12 +71,13 @@ def summary(session: Session, scope: Scope, now: datetime) -> dict[str, Any]:
             "release": _stats(release),
             "arrival_30min_rate": round(within / len(arrival), 3) if arrival else None,
         },
-        "ranking": ranking(session, scope, now - timedelta(days=30)),
+        "ranking": ranking(session, scope, now - timedelta(days=30), now),
     }
 
 
-def ranking(session: Session, scope: Scope, since: datetime, limit: int = 10) -> list[dict[str, Any]]:
-    """Maintenance units by median arrival time on rescues since `since` (faster first)."""
+def ranking(session: Session, scope: Scope, since: datetime, now: datetime, limit: int = 10) -> list[dict[str, Any]]:
+    """Maintenance units by median arrival time on rescues since `since` (faster first), each with
+    its on-time maintenance rate (the figure level-2 dispatch weighs, processes/roles.py)."""
     rows = session.execute(
         select(Case, Elevator.maintenance_unit_id)
         .join(Elevator, Elevator.id == Case.elevator_id)
@@ -90,6 +92,8 @@ def ranking(session: Session, scope: Scope, since: datetime, limit: int = 10) ->
             per_unit.setdefault(unit, []).append(minutes)
     names = dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(per_unit))).all())
     ranked = sorted(per_unit.items(), key=lambda kv: median(kv[1]))
+    today = now.astimezone(CITY_TZ).date()
+    on_time = unit_on_time(session, today - timedelta(days=WINDOW_DAYS), today)
     return [
         {
             "organisation_id": unit,
@@ -97,6 +101,7 @@ def ranking(session: Session, scope: Scope, since: datetime, limit: int = 10) ->
             "rescues": len(values),
             "median_arrival_min": round(median(values), 1),
             "arrival_30min_rate": round(sum(1 for v in values if v <= target) / len(values), 3),
+            "maintenance_on_time_rate": on_time[unit].rate if unit in on_time else None,
         }
         for unit, values in ranked[:limit]
     ]

@@ -112,7 +112,10 @@ class Renewal:
 
 
 def renewals(
-    session: Session, elevator_ids: Collection[int] | None = None, equipment_ids: Collection[int] | None = None
+    session: Session,
+    elevator_ids: Collection[int] | None = None,
+    equipment_ids: Collection[int] | None = None,
+    record_no: str = "register",
 ) -> list[Renewal]:
     """Open expiry cases the register has overtaken (a later due date, a later visit recorded
     without the case: an inspection report, an import, an admin's edit), from one query per
@@ -120,8 +123,8 @@ def renewals(
     if elevator_ids is not None and not elevator_ids:
         return _equipment_renewals(session, equipment_ids)
     if equipment_ids is not None and not equipment_ids:
-        return _elevator_renewals(session, elevator_ids)
-    return _elevator_renewals(session, elevator_ids) + _equipment_renewals(session, equipment_ids)
+        return _elevator_renewals(session, elevator_ids, record_no)
+    return _elevator_renewals(session, elevator_ids, record_no) + _equipment_renewals(session, equipment_ids)
 
 
 def _inspection_renewal(key: str, variables: dict[str, Any], due: date | None) -> Renewal | None:
@@ -149,7 +152,9 @@ def _equipment_renewals(session: Session, equipment_ids: Collection[int] | None)
     return [r for r in found if r is not None]
 
 
-def _elevator_renewals(session: Session, elevator_ids: Collection[int] | None) -> list[Renewal]:
+def _elevator_renewals(
+    session: Session, elevator_ids: Collection[int] | None, record_no: str = "register"
+) -> list[Renewal]:
     stmt = (
         select(Case.open_key, Case.variables, Elevator.next_inspection_due, Elevator.last_maintenance_at)
         .join(Elevator, Elevator.id == Case.elevator_id)
@@ -165,7 +170,7 @@ def _elevator_renewals(session: Session, elevator_ids: Collection[int] | None) -
             was = variables.get("last_maintenance_at")
             changed = visited is not None and visited.isoformat() != variables.get("register_last_maintenance_at")
             if changed and visited is not None and was and visited > datetime.fromisoformat(was):
-                payload = {"maintained_on": visited.isoformat(), "record_no": "register"}
+                payload = {"maintained_on": visited.isoformat(), "record_no": record_no}
                 out.append(Renewal(key, "maintenance_recorded", payload))
         else:
             renewal = _inspection_renewal(key, variables, due)
@@ -185,14 +190,21 @@ def close_renewed(system: System, found: Sequence[Renewal]) -> int:
     return closed
 
 
-def register_changed(system: System, elevator_ids: Collection[int] = (), equipment_ids: Collection[int] = ()) -> int:
+def register_changed(
+    system: System,
+    elevator_ids: Collection[int] = (),
+    equipment_ids: Collection[int] = (),
+    *,
+    record_no: str = "register",
+) -> int:
     """The register's dates of these elevators (or other equipment) were written (an edit, an
-    import, an inspection report): their open expiry cases that are overtaken close now, not at the
-    next scan. Call it after the change is committed; how many closed."""
+    import, an inspection report, a maintenance visit named by `record_no`): their open expiry
+    cases that are overtaken close now, not at the next scan. Call it after the change is
+    committed; how many closed."""
     if not elevator_ids and not equipment_ids:
         return 0
     with system.sessions() as session:
-        found = renewals(session, elevator_ids, equipment_ids)
+        found = renewals(session, elevator_ids, equipment_ids, record_no)
     return close_renewed(system, found)
 
 

@@ -7,6 +7,7 @@ import math
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -14,6 +15,9 @@ from sqlalchemy.orm import Session
 
 from engine.hooks import Assignment, Recipient
 from engine.models import Case
+from infra.clock import Clock
+from infra.settings import CITY_TZ
+from processes.maintenance.ontime import WINDOW_DAYS, unit_on_time
 from registry.equipment.models import Equipment
 from registry.models import Elevator, Organisation, OrgKind, Role, User
 
@@ -79,6 +83,7 @@ class _Directory:
     users: dict[int, list[_UserRef]]  # by organisation, by id
     first: dict[tuple[str, str | None], _OrgRef]  # (kind, district or None) -> lowest id
     by_code: dict[str, _OrgRef]
+    on_time: dict[int, float]  # maintenance unit -> on-time maintenance rate (units with evidence)
 
 
 class _TtlCache:
@@ -107,10 +112,18 @@ class RegistryRoles:
     known_roles = KNOWN_ROLES
 
     def __init__(
-        self, prefixes: dict[str, str], cache_seconds: float = 30.0, contacts: dict[str, str] | None = None
+        self,
+        prefixes: dict[str, str],
+        cache_seconds: float = 30.0,
+        contacts: dict[str, str] | None = None,
+        *,
+        clock: Clock | None = None,
+        on_time_weight: float = 1.0,
     ) -> None:
         self.prefixes = prefixes
         self.contacts = contacts or {}  # contact lane -> organisation code
+        self.clock = clock  # None: units are ranked by distance alone
+        self.on_time_weight = on_time_weight
         self._cache = _TtlCache(cache_seconds)
 
     def number_prefix(self, case_type: str) -> str:
@@ -139,7 +152,13 @@ class RegistryRoles:
             for o in orgs:
                 first.setdefault((o.kind, None), o.ref)
                 first.setdefault((o.kind, o.district_code), o.ref)
-            return _Directory({o.ref.id: o for o in orgs}, orgs, users, first, by_code)
+            on_time: dict[int, float] = {}
+            if self.clock is not None:
+                today = self.clock.now().astimezone(CITY_TZ).date()
+                for unit, figures in unit_on_time(session, today - timedelta(days=WINDOW_DAYS), today).items():
+                    if figures.rate is not None:
+                        on_time[unit] = figures.rate
+            return _Directory({o.ref.id: o for o in orgs}, orgs, users, first, by_code, on_time)
 
         return self._cache.get("directory", load)
 
@@ -213,12 +232,20 @@ class RegistryRoles:
         return None
 
     def _backup_unit(self, session: Session, elevator: _ElevatorRef | None) -> _OrgRef | None:
-        """Level 2: the nearest other maintenance unit to the elevator."""
+        """Level 2: the nearest other maintenance unit to the elevator, its distance stretched by
+        its late maintenance: (1 + weight * (1 - on-time rate)); a unit with nothing due in the
+        window is ranked by distance alone."""
         if elevator is None:
             return None
-        units = [o.ref for o in self._directory(session).ordered if o.kind == OrgKind.MAINTENANCE_UNIT]
+        directory = self._directory(session)
+        units = [o.ref for o in directory.ordered if o.kind == OrgKind.MAINTENANCE_UNIT]
         others = [u for u in units if u.id != elevator.maintenance_unit_id]
-        return min(others, key=lambda u: _distance(u, elevator), default=None)
+
+        def rank(unit: _OrgRef) -> float:
+            lateness = 1.0 - directory.on_time.get(unit.id, 1.0)
+            return _distance(unit, elevator) * (1.0 + self.on_time_weight * lateness)
+
+        return min(others, key=rank, default=None)
 
     def _users(self, session: Session, org: _OrgRef, role: str) -> list[_UserRef]:
         tag = LANES.get(role)  # None: a contact lane, whose organisation's every user is told

@@ -151,6 +151,11 @@ def _sentence(kind: str, p: dict[str, Any], lang: str | None, names: dict[int, s
             return _item_sentence(p, en)
         case "message_received":
             return f"Message received: {_d(p.get('message'))}" if en else f"收到消息：{_d(p.get('message'))}"
+        case "flag_set" if p.get("flag") == "checked_in":
+            proof = {"tag": ("NFC tag", "NFC 标签"), "qr": ("tag code", "标签二维码"), "position": ("position", "定位")}
+            how = proof.get(p.get("proof") or "", ("no proof", "无凭证"))[0 if en else 1]
+            far = (" (position far from the elevator)" if en else "（定位距电梯过远）") if p.get("far") else ""
+            return f"Technician checked in on site: {how}{far}" if en else f"维保人员现场打卡：{how}{far}"
         case "flag_set":
             on = bool(p.get("value"))
             if en:

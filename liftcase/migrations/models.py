@@ -8,9 +8,12 @@ import connectors.notify.models
 import connectors.qr.models  # noqa: F401
 import detectors.models  # noqa: F401
 import engine.models  # noqa: F401
+import processes.checkin.models
+import processes.maintenance.models
 import processes.models  # noqa: F401
 import registry.accounts.models
 import registry.equipment.models
-import registry.models  # noqa: F401
+import registry.models
+import registry.tags.models  # noqa: F401
 import reports.models  # noqa: F401
 import web.console.models  # noqa: F401

@@ -16,6 +16,7 @@ from processes import case_service as svc
 from processes.attachments import path_of
 from processes.case_context import case_contexts
 from processes.catalogue import CASE_TYPES
+from processes.checkin.service import arrival_proofs
 from processes.models import Attachment, CaseComment
 from processes.timelines import timeline_of
 from registry.models import Elevator, Role
@@ -127,6 +128,11 @@ class CaseDetailSchema(CaseSchema):
     attachments = fields.List(fields.Nested(AttachmentSchema), attribute="_attachments")
     timeline = fields.Dict(attribute="_timeline")
     context = fields.Dict(attribute="_context")
+    arrival_proof = fields.Dict(
+        attribute="_arrival_proof",
+        allow_none=True,
+        metadata={"description": "a rescue's reported arrival: proof (tag | qr | position | none), far, proven"},
+    )
 
 
 class DiagramSchema(Schema):
@@ -285,6 +291,7 @@ class CaseView(MethodView):
             "attachments": svc.attachments(db, case.id),
             "timeline": timeline_of(db, case, str(get_locale() or "")),
             "context": case_contexts(db, [case]).get(case.id, {}),
+            "arrival_proof": arrival_proofs(db, [case], context.system().settings.checkin_max_distance_m).get(case.id),
         }
         for name, value in extra.items():  # plain attributes for the schema; never persisted
             setattr(case, f"_{name}", value)

@@ -107,6 +107,21 @@ def _words() -> dict[str, str]:
         "http_409": _("Someone changed this first; the page shows the latest state."),
         "http_413": _("The file is too large."), "http_422": _("Please correct the marked fields."),
         "http_429": _("Too many attempts: wait and try again."),
+        "nav_checkin": _("On-site check-in"), "nav_arrivals": _("Unproven arrivals"),
+        "proof_tag": _("NFC tag"), "proof_qr": _("Tag code"), "proof_position": _("Position near the elevator"),
+        "proof_none": _("No proof"), "place_car": _("Car"), "place_pit": _("Pit"),
+        "place_machine_room": _("Machine room"), "checked_in_at": _("Checked in"),
+        "position_far": _("position far from the elevator"),
+        "choose_elevator": _("Choose the elevator, or read its tag."),
+        "type_code": _("Type the code printed with the tag's QR code."),
+        "nfc_waiting": _("Hold the phone to the tag."), "nfc_failed": _("The NFC tag could not be read"),
+        "result_ok": _("In order"), "result_adjusted": _("Adjusted"), "result_replaced": _("Replaced"),
+        "result_fault": _("Fault found"), "result_na": _("Not applicable"), "due_on": _("Due"),
+        "period_half_monthly": _("Half-monthly items"), "period_quarterly": _("Quarterly items"),
+        "period_half_yearly": _("Half-yearly items"), "period_yearly": _("Yearly items"),
+        "visit_recorded": _("Visit recorded"), "on_time": _("on time"), "late": _("late"),
+        "arrival_proven": _("Arrival proven"), "arrival_unproven": _("Arrival not proven"),
+        "checkin_on_site": _("Check in on site"), "maint_on_time": _("maintenance on time"),
     }
 
 def _modeler_words() -> dict[str, str]:

@@ -37,6 +37,10 @@ def _nav(roles: frozenset[str]) -> list[tuple[str, str, str]]:
         items += [("console.dispatch_screen", "nav_dispatch", "dispatch"),
                   ("console.equipment_screen", "nav_equipment", "equipment"),
                   ("console.equipment_register", "nav_register", "register")]
+    if roles & {Role.MAINTENANCE, Role.MAINTENANCE_MANAGER}:
+        items.append(("console.checkin", "nav_checkin", "checkin"))
+    if roles & {Role.DISPATCHER, Role.REGULATOR, Role.AUDITOR, Role.ADMIN}:
+        items.append(("console.arrivals", "nav_arrivals", "arrivals"))
     if roles & {Role.REGULATOR, Role.AUDITOR, Role.ADMIN}:
         items.append(("console.reports", "nav_reports", "reports"))
     if roles & {Role.ANALYST, Role.ADMIN}:
@@ -191,6 +195,26 @@ def reports() -> str:
 @bp.get("/notifications")
 def notifications() -> str:
     return page("notifications.html")
+
+
+@bp.get("/checkin")
+@auth.require_roles(Role.MAINTENANCE, Role.MAINTENANCE_MANAGER)
+def checkin() -> str:
+    """The technician's phone page: check in at the elevator (NFC tag, its QR code, position), then
+    the visit's checklist, or back to the rescue task (`?case=`)."""
+    return page(
+        "checkin.html",
+        elevator_id=request.args.get("elevator", type=int),
+        case_id=request.args.get("case", type=int),
+        task_id=request.args.get("task", type=int),
+        code=request.args.get("code", "")[:16],  # the tag's QR code opens the page with its code
+    )
+
+
+@bp.get("/arrivals")
+@auth.require_roles(Role.DISPATCHER, Role.REGULATOR, Role.AUDITOR, Role.ADMIN)
+def arrivals() -> str:
+    return page("arrivals.html")
 
 
 def _districts() -> list[dict[str, Any]]:

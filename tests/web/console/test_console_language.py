@@ -8,7 +8,6 @@ The sign-in error and a form's validation messages are checked in both languages
 from __future__ import annotations
 
 import os
-import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -29,6 +28,7 @@ from tests.support.console_harness import (
     sign_in,
     start_rescue,
 )
+from tests.support.console_language import VISIBLE_TEXT, problems
 from web.console.assets import NODE_MODULES
 
 if os.environ.get("CI") == "true":
@@ -38,48 +38,6 @@ else:
     if not os.path.exists(CHROMIUM) or not (NODE_MODULES / "bpmn-js").is_dir():
         pytest.skip("needs /usr/bin/chromium and web/node_modules (make install)", allow_module_level=True)
 pytestmark = pytest.mark.timeout(300)
-
-# Everything a person reads on the page, minus data and drawings (see the module's note).
-VISIBLE_TEXT = """() => {
-  const skip = '[translate=no], script, style, noscript, .djs-container, .leaflet-container, .bjs-container';
-  const out = [document.title];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const el = node.parentElement;
-    if (!el || el.closest(skip) || !node.textContent.trim()) continue;
-    if (!el.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) continue;
-    if (el.closest('select') && !el.closest('option')) continue;
-    out.push(node.textContent.trim());
-  }
-  for (const el of document.querySelectorAll('[placeholder], [aria-label], button[title], a[title]')) {
-    if (el.closest(skip)) continue;
-    for (const name of ['placeholder', 'aria-label', 'title']) {
-      if (el.getAttribute(name)) out.push(el.getAttribute(name));
-    }
-  }
-  return out;
-}"""
-CJK = re.compile(r"[\u3400-\u9fff\uff01-\uff5e\u3000-\u303f]")
-SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
-LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
-# Latin words a Chinese page may show: units and formats people in the trade say as they are, the
-# hotline's letters, and the modeler's technical names an analyst types (forms/*.json, dueIn, ISO 8601).
-ZH_ALLOWED = {"PDF", "CSV", "XLSX", "BPMN", "SLA", "IoT", "ISO", "SHA", "forms", "json", "dueIn", "PT5M"}
-
-
-def problems(texts: list[str], lang: str) -> list[str]:
-    found = []
-    for text in texts:
-        if SNAKE.search(text):
-            found.append(f"code {SNAKE.search(text).group(0)!r} in {text!r}")
-        if lang == "en" and CJK.search(text):
-            found.append(f"Chinese in English: {text!r}")
-        if lang == "zh-CN":
-            words = [w for w in LATIN_WORD.findall(text) if w not in ZH_ALLOWED]
-            if words:
-                found.append(f"English in Chinese: {words} in {text!r}")
-    return found
-
 
 @pytest.fixture(scope="module")
 def cases(system: System, clock: SimulatedClock) -> dict[str, int]:
@@ -153,6 +111,7 @@ def journeys(c: dict[str, int], elevator_id: int) -> dict[str, list[tuple[str, s
             (f"/console/tasks/{c['arrival']}", "#form-fields .field"),
             (f"/console/elevators/{elevator_id}", "#el-facts tr"),
             (f"/console/cases/{c['rectification']}", "#items tr[data-state=rejected]"),
+            (f"/console/checkin?elevator={elevator_id}", "#checklist fieldset"),
         ],
         "regulator": [
             ("/console/", "#home-escalations tr[data-case-id]"),
@@ -162,6 +121,7 @@ def journeys(c: dict[str, int], elevator_id: int) -> dict[str, list[tuple[str, s
             ("/console/screens/equipment", "#equipment-screen[data-updated]"),
             (f"/console/cases/new?elevator_id={elevator_id}", "#new-case-form"),
             ("/console/equipment", "#eq-table a[data-open-case]"),
+            ("/console/arrivals", "#arrival-table[data-loaded]"),
         ],
         "analyst": [
             ("/console/", "#home-definitions tr"),

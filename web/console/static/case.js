@@ -41,6 +41,10 @@ function render(c) {
     h('span', { id: 'escalation-level' }, `${t('level')} ${c.escalation_level}`),
     h('span', {}, fmtTime(c.opened_at)),
     el ? data('a', { href: `/console/elevators/${el.id}` }, `${el.address} · ${el.register_code}`) : null,
+    c.arrival_proof ? h('span', {
+      id: 'arrival-flag', class: c.arrival_proof.proven ? 'pill' : 'badge', 'data-proven': String(c.arrival_proof.proven),
+    }, c.arrival_proof.proven ? `✔ ${t('arrival_proven')}: ${t(`proof_${c.arrival_proof.proof}`)}`
+      : `⚠ ${t('arrival_unproven')}${c.arrival_proof.far ? ` · ${t('position_far')}` : ''}`) : null,
     c.close_reason ? h('span', { id: 'close-reason' }, `${t('closed_reason')}: `,
       t(`close_reason_${c.close_reason}`) !== `close_reason_${c.close_reason}` ? t(`close_reason_${c.close_reason}`)
         : data('span', {}, c.close_reason)) : null,

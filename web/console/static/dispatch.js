@@ -34,7 +34,9 @@ async function summary() {
     figure(t('30-min arrival rate'), rate === null || rate === undefined ? '—' : `${Math.round(rate * 100)}%`, { id: 'fig-rate' }));
   document.querySelector('#ranking tbody').replaceChildren(...(s.ranking || []).map((r, i) => h('tr', {},
     h('td', {}, i + 1), data('td', {}, r.name), h('td', {}, `${r.median_arrival_min}′`), h('td', {}, `${Math.round(r.arrival_30min_rate * 100)}%`),
-    h('td', { class: 'muted' }, r.rescues))));
+    h('td', { class: 'muted' }, r.rescues),
+    h('td', { class: 'muted', 'data-on-time': r.maintenance_on_time_rate ?? '' }, r.maintenance_on_time_rate === null || r.maintenance_on_time_rate === undefined
+      ? '' : `${t('maint_on_time')} ${Math.round(r.maintenance_on_time_rate * 100)}%`))));
   if (!(s.ranking || []).length) document.querySelector('#ranking tbody').replaceChildren(h('tr', {}, h('td', { class: 'muted' }, t('no_items'))));
 }
 

@@ -54,6 +54,9 @@ async function load() {
     c.case_type ? h('span', {}, typeLabel(c.case_type)) : null,
     c.priority ? h('span', { class: `prio ${c.priority}` }, c.priority) : null,
     h('span', { class: 'pill' }, statusLabel(task.status)),
+    task.bpmn_id === 'report_arrival' && task.status === 'open' && c.id
+      ? h('a', { class: 'button', id: 'checkin-link', href: `/console/checkin?case=${c.id}&task=${taskId}` }, t('checkin_on_site'))
+      : null,
   );
   const ctx = task.context;
   document.getElementById('task-context').replaceChildren(...(ctx ? [contextBlock(ctx, { rescue: c.case_type === 'rescue' })] : []));
