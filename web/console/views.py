@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 
 from forms.labels import form_titles
 from infra.settings import CITY_TZ
+from processes.labels import CASE_TYPE_NAMES, label
 from processes.roles import KNOWN_ROLES
 from registry.models import District, Role
 from web.console.strings import js_strings
@@ -36,6 +37,9 @@ def _nav(roles: frozenset[str]) -> list[tuple[str, str, str]]:
                   ("console.equipment_register", "nav_register", "register")]
     if roles & {Role.REGULATOR, Role.AUDITOR, Role.ADMIN}:
         items.append(("console.reports", "nav_reports", "reports"))
+        items.append(("console.register_conflicts", "nav_conflicts", "conflicts"))
+    if Role.ADMIN in roles:
+        items.append(("console.feed_subscriptions", "nav_feed", "feed"))
     if roles & {Role.ANALYST, Role.ADMIN}:
         items.append(("console.modeler", "nav_modeler", "modeler"))
     items.append(("console.notifications", "nav_notifications", "notifications"))
@@ -166,6 +170,21 @@ def reports() -> str:
 @bp.get("/notifications")
 def notifications() -> str:
     return page("notifications.html")
+
+
+@bp.get("/register/conflicts")
+@auth.require_roles(Role.REGULATOR, Role.AUDITOR, Role.ADMIN)
+def register_conflicts() -> str:
+    """数据治理: the sources' disagreements about the register, decided one field at a time."""
+    return page("conflicts.html", districts=_districts(), decides=context.scope().has(Role.REGULATOR, Role.ADMIN))
+
+
+@bp.get("/feed/subscriptions")
+@auth.require_roles(Role.ADMIN)
+def feed_subscriptions() -> str:
+    """The outbound feed's subscribers (other platforms) and how their deliveries stand."""
+    kinds = [(k, label(CASE_TYPE_NAMES, k, str(get_locale() or ""))) for k in CASE_TYPE_NAMES]
+    return page("feed.html", districts=_districts(), case_types=kinds)
 
 
 def _districts() -> list[dict[str, Any]]:
