@@ -30,6 +30,7 @@ from registry.sync.models import RegisterConflict
 from registry.sync.reading import Known, row_fields
 
 JOB = "reconcile_register"
+CHUNK = 500  # rows whose records' state is fetched together
 
 
 @dataclass
@@ -96,32 +97,42 @@ def import_source(
     report.rows = len(numbered)
     records = _records(session, sorted({str(r.get("register_code") or "").strip() for _, r in numbered}))
     touched: dict[str, set[int]] = {}
-    for number, row in numbered:
-        code = str(row.get("register_code") or "").strip()
-        if code not in records:
-            report.unmatched.append({"row": number, "register_code": code})
-            continue
-        record_type, record = records[code]
-        fields, errors = row_fields(row, record_type, known)
-        if errors:
-            report.errors.append({"row": number, "errors": errors})
-            continue
-        report.records += 1
-        service.report(session, source, record_type, record.id, fields, now=now, batch=filename)
-        diff = _take(session, record_type, record, fields, source=source, actor=actor, now=now)
-        if diff:
-            report.updated += 1
-            report.fields_set += len(diff)
-            changes = {"source": source, "file": filename, "fields": diff}
-            admin_audit.record(
-                session,
-                f"{record_type}.synced",
-                actor=actor,
-                at=now,
-                target=_target(record_type, record),
-                changes=changes,
-            )
-        touched.setdefault(record_type, set()).add(record.id)
+    for start in range(0, len(numbered), CHUNK):
+        chunk = numbered[start : start + CHUNK]
+        in_chunk: dict[str, set[int]] = {}
+        for _, row in chunk:
+            found = records.get(str(row.get("register_code") or "").strip())
+            if found is not None:
+                in_chunk.setdefault(found[0], set()).add(found[1].id)
+        state = {t: _State.fetch(session, source, t, i) for t, i in in_chunk.items()}
+        entries: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+        for number, row in chunk:
+            code = str(row.get("register_code") or "").strip()
+            if code not in records:
+                report.unmatched.append({"row": number, "register_code": code})
+                continue
+            record_type, record = records[code]
+            fields, errors = row_fields(row, record_type, known)
+            if errors:
+                report.errors.append({"row": number, "errors": errors})
+                continue
+            report.records += 1
+            known_words = state[record_type].said.get(record.id, {})
+            service.report(session, source, record_type, record.id, fields, now=now, batch=filename, known=known_words)
+            diff = _take(record_type, record, fields, state[record_type], source=source, actor=actor, now=now)
+            held = state[record_type].held
+            for name, value in fields.items():  # the source set it, or is the first to vouch for it
+                if name in diff or ((record.id, name) not in held and same(getattr(record, name), value)):
+                    service.set_provenance(
+                        session, record_type, record.id, name, source=source, at=now, by=actor, held=held
+                    )
+            if diff:
+                report.updated += 1
+                report.fields_set += len(diff)
+                changes = {"source": source, "file": filename, "fields": diff}
+                entries.append((f"{record_type}.synced", _target(record_type, record), changes))
+            touched.setdefault(record_type, set()).add(record.id)
+        admin_audit.record_many(session, entries, actor=actor, at=now)  # one entry per record changed
     result = ReconcileResult()
     for record_type, ids in touched.items():
         _compare(session, service.contested_keys(session, record_type, ids), now, result)
@@ -146,24 +157,37 @@ def import_source(
     return report
 
 
+@dataclass(frozen=True)
+class _State:
+    """What the tables hold about a batch of records, fetched once: this source's earlier words,
+    the fields' provenance, the fields with an open conflict."""
+
+    said: dict[int, dict[str, Any]]
+    held: dict[tuple[int, str], Any]
+    opened: set[tuple[int, str]]
+
+    @classmethod
+    def fetch(cls, session: Session, source: str, record_type: str, ids: set[int]) -> _State:
+        return cls(
+            service.said_by(session, source, record_type, ids),
+            service.provenance(session, record_type, ids),
+            service.open_fields(session, record_type, ids),
+        )
+
+
 def _take(
-    session: Session, record_type: str, record: Any, fields: dict[str, Any], *, source: str, actor: str, now: datetime
+    record_type: str, record: Any, fields: dict[str, Any], state: _State, *, source: str, actor: str, now: datetime
 ) -> dict[str, list[Any]]:
     """Write the fields this source may set; {field: [before, after]} of what changed."""
-    held = service.provenance(session, record_type, [record.id])
-    opened = service.open_conflicts(session, [(record_type, record.id, f) for f in fields])
     diff: dict[str, list[Any]] = {}
     for name, value in fields.items():
         before = getattr(record, name)
-        origin = held.get((record.id, name))
+        origin = state.held.get((record.id, name))
         if same(before, value):
-            if origin is None:
-                service.set_provenance(session, record_type, record.id, name, source=source, at=now, by=actor)
             continue
-        if (origin is not None and origin.source != source) or (record_type, record.id, name) in opened:
+        if (origin is not None and origin.source != source) or (record.id, name) in state.opened:
             continue  # someone else's value: the comparison lists the conflict
         setattr(record, name, value)
-        service.set_provenance(session, record_type, record.id, name, source=source, at=now, by=actor)
         diff[name] = [stored(before), stored(value)]
     if diff and record_type == EQUIPMENT:
         record.updated_at = now

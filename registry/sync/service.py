@@ -23,6 +23,23 @@ FieldKey = tuple[str, int, str]  # (record_type, record_id, field)
 OPEN, RESOLVED, SETTLED = "open", "resolved", "settled"
 
 
+def said_by(
+    session: Session, source: str, record_type: str, record_ids: Iterable[int]
+) -> dict[int, dict[str, SourceValue]]:
+    """record id -> field -> what `source` last said, for these records (one query per 500)."""
+    ids = list(record_ids)
+    out: dict[int, dict[str, SourceValue]] = {}
+    for start in range(0, len(ids), 500):
+        stmt = select(SourceValue).where(
+            SourceValue.record_type == record_type,
+            SourceValue.source == source,
+            SourceValue.record_id.in_(ids[start : start + 500]),
+        )
+        for row in session.scalars(stmt):
+            out.setdefault(row.record_id, {})[row.field] = row
+    return out
+
+
 def report(
     session: Session,
     source: str,
@@ -32,21 +49,14 @@ def report(
     *,
     now: datetime,
     batch: str,
+    known: Mapping[str, SourceValue] | None = None,
 ) -> None:
-    """Keep what `source` says now about these fields of one record (its earlier word is replaced)."""
+    """Keep what `source` says now about these fields of one record (its earlier word is replaced);
+    `known`: its earlier words on this record when the caller fetched them (said_by)."""
     if not fields:
         return
-    known = {
-        row.field: row
-        for row in session.scalars(
-            select(SourceValue).where(
-                SourceValue.record_type == record_type,
-                SourceValue.record_id == record_id,
-                SourceValue.source == source,
-                SourceValue.field.in_(list(fields)),
-            )
-        )
-    }
+    if known is None:
+        known = said_by(session, source, record_type, [record_id]).get(record_id, {})
     for field, value in fields.items():
         row = known.get(field)
         if row is None:
@@ -63,32 +73,56 @@ def report(
             )
         elif row.value != stored(value):
             row.value, row.reported_at, row.batch = stored(value), now, batch[:120]
-    session.flush()
 
 
 def provenance(session: Session, record_type: str, record_ids: Iterable[int]) -> dict[tuple[int, str], FieldProvenance]:
-    """(record id, field) -> who set the field's value, for these records."""
+    """(record id, field) -> who set the field's value, for these records (loaded into the session,
+    so set_provenance finds them without another query)."""
     ids = list(record_ids)
-    if not ids:
-        return {}
-    rows = session.scalars(
-        select(FieldProvenance).where(FieldProvenance.record_type == record_type, FieldProvenance.record_id.in_(ids))
-    )
-    return {(row.record_id, row.field): row for row in rows}
+    out: dict[tuple[int, str], FieldProvenance] = {}
+    for start in range(0, len(ids), 500):
+        stmt = select(FieldProvenance).where(
+            FieldProvenance.record_type == record_type, FieldProvenance.record_id.in_(ids[start : start + 500])
+        )
+        out.update({(row.record_id, row.field): row for row in session.scalars(stmt)})
+    return out
+
+
+def open_fields(session: Session, record_type: str, record_ids: Iterable[int]) -> set[tuple[int, str]]:
+    """(record id, field) of the open conflicts about these records."""
+    ids = list(record_ids)
+    out: set[tuple[int, str]] = set()
+    for start in range(0, len(ids), 500):
+        stmt = select(RegisterConflict.record_id, RegisterConflict.field).where(
+            RegisterConflict.status == OPEN,
+            RegisterConflict.record_type == record_type,
+            RegisterConflict.record_id.in_(ids[start : start + 500]),
+        )
+        out.update((i, f) for i, f in session.execute(stmt))
+    return out
 
 
 def set_provenance(
-    session: Session, record_type: str, record_id: int, field: str, *, source: str, at: datetime, by: str
+    session: Session,
+    record_type: str,
+    record_id: int,
+    field: str,
+    *,
+    source: str,
+    at: datetime,
+    by: str,
+    held: dict[tuple[int, str], FieldProvenance] | None = None,
 ) -> None:
-    row = session.get(FieldProvenance, (record_type, record_id, field))
+    """Record who set the field; `held`: the record's provenance the caller fetched (provenance()),
+    kept up to date here, so a batch asks the database nothing more."""
+    key = (record_id, field)
+    row = held.get(key) if held is not None else session.get(FieldProvenance, (record_type, record_id, field))
     if row is None:
-        session.add(
-            FieldProvenance(
-                record_type=record_type, record_id=record_id, field=field, source=source, set_at=at, set_by=by[:60]
-            )
-        )
-    else:
-        row.source, row.set_at, row.set_by = source, at, by[:60]
+        row = FieldProvenance(record_type=record_type, record_id=record_id, field=field, source=source)
+        session.add(row)
+        if held is not None:
+            held[key] = row
+    row.source, row.set_at, row.set_by = source, at, by[:60]
 
 
 def values_by_field(session: Session, keys: Iterable[FieldKey]) -> dict[FieldKey, dict[str, SourceValue]]:

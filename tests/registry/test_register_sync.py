@@ -9,16 +9,22 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from openpyxl import Workbook
+from redis import Redis
+from rq import Queue, SimpleWorker
+from rq.registry import FinishedJobRegistry
 from sqlalchemy import func, select
 
 from engine.models import FeedOutbox
 from infra.clock import SimulatedClock
-from liftcase.bootstrap import JOBS, PERIODIC
+from infra.jobs import RqJobs, serve_jobs
+from liftcase.bootstrap import JOBS, PERIODIC, use_jobs
 from processes import admin_audit, register_sync
 from processes.models import AdminAuditEntry
 from processes.system import System
@@ -26,6 +32,7 @@ from registry.equipment.models import Equipment
 from registry.models import Elevator, Organisation, OrgKind
 from registry.sync.models import FieldProvenance, RegisterConflict, SourceValue
 from tests.support.api_client import Client, app_for
+from tests.support.services import REDIS_URL, need_service
 from tests.support.system import make_system
 
 URBAN = "511702"  # the district of the seeded `regulator`
@@ -232,3 +239,55 @@ def test_reconcile_job_and_cli(api: tuple[System, Flask]) -> None:
     assert result.output.strip() == "compared=1 opened=0 updated=0 settled=0"
     [conflict] = open_conflicts(system)
     assert conflict.field == "maintenance_unit_id"
+
+
+def test_reconcile_runs_as_an_rq_job_on_real_redis(api: tuple[System, Flask]) -> None:
+    system, _ = api
+    need_service(6379, "Redis")
+    connection = Redis.from_url(REDIS_URL)
+    connection.flushdb()
+    try:
+        use_jobs(system, RqJobs(REDIS_URL, JOBS))
+        register_sync.queue_reconcile(system)  # what the nightly periodic does
+        queue = Queue(JOBS.job(register_sync.JOB).queue, connection=connection)
+        assert queue.count == 1
+        serve_jobs(JOBS, system)
+        SimpleWorker([queue], connection=connection).work(burst=True)
+        [job] = [queue.fetch_job(i) for i in FinishedJobRegistry(queue=queue).get_job_ids()]
+        assert job.return_value() == "compared=0 opened=0 updated=0 settled=0"
+    finally:
+        connection.flushdb()
+
+
+def test_cli_import_of_an_xlsx_export_and_an_equipment_edit(api: tuple[System, Flask], tmp_path: Path) -> None:
+    """`liftcase registry import` reads the provincial XLSX; a later local edit of the equipment's name
+    is kept against the next export and listed."""
+    system, app = api
+    with system.sessions() as session:
+        boiler = session.scalars(select(Equipment).order_by(Equipment.id)).first()
+        assert boiler is not None
+        code, boiler_id = boiler.register_code, boiler.id
+    book = Workbook()
+    book.active.append(["设备代码", "设备名称", "使用登记证编号"])
+    book.active.append([code, "2号燃气锅炉", "锅川A0001"])
+    path = tmp_path / "provincial.xlsx"
+    book.save(path)
+    from liftcase.cli import main
+    from liftcase.cli.context import CliState
+
+    result = CliRunner().invoke(main, ["registry", "import", str(path)], obj=CliState(built=system))
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("rows=1 records=1 updated=1 unmatched=0 invalid=0 conflicts_opened=0")
+    with system.sessions() as session:
+        row = session.get(Equipment, boiler_id)
+        assert (row.name, row.use_certificate_no) == ("2号燃气锅炉", "锅川A0001")
+    admin = Client(app, "admin")
+    assert admin.patch(f"/api/v1/equipment/{boiler_id}", json={"name": "2号燃气锅炉(已改造)"}).status_code == 200
+    result = CliRunner().invoke(main, ["registry", "import", str(path)], obj=CliState(built=system))
+    assert result.exit_code == 0, result.output
+    with system.sessions() as session:
+        assert session.get(Equipment, boiler_id).name == "2号燃气锅炉(已改造)"
+    [conflict] = open_conflicts(system)
+    assert (conflict.record_type, conflict.field) == ("equipment", "name")
+    assert {s: c["value"] for s, c in conflict.candidates.items()} == {"local": "2号燃气锅炉(已改造)",
+                                                                       "provincial": "2号燃气锅炉"}  # fmt: skip

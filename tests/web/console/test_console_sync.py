@@ -153,3 +153,25 @@ def test_only_admins_open_the_subscriptions(system: System, base: str, browser: 
     page.goto(f"{base}/console/")
     assert page.locator("nav [data-nav=conflicts]").count() == 1
     ctx.close()
+
+
+def test_both_pages_pass_axe(system: System, base: str, browser: Any) -> None:
+    """axe-core's WCAG 2 A/AA rules: no serious or critical violation on either page, form open."""
+    from tests.web.console.test_console_accessibility import AXE, RUN_AXE
+
+    ctx = browser.new_context(locale="zh-CN", bypass_csp=True, **DESKTOP)
+    ctx.set_default_timeout(15_000)
+    page = ctx.new_page()
+    sign_in(page, base, "admin")
+    found: list[str] = []
+    for path, ready in (("/console/register/conflicts?status=all", "#conflict-table[data-loaded]"),
+                        ("/console/feed/subscriptions", "#sub-table[data-loaded]")):  # fmt: skip
+        page.goto(base + path)
+        page.locator(ready).wait_for(state="attached")
+        if "feed" in path:
+            page.click("#new-subscription")
+        page.wait_for_load_state("networkidle")
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+        found += [f"{path}: {v}" for v in page.evaluate(RUN_AXE)]
+    ctx.close()
+    assert found == [], "\n".join(found)
