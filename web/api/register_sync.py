@@ -26,6 +26,7 @@ from web.http import auth, context
 blp = Blueprint("register-sync", __name__, description="Register sync: sources, provenance, conflicts")
 READERS = (Role.REGULATOR, Role.ADMIN, Role.AUDITOR)
 RECORD_TYPES = validate.OneOf(tuple(RECORDS))
+COLUMNS = tuple(c.key for c in RegisterConflict.__table__.columns if c.key not in ("open_key", "fingerprint"))
 
 
 class SyncImportArgs(Schema):
@@ -110,8 +111,8 @@ def _shown(rows: list[RegisterConflict]) -> list[dict[str, Any]]:
             if r.field in ORGANISATION_FIELDS
             else {}
         )
-        out.append({**{c: getattr(r, c) for c in ConflictSchema._declared_fields if hasattr(r, c)},
-                    "register_code": code, "district_code": district, "names": names})  # fmt: skip
+        out.append({**{c: getattr(r, c) for c in COLUMNS}, "register_code": code, "district_code": district,
+                    "names": names})  # fmt: skip
     return out
 
 
