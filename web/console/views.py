@@ -176,7 +176,9 @@ def notifications() -> str:
 @auth.require_roles(Role.REGULATOR, Role.AUDITOR, Role.ADMIN)
 def register_conflicts() -> str:
     """数据治理: the sources' disagreements about the register, decided one field at a time."""
-    return page("conflicts.html", districts=_districts(), decides=context.scope().has(Role.REGULATOR, Role.ADMIN))
+    scope = context.scope()
+    decides, imports = scope.has(Role.REGULATOR, Role.ADMIN), scope.has(Role.ADMIN)
+    return page("conflicts.html", districts=_districts(), decides=decides, imports=imports)
 
 
 @bp.get("/feed/subscriptions")

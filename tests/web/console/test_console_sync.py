@@ -80,6 +80,44 @@ def test_regulator_decides_a_conflict(system: System, base: str, browser: Any) -
     assert errors == []
 
 
+def test_admin_imports_an_export_and_finds_its_conflict(system: System, base: str, browser: Any) -> None:
+    with system.sessions() as session, session.begin():
+        lift = session.scalars(
+            select(Elevator).where(Elevator.district_code == URBAN).order_by(Elevator.id.desc())
+        ).first()
+        administration.update_elevator(session, lift, {"floors": 26}, actor="admin", now=system.clock.now())
+        code, lift_id = lift.register_code, lift.id
+    ctx = context(browser, DESKTOP, lang="en")
+    page = ctx.new_page()
+    errors = page_errors(page)
+    sign_in(page, base, "admin")
+    page.goto(f"{base}/console/register/conflicts")
+    page.locator("#conflict-table[data-loaded]").wait_for()
+    bad = {"name": "export.csv", "mimeType": "text/csv", "buffer": "地址,层站数\n某地,3\n".encode()}
+    page.set_input_files("#sync-import input[name=file]", bad)
+    page.click("#sync-import button[type=submit]")
+    page.locator("#sync-import-error:not(:empty)").wait_for()
+    assert page.inner_text("#sync-import-error").startswith("The file cannot be read: missing columns: register_code")
+    export = {"name": "provincial.csv", "mimeType": "text/csv", "buffer": f"设备注册代码,层站数\n{code},24\n".encode()}
+    page.set_input_files("#sync-import input[name=file]", export)
+    page.click("#sync-import button[type=submit]")
+    page.locator("#sync-import-result[data-done]").wait_for()
+    assert page.inner_text("#sync-import-result") == (
+        "rows 1 · matched 1 · records updated 0 · not in the register 0 · refused rows 0 · new conflicts 1"
+    )
+    row = page.locator("#conflict-table tbody tr", has_text=code)
+    row.wait_for()
+    assert (
+        "Floors" in row.inner_text()
+        and "Local edit:\n26" in row.inner_text()
+        and "Provincial platform:\n24" in row.inner_text()
+    )
+    with system.sessions() as session:
+        assert session.get(Elevator, lift_id).floors == 26  # the local edit stands
+    ctx.close()
+    assert errors == []
+
+
 def test_admin_manages_feed_subscriptions(system: System, base: str, browser: Any) -> None:
     (port,) = free_ports(1)  # nothing listens there: every push is refused
     while feed_flows.sequence(system):  # what earlier tests changed is in the feed before we subscribe

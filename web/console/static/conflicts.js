@@ -91,6 +91,35 @@ async function load() {
   } catch (err) { document.getElementById('conflict-error').textContent = errorText(err); }
 }
 
+// Admins read a source's export here (the same as `liftcase registry import`), then see its conflicts.
+const upload = document.getElementById('sync-import');
+upload?.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const error = document.getElementById('sync-import-error');
+  const result = document.getElementById('sync-import-result');
+  error.textContent = '';
+  result.hidden = true;
+  if (!upload.elements.file.files.length) { error.textContent = t('sync_choose_file'); return; }
+  const body = new FormData();
+  body.append('file', upload.elements.file.files[0]);
+  try {
+    const r = await api('/register-sync/import', { method: 'POST', form: body, query: { source: upload.elements.source.value } });
+    result.textContent = [`${t('sync_rows')} ${r.rows}`, `${t('sync_matched')} ${r.records}`, `${t('sync_updated')} ${r.updated}`,
+      `${t('sync_unmatched')} ${r.unmatched.length}`, `${t('sync_invalid')} ${r.errors.length}`,
+      `${t('sync_conflicts_opened')} ${r.conflicts_opened}`].join(' · ');
+    result.hidden = false;
+    result.dataset.done = 'true';
+    page = 1;
+    await load();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 422) {  // the reader's words, then the server's detail as it is
+      error.replaceChildren(t('sync_unreadable'), ' ', h('span', { translate: 'no' }, (err.body.errors?.file || []).join(' ')));
+    } else {
+      error.textContent = errorText(err);
+    }
+  }
+});
+
 form.addEventListener('submit', (e) => { e.preventDefault(); page = 1; load(); });
 document.getElementById('prev').addEventListener('click', () => { page -= 1; load(); });
 document.getElementById('next').addEventListener('click', () => { page += 1; load(); });
