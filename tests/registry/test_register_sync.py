@@ -211,6 +211,10 @@ def test_conflicts_are_scoped_to_the_regulators_district(api: tuple[System, Flas
     district = city.get("/api/v1/register-sync/conflicts", query_string={"district": outside.district_code})
     assert [c["record_id"] for c in district.get_json()] == [outside.id]
     assert Client(app, "maint").get("/api/v1/register-sync/conflicts").status_code == 403
+    auditor = Client(app, "auditor")  # reads everything, decides nothing
+    assert len(auditor.get("/api/v1/register-sync/conflicts").get_json()) == 2
+    reason = {"source": "local", "reason": "审计"}
+    assert auditor.post(f"/api/v1/register-sync/conflicts/{theirs['id']}/resolve", json=reason).status_code == 403
     assert upload(regulator, "p.csv", export).status_code == 403  # imports are the admins'
 
 
