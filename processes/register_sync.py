@@ -87,11 +87,7 @@ def import_source(
     kept as the source's word, written where the rule above allows, with their provenance; then
     the rows' records compared. Rows about register codes the register lacks are listed, not
     created (the register's own import registers new equipment)."""
-    known = Known(
-        set(session.scalars(select(District.code))),
-        {c: (i, k) for i, c, k in session.execute(select(Organisation.id, Organisation.code, Organisation.kind))},
-        province_prefix,
-    )
+    known = _known(session, province_prefix)
     report = SyncReport(source)
     numbered = [(n, r) for n, r in enumerate(rows, start=2) if r]  # row 1 is the header
     report.rows = len(numbered)
@@ -117,15 +113,7 @@ def import_source(
                 report.errors.append({"row": number, "errors": errors})
                 continue
             report.records += 1
-            known_words = state[record_type].said.get(record.id, {})
-            service.report(session, source, record_type, record.id, fields, now=now, batch=filename, known=known_words)
-            diff = _take(record_type, record, fields, state[record_type], source=source, actor=actor, now=now)
-            held = state[record_type].held
-            for name, value in fields.items():  # the source set it, or is the first to vouch for it
-                if name in diff or ((record.id, name) not in held and same(getattr(record, name), value)):
-                    service.set_provenance(
-                        session, record_type, record.id, name, source=source, at=now, by=actor, held=held
-                    )
+            diff = _sync_record(session, record_type, record, fields, state[record_type], source, filename, actor, now)
             if diff:
                 report.updated += 1
                 report.fields_set += len(diff)
@@ -173,6 +161,34 @@ class _State:
             service.provenance(session, record_type, ids),
             service.open_fields(session, record_type, ids),
         )
+
+
+def _known(session: Session, province_prefix: str | None) -> Known:
+    orgs = session.execute(select(Organisation.id, Organisation.code, Organisation.kind))
+    return Known(set(session.scalars(select(District.code))), {c: (i, k) for i, c, k in orgs}, province_prefix)
+
+
+def _sync_record(
+    session: Session,
+    record_type: str,
+    record: Any,
+    fields: dict[str, Any],
+    state: _State,
+    source: str,
+    filename: str,
+    actor: str,
+    now: datetime,
+) -> dict[str, list[Any]]:
+    """One row: the source's word kept, the fields it may set written, their provenance; the diff."""
+    known_words = state.said.get(record.id, {})
+    service.report(session, source, record_type, record.id, fields, now=now, batch=filename, known=known_words)
+    diff = _take(record_type, record, fields, state, source=source, actor=actor, now=now)
+    for name, value in fields.items():  # the source set it, or is the first to vouch for it
+        if name in diff or ((record.id, name) not in state.held and same(getattr(record, name), value)):
+            service.set_provenance(
+                session, record_type, record.id, name, source=source, at=now, by=actor, held=state.held
+            )
+    return diff
 
 
 def _take(
