@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Index, Integer, PrimaryKeyConstraint, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from infra.db import Base, UTCDateTime
@@ -18,7 +18,9 @@ class SourceValue(Base):
     """What one source last said about one field of one record (JSON: dates as ISO text)."""
 
     __tablename__ = "register_source_values"
-    __table_args__ = (UniqueConstraint("record_type", "record_id", "field", "source"),)
+    # record_id leads each index: a batch asks by record ids, and the index must serve that even
+    # before the planner has statistics (a first import; record_type alone would scan every row).
+    __table_args__ = (UniqueConstraint("record_id", "record_type", "field", "source"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     record_type: Mapped[str] = mapped_column(String(10))
     record_id: Mapped[int] = mapped_column(Integer)
@@ -33,9 +35,10 @@ class FieldProvenance(Base):
     """Which source set the value a record's field holds now, when, and who made it so."""
 
     __tablename__ = "register_provenance"
-    record_type: Mapped[str] = mapped_column(String(10), primary_key=True)
-    record_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    field: Mapped[str] = mapped_column(String(40), primary_key=True)
+    __table_args__ = (PrimaryKeyConstraint("record_id", "record_type", "field"),)  # the identity: (id, type, field)
+    record_type: Mapped[str] = mapped_column(String(10))
+    record_id: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str] = mapped_column(String(40))
     source: Mapped[str] = mapped_column(String(20))
     set_at: Mapped[datetime] = mapped_column(UTCDateTime)
     set_by: Mapped[str] = mapped_column(String(60))
@@ -47,7 +50,7 @@ class RegisterConflict(Base):
     so a disagreement once decided is not listed again until a source says something new."""
 
     __tablename__ = "register_conflicts"
-    __table_args__ = (Index("ix_register_conflicts_record", "record_type", "record_id", "field"),)
+    __table_args__ = (Index("ix_register_conflicts_record", "record_id", "record_type", "field"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     record_type: Mapped[str] = mapped_column(String(10))
     record_id: Mapped[int] = mapped_column(Integer)

@@ -116,7 +116,7 @@ def set_provenance(
     """Record who set the field; `held`: the record's provenance the caller fetched (provenance()),
     kept up to date here, so a batch asks the database nothing more."""
     key = (record_id, field)
-    row = held.get(key) if held is not None else session.get(FieldProvenance, (record_type, record_id, field))
+    row = held.get(key) if held is not None else session.get(FieldProvenance, (record_id, record_type, field))
     if row is None:
         row = FieldProvenance(record_type=record_type, record_id=record_id, field=field, source=source)
         session.add(row)

@@ -137,7 +137,7 @@ def test_import_keeps_provenance_local_edits_and_decisions(api: tuple[System, Fl
     with system.sessions() as session:
         assert session.get(Elevator, inside.id).address == "通川区朝阳东路1号(现场核实)"
         assert session.get(Equipment, boiler_id).name == "1号燃气锅炉(省平台)"
-        assert session.get(FieldProvenance, ("equipment", boiler_id, "name")).source == "provincial"
+        assert session.get(FieldProvenance, (boiler_id, "equipment", "name")).source == "provincial"
     conflicts = open_conflicts(system)
     assert len(conflicts) == 1 and conflicts[0].candidates["provincial"]["value"] == "通川区朝阳东路1号省平台新地址"
     assert register_sync.reconcile(system).opened == 0  # the job finds nothing more
@@ -159,7 +159,7 @@ def test_import_keeps_provenance_local_edits_and_decisions(api: tuple[System, Fl
     assert r.get_json()["status"] == "resolved" and r.get_json()["resolved_by"] == "regulator"
     with system.sessions() as session:
         assert session.get(Elevator, inside.id).address == "通川区朝阳东路1号省平台新地址"
-        assert session.get(FieldProvenance, ("elevator", inside.id, "address")).source == "local"
+        assert session.get(FieldProvenance, (inside.id, "elevator", "address")).source == "local"
         entry = session.scalars(select(AdminAuditEntry).where(AdminAuditEntry.kind == "elevator.reconciled")).one()
         assert entry.actor == "regulator" and entry.payload["changes"]["reason"] == "现场核实与省平台一致"
         assert entry.payload["changes"]["fields"]["address"][1] == "通川区朝阳东路1号省平台新地址"

@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("batch", sa.String(length=120), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_register_source_values")),
         sa.UniqueConstraint(
-            "record_type", "record_id", "field", "source", name=op.f("uq_register_source_values_record_type")
+            "record_id", "record_type", "field", "source", name=op.f("uq_register_source_values_record_id")
         ),
     )
     op.create_table(
@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=20), nullable=False),
         sa.Column("set_at", infra.db.UTCDateTime(), nullable=False),
         sa.Column("set_by", sa.String(length=60), nullable=False),
-        sa.PrimaryKeyConstraint("record_type", "record_id", "field", name=op.f("pk_register_provenance")),
+        sa.PrimaryKeyConstraint("record_id", "record_type", "field", name=op.f("pk_register_provenance")),
     )
     op.create_table(
         "register_conflicts",
@@ -64,7 +64,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("open_key", name=op.f("uq_register_conflicts_open_key")),
     )
     op.create_index(
-        "ix_register_conflicts_record", "register_conflicts", ["record_type", "record_id", "field"], unique=False
+        "ix_register_conflicts_record", "register_conflicts", ["record_id", "record_type", "field"], unique=False
     )
     op.create_index(op.f("ix_register_conflicts_status"), "register_conflicts", ["status"], unique=False)
     op.create_index(op.f("ix_register_conflicts_fingerprint"), "register_conflicts", ["fingerprint"], unique=False)
