@@ -21,7 +21,7 @@ from infra.outage import Outage
 from infra.periodic import Periodic, add_to
 from infra.settings import Settings
 from liftcase.migrate import upgrade
-from processes import device_offline_flows, expiry_scan, supervision_rules, telemetry
+from processes import device_offline_flows, expiry_scan, register_sync, supervision_rules, telemetry
 from processes.catalogue import CASE_TYPES
 from processes.device_offline import contact_lanes
 from processes.roles import RegistryRoles
@@ -46,6 +46,8 @@ JOBS = JobRegistry(
         device_offline_flows.JOB: Job(device_offline_flows.reconcile_job, CASES),
         supervision_rules.SCAN_JOB: Job(supervision_rules.scan_job, CASES),
         supervision_rules.ORDERS_JOB: Job(supervision_rules.orders_job, CASES),
+        # register reconciliation: compares the sources field by field, lists conflicts
+        register_sync.JOB: Job(register_sync.reconcile_job, REPORTS),
     }
 )
 PERIODIC: tuple[Periodic, ...] = (
@@ -59,6 +61,7 @@ PERIODIC: tuple[Periodic, ...] = (
     expiry_scan.DAILY,
     supervision_rules.DAILY,
     supervision_rules.ORDERS,
+    register_sync.NIGHTLY,
 )
 
 

@@ -42,17 +42,33 @@ def record(
     session: Session, kind: str, *, actor: str, at: datetime, target: dict[str, Any], changes: dict[str, Any]
 ) -> AdminAuditEntry:
     """Append one entry in the caller's transaction: it is kept exactly when the change is."""
+    return record_many(session, [(kind, target, changes)], actor=actor, at=at)[0]
+
+
+def record_many(
+    session: Session, entries: list[tuple[str, dict[str, Any], dict[str, Any]]], *, actor: str, at: datetime
+) -> list[AdminAuditEntry]:
+    """Append (kind, target, changes) entries one after another under one lock of the head and one
+    flush: a bulk change (a register sync of thousands of records) records each record's entry."""
+    if not entries:
+        return []
     head = lock(session)
-    payload = plain({"target": target, "changes": changes})
-    seq, actor = head.seq + 1, actor[:60]
-    digest = event_hash(PLATFORM_CHAIN, seq, kind, at, actor, payload, head.hash)
-    entry = AdminAuditEntry(seq=seq, kind=kind, at=at, actor=actor, payload=payload, prev_hash=head.hash, hash=digest)
-    session.add(entry)
-    if kind.split(".", 1)[0] in REGISTER_KINDS:
-        session.add(FeedOutbox(source="register", case_id=None, seq=seq))
-    head.seq, head.hash = seq, digest
+    actor = actor[:60]
+    added = []
+    for kind, target, changes in entries:
+        payload = plain({"target": target, "changes": changes})
+        seq = head.seq + 1
+        digest = event_hash(PLATFORM_CHAIN, seq, kind, at, actor, payload, head.hash)
+        entry = AdminAuditEntry(
+            seq=seq, kind=kind, at=at, actor=actor, payload=payload, prev_hash=head.hash, hash=digest
+        )
+        session.add(entry)
+        if kind.split(".", 1)[0] in REGISTER_KINDS:
+            session.add(FeedOutbox(source="register", case_id=None, seq=seq))
+        head.seq, head.hash = seq, digest
+        added.append(entry)
     session.flush()
-    return entry
+    return added
 
 
 def record_import(

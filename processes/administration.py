@@ -14,13 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infra.errors import Conflict
-from processes import admin_audit
+from processes import admin_audit, register_sync
 from registry.accounts import sessions
 from registry.accounts.service import hash_password
 from registry.codes import KIND_BY_CATEGORY, make_qr_code
 from registry.importing import ImportReport, import_elevators
 from registry.models import Device, Elevator, Organisation, Role, User
 from registry.places import is_key_place
+from registry.sync.fields import ELEVATOR
 
 Row = TypeVar("Row", Organisation, User, Elevator)
 USER_FIELDS = ("username", "display_name", "roles", "organisation_id", "phone", "email", "on_call", "active")
@@ -132,7 +133,9 @@ def update_elevator(
 ) -> Elevator:
     if "place_category" in changes and "key_place" not in changes:  # the flag follows a new category
         changes = {**changes, "key_place": is_key_place(changes["place_category"])}
-    _updated(session, elevator, "elevator", elevator.register_code, _apply(elevator, changes), actor, now)
+    diff = _apply(elevator, changes)
+    _updated(session, elevator, "elevator", elevator.register_code, diff, actor, now)
+    register_sync.note_local_edit(session, ELEVATOR, elevator.id, diff, actor=actor, now=now)
     return elevator
 
 

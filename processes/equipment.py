@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from infra.errors import Conflict
-from processes import admin_audit
+from processes import admin_audit, register_sync
 from registry.equipment.importing import import_equipment
 from registry.equipment.models import Equipment, EquipmentStatus
 from registry.equipment.service import completed
 from registry.importing import ImportReport
+from registry.sync.fields import EQUIPMENT
 
 
 def _target(row: Equipment) -> dict[str, Any]:
@@ -44,6 +45,7 @@ def edit_equipment(
     if diff:
         row.updated_at = now
         admin_audit.record(session, "equipment.updated", actor=actor, at=now, target=_target(row), changes=diff)
+        register_sync.note_local_edit(session, EQUIPMENT, row.id, diff, actor=actor, now=now)
     return row
 
 

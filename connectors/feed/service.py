@@ -239,17 +239,31 @@ def delete_subscription(session: Session, sub: FeedSubscription, *, actor: str, 
 
 
 def backlog(session: Session, subscription_id: int) -> dict[str, Any]:
-    """What a subscription still owes: pending count, the oldest pending event, the last error."""
-    pending = select(FeedDelivery).where(
-        FeedDelivery.subscription_id == subscription_id, FeedDelivery.status == "pending"
-    )
+    """A subscription's delivery status: its cursor (every event it is owed up to there is delivered),
+    the feed's head, what it still owes (pending: the lag), since when, and the last failure."""
+    mine = FeedDelivery.subscription_id == subscription_id
+    pending = select(FeedDelivery).where(mine, FeedDelivery.status == "pending")
     oldest = session.scalar(pending.order_by(FeedDelivery.position).limit(1))
     count = session.scalar(select(func.count()).select_from(pending.subquery())) or 0
+    head = session.scalar(select(FeedHead.position).where(FeedHead.id == HEAD_ID)) or 0
+    last_delivered = session.scalar(select(func.max(FeedDelivery.delivered_at)).where(mine))
+    failing = session.execute(
+        select(FeedDelivery.last_error, FeedDelivery.attempts)
+        .where(mine, FeedDelivery.status == "pending", FeedDelivery.last_error.is_not(None))
+        .order_by(FeedDelivery.attempts.desc(), FeedDelivery.position)
+        .limit(1)
+    ).first()
+    since = session.scalar(select(FeedEvent.at).where(FeedEvent.position == oldest.position)) if oldest else None
     return {
         "pending": count,
+        "cursor": oldest.position - 1 if oldest else head,
+        "head": head,
         "oldest_pending_position": oldest.position if oldest else None,
+        "oldest_pending_at": since.isoformat() if since else None,
         "oldest_pending_attempts": oldest.attempts if oldest else None,
-        "last_error": oldest.last_error if oldest else None,
+        "last_delivered_at": last_delivered.isoformat() if last_delivered else None,
+        "last_error": failing[0] if failing else None,
+        "last_error_attempts": failing[1] if failing else None,
     }
 
 

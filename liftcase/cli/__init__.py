@@ -10,6 +10,7 @@ from liftcase.cli import cases, field, run, setup, telemetry
 from liftcase.cli.broker import broker
 from liftcase.cli.context import CliState
 from liftcase.cli.expiry import expiry
+from liftcase.cli.registry import registry
 from liftcase.cli.reports import audit, report
 from liftcase.cli.risk import risk
 from liftcase.cli.supervision import supervision
@@ -48,6 +49,7 @@ for command in (
     broker,  # liftcase broker credentials | files
     expiry,  # liftcase expiry scan [--dry-run]
     supervision,  # liftcase supervision scan [--dry-run]
+    registry,  # liftcase registry import FILE --source | reconcile
 ):
     main.add_command(command)
 

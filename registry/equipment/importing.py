@@ -85,7 +85,7 @@ def read_equipment_rows(data: bytes, filename: str) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
-class _Known:
+class KnownReferences:
     districts: set[str]
     orgs: dict[str, tuple[int, str]]
     province_prefix: str | None
@@ -130,7 +130,7 @@ def _check_attributes(row: dict[str, Any], cls: EquipmentClass, clean: dict[str,
     clean["attributes"] = attributes
 
 
-def check_equipment_row(row: dict[str, Any], known: _Known) -> tuple[dict[str, Any], dict[str, list[str]]]:
+def check_equipment_row(row: dict[str, Any], known: KnownReferences) -> tuple[dict[str, Any], dict[str, list[str]]]:
     errors: dict[str, list[str]] = {}
     clean: dict[str, Any] = {}
 
@@ -177,7 +177,7 @@ def import_equipment(
 ) -> ImportReport:
     """Check every row; unless `dry_run`, insert new register codes and update known ones (a retired
     record is refused: it is history). Rows with errors are reported and left out."""
-    known = _Known(
+    known = KnownReferences(
         set(session.scalars(select(District.code))),
         {
             code: (oid, kind)

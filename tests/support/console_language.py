@@ -30,7 +30,9 @@ SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
 # Latin words a Chinese page may show: units and formats people in the trade say as they are, the
 # hotline's letters, and the modeler's technical names an analyst types (forms/*.json, dueIn, ISO 8601).
-ZH_ALLOWED = {"PDF", "CSV", "XLSX", "BPMN", "SLA", "IoT", "ISO", "SHA", "forms", "json", "dueIn", "PT5M", "NFC", "TSG"}
+ZH_ALLOWED = {
+    "PDF", "CSV", "XLSX", "JSON", "BPMN", "SLA", "IoT", "ISO", "SHA", "forms", "json", "dueIn", "PT5M", "NFC", "TSG",
+}
 
 
 def problems(texts: list[str], lang: str) -> list[str]:

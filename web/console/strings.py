@@ -122,6 +122,23 @@ def _words() -> dict[str, str]:
         "visit_recorded": _("Visit recorded"), "on_time": _("on time"), "late": _("late"),
         "arrival_proven": _("Arrival proven"), "arrival_unproven": _("Arrival not proven"),
         "checkin_on_site": _("Check in on site"), "maint_on_time": _("maintenance on time"),
+        "nav_conflicts": _("Register conflicts"), "nav_feed": _("Feed subscriptions"),
+        "sync_source_provincial": _("Provincial platform"), "sync_source_maintenance": _("Maintenance unit's system"),
+        "sync_source_inspection": _("Inspection institute"), "sync_source_local": _("Local edit"),
+        "sync_source_register": _("The register now"), "sync_last_inspected": _("Last inspected on"),
+        "sync_cycle_months": _("Inspection cycle (months)"), "sync_decided_by": _("Decided by"),
+        "sync_settled": _("The sources came to agree"), "sync_open": _("Awaiting a regulator"),
+        "sync_resolve": _("Keep the chosen value"), "sync_pick": _("Choose the value the register keeps."),
+        "sync_resolved": _("Conflict decided."), "sync_all_cases": _("Every case event"),
+        "sync_register_changes": _("Register changes"), "sync_choose_file": _("Choose the export file."),
+        "sync_rows": _("rows"), "sync_matched": _("matched"), "sync_updated": _("records updated"),
+        "sync_unmatched": _("not in the register"), "sync_invalid": _("refused rows"),
+        "sync_conflicts_opened": _("new conflicts"), "sync_unreadable": _("The file cannot be read:"),
+        "feed_pause": _("Pause"), "feed_resume": _("Resume"), "feed_paused": _("Subscription paused."),
+        "feed_resumed": _("Subscription resumed."), "feed_edit": _("Edit subscription"),
+        "feed_new": _("New subscription"), "feed_all_kinds": _("all kinds"), "feed_all_districts": _("whole city"),
+        "feed_active": _("Active"), "feed_paused_state": _("Paused"), "feed_attempts": _("attempts:"),
+        "feed_last_delivered": _("last delivered"),
     }
 
 def _modeler_words() -> dict[str, str]:

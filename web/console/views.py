@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 from forms.labels import form_titles
 from infra.settings import CITY_TZ
 from processes.case_service import case_subject
+from processes.labels import CASE_TYPE_NAMES, label
 from processes.roles import KNOWN_ROLES
 from registry.equipment.classes import CLASSES
 from registry.models import District, Role
@@ -43,6 +44,9 @@ def _nav(roles: frozenset[str]) -> list[tuple[str, str, str]]:
         items.append(("console.arrivals", "nav_arrivals", "arrivals"))
     if roles & {Role.REGULATOR, Role.AUDITOR, Role.ADMIN}:
         items.append(("console.reports", "nav_reports", "reports"))
+        items.append(("console.register_conflicts", "nav_conflicts", "conflicts"))
+    if Role.ADMIN in roles:
+        items.append(("console.feed_subscriptions", "nav_feed", "feed"))
     if roles & {Role.ANALYST, Role.ADMIN}:
         items.append(("console.modeler", "nav_modeler", "modeler"))
     items.append(("console.notifications", "nav_notifications", "notifications"))
@@ -215,6 +219,23 @@ def checkin() -> str:
 @auth.require_roles(Role.DISPATCHER, Role.REGULATOR, Role.AUDITOR, Role.ADMIN)
 def arrivals() -> str:
     return page("arrivals.html")
+
+
+@bp.get("/register/conflicts")
+@auth.require_roles(Role.REGULATOR, Role.AUDITOR, Role.ADMIN)
+def register_conflicts() -> str:
+    """数据治理: the sources' disagreements about the register, decided one field at a time."""
+    scope = context.scope()
+    decides, imports = scope.has(Role.REGULATOR, Role.ADMIN), scope.has(Role.ADMIN)
+    return page("conflicts.html", districts=_districts(), decides=decides, imports=imports)
+
+
+@bp.get("/feed/subscriptions")
+@auth.require_roles(Role.ADMIN)
+def feed_subscriptions() -> str:
+    """The outbound feed's subscribers (other platforms) and how their deliveries stand."""
+    kinds = [(k, label(CASE_TYPE_NAMES, k, str(get_locale() or ""))) for k in CASE_TYPE_NAMES]
+    return page("feed.html", districts=_districts(), case_types=kinds)
 
 
 def _districts() -> list[dict[str, Any]]:

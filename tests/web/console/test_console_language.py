@@ -58,6 +58,7 @@ def cases(system: System, clock: SimulatedClock) -> dict[str, int]:
     system.engine.complete_task(task(late, "verify_dispatch"), {"outcome": "dispatch"}, actor="dispatcher")
     clock.advance(timedelta(minutes=11))
     fire_due_timers(system.engine)
+    _register_conflict_and_subscription(system)
     return {"rescue": done, "escalated": late, "arrival": task(done, "report_arrival"),
             "accept": task(late, "accept_order"), "rectification": _rectification(system)}
 
@@ -94,6 +95,24 @@ def _other_elevator(system: System, *, exclude: int) -> int:
                                                          Elevator.id != exclude).order_by(Elevator.id)).first()
 
 
+def _register_conflict_and_subscription(system: System) -> None:
+    """A conflict in the regulator's district (an admin's edit against the provincial export) and a
+    feed subscription that owes an event, so those pages show their rows."""
+    from connectors.feed import service as feed_service
+    from processes import administration, register_sync
+    from registry.models import Elevator
+
+    now, lift_id = system.clock.now(), demo_elevator(system)
+    with system.sessions() as session, session.begin():
+        feed_service.create_subscription(session, {"name": "省平台", "url": "http://127.0.0.1:9/feed",
+                                                   "secret": "s" * 32, "kinds": ["register", "rescue"],
+                                                   "districts": ["511702"]}, actor="admin", now=now)
+        lift = session.get(Elevator, lift_id)
+        administration.update_elevator(session, lift, {"place_category": "hospital"}, actor="admin", now=now)
+        rows = [{"register_code": lift.register_code, "place_category": "住宅"}]
+        register_sync.import_source(session, rows, source="provincial", filename="p.csv", actor="admin", now=now)
+
+
 # user -> the pages they open (path, a selector that is there once the page's data arrived)
 def journeys(c: dict[str, int], elevator_id: int) -> dict[str, list[tuple[str, str]]]:
     return {
@@ -122,6 +141,11 @@ def journeys(c: dict[str, int], elevator_id: int) -> dict[str, list[tuple[str, s
             (f"/console/cases/new?elevator_id={elevator_id}", "#new-case-form"),
             ("/console/equipment", "#eq-table a[data-open-case]"),
             ("/console/arrivals", "#arrival-table[data-loaded]"),
+            ("/console/register/conflicts", "#conflict-table tr[data-conflict-id]"),
+        ],
+        "admin": [
+            ("/console/feed/subscriptions", "#sub-table tr[data-subscription-id]"),
+            ("/console/register/conflicts?status=all", "#conflict-table tr[data-conflict-id]"),
         ],
         "analyst": [
             ("/console/", "#home-definitions tr"),

@@ -511,6 +511,84 @@ ZH_CN: dict[str, str] = {
     "Proof": "核验方式",
     "Distance": "距离",
     "Case number": "案件编号",
+    # register conflicts (数据治理) and feed subscriptions
+    "Register conflicts": "台账数据冲突",
+    "Feed subscriptions": "数据推送订阅",
+    "Provincial platform": "省平台",
+    "Maintenance unit's system": "维保单位系统",
+    "Inspection institute": "检验机构",
+    "Local edit": "本地修改",
+    "The register now": "台账现值",
+    "Last inspected on": "上次检验日期",
+    "Inspection cycle (months)": "检验周期（月）",
+    "Decided by": "裁定人",
+    "The sources came to agree": "各来源已一致",
+    "Awaiting a regulator": "待监管人员裁定",
+    "Keep the chosen value": "采用所选值",
+    "Choose the value the register keeps.": "请选择台账采用的值。",
+    "Conflict decided.": "冲突已裁定。",
+    "Every case event": "全部案件事件",
+    "Register changes": "台账变更",
+    "Pause": "暂停",
+    "Resume": "恢复",
+    "Subscription paused.": "订阅已暂停。",
+    "Subscription resumed.": "订阅已恢复。",
+    "Edit subscription": "编辑订阅",
+    "New subscription": "新建订阅",
+    "all kinds": "全部类型",
+    "whole city": "全市",
+    "Active": "推送中",
+    "Paused": "已暂停",
+    "attempts:": "尝试次数：",
+    "last delivered": "最近送达",
+    (
+        "Where the provincial platform, maintenance units, inspection and local edits disagree about a field. "
+        "Choose the value the register keeps and give a reason; a local edit is never overwritten by an import."
+    ): (
+        "省平台、维保单位、检验机构与本地修改对同一字段的说法不一致时在此列出。"
+        "请选择台账采用的值并说明理由；导入数据不会覆盖本地修改。"
+    ),
+    "Decided": "已裁定",
+    "Undecided": "未裁定",
+    "Source": "数据来源",
+    "Register export (CSV, XLSX, JSON)": "台账导出文件（CSV、XLSX、JSON）",
+    "Import": "导入",
+    "Choose the export file.": "请选择导出文件。",
+    "rows": "行数",
+    "matched": "匹配台账",
+    "records updated": "更新记录",
+    "not in the register": "台账中无此设备",
+    "refused rows": "无效行",
+    "new conflicts": "新增冲突",
+    "The file cannot be read:": "文件无法读取：",
+    "Sources agree": "已一致",
+    "Record": "台账类别",
+    "Other special equipment": "其他特种设备",
+    "Field": "字段",
+    "What each source says": "各来源的值",
+    "Detected": "发现时间",
+    "Decision": "裁定",
+    (
+        "Other platforms (the provincial platform, the city platform, the 96333 centre) receive case events, "
+        "warnings and register changes here, signed with their secret, in order per case."
+    ): (
+        "其他平台（省平台、城市一体化平台、96333中心）在此订阅案件事件、预警和台账变更，"
+        "推送以各自密钥签名，同一案件按序送达。"
+    ),
+    "Endpoint": "接收地址",
+    "Event kinds": "事件类型",
+    "Districts": "区县",
+    "Cursor": "已送达至",
+    "Owed (lag)": "待推送（积压）",
+    "Waiting since": "最早积压于",
+    "Last error": "最近错误",
+    "The endpoint's secret: copy it now, it is not shown again.": "接收方密钥：请立即复制，之后不再显示。",
+    "I have copied it": "已复制",
+    "Endpoint address (https)": "接收地址（网址）",
+    "Event kinds (none: all)": "事件类型（不选即全部）",
+    "Districts (none: the whole city)": "区县（不选即全市）",
+    "Time limit per request (seconds)": "单次请求时限（秒）",
+    "Issue a new secret": "更换密钥",
 }
 
 # (context, message): words another package's catalog translates differently.
