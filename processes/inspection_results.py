@@ -165,19 +165,16 @@ def renew_directly(
     """The register's dates from a report no case waits for, with the admin audit entry (which the
     outbound feed carries as a register change)."""
     if target.elevator_id is not None:
-        changes: dict[str, Any] = register_dates.renew(session, target.elevator_id, inspection_due=due)
+        changes: dict[str, Any] = register_dates.renew(
+            session, target.elevator_id, inspection_due=due, now=at, by=actor
+        )
         kind, what, ident = "elevator.inspection_recorded", "elevator", target.elevator_id
     else:
-        row = session.get(Equipment, target.equipment_id, with_for_update=True)
-        assert row is not None
-        changes = {}
-        for column, value in (("last_inspected_on", result.inspected_on), ("next_inspection_due", due)):
-            old = getattr(row, column)
-            if old != value:
-                changes[column] = [old.isoformat() if old else None, value.isoformat()]
-                setattr(row, column, value)
-        row.updated_at = at
-        kind, what, ident = "equipment.inspection_recorded", "equipment", row.id
+        assert target.equipment_id is not None
+        changes = register_dates.renew_equipment(
+            session, target.equipment_id, due, result.inspected_on, now=at, by=actor
+        )
+        kind, what, ident = "equipment.inspection_recorded", "equipment", target.equipment_id
     report = {"report_no": result.report_no, "conclusion": result.conclusion, "key": key}
     admin_audit.record(
         session,

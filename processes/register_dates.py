@@ -12,8 +12,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from infra.settings import CITY_TZ
+from processes import register_sync
 from registry.equipment.models import Equipment, EquipmentStatus
 from registry.models import Elevator
+from registry.sync.fields import ELEVATOR, EQUIPMENT, INSPECTION
 
 
 def add_months(day: date, months: int) -> date:
@@ -59,9 +61,12 @@ def renew(
     *,
     inspection_due: date | None = None,
     maintained_at: datetime | None = None,
+    now: datetime,
+    by: str,
 ) -> dict[str, list[str | None]]:
     """Write the new dates to the elevator's row; what changed, field -> [old, new] (ISO). A visit
-    older than the one on record does not move the record back."""
+    older than the one on record does not move the record back. An inspection date is the
+    inspection source's word (register sync): a provincial export does not silently undo it."""
     elevator = session.get(Elevator, elevator_id, with_for_update=True)
     if elevator is None:
         return {}
@@ -75,11 +80,12 @@ def renew(
         if last is None or maintained_at > last:
             changes["last_maintenance_at"] = [last.isoformat() if last else None, maintained_at.isoformat()]
             elevator.last_maintenance_at = maintained_at
+    register_sync.note_word(session, INSPECTION, ELEVATOR, elevator_id, changes, actor=by, now=now)
     return changes
 
 
 def renew_equipment(
-    session: Session, equipment_id: int, inspection_due: date, inspected_on: date | None
+    session: Session, equipment_id: int, inspection_due: date, inspected_on: date | None, *, now: datetime, by: str
 ) -> dict[str, list[str | None]]:
     """The same for a piece of other special equipment: its next due date (and the inspection's day)."""
     row = session.get(Equipment, equipment_id, with_for_update=True)
@@ -91,6 +97,9 @@ def renew_equipment(
         if value is not None and value != old:
             changes[name] = [old.isoformat() if old else None, value.isoformat()]
             setattr(row, name, value)
+    if changes:
+        row.updated_at = now
+    register_sync.note_word(session, INSPECTION, EQUIPMENT, equipment_id, changes, actor=by, now=now)
     return changes
 
 

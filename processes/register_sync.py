@@ -286,12 +286,28 @@ def note_local_edit(
 ) -> None:
     """An admin changed these fields ({field: [before, after]}): the register's own word now, which no
     import overwrites; where a source says otherwise, a conflict is listed at once."""
+    note_word(session, LOCAL, record_type, record_id, diff, actor=actor, now=now)
+
+
+def note_word(
+    session: Session,
+    source: str,
+    record_type: str,
+    record_id: int,
+    diff: dict[str, Any],
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """`source` wrote these fields ({field: [before, after]}) outside an import (an admin's edit, an
+    inspection result): its word and the fields' provenance, so a later import of another source does
+    not overwrite them silently; where a source says otherwise, a conflict is listed at once."""
     fields = {name: change[1] for name, change in diff.items() if name in TRACKED[record_type]}
     if not fields:
         return
-    service.report(session, LOCAL, record_type, record_id, fields, now=now, batch=f"edit by {actor}")
+    service.report(session, source, record_type, record_id, fields, now=now, batch=f"{source} by {actor}")
     for name in fields:
-        service.set_provenance(session, record_type, record_id, name, source=LOCAL, at=now, by=actor)
+        service.set_provenance(session, record_type, record_id, name, source=source, at=now, by=actor)
     _compare(session, service.contested_keys(session, record_type, [record_id]), now, ReconcileResult())
 
 

@@ -85,12 +85,18 @@ class RenewRegister:
             if case.elevator_id is None:
                 assert case.equipment_id is not None
                 inspected = register_dates.as_date(params.get("inspected_on"))
-                changes = register_dates.renew_equipment(step.session, case.equipment_id, due, inspected)
+                changes = register_dates.renew_equipment(
+                    step.session, case.equipment_id, due, inspected, now=step.now, by=step.actor
+                )
             else:
-                changes = register_dates.renew(step.session, case.elevator_id, inspection_due=due)
+                changes = register_dates.renew(
+                    step.session, case.elevator_id, inspection_due=due, now=step.now, by=step.actor
+                )
         elif case.elevator_id is not None:
             visit = register_dates.maintenance_visit(params.get("maintained_on"))
-            changes = register_dates.renew(step.session, case.elevator_id, maintained_at=visit)
+            changes = register_dates.renew(
+                step.session, case.elevator_id, maintained_at=visit, now=step.now, by=step.actor
+            )
         step.event(
             EventKind.REGISTER_UPDATED,
             {

@@ -77,7 +77,8 @@ def write_visit(
     )
     session.add(visit)
     apply_visit(plan, visit)
-    register_dates.renew(session, elevator.id, maintained_at=register_dates.maintenance_visit(maintained_on))
+    visited = register_dates.maintenance_visit(maintained_on)
+    register_dates.renew(session, elevator.id, maintained_at=visited, now=now, by=actor)
     session.flush()
     return visit
 

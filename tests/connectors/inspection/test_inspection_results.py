@@ -23,7 +23,7 @@ from connectors.inspection.models import InspectionReport
 from connectors.inspection.service import add_source
 from engine.models import Case, CaseTask, FeedOutbox, TimelineEvent
 from infra.clock import SimulatedClock
-from processes import case_flows, task_flows
+from processes import case_flows, register_sync, task_flows
 from processes.models import AdminAuditEntry, RectificationItem
 from processes.rectification_items import add_evidence, items_of, review
 from processes.register_dates import add_months
@@ -31,6 +31,7 @@ from processes.system import System
 from registry.equipment.models import Equipment
 from registry.models import Elevator, Organisation, OrgKind, Role
 from registry.models import User as Person
+from registry.sync.models import FieldProvenance, RegisterConflict
 from tests.support.api_client import Client, app_for, demo_elevator
 from tests.support.system import make_system
 
@@ -424,3 +425,42 @@ def test_the_reinspection_report_is_the_cases_reinspection(env: tuple[System, Fl
     assert case.status == "closed" and case.close_reason == "passed"
     assert lift(system, elevator.id).next_inspection_due == date(2027, 12, 1)
     assert lift(system, elevator.id).stop_use is False
+
+
+def _provincial(system: System, register_code: str, due: str) -> None:
+    """The provincial platform's export saying the elevator's next inspection is due on `due`."""
+    rows = [{"register_code": register_code, "next_inspection_due": due}]
+    with system.sessions() as session, session.begin():
+        register_sync.import_source(
+            session, rows, source="provincial", filename="province.csv", actor="admin", now=system.clock.now()
+        )
+
+
+def test_a_stale_provincial_export_does_not_undo_an_inspection_result(env: tuple[System, Flask, str]) -> None:
+    """The inspection's date is the inspection source's word: the province's older figure, read after
+    it, is listed as a conflict for a regulator, never written over the report's date."""
+    system, app, secret = env
+    elevator = lift(system)
+    _provincial(system, elevator.register_code, "2026-12-20")
+    assert lift(system, elevator.id).next_inspection_due == date(2026, 12, 20)
+    body = report(system, elevator.register_code, conclusion="合格", nonconformities=[], next_due="2027-11-20")
+    assert post(app, secret, body).status_code == 200
+    assert lift(system, elevator.id).next_inspection_due == date(2027, 11, 20)
+    with system.sessions() as session:
+        origin = session.get(FieldProvenance, (elevator.id, "elevator", "next_inspection_due"))
+        assert origin is not None and origin.source == "inspection"
+
+    _provincial(system, elevator.register_code, "2026-12-20")  # the province has not heard yet
+
+    assert lift(system, elevator.id).next_inspection_due == date(2027, 11, 20)
+    with system.sessions() as session:
+        conflicts = session.scalars(
+            select(RegisterConflict).where(
+                RegisterConflict.record_id == elevator.id, RegisterConflict.field == "next_inspection_due"
+            )
+        ).all()
+    assert [c.status for c in conflicts] == ["open"]
+    assert {s: v["value"] for s, v in conflicts[0].candidates.items()} == {
+        "provincial": "2026-12-20",
+        "inspection": "2027-11-20",
+    }
