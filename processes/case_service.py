@@ -35,6 +35,12 @@ class CaseFilters:
     overdue: bool | None = None
     number: str | None = None
     priority: str | None = None
+    # What the case is about: "elevator", or a class of the other special equipment (registry/equipment).
+    equipment_class: str | None = None
+    equipment_id: int | None = None
+
+
+ELEVATOR_CLASS = "elevator"
 
 
 def overdue_condition(now: datetime) -> Any:
@@ -52,6 +58,13 @@ def case_query(scope: Scope, filters: CaseFilters, now: datetime) -> Select[Case
         stmt = stmt.where(Case.district_code == f.district)
     if f.elevator_id is not None:
         stmt = stmt.where(Case.elevator_id == f.elevator_id)
+    if f.equipment_id is not None:
+        stmt = stmt.where(Case.equipment_id == f.equipment_id)
+    if f.equipment_class == ELEVATOR_CLASS:
+        stmt = stmt.where(Case.elevator_id.is_not(None))
+    elif f.equipment_class:
+        of_class = select(Equipment.id).where(Equipment.equipment_class == f.equipment_class)
+        stmt = stmt.where(Case.equipment_id.in_(of_class))
     if f.opened_from:
         stmt = stmt.where(Case.opened_at >= f.opened_from)
     if f.opened_to:

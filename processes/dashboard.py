@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.models import Case, CaseStatus
@@ -16,6 +16,7 @@ from processes.case_service import overdue_condition
 from processes.maintenance.ontime import WINDOW_DAYS, unit_on_time
 from processes.rescue import metric_steps
 from processes.visibility import cases_visible
+from registry.equipment.models import Equipment
 from registry.models import Elevator, Organisation
 from registry.scope import Scope
 
@@ -108,7 +109,8 @@ def ranking(session: Session, scope: Scope, since: datetime, now: datetime, limi
 
 
 def open_case_points(session: Session, scope: Scope, limit: int = 2000) -> list[dict[str, Any]]:
-    """Open cases with their elevator's position, for the live map."""
+    """Open cases with the position of their elevator or other special equipment (a boiler's
+    rectification too), for the live map."""
     rows = session.execute(
         select(
             Case.id,
@@ -117,12 +119,20 @@ def open_case_points(session: Session, scope: Scope, limit: int = 2000) -> list[
             Case.priority,
             Case.escalation_level,
             Case.opened_at,
-            Elevator.lat,
-            Elevator.lon,
-            Elevator.address,
+            Case.elevator_id,
+            Case.equipment_id,
+            Equipment.equipment_class,
+            func.coalesce(Elevator.lat, Equipment.lat).label("lat"),
+            func.coalesce(Elevator.lon, Equipment.lon).label("lon"),
+            func.coalesce(Elevator.address, Equipment.address).label("address"),
         )
-        .join(Elevator, Elevator.id == Case.elevator_id)
-        .where(cases_visible(scope), Case.status == CaseStatus.OPEN)
+        .outerjoin(Elevator, Elevator.id == Case.elevator_id)
+        .outerjoin(Equipment, Equipment.id == Case.equipment_id)
+        .where(
+            cases_visible(scope),
+            Case.status == CaseStatus.OPEN,
+            or_(Elevator.id.is_not(None), Equipment.lat.is_not(None)),
+        )
         .order_by(Case.opened_at.desc())
         .limit(limit)
     ).all()

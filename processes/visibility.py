@@ -16,7 +16,9 @@ from registry.scope import Scope, elevators_visible, equipment_visible
 
 def cases_visible(scope: Scope) -> ColumnElement[bool]:
     """Condition on `Case` rows: the case's elevator (or other equipment) is visible, or the user's organisation was
-    given a task on it (a backup unit called in at level 2), or a district regulator's district."""
+    given a task on it (a backup unit called in at level 2), or a district regulator's district, or
+    the inspection institute whose report opened the rectification case (it may inspect outside
+    its district, and reviews the case before its re-inspection task exists)."""
     if not scope.reads_cases:
         return false()
     if scope.city_wide:
@@ -31,6 +33,9 @@ def cases_visible(scope: Scope) -> ColumnElement[bool]:
         )
     if scope.organisation_kind == OrgKind.DISTRICT_REGULATOR:
         conditions.append(Case.district_code == scope.district_code)
+    if scope.organisation_kind == OrgKind.INSPECTION_AGENCY and scope.organisation_id is not None:
+        issued = Case.variables["inspection_agency_id"].as_integer() == scope.organisation_id
+        conditions.append((Case.case_type == "rectification") & issued)
     return or_(*conditions)
 
 

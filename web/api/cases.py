@@ -19,6 +19,7 @@ from processes.catalogue import CASE_TYPES
 from processes.checkin.service import arrival_proofs
 from processes.models import Attachment, CaseComment
 from processes.timelines import timeline_of
+from registry.equipment.classes import CLASSES
 from registry.models import Elevator, Role
 from web.api.paging import PageArgs, paged
 from web.http import auth, context
@@ -31,6 +32,11 @@ class CaseFilterArgs(PageArgs):
     status = fields.String(validate=validate.OneOf([s.value for s in CaseStatus]))
     district = fields.String(validate=validate.Length(max=12))
     elevator_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    equipment_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    equipment_class = fields.String(
+        validate=validate.OneOf([svc.ELEVATOR_CLASS, *CLASSES]),
+        metadata={"description": "what the cases are about: elevator, or a class of other special equipment"},
+    )
     priority = fields.String(validate=validate.OneOf(["P1", "P2", "P3"]))
     number = fields.String(validate=validate.Length(max=24))
     # Aware datetimes; plain dates are read as Asia/Shanghai midnights by clients (the console sends ISO with offset).
@@ -48,6 +54,7 @@ class CaseSchema(Schema):
     priority = fields.String(allow_none=True)
     escalation_level = fields.Integer()
     elevator_id = fields.Integer(allow_none=True)
+    equipment_id = fields.Integer(allow_none=True)
     district_code = fields.String(allow_none=True)
     opened_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
@@ -222,6 +229,8 @@ def case_filters(args: dict[str, Any]) -> svc.CaseFilters:
         overdue=args.get("overdue"),
         number=args.get("number"),
         priority=args.get("priority"),
+        equipment_class=args.get("equipment_class"),
+        equipment_id=args.get("equipment_id"),
     )
 
 
@@ -231,7 +240,8 @@ class CasesView(MethodView):
     @blp.response(200, CaseSchema(many=True))
     @blp.paginate()
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[Case]:
-        """Cases in my scope, newest first. Filters: type, status, district, elevator, time range, overdue."""
+        """Cases in my scope, newest first. Filters: type, status, district, elevator or other
+        equipment (one piece, or a class), time range, overdue."""
         stmt = svc.case_query(context.scope(), case_filters(args), context.system().clock.now())
         return paged(stmt, pagination_parameters, Case.opened_at.desc(), Case.id.desc())
 

@@ -55,6 +55,9 @@ class PointSchema(Schema):
     priority = fields.String(allow_none=True)
     escalation_level = fields.Integer()
     opened_at = fields.DateTime()
+    elevator_id = fields.Integer(allow_none=True)
+    equipment_id = fields.Integer(allow_none=True)
+    equipment_class = fields.String(allow_none=True)  # null: an elevator
     lat = fields.Float()
     lon = fields.Float()
     address = fields.String()

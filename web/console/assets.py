@@ -23,6 +23,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 NPM_PACKAGES = {
     "bpmn-js": "dist",
     "bpmn-js-bpmnlint": "dist",
+    "bpmn-js-i18n": "translations",
     "leaflet": "dist",
     "leaflet.markercluster": "dist",
     "swagger-ui-dist": "",

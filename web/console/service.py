@@ -11,7 +11,10 @@ from sqlalchemy.orm import Session
 from web.console.models import SavedFilter
 
 # The case list's query arguments a filter may hold (web.api.cases.CaseFilterArgs).
-FILTER_KEYS = ("type", "status", "district", "elevator_id", "priority", "number", "from", "to", "overdue")
+FILTER_KEYS = (
+    "type", "status", "district", "elevator_id", "equipment_class", "equipment_id", "priority", "number", "from",
+    "to", "overdue",
+)  # fmt: skip
 
 
 def saved_filters(session: Session, *, user_id: int) -> list[SavedFilter]:

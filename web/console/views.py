@@ -133,7 +133,7 @@ def task(task_id: int) -> str:
 
 @bp.get("/cases")
 def cases() -> str:
-    return page("cases.html", districts=_districts())
+    return page("cases.html", districts=_districts(), equipment_classes=list(CLASSES))
 
 
 @bp.get("/cases/new")

@@ -28,11 +28,12 @@ from processes.models import AdminAuditEntry, RectificationItem
 from processes.rectification_items import add_evidence, items_of, review
 from processes.register_dates import add_months
 from processes.system import System
+from registry.accounts.service import hash_password
 from registry.equipment.models import Equipment
-from registry.models import Elevator, Organisation, OrgKind, Role
+from registry.models import District, Elevator, Organisation, OrgKind, Role
 from registry.models import User as Person
 from registry.sync.models import FieldProvenance, RegisterConflict
-from tests.support.api_client import Client, app_for, demo_elevator
+from tests.support.api_client import PASSWORD, Client, app_for, demo_elevator
 from tests.support.system import make_system
 
 SOURCE = "dz-inspect"
@@ -464,3 +465,39 @@ def test_a_stale_provincial_export_does_not_undo_an_inspection_result(env: tuple
         "provincial": "2026-12-20",
         "inspection": "2027-11-20",
     }
+
+
+def test_the_issuing_institute_sees_the_rectification_of_equipment_outside_its_district(
+    env: tuple[System, Flask, str],
+) -> None:
+    """The institute whose report opened a rectification case about a boiler sees the case before
+    its re-inspection task exists, though the boiler is outside its district; another institute of
+    its district does not."""
+    system, app, secret = env
+    with system.sessions() as session, session.begin():
+        boiler = session.scalars(select(Equipment).order_by(Equipment.id)).first()
+        assert boiler is not None
+        elsewhere = session.scalars(select(District.code).where(District.code != boiler.district_code)).first()
+        issuer = session.scalar(select(Person).where(Person.username == "inspector"))
+        agency = session.get(Organisation, issuer.organisation_id)
+        agency.district_code = elsewhere
+        other = Organisation(code="other-inspect", name="另一检验机构", kind=OrgKind.INSPECTION_AGENCY,
+                             district_code=elsewhere)  # fmt: skip
+        session.add(other)
+        session.flush()
+        session.add(Person(username="other-inspector", display_name="检验员乙", roles=[Role.REGULATOR],
+                           organisation_id=other.id, password_hash=hash_password(PASSWORD)))  # fmt: skip
+    r = post(app, secret, report(system, boiler.register_code, report_no="GL-2026-7"))
+    assert r.status_code == 200, r.get_json()
+    case_id = r.get_json()["case_id"]
+    with system.sessions() as session:
+        tasks = session.scalars(select(CaseTask).where(CaseTask.case_id == case_id)).all()
+    assert [t.bpmn_id for t in tasks] == ["rectify_work"] and all(t.organisation_id != agency.id for t in tasks)
+
+    inspector, stranger = Client(app, "inspector"), Client(app, "other-inspector")
+    assert inspector.get(f"/api/v1/cases/{case_id}").status_code == 200
+    listed = inspector.get("/api/v1/cases", query_string={"type": "rectification"}).get_json()
+    assert case_id in [c["id"] for c in listed]
+    assert stranger.get(f"/api/v1/cases/{case_id}").status_code == 404
+    listed = stranger.get("/api/v1/cases", query_string={"type": "rectification"}).get_json()
+    assert case_id not in [c["id"] for c in listed]

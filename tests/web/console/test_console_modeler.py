@@ -121,3 +121,61 @@ def test_analyst_sees_lint_confirms_the_diff_with_a_note_and_refusals_select_the
     shot(page, f"modeler-refusal-selected-{lang}")
     ctx.close()
     assert errors == []
+
+
+# Everything bpmn-js itself writes in its palette, context pad and popup menus: labels and the
+# titles and placeholders shown on hover.
+BPMN_JS_TEXT = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll('.djs-palette, .djs-context-pad, .djs-popup')) {
+    if (el.innerText.trim()) out.push(el.innerText.trim());
+    for (const node of el.querySelectorAll('[title], [placeholder], [aria-label]')) {
+      for (const name of ['title', 'placeholder', 'aria-label']) {
+        if (node.getAttribute(name)) out.push(node.getAttribute(name));
+      }
+    }
+  }
+  return out;
+}"""
+BPMN_JS_WORDS = {
+    "zh-CN": {"palette": "创建任务", "pad": "添加结束事件", "menu": "服务任务"},
+    "en": {"palette": "Create task", "pad": "Append end event", "menu": "Service task"},
+}
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_bpmn_js_palette_context_pad_and_replace_menu_speak_the_page_language(
+    system: System, base: str, browser: Any, lang: str
+) -> None:
+    words = BPMN_JS_WORDS[lang]
+    ctx = context(browser, DESKTOP, lang=lang)
+    page = ctx.new_page()
+    errors = page_errors(page)
+    page.goto(f"{base}/console/signin?lang={'en' if lang == 'en' else 'zh-CN'}")
+    sign_in(page, base, "analyst")
+    page.goto(f"{base}/console/modeler?key=warning")
+    page.wait_for_selector("#modeler-root[data-loaded^='warning:']")
+
+    # The palette, hovered: its entries' titles.
+    page.hover(".djs-palette .entry[data-action='create.task']")
+    palette = page.evaluate(BPMN_JS_TEXT)
+    assert words["palette"] in palette
+
+    # A task's context pad, then its replace menu (with its search box).
+    page.select_option("#jump", "accept_order")  # selects it on the canvas, which opens its pad
+    page.locator(".djs-context-pad.open .entry[data-action='append.end-event']").wait_for()
+    page.hover(".djs-context-pad.open .entry[data-action='append.end-event']")
+    pad = page.evaluate(BPMN_JS_TEXT)
+    assert words["pad"] in pad
+    page.click(".djs-context-pad.open .entry[data-action='replace']")
+    page.locator(".djs-popup .entry").first.wait_for()
+    menu = page.evaluate(BPMN_JS_TEXT)
+    assert any(words["menu"] in text for text in menu), menu
+    shot(page, f"modeler-replace-menu-{lang}")
+
+    found = problems(palette + pad + menu, lang)
+    if lang == "en":  # English stays bpmn-js's own English: no Chinese slipped in
+        found += [text for text in palette + pad + menu if re.search(r"[\u3400-\u9fff]", text)]
+    assert found == []
+    ctx.close()
+    assert errors == []

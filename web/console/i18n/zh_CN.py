@@ -172,6 +172,7 @@ ZH_CN: dict[str, str] = {
     "all": "全部",
     "Status": "状态",
     "Elevator id": "电梯编号",
+    "Equipment id": "设备编号",
     "Opened from": "开始日期",
     "Opened before": "截止日期",
     "Overdue only": "仅超时",

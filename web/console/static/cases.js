@@ -4,7 +4,7 @@ import { data } from './context.js';
 
 const form = document.getElementById('case-filters');
 const districts = Object.fromEntries(JSON.parse(document.getElementById('district-names').textContent).map((d) => [d.code, d.name]));
-const KEYS = ['type', 'status', 'district', 'elevator_id', 'from', 'to', 'overdue'];
+const KEYS = ['type', 'status', 'district', 'equipment_class', 'elevator_id', 'equipment_id', 'from', 'to', 'overdue'];
 let page = 1;
 
 // Dates are city days: from = that midnight, to = the next day's midnight (exclusive).
@@ -43,6 +43,13 @@ function exportLinks(filters) {
   }
 }
 
+// What the case is about: its elevator (a link to its page), or another piece of special equipment.
+function subject(c) {
+  if (c.elevator_id) return h('a', { href: `/console/elevators/${c.elevator_id}` }, `${t('elevator')} #${c.elevator_id}`);
+  if (c.equipment_id) return `${t('ctx_equipment')} #${c.equipment_id}`;
+  return '—';
+}
+
 async function load() {
   const filters = filtersFromForm();
   history.replaceState(null, '', `?${new URLSearchParams(filters)}${page > 1 ? `&page=${page}` : ''}`);
@@ -59,7 +66,7 @@ async function load() {
       h('td', { class: `status ${c.status}` }, statusLabel(c.status)),
       h('td', {}, c.escalation_level),
       data('td', {}, districts[c.district_code] || c.district_code || '—'),
-      h('td', {}, c.elevator_id ? h('a', { href: `/console/elevators/${c.elevator_id}` }, `#${c.elevator_id}`) : '—'),
+      h('td', {}, subject(c)),
       h('td', {}, fmtTime(c.opened_at)))) : [h('tr', {}, h('td', { colspan: 8, class: 'muted' }, t('no_items')))]));
     document.getElementById('prev').disabled = result.page <= 1;
     document.getElementById('next').disabled = result.page >= result.pages;
@@ -93,6 +100,7 @@ document.getElementById('save-filter').addEventListener('submit', async (e) => {
   const query = filtersFromForm();
   if (query.overdue) query.overdue = true;
   if (query.elevator_id) query.elevator_id = Number(query.elevator_id);
+  if (query.equipment_id) query.equipment_id = Number(query.equipment_id);
   try {
     await api('/saved-filters', { method: 'POST', json: { name, query } });
     e.target.reset();

@@ -98,7 +98,8 @@ async function drawMap(figures) {
         h('a', { href: `/console/cases/new?equipment_id=${p.id}` }, t('open_case'))),
     });
   }
-  const lifts = cases.filter((c) => (c.case_type === 'expiry' || c.case_type === 'rectification') && c.lat != null);
+  // The elevators' layer: their expiry and rectification cases (other equipment's layers show the register).
+  const lifts = cases.filter((c) => c.elevator_id && (c.case_type === 'expiry' || c.case_type === 'rectification') && c.lat != null);
   layerOf('elevator').show(lifts, {
     color: COLORS.elevator,
     popup: (c) => h('div', {}, h('a', { href: `/console/cases/${c.id}` }, c.number), h('br'), data('span', {}, c.address || '')),

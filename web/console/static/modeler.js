@@ -31,19 +31,23 @@ const LINT_WORDS = {
   'SequenceFlow is a duplicate': 'lint_duplicate_flows', 'Element is missing bpmndi': 'lint_no_bpmndi',
 };
 const LINT_SUFFIXES = [[/ is missing end event$/, 'lint_end_required'], [/ is missing start event$/, 'lint_start_required']];
+// bpmn-js's own words (palette, context pad, replace menu, element names, errors): Chinese from
+// bpmn-zh.js; the English page keeps bpmn-js's English.
+const BPMN_WORDS = lang === 'en' ? {} : (await import('./bpmn-zh.js')).default;
 function translate(template, replacements = {}) {
-  let text = template;
+  let text = BPMN_WORDS[template] ?? template;
   if (LINT_WORDS[template]) text = t(LINT_WORDS[template]);
   else for (const [pattern, key] of LINT_SUFFIXES) if (pattern.test(template)) text = t(key);
   return text.replace(/{([^}]+)}/g, (_, k) => replacements[k] ?? `{${k}}`);
 }
 
+const TRANSLATE = { translate: ['value', translate] }; // bpmn-js's documented way to replace its words
 const lint = window.LiftcaseLint; // built by web/scripts/build-modeler-lint.mjs; absent: no live lint
 const spiff = await (await fetch('/console/static/spiffworkflow-moddle.json')).json();
 modeler = new window.BpmnJS({
   container: '#canvas',
   moddleExtensions: { spiffworkflow: spiff },
-  additionalModules: [{ translate: ['value', translate] }, ...(lint ? [lint.module] : [])],
+  additionalModules: [TRANSLATE, ...(lint ? [lint.module] : [])],
   ...(lint ? { linting: { bpmnlint: lint.config, active: true } } : {}),
 });
 const modeling = modeler.get('modeling');
@@ -179,7 +183,7 @@ async function loadVersions() {
   h('div', { class: 'mini', id: `mini-${v.version}` }),
   h('button', { type: 'button', class: 'small', 'data-open-version': v.version, onclick: () => openVersion(key, v.version) }, t('edit_this_version')))));
   for (const v of def.versions.slice(-3)) {
-    const viewer = new window.BpmnJS({ container: `#mini-${v.version}`, moddleExtensions: { spiffworkflow: spiff } });
+    const viewer = new window.BpmnJS({ container: `#mini-${v.version}`, moddleExtensions: { spiffworkflow: spiff }, additionalModules: [TRANSLATE] });
     viewer.importXML(await xmlOf(key, v.version)).then(() => viewer.get('canvas').zoom('fit-viewport')).catch(() => {});
   }
   return def;
