@@ -22,8 +22,9 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
-# Cases kept per process: a rescue's workflow is about 100 kB in memory.
-DEFAULT_SIZE = 1024
+# Cases kept per process (LIFTCASE_WORKFLOW_CACHE_CASES): a rescue's workflow is about 100 kB
+# and a few thousand objects, which every full collection of the cyclic GC walks.
+DEFAULT_SIZE = 256
 
 
 @dataclass(frozen=True)

@@ -206,3 +206,15 @@ def test_a_step_in_another_os_process_makes_the_kept_workflow_stale(pg_server: s
         assert_rescued_with_a_sound_chain(system, case_id)
     finally:
         system.db.dispose()
+
+
+def test_a_process_set_to_keep_no_workflows_restores_every_step(sqlite_url: str, clock: SimulatedClock) -> None:
+    system = make_system(sqlite_url, clock, elevators=40, workflow_cache_cases=0)
+    try:
+        case_id = _a_case(system)
+        for _, bpmn_id, data in STEPS:
+            system.engine.complete_task(open_task(system, case_id, bpmn_id), data, actor="here")
+        assert system.engine.workflows.hits == 0 and system.engine.workflows.misses == len(STEPS)
+        assert_rescued_with_a_sound_chain(system, case_id)
+    finally:
+        system.db.dispose()
