@@ -22,9 +22,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port, in LIFTCASE_TEST_PORTS (A-B) when set: runs that share the machine keep to their own range."""
+    spec = os.environ.get("LIFTCASE_TEST_PORTS")
+    first, last = (int(x) for x in spec.split("-")) if spec else (0, 0)
+    for port in range(first, last + 1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise RuntimeError(f"no free port in LIFTCASE_TEST_PORTS={spec}")
 
 
 @contextmanager

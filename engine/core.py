@@ -22,6 +22,7 @@ from engine.models import Case, ProcessDefinition
 from engine.numbers import IdAllocator
 from engine.scripting import CaseScriptEngine
 from engine.services import ServiceRegistry, ServiceTask, builtin_services
+from engine.workflow_cache import WorkflowCache
 from engine.writes import StaleCase
 from infra.clock import Clock
 from infra.errors import Conflict, NotFound
@@ -52,6 +53,8 @@ class EngineCore:
         self.ids = IdAllocator(sessions.kw["bind"])
         self._definitions: dict[int, ProcessDefinition] = {}
         self._latest_cache: dict[str, tuple[int, float, ProcessDefinition]] = {}
+        # Workflows as this process's last committed steps left them (engine.workflow_cache).
+        self.workflows = WorkflowCache()
 
     def script_engine(self, clock: Clock | None = None) -> CaseScriptEngine:
         """A script engine for one run, on the engine's clock or on `clock` (a timer batch steps

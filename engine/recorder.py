@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from engine.models import Case, EventKind
 from engine.numbers import IdSource
 from engine.timeline import GENESIS, event_hash
+from engine.workflow_cache import Kept
 
 
 @dataclass
@@ -38,6 +39,7 @@ class StepRecorder:
     timers: list[dict[str, Any]] | None = None  # the case's full timer set, when it changed
     timers_before: set[tuple[str, str, datetime]] | None = None
     task: Any = None  # the task row a completion is about (read with the case's open tasks)
+    kept: Kept | None = None  # the stepped workflow, for engine.workflow_cache once committed
 
     def event(self, kind: EventKind, payload: dict[str, Any] | None = None, actor: str | None = None) -> None:
         case = self.case

@@ -126,18 +126,29 @@ class CaseEngine(EngineCore):
             definition = self.definition(session, case.definition_id)
             parsed = parsed_definition(definition)
             engine = self.script_engine()
-            workflow = load_state(case.state, parsed.spec, parsed.subprocess_specs, engine)
             recorder = StepRecorder(session, case, self.clock.now(), actor, ids=self.ids.source(session))
+            # The workflow this process left after the case's last step, when the state locked
+            # now is exactly what that step wrote (engine.workflow_cache); else restored from it.
+            kept = self.workflows.take(case.id, case.state)
+            if kept is not None:
+                workflow = kept.workflow
+                workflow.script_engine = engine
+                known: dict[str, Any] = dict(kept.open_tasks)
+                recorder.timers_before = set(kept.timers)
+            else:
+                workflow = load_state(case.state, parsed.spec, parsed.subprocess_specs, engine)
+                known = open_tasks_of(workflow)
+                recorder.timers_before = timer_set(workflow)
             if task_id is not None:
                 recorder.task = TaskRef(**{k: values[f"task_{k}"] for k in _TASK_COLUMNS})
-            known = open_tasks_of(workflow)
-            recorder.timers_before = timer_set(workflow)
             act(workflow, recorder, session)
             run_engine(workflow, recorder)
             finish_step(workflow, parsed, engine, self.hooks, recorder, known)
             writes = Writes()
             writes.add(recorder, version=row.version)
             writes.flush(session)
+        if recorder.kept is not None:  # committed: the next step here may start from it
+            self.workflows.keep(case.id, recorder.kept)
         self._after_commit(recorder)
         return case
 
@@ -166,6 +177,8 @@ class CaseEngine(EngineCore):
                     raise
                 log.info("batch rolled back and retried (attempt %d): %s", attempt, str(err).splitlines()[0])
                 continue
+            for case_id, kept in batch.kept:  # committed: a first step here starts from them
+                self.workflows.keep(case_id, kept)
             if batch.notification_batches:
                 self.notifications_queued(batch.notification_batches)
             return result

@@ -28,6 +28,7 @@ from engine.sandbox import ScriptStopped
 from engine.serialization import dump_state
 from engine.steps import finish_step, run_engine
 from engine.timeline_store import Entry, append_entries
+from engine.workflow_cache import Kept
 from engine.writes import CASES, Writes
 from infra.settings import CITY_TZ
 
@@ -99,6 +100,7 @@ class StartBatch:
     session: Session
     notification_batches: list[list[int]] = field(default_factory=list)
     stops: dict[int, ScriptStopped] = field(default_factory=dict)  # cases kept as incidents, by id
+    kept: list[tuple[int, Kept]] = field(default_factory=list)  # new cases' workflows, by case id
 
     def start(self, starts: Sequence[CaseStart]) -> list[Case | AlreadyOpen]:
         """Each start becomes a case, or AlreadyOpen when its correlation key has an open case
@@ -170,6 +172,8 @@ class StartBatch:
             mark_failed(recorder, stop)
             self.stops[case_id] = stop
         writes.add(recorder, new_case=True)
+        if recorder.kept is not None:
+            self.kept.append((case_id, recorder.kept))
         if recorder.notification_ids:
             self.notification_batches.append(recorder.notification_ids)
         return case

@@ -26,8 +26,9 @@ from engine.hooks import CaseHooks
 from engine.models import CaseStatus, CaseTask, EventKind, TaskStatus
 from engine.recorder import StepRecorder
 from engine.scripting import CaseScriptEngine
-from engine.serialization import dump_state
+from engine.serialization import dump_checked
 from engine.timers import pending_timers
+from engine.workflow_cache import Kept
 
 
 def _human_tasks(workflow: BpmnWorkflow) -> dict[str, Task]:
@@ -146,17 +147,19 @@ def timer_set(workflow: BpmnWorkflow) -> set[tuple[str, str, datetime]]:
     return set(pending_timers(workflow)) if not workflow.completed else set()
 
 
-def sync_timers(workflow: BpmnWorkflow, recorder: StepRecorder, new_case: bool = False) -> datetime | None:
-    """The due-time table follows the workflow; rewritten only when the set of timers changed."""
+def sync_timers(
+    workflow: BpmnWorkflow, recorder: StepRecorder, new_case: bool = False
+) -> set[tuple[str, str, datetime]]:
+    """The due-time table follows the workflow; rewritten only when the set of timers changed.
+    Returns the set (the next step's `timers_before`)."""
     case = recorder.case
     pending = timer_set(workflow)
-    rows = [
-        {"case_id": case.id, "spiff_task_id": tid, "bpmn_id": bpmn_id, "fire_at": due}
-        for tid, bpmn_id, due in sorted(pending, key=lambda p: (p[2], p[0]))
-    ]
     if new_case or recorder.timers_before is None or pending != recorder.timers_before:
-        recorder.timers = rows
-    return min((due for _, _, due in pending), default=None)
+        recorder.timers = [
+            {"case_id": case.id, "spiff_task_id": tid, "bpmn_id": bpmn_id, "fire_at": due}
+            for tid, bpmn_id, due in sorted(pending, key=lambda p: (p[2], p[0]))
+        ]
+    return pending
 
 
 def finish_step(
@@ -187,8 +190,11 @@ def finish_step(
         recorder.event(EventKind.CASE_CLOSED, {"outcome": case.close_reason})
     else:
         sync_tasks(ready, parsed, due, hooks, recorder, known)
-    sync_timers(workflow, recorder, new_case)
-    case.state = dump_state(workflow)
+    timers = sync_timers(workflow, recorder, new_case)
+    case.state, reads_back = dump_checked(workflow)
+    if reads_back:  # what the next step on this case may start from (engine.workflow_cache)
+        open_now = {sid: OpenTask(sid, t.task_spec.bpmn_id) for sid, t in ready.items()}
+        recorder.kept = Kept(case.state, workflow, open_now, timers)
 
 
 def open_task_rows(session: Session, case_id: int) -> dict[str, CaseTask]:

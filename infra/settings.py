@@ -34,6 +34,8 @@ class Settings:
     # The scheduler steps cases this far ahead of their timers and commits them at their time.
     timer_lookahead_seconds: float = 60.0
     script_time_limit_seconds: float = 1.0
+    # Workflows kept in each process after their step, by case (engine.workflow_cache); 0: none.
+    workflow_cache_cases: int = 256
     # Keys the CSRF tokens (derived from the session's). Deployed: the same value on every API machine.
     secret_key: str = "dev-only-change-me"
     # A console session ends after this long without a request, and this long after sign-in anyway.
@@ -126,6 +128,7 @@ class Settings:
             timer_poll_seconds=float(env.get("LIFTCASE_TIMER_POLL_SECONDS", base.timer_poll_seconds)),
             timer_lookahead_seconds=float(env.get("LIFTCASE_TIMER_LOOKAHEAD_SECONDS", base.timer_lookahead_seconds)),
             script_time_limit_seconds=float(env.get("LIFTCASE_SCRIPT_TIME_LIMIT", base.script_time_limit_seconds)),
+            workflow_cache_cases=int(env.get("LIFTCASE_WORKFLOW_CACHE_CASES", base.workflow_cache_cases)),
             secret_key=env.get("LIFTCASE_SECRET_KEY", base.secret_key),
             session_idle_minutes=int(env.get("LIFTCASE_SESSION_IDLE_MINUTES", base.session_idle_minutes)),
             session_max_hours=int(env.get("LIFTCASE_SESSION_MAX_HOURS", base.session_max_hours)),

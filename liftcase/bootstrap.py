@@ -78,6 +78,7 @@ def build_system(settings: Settings, *, clock: Clock | None = None, jobs: JobQue
     engine = CaseEngine(
         sessions, clock, hooks, services=SERVICE_TASKS, script_time_limit=settings.script_time_limit_seconds
     )
+    engine.workflows.size = settings.workflow_cache_cases
     if jobs is None:
         jobs = InProcessJobs(JOBS) if settings.embedded else RqJobs(settings.redis_url or "", JOBS)
     system = System(settings, db, sessions, clock, jobs, engine)
