@@ -75,7 +75,9 @@ def accept_report(system: System, source_id: int, report: Report, *, via: str, a
                 kept = service.received(session, source_id, key)
                 assert kept is not None
                 return _answer(session, kept, duplicate=True)
-        return _answer(session, row, duplicate=outcome.duplicate, expiry_case_id=outcome.expiry_case_id)
+        # This request wrote the report's row: it is the one that accepted it, even when its case
+        # was opened a moment earlier by a racing copy of the same report (that copy answers duplicate).
+        return _answer(session, row, duplicate=False, expiry_case_id=outcome.expiry_case_id)
 
 
 @dataclass
