@@ -106,8 +106,14 @@ def read_rows(
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            text = data.decode("gb18030", errors="strict")  # Excel on Chinese Windows saves CSV as GBK
-        values = _capped(csv.reader(io.StringIO(text)))
+            try:
+                text = data.decode("gb18030", errors="strict")  # Excel on Chinese Windows saves CSV as GBK
+            except UnicodeDecodeError as err:
+                raise ImportFileError(f"not a CSV text file: neither UTF-8 nor GBK (byte {err.start})") from err
+        try:
+            values = _capped(csv.reader(io.StringIO(text)))
+        except csv.Error as err:  # a cell past the csv module's field limit (128 KB), a stray NUL
+            raise ImportFileError(f"not a readable CSV file: {err}") from err
     if not values:
         raise ImportFileError("the file is empty")
     header = [aliases.get(str(h or "").strip(), str(h or "").strip()) for h in values[0]]
