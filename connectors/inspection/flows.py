@@ -4,9 +4,13 @@ to processes.inspection_results, keep the report with its outcome."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from connectors.inspection import service
@@ -32,8 +36,39 @@ def _answer(session: Any, row: InspectionReport, *, duplicate: bool, expiry_case
     return Accepted(row.id, row.outcome, row.case_id, number, expiry_case_id, duplicate)
 
 
+# The advisory-lock class of report claims (two-key form: this, a hash of source and key). "ir" in ASCII.
+CLAIM_CLASS = 0x6972
+
+
+@contextmanager
+def _one_at_a_time(system: System, source_id: int, key: str) -> Iterator[None]:
+    """Copies of one report (same source, same idempotency key) arriving at once are handled one
+    after another: the first has its effect, the others then find its row and answer duplicate.
+    Without this, 8 copies each renewed the register (8 audit entries) before any row was written.
+    A session-level advisory lock on PostgreSQL (released with the connection if the process dies);
+    SQLite has one writer at a time and is not run with concurrent webhooks."""
+    if system.db.dialect.name != "postgresql":
+        yield
+        return
+    digest = hashlib.sha256(f"{source_id}:{key}".encode()).digest()
+    claim = {"cls": CLAIM_CLASS, "key": int.from_bytes(digest[:4], "big", signed=True)}
+    with system.db.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:cls, :key)"), claim)
+        lock.commit()  # hold the lock, not a transaction
+        try:
+            yield
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:cls, :key)"), claim)
+            lock.commit()
+
+
 def accept_report(system: System, source_id: int, report: Report, *, via: str, actor: str) -> Accepted:
     """ReportInvalid (per field) when the report names no registered equipment; otherwise what it did."""
+    with _one_at_a_time(system, source_id, report.idempotency_key):
+        return _accept(system, source_id, report, via=via, actor=actor)
+
+
+def _accept(system: System, source_id: int, report: Report, *, via: str, actor: str) -> Accepted:
     key = report.idempotency_key
     with system.sessions() as session:
         source = session.get(InspectionSource, source_id)

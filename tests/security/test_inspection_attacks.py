@@ -23,6 +23,7 @@ from connectors.inspection.models import InspectionReport
 from connectors.inspection.service import add_source
 from engine.models import Case
 from infra.clock import SimulatedClock
+from processes.models import AdminAuditEntry
 from processes.system import System
 from registry.models import Elevator, Organisation, OrgKind
 from tests.support.api_client import Client, app_for
@@ -73,13 +74,17 @@ def count(system: System, model: Any) -> int:
         return session.scalar(select(func.count()).select_from(model))
 
 
+@pytest.mark.parametrize("conclusion", ["failed", "passed"])
 def test_one_key_from_eight_threads_makes_one_report_and_one_case(
-    env: tuple[System, Flask, dict[str, str]], db_url: str
+    env: tuple[System, Flask, dict[str, str]], db_url: str, conclusion: str
 ) -> None:
     if not db_url.startswith("postgresql"):
         pytest.skip("a real race needs PostgreSQL's concurrent writers")
     system, app, secrets = env
-    raw = json.dumps(failed(system)).encode()
+    over: dict[str, Any] = {"conclusion": conclusion}
+    if conclusion == "passed":
+        over |= {"nonconformities": [], "next_due": "2027-11-20"}
+    raw = json.dumps(failed(system, **over)).encode()
     gate, answers, errors = threading.Barrier(8), [], []
 
     def one() -> None:
@@ -97,8 +102,13 @@ def test_one_key_from_eight_threads_makes_one_report_and_one_case(
         t.join()
     assert errors == []
     assert [s for s, _ in answers] == [200] * 8, answers
-    assert count(system, InspectionReport) == 1 and count(system, Case) == 1
+    assert count(system, InspectionReport) == 1 and count(system, Case) == (1 if conclusion == "failed" else 0)
     assert len({a["case_id"] for _, a in answers}) == 1
+    with system.sessions() as session:
+        renewals = session.scalar(
+            select(func.count()).select_from(AdminAuditEntry).where(AdminAuditEntry.kind.like("%inspection_recorded"))
+        )
+    assert renewals <= 1
     assert sorted(a["status"] for _, a in answers).count("accepted") == 1
 
 
