@@ -63,3 +63,21 @@ def test_a_hostile_file_is_a_clear_422(app: Flask, url: str, kind: str) -> None:
     status, answer = upload(app, url, make(), name)
     assert status == 422, (status, answer)
     assert "file" in answer.get("errors", {}) and said in answer["message"], answer
+
+
+def test_who_may_import_inspection_reports(app: Flask) -> None:
+    """Institutes' staff import as their own source, admins name one; nobody else, and no source by guess."""
+    data = (HEADER + "x\n").encode()
+    url = "/api/v1/inspection-reports/import"
+    for name in ("regulator", "property", "maint", "dispatcher", "analyst"):
+        r = Client(app, name).post(
+            f"{url}?source=inst",
+            json=None,
+            data={"file": (io.BytesIO(data), "r.csv")},
+            content_type="multipart/form-data",
+        )
+        assert r.status_code == 403, (name, r.status_code)
+    status, answer = upload(app, f"{url}?source=no-such-source", data, "r.csv")
+    assert status == 422 and "source" in answer["errors"]
+    anonymous = app.test_client().post(url, data={"file": (io.BytesIO(data), "r.csv")})
+    assert anonymous.status_code == 401
