@@ -47,12 +47,48 @@ def upload(app: Flask, url: str, data: bytes, name: str) -> tuple[int, dict]:
     return r.status_code, r.get_json() or {}
 
 
+def xlsx_with_sheet(sheet_xml: bytes) -> bytes:
+    """A real workbook whose first sheet is replaced by `sheet_xml`."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    small = io.BytesIO()
+    Workbook().save(small)
+    out = io.BytesIO()
+    with zipfile.ZipFile(small) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for member in src.infolist():
+            z.writestr(member, sheet_xml if member.filename == "xl/worksheets/sheet1.xml" else src.read(member))
+    return out.getvalue()
+
+
+NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaaaaaaaa">'
+    + b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">'
+    + b'<!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;"><!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;">'
+    + b'<!ENTITY f "&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;"><!ENTITY g "&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;">'
+    + b'<!ENTITY h "&g;&g;&g;&g;&g;&g;&g;&g;&g;&g;"><!ENTITY i "&h;&h;&h;&h;&h;&h;&h;&h;&h;&h;">]>'
+    + b"<worksheet "
+    + NS
+    + b'><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&i;</t></is></c></row>'
+    + b"</sheetData></worksheet>"
+)
+XXE = (
+    b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY x SYSTEM "file:///etc/passwd">]><worksheet '
+    + NS
+    + b'><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>register_code</t></is></c></row>'
+    + b'<row r="2"><c r="A2" t="inlineStr"><is><t>&x;</t></is></c></row></sheetData></worksheet>'
+)
+
 HOSTILE = {
     "zip-bomb": (zip_bomb_xlsx, "bomb.xlsx", "unpacks"),
     "100k-rows": (lambda: (HEADER + "x,y\n" * 100_000).encode(), "many.csv", "rows"),
     "huge-cell": (lambda: (HEADER + '"' + "x" * 200_000 + '"\n').encode(), "cell.csv", "field"),
     "not-text": (lambda: bytes(range(256)) * 50, "binary.csv", ""),
     "not-xlsx": (lambda: b"PK\x03\x04 not really a zip", "fake.xlsx", "XLSX"),
+    "xlsx-laughs": (lambda: xlsx_with_sheet(LAUGHS), "laughs.xlsx", "XLSX"),
+    "xlsx-xxe": (lambda: xlsx_with_sheet(XXE), "xxe.xlsx", "XLSX"),
 }
 
 
@@ -63,6 +99,7 @@ def test_a_hostile_file_is_a_clear_422(app: Flask, url: str, kind: str) -> None:
     status, answer = upload(app, url, make(), name)
     assert status == 422, (status, answer)
     assert "file" in answer.get("errors", {}) and said in answer["message"], answer
+    assert "root:" not in str(answer) and "aaaaaaaaaaaaaaaaaaaa" not in str(answer)
 
 
 def test_who_may_import_inspection_reports(app: Flask) -> None:
