@@ -210,3 +210,34 @@ def test_an_xlsx_of_100k_rows_is_refused_with_the_limit(env: tuple[System, Flask
     r = upload(importer(app), out.getvalue(), "many.xlsx")
     assert r.status_code == 422 and "rows" in r.get_json()["message"]
     assert count(system, InspectionReport) == 0
+
+
+def test_eight_different_reports_on_one_elevator_at_once_share_one_case(
+    env: tuple[System, Flask, dict[str, str]], db_url: str
+) -> None:
+    """Different keys, same elevator: each report is kept, they join one rectification case, and
+    every report's items are there once with their own positions (none lost to a position clash)."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a real race needs PostgreSQL's concurrent writers")
+    from processes.models import RectificationItem
+
+    system, app, secrets = env
+    bodies = [json.dumps(failed(system, report_no=f"ATK-{n}", idempotency_key=f"k-{n}")).encode() for n in range(8)]
+    gate, answers = threading.Barrier(8), []
+
+    def one(raw: bytes) -> None:
+        gate.wait()
+        r = send(app, raw, source=A, secret=secrets[A])
+        answers.append((r.status_code, r.get_json()))
+
+    threads = [threading.Thread(target=one, args=(raw,)) for raw in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [s for s, _ in answers] == [200] * 8, answers
+    assert {a["status"] for _, a in answers} == {"accepted"}
+    assert count(system, InspectionReport) == 8 and count(system, Case) == 1
+    with system.sessions() as session:
+        origins = session.scalars(select(RectificationItem.origin)).all()
+    assert len(origins) == 8 and len(set(origins)) == 8
