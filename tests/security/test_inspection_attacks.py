@@ -241,3 +241,41 @@ def test_eight_different_reports_on_one_elevator_at_once_share_one_case(
     with system.sessions() as session:
         origins = session.scalars(select(RectificationItem.origin)).all()
     assert len(origins) == 8 and len(set(origins)) == 8
+
+
+def test_re_inspection_reports_racing_for_one_waiting_case_are_all_answered(
+    env: tuple[System, Flask, dict[str, str]], db_url: str
+) -> None:
+    """A case waits for its re-inspection; four different re-inspection reports for that elevator
+    arrive at once (an institute's retry under a new key, a second inspector). None is a 500; each
+    report is kept; the case closes once."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a real race needs PostgreSQL's concurrent writers")
+    from tests.connectors.inspection.test_inspection_results import _open_task, _rectify_and_accept
+
+    system, app, secrets = env
+    first = send(app, json.dumps(failed(system)).encode(), source=A, secret=secrets[A]).get_json()
+    case_id = first["case_id"]
+    _rectify_and_accept(system, case_id)
+    _open_task(system, case_id, "reinspect")
+    over = {"conclusion": "reinspection_passed", "nonconformities": [], "next_due": "2027-12-01"}
+    bodies = [
+        json.dumps(failed(system, report_no=f"FJ-{n}", idempotency_key=f"fj-{n}", **over)).encode() for n in range(4)
+    ]
+    gate, answers = threading.Barrier(4), []
+
+    def one(raw: bytes) -> None:
+        gate.wait()
+        r = send(app, raw, source=A, secret=secrets[A])
+        answers.append((r.status_code, r.get_json()))
+
+    threads = [threading.Thread(target=one, args=(raw,)) for raw in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [s for s, _ in answers] == [200] * 4, answers
+    assert count(system, InspectionReport) == 5
+    with system.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case.status == "closed"
