@@ -118,3 +118,10 @@ def test_who_may_import_inspection_reports(app: Flask) -> None:
     assert status == 422 and "source" in answer["errors"]
     anonymous = app.test_client().post(url, data={"file": (io.BytesIO(data), "r.csv")})
     assert anonymous.status_code == 401
+
+
+@pytest.mark.parametrize("url", ENDPOINTS)
+def test_a_file_past_the_upload_limit_is_413(app: Flask, url: str) -> None:
+    big = HEADER.encode() + b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    status, _ = upload(app, url, big, "big.csv")
+    assert status == 413
