@@ -4,13 +4,15 @@ unknown district and attributes outside the class's schema are per-field 422s th
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from engine.models import Case
 from infra.clock import SimulatedClock
 from processes.equipment import add_equipment
 from processes.system import System
@@ -80,3 +82,33 @@ def test_patch_attacks(env: tuple[System, Flask, int]) -> None:
     assert r.status_code == 200, r.get_json()
     after = record(system, equipment_id)
     assert after == {**before, "name": "2号锅炉"}  # the class's attributes were not wiped by a partial change
+
+
+def test_eight_regulators_opening_one_equipment_case_at_once_make_one_case(
+    env: tuple[System, Flask, int], db_url: str
+) -> None:
+    """POST /cases with equipment_id from 8 threads (PostgreSQL): one case, the others join it."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a real race needs PostgreSQL's concurrent writers")
+    system, app, equipment_id = env
+    with system.sessions() as session, session.begin():
+        session.get(Equipment, equipment_id).district_code = "511702"  # the demo regulator's district
+    clients = [Client(app, "regulator") for _ in range(8)]
+    body = {"type": "expiry", "equipment_id": equipment_id, "due_date": "2027-01-10", "reason": "现场检查发现过期"}
+    gate, answers = threading.Barrier(8), []
+
+    def one(client: Client) -> None:
+        gate.wait()
+        r = client.post("/api/v1/cases", json=body)
+        answers.append((r.status_code, r.get_json()))
+
+    threads = [threading.Thread(target=one, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(s for s, _ in answers) == [200] * 7 + [201], answers
+    assert len({a["case_id"] for _, a in answers}) == 1
+    with system.sessions() as session:
+        opened = session.scalar(select(func.count()).select_from(Case).where(Case.equipment_id == equipment_id))
+    assert opened == 1
