@@ -62,6 +62,16 @@ def _one_at_a_time(system: System, source_id: int, key: str) -> Iterator[None]:
             lock.commit()
 
 
+def effect_key(source_name: str, key: str) -> str:
+    """What the report's effects are idempotent under (the case's signal, its items' origin, both
+    at most 160 characters with their prefix): source and key whole, or hashed when that is longer
+    than 140. Never cut: two long keys cut to one prefix made the second report's items vanish."""
+    full = f"{source_name}:{key}"
+    if len(full) <= 140:
+        return full
+    return f"{source_name[:20]}:sha256:{hashlib.sha256(full.encode()).hexdigest()}"
+
+
 def accept_report(system: System, source_id: int, report: Report, *, via: str, actor: str) -> Accepted:
     """ReportInvalid (per field) when the report names no registered equipment; otherwise what it did."""
     with _one_at_a_time(system, source_id, report.idempotency_key):
@@ -81,7 +91,7 @@ def _accept(system: System, source_id: int, report: Report, *, via: str, actor: 
     if target is None:
         raise ReportInvalid({"register_code": [f"no registered elevator or equipment {report.register_code!r}"]})
     outcome = inspection_results.accept(
-        system, target, report.result, key=f"{source_name}:{key}", agency_id=agency_id, actor=actor
+        system, target, report.result, key=effect_key(source_name, key), agency_id=agency_id, actor=actor
     )
     r = report.result
     row = InspectionReport(

@@ -279,3 +279,24 @@ def test_re_inspection_reports_racing_for_one_waiting_case_are_all_answered(
     with system.sessions() as session:
         case = session.get(Case, case_id)
         assert case.status == "closed"
+
+
+def test_long_keys_that_share_a_prefix_are_two_reports(env: tuple[System, Flask, dict[str, str]]) -> None:
+    """A 60-character source name and two 120-character idempotency keys that differ only at the
+    end: two reports, each with its items (no key cut to a common prefix)."""
+    from processes.models import RectificationItem
+
+    system, app, _ = env
+    name = "s" * 60
+    with system.sessions() as session, session.begin():
+        org = session.scalars(select(Organisation).where(Organisation.kind == OrgKind.INSPECTION_AGENCY)).first()
+        assert org is not None
+        secret = add_source(session, name, org.code, system.clock.now(), system.settings.secret_key)
+    for n, code in enumerate(("2.8", "3.1")):
+        item = [{"code": code, "description": "轿厢应急照明不亮", "severity": "B"}]
+        body = failed(system, source=name, report_no=f"L-{n}", idempotency_key="k" * 119 + str(n), nonconformities=item)
+        r = send(app, json.dumps(body).encode(), source=name, secret=secret)
+        assert r.status_code == 200 and r.get_json()["status"] == "accepted", r.get_json()
+    with system.sessions() as session:
+        codes = sorted(session.scalars(select(RectificationItem.code)).all())
+    assert count(system, InspectionReport) == 2 and codes == ["2.8", "3.1"]
