@@ -22,6 +22,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.models import Case, CaseStatus, CaseTask, TaskStatus
+from infra.errors import Conflict
 from infra.settings import CITY_TZ
 from processes import admin_audit, case_flows, register_dates
 from processes.expiry import utc_iso
@@ -94,8 +95,10 @@ def find_target(session: Session, register_code: str) -> Target | None:
 def accept(system: System, target: Target, result: Result, *, key: str, agency_id: int, actor: str) -> Outcome:
     """The report's effect; `key` is its idempotency key (one case, one set of items per key). A
     rectification case waiting for its re-inspection takes the report as that re-inspection."""
-    waiting = waiting_reinspection(system, target)
-    if waiting is not None:
+    for attempt in range(3):
+        waiting = waiting_reinspection(system, target)
+        if waiting is None:
+            break
         case_id, task_id = waiting
         passed = result.conclusion in PASSING
         data: dict[str, Any] = {"result": "passed" if passed else "failed", "report_no": result.report_no}
@@ -103,7 +106,14 @@ def accept(system: System, target: Target, result: Result, *, key: str, agency_i
             data["findings"] = [f"{f.code} {f.description}" for f in result.findings]
             if result.rectify_by:
                 data["new_deadline"] = utc_iso(result.rectify_by)
-        system.engine.complete_task(task_id, data, actor=actor)
+        try:
+            system.engine.complete_task(task_id, data, actor=actor)
+        except Conflict:
+            # Another report took this re-inspection a moment ago (the case closed or moved on):
+            # look again; this report is then an ordinary one, never refused and never lost.
+            if attempt == 2:
+                raise
+            continue
         if not passed:
             with system.sessions() as session, session.begin():
                 add_items(session, case_id, f"inspection:{key}"[:160], result.findings, system.clock.now())

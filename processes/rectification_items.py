@@ -49,8 +49,13 @@ def items_of(session: Session, case_id: int) -> list[RectificationItem]:
 
 def add_items(session: Session, case_id: int, origin: str, findings: list[Finding], now: datetime) -> int:
     """The report's findings as items of the case, once per origin (a retried report adds none);
-    how many were added. Their timeline entry is written in the same transaction."""
-    if not findings or session.scalar(
+    how many were added. Their timeline entry is written in the same transaction. The case row is
+    locked first: the same report arriving twice at once (8 threads, one idempotency key) would
+    otherwise both see no items and both insert them (a unique violation, a 500 to the sender)."""
+    if not findings:
+        return 0
+    session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
+    if session.scalar(
         select(RectificationItem.id).where(RectificationItem.case_id == case_id, RectificationItem.origin == origin)
     ):
         return 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -66,6 +67,10 @@ ALIASES = {
     "额定速度": "rated_speed",
 }
 MAX_ROWS = 50_000
+# What an XLSX may unpack to: 50,000 rows of the widest template are ~40 MB of sheet XML. The sizes
+# come from the zip's directory, which cannot lie (a member is cut at its stated size and then fails
+# its CRC), so a zip bomb is refused before a byte of it is inflated.
+MAX_XLSX_INFLATED = 128 * 1024 * 1024
 
 
 class ImportFileError(ValueError):
@@ -96,17 +101,19 @@ def read_rows(
     """The rows of a CSV or XLSX file as {column: cell}, by the header row (Chinese names through
     `aliases`); columns that start with one of `prefixes` (e.g. "attr.") are kept too."""
     if filename.lower().endswith(".xlsx"):
-        try:
-            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
-        except Exception as err:  # openpyxl raises several kinds for a broken file
-            raise ImportFileError(f"not a readable XLSX file: {err}") from err
-        values = [list(r) for r in sheet.iter_rows(values_only=True)]
+        values = _capped(_xlsx_rows(data))
     else:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            text = data.decode("gb18030", errors="strict")  # Excel on Chinese Windows saves CSV as GBK
-        values = list(csv.reader(io.StringIO(text)))
+            try:
+                text = data.decode("gb18030", errors="strict")  # Excel on Chinese Windows saves CSV as GBK
+            except UnicodeDecodeError as err:
+                raise ImportFileError(f"not a CSV text file: neither UTF-8 nor GBK (byte {err.start})") from err
+        try:
+            values = _capped(csv.reader(io.StringIO(text)))
+        except csv.Error as err:  # a cell past the csv module's field limit (128 KB), a stray NUL
+            raise ImportFileError(f"not a readable CSV file: {err}") from err
     if not values:
         raise ImportFileError("the file is empty")
     header = [aliases.get(str(h or "").strip(), str(h or "").strip()) for h in values[0]]
@@ -114,8 +121,6 @@ def read_rows(
     if missing:
         raise ImportFileError(f"missing columns: {', '.join(missing)} (expected: {', '.join(columns)})")
     kept = {h for h in header if h in columns or (prefixes and h.startswith(prefixes))}
-    if len(values) - 1 > MAX_ROWS:
-        raise ImportFileError(f"at most {MAX_ROWS} rows per file")
     rows = []
     for raw in values[1:]:
         if not any(v not in (None, "") for v in raw):
@@ -123,6 +128,36 @@ def read_rows(
             continue
         rows.append({h: raw[i] if i < len(raw) else None for i, h in enumerate(header) if h in kept})
     return rows
+
+
+def _xlsx_rows(data: bytes) -> Iterator[Sequence[Any]]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            inflated = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError) as err:
+        raise ImportFileError(f"not a readable XLSX file: {err}") from err
+    if inflated > MAX_XLSX_INFLATED:
+        raise ImportFileError(
+            f"the XLSX file unpacks to {inflated // 2**20} MB; at most {MAX_XLSX_INFLATED // 2**20} MB are read"
+        )
+    try:
+        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
+        yield from sheet.iter_rows(values_only=True)
+    except ImportFileError:
+        raise
+    except Exception as err:  # openpyxl raises several kinds for a broken file
+        raise ImportFileError(f"not a readable XLSX file: {err}") from err
+
+
+def _capped(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    """The header and at most MAX_ROWS rows; reading stops at the first row past the limit, so a
+    file of a million rows costs no more than one of MAX_ROWS + 1."""
+    values: list[list[Any]] = []
+    for row in rows:
+        if len(values) > MAX_ROWS:
+            raise ImportFileError(f"at most {MAX_ROWS} rows per file")
+        values.append(list(row))
+    return values
 
 
 def parse_date(value: Any) -> date | None:

@@ -4,9 +4,13 @@ to processes.inspection_results, keep the report with its outcome."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from connectors.inspection import service
@@ -32,8 +36,49 @@ def _answer(session: Any, row: InspectionReport, *, duplicate: bool, expiry_case
     return Accepted(row.id, row.outcome, row.case_id, number, expiry_case_id, duplicate)
 
 
+# The advisory-lock class of report claims (two-key form: this, a hash of source and key). "ir" in ASCII.
+CLAIM_CLASS = 0x6972
+
+
+@contextmanager
+def _one_at_a_time(system: System, source_id: int, key: str) -> Iterator[None]:
+    """Copies of one report (same source, same idempotency key) arriving at once are handled one
+    after another: the first has its effect, the others then find its row and answer duplicate.
+    Without this, 8 copies each renewed the register (8 audit entries) before any row was written.
+    A session-level advisory lock on PostgreSQL (released with the connection if the process dies);
+    SQLite has one writer at a time and is not run with concurrent webhooks."""
+    if system.db.dialect.name != "postgresql":
+        yield
+        return
+    digest = hashlib.sha256(f"{source_id}:{key}".encode()).digest()
+    claim = {"cls": CLAIM_CLASS, "key": int.from_bytes(digest[:4], "big", signed=True)}
+    with system.db.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:cls, :key)"), claim)
+        lock.commit()  # hold the lock, not a transaction
+        try:
+            yield
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:cls, :key)"), claim)
+            lock.commit()
+
+
+def effect_key(source_name: str, key: str) -> str:
+    """What the report's effects are idempotent under (the case's signal, its items' origin, both
+    at most 160 characters with their prefix): source and key whole, or hashed when that is longer
+    than 140. Never cut: two long keys cut to one prefix made the second report's items vanish."""
+    full = f"{source_name}:{key}"
+    if len(full) <= 140:
+        return full
+    return f"{source_name[:20]}:sha256:{hashlib.sha256(full.encode()).hexdigest()}"
+
+
 def accept_report(system: System, source_id: int, report: Report, *, via: str, actor: str) -> Accepted:
     """ReportInvalid (per field) when the report names no registered equipment; otherwise what it did."""
+    with _one_at_a_time(system, source_id, report.idempotency_key):
+        return _accept(system, source_id, report, via=via, actor=actor)
+
+
+def _accept(system: System, source_id: int, report: Report, *, via: str, actor: str) -> Accepted:
     key = report.idempotency_key
     with system.sessions() as session:
         source = session.get(InspectionSource, source_id)
@@ -46,7 +91,7 @@ def accept_report(system: System, source_id: int, report: Report, *, via: str, a
     if target is None:
         raise ReportInvalid({"register_code": [f"no registered elevator or equipment {report.register_code!r}"]})
     outcome = inspection_results.accept(
-        system, target, report.result, key=f"{source_name}:{key}", agency_id=agency_id, actor=actor
+        system, target, report.result, key=effect_key(source_name, key), agency_id=agency_id, actor=actor
     )
     r = report.result
     row = InspectionReport(
@@ -75,7 +120,9 @@ def accept_report(system: System, source_id: int, report: Report, *, via: str, a
                 kept = service.received(session, source_id, key)
                 assert kept is not None
                 return _answer(session, kept, duplicate=True)
-        return _answer(session, row, duplicate=outcome.duplicate, expiry_case_id=outcome.expiry_case_id)
+        # This request wrote the report's row: it is the one that accepted it, even when its case
+        # was opened a moment earlier by a racing copy of the same report (that copy answers duplicate).
+        return _answer(session, row, duplicate=False, expiry_case_id=outcome.expiry_case_id)
 
 
 @dataclass

@@ -3,7 +3,8 @@ webhook's are, with its signature code (connectors.ai_events.signature): the sou
 the raw body, a `ts` inside the window, a well-formed report. Answers:
 200 accepted (or already received under that idempotency key: the same outcome again, nothing
 changed), 401 bad or missing signature, 409 outside the time window (replay), 400 not JSON,
-422 per-field problems (an unknown register code, a failed report without its nonconformities)."""
+422 per-field problems (an unknown register code, a failed report without its nonconformities),
+503 with Retry-After when a write met another at the same moment (send it again)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from flask import Blueprint, jsonify, request
 from connectors.ai_events import signature
 from connectors.inspection import flows, service
 from connectors.inspection.schema import ReportInvalid, parse_report
+from infra.errors import Conflict
 from web.http import context
 from web.http.auth import public
 from web.http.errors import body
@@ -61,6 +63,12 @@ def receive() -> tuple[Any, int]:
         accepted = flows.accept_report(system, source_id, report, via="webhook", actor=f"inspection:{source_name}"[:60])
     except ReportInvalid as err:
         return body(422, "the report has errors", err.errors)
+    except Conflict as err:
+        # A write that met another at the same moment: not a replay (409 tells a sender to stop), so
+        # 503 with Retry-After; the idempotency key keeps the report once when it comes again.
+        answer, code = body(503, f"busy, send the report again: {err}")
+        answer.headers["Retry-After"] = "5"
+        return answer, code
     return jsonify(
         status="duplicate" if accepted.duplicate else "accepted",
         report_id=accepted.report_id,

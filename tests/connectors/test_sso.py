@@ -278,3 +278,46 @@ def test_id_tokens_are_checked_for_signature_issuer_audience_and_nonce(app: tupl
         ]:
             with pytest.raises(JoseError):
                 check(token, given_nonce, expected)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "//evil.example/x",
+        "https://evil.example/console/",
+        "/\\evil.example",
+        "/%2F%2Fevil.example",
+        "javascript:alert(1)",
+    ],
+)
+def test_the_return_address_after_sso_is_only_a_console_path(app: tuple[System, str], hostile: str) -> None:
+    """An open redirect through /sso/signin?next=: whatever is sent, the browser lands on our console."""
+    _system, base = app
+    page = through_provider(browser_session(), f"{base}/sso/signin?next={requests.utils.quote(hostile)}", "zhang.new")
+    assert page.status_code == 302
+    location = page.headers["Location"]
+    assert location.startswith("/") and not location.startswith(("//", "/\\")) and "evil" not in location, location
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_callback_used_twice_or_without_a_sign_in_starts_nothing(app: tuple[System, str]) -> None:
+    """State reuse: the same code and state replayed in the browser that used them, after it signed
+    out; and a bare callback no sign-in started. Neither starts a session."""
+    system, base = app
+    http = browser_session()
+    answer = callback_url(http, f"{base}/sso/signin", "zhang.new")
+    assert http.get(answer, timeout=30, allow_redirects=False).headers["Location"] != "/console/signin"
+    me = http.get(f"{base}/api/v1/session", timeout=10).json()
+    http.delete(f"{base}/api/v1/session", headers={"X-CSRF-Token": me["csrf_token"]}, timeout=10)
+    assert http.get(f"{base}/api/v1/session", timeout=10).status_code == 401
+    again = http.get(answer, timeout=30, allow_redirects=False)
+    assert again.status_code == 302 and again.headers["Location"] == "/console/signin"
+    assert http.get(f"{base}/api/v1/session", timeout=10).status_code == 401
+    for bare in ("/sso/callback", "/sso/callback?code=abc&state=xyz", "/sso/callback?error=access_denied"):
+        stranger = browser_session()
+        r = stranger.get(f"{base}{bare}", timeout=30, allow_redirects=False)
+        assert r.status_code == 302 and r.headers["Location"] == "/console/signin", (bare, r.status_code)
+        assert "lc_session" not in stranger.cookies
+    with system.sessions() as db:
+        assert db.scalar(select(func.count(UserSession.id))) == 1
