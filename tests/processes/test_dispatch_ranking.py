@@ -29,7 +29,7 @@ def small(db_url: str, clock: SimulatedClock) -> Iterator[System]:
 
 
 def _backup(system: System, roles: RegistryRoles, elevator_id: int) -> int:
-    case = SimpleNamespace(elevator_id=elevator_id, district_code=None)
+    case = SimpleNamespace(elevator_id=elevator_id, equipment_id=None, district_code=None, variables={})
     with system.sessions() as session:
         org = roles.organisation(session, case, "backup_maintenance")  # type: ignore[arg-type]
     assert org is not None
