@@ -6,7 +6,7 @@ elevator drawn from the generating process with the city's 7% IoT share).
 
 Timed, best of --repeats:
 - `score_all`: three feature queries, onnxruntime scores + factors, one upsert, commit;
-- its parts: extract, onnxruntime explain (score and 16 occlusion runs), factor lists, write;
+- its parts: extract, onnxruntime explain (score and 17 occlusion runs), factor lists, write;
 - baselines on the same feature matrix, same run: the same occlusion algorithm with scikit-learn's
   predict_proba (the card's logistic regression rebuilt without refitting; needs the dev extra),
   and the closed form in plain numpy from the card's coefficients (what the ONNX graph encodes:

@@ -1,14 +1,17 @@
-"""The risk features of every elevator from the live database, in three grouped queries.
+"""The risk features of every elevator from the live database, in five grouped queries.
 
 One query reads the elevators' own facts (age, levels, box, maintenance and inspection dates,
 stop-use), one aggregates cases per elevator over the last 365 days with conditional sums, one
 counts repeat signals (joined into an already open case) over the last 90 days. Nothing runs
-per elevator, so the cost grows with the rows read, not with round trips.
+per elevator, so the cost grows with the rows read, not with round trips. The maintenance
+unit's on-time rate comes from registry/ontime.py (two grouped queries, the same figure that
+ranks units for dispatch) and is copied to each of the unit's elevators.
 
 Readings of the history (the same definitions the generating process uses):
 - fault = a warning case with priority P2 (sla.toml's safety-critical types); warning = the rest;
 - rescue = a rescue case not closed as a false alarm (self-escape still counts: someone was trapped);
-- an elevator without a maintenance record or an inspection date counts 0 overdue days (no evidence).
+- an elevator without a maintenance record or an inspection date counts 0 overdue days (no evidence);
+- a unit with nothing due in 90 days gets `ON_TIME_NEUTRAL` (0.89, the training median: no evidence).
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ import numpy as np
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from detectors.risk.features import INDEX, MAINTENANCE_CYCLE_DAYS, empty
+from detectors.risk.features import INDEX, MAINTENANCE_CYCLE_DAYS, ON_TIME_NEUTRAL, empty
 from engine.models import Case, CaseStatus
 from infra.settings import CITY_TZ
 from processes.models import Signal
 from registry.models import Elevator
+from registry.ontime import WINDOW_DAYS, unit_on_time
 
 
 @dataclass(frozen=True)
@@ -45,12 +49,13 @@ def extract_features(session: Session, now: datetime) -> FeatureFrame:
             Elevator.last_maintenance_at,
             Elevator.next_inspection_due,
             Elevator.stop_use,
+            Elevator.maintenance_unit_id,
         ).order_by(Elevator.id)
     ).all()
     X = empty(len(elevators))
     if not elevators:
         return FeatureFrame(np.zeros(0, dtype=np.int64), X)
-    ids, installed, floors, devices, maintained, due, stopped = zip(*elevators, strict=True)
+    ids, installed, floors, devices, maintained, due, stopped, units = zip(*elevators, strict=True)
     ids_array = np.asarray(ids, dtype=np.int64)
     X[:, INDEX["age_years"]] = [max(0, (today - d).days) / 365.25 if d else 0.0 for d in installed]
     X[:, INDEX["floors"]] = [f or 0 for f in floors]
@@ -60,6 +65,11 @@ def extract_features(session: Session, now: datetime) -> FeatureFrame:
     ]
     X[:, INDEX["inspection_overdue_days"]] = [max(0, (today - d).days) if d else 0 for d in due]
     X[:, INDEX["stop_use"]] = [bool(s) for s in stopped]
+    on_time = unit_on_time(session, today - timedelta(days=WINDOW_DAYS), today)
+    rates = {unit: figures.rate for unit, figures in on_time.items()}
+    X[:, INDEX["unit_on_time_90d"]] = [
+        rate if (rate := rates.get(unit)) is not None else ON_TIME_NEUTRAL for unit in units
+    ]
 
     names, counts = _case_counts(session, now)
     _scatter(X, ids_array, counts, [INDEX[n] for n in names])

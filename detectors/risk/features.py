@@ -35,11 +35,19 @@ FEATURES: tuple[Feature, ...] = (
     Feature("rectifications_365d", "近一年检验整改", "inspections with nonconformities, 365 days"),
     Feature("rectification_open", "整改未完成", "1 while a rectification case is open"),
     Feature("stop_use", "停用", "1 while the elevator is flagged out of use"),
+    Feature(
+        "unit_on_time_90d",
+        "维保单位近90天按时维保率",
+        "share of the maintenance unit's due visits done on time, 90 days (registry/ontime.py)",
+    ),
 )
 NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 INDEX: dict[str, int] = {name: i for i, name in enumerate(NAMES)}
 LABELS: dict[str, str] = {f.name: f.label for f in FEATURES}
 MAINTENANCE_CYCLE_DAYS = 15
+# A unit with nothing due in the window has no evidence either way: it gets the training
+# population's median rate, the factors' baseline, so it neither raises nor lowers a score.
+ON_TIME_NEUTRAL = 0.89
 
 
 def empty(n: int) -> np.ndarray:

@@ -22,6 +22,11 @@ Generating process (seeded, `numpy.random.Generator(PCG64(seed))`; same seed, sa
 5. The label is a serious incident (trapping or safety-critical fault with harm potential)
    in the next 90 days, `1 - exp(-K e^h_now * 90/365)` with
    `h_now = h + d + 0.025*maint_days + 0.006*insp_days + 0.4*rect_open + 0.3*stop_use`.
+6. The unit's on-time maintenance rate over 90 days is a per-unit figure,
+   `sigmoid(2.2 - 2u + e)` with `e ~ N(0, 0.5)` per unit (a unit's punctuality shows its quality,
+   noisily), rounded to 0.01; 3% of units had nothing due and get `ON_TIME_NEUTRAL` (0.89, the
+   the median). It does not enter `h_now` itself: it is evidence of `u`, so the model learns a
+   real but modest effect. These draws come last, so the other columns are as before.
 
 So the model has to recover hazard from noisy, partly unobserved evidence; `hazard` (the true
 `h_now`) and `p_true` are returned so tests can check that scores rank elevators like it.
@@ -33,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detectors.risk.features import INDEX, empty
+from detectors.risk.features import INDEX, ON_TIME_NEUTRAL, empty
 
 K_SERIOUS = 1.6  # scales the serious-incident rate so ~7% of the training population has one
 
@@ -53,7 +58,8 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 def generate(n: int, seed: int, *, iot_share: float = 0.3) -> SyntheticHistory:
     rng = np.random.Generator(np.random.PCG64(seed))
     units = rng.normal(0.0, 0.6, size=max(1, n // 180))
-    u = units[rng.integers(0, len(units), size=n)]
+    unit_of = rng.integers(0, len(units), size=n)
+    u = units[unit_of]
     w = rng.normal(0.0, 1.0, size=n)
     age = rng.uniform(0.1, 26.0, size=n)
     floors = np.where(rng.random(n) < 0.12, 2, rng.integers(6, 34, size=n)).astype(float)
@@ -86,6 +92,9 @@ def generate(n: int, seed: int, *, iot_share: float = 0.3) -> SyntheticHistory:
     p_true = 1.0 - np.exp(-K_SERIOUS * np.exp(h_now) * late)
     y = (rng.random(n) < p_true).astype(np.int64)
 
+    unit_rate = _sigmoid(2.2 - 2.0 * units + rng.normal(0.0, 0.5, size=len(units))).round(2)
+    unit_rate[rng.random(len(units)) < 0.03] = ON_TIME_NEUTRAL  # nothing due in the window
+
     X = empty(n)
     columns = {
         "age_years": age.round(1),
@@ -104,6 +113,7 @@ def generate(n: int, seed: int, *, iot_share: float = 0.3) -> SyntheticHistory:
         "rectifications_365d": rect,
         "rectification_open": rect_open,
         "stop_use": stop,
+        "unit_on_time_90d": unit_rate[unit_of],
     }
     for name, values in columns.items():
         X[:, INDEX[name]] = values

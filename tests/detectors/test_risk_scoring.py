@@ -16,6 +16,7 @@ from detectors.risk.flows import score_all
 from detectors.risk.model import LEVELS, shipped_model
 from detectors.risk.service import level_counts, riskiest
 from engine.models import Case
+from infra.settings import CITY_TZ
 from processes.intake import open_or_join
 from processes.system import System
 from registry.models import Elevator
@@ -173,7 +174,9 @@ def test_features_read_back_from_the_database_equal_the_written_history(system: 
     with system.sessions() as session:
         frame = extract_features(session, system.clock.now())
     assert np.array_equal(frame.elevator_ids, ids)
-    seeded = {"age_years", "floors", "has_iot"}  # the elevators' own facts stay as seeded
+    # The elevators' own facts stay as seeded; the unit's on-time rate comes from maintenance
+    # records, which write_history (cases and signals) does not write.
+    seeded = {"age_years", "floors", "has_iot", "unit_on_time_90d"}
     for name, column in INDEX.items():
         if name not in seeded:
             assert np.array_equal(frame.X[:, column], history.X[:, column]), name
@@ -201,3 +204,55 @@ def test_reads_respect_organisation_scope(sqlite_system: System) -> None:
         analyst = session.scalar(select(User).where(User.username == "analyst"))
         no_cases = Scope.of(analyst, session.get(Organisation, analyst.organisation_id))
         assert riskiest(session, visible=elevators_visible(no_cases)) == []
+
+
+def test_the_maintenance_units_on_time_rate_moves_the_score(system: System) -> None:
+    """Three elevators alike in every fact, maintained by a punctual unit, a late one and one with
+    nothing due: extract.py reads each unit's 90-day on-time rate (registry/ontime.py) and the score
+    orders them late > no evidence > punctual, with that factor the only difference."""
+    import numpy as np
+
+    from detectors.risk.features import ON_TIME_NEUTRAL
+    from processes.maintenance.models import MaintenanceVisit
+    from registry.models import Organisation, OrgKind
+
+    now = system.clock.now()
+    today = now.astimezone(CITY_TZ).date()
+    with system.sessions() as session, session.begin():
+        template, *lifts = session.scalars(select(Elevator).order_by(Elevator.id).limit(4)).all()
+        units = [Organisation(code=f"ONTIME-{k}", name=f"按时测试{k}", kind=OrgKind.MAINTENANCE_UNIT) for k in "PLN"]
+        session.add_all(units)
+        session.flush()
+        for lift, unit in zip(lifts, units, strict=True):
+            lift.installed_on, lift.floors, lift.device_id = template.installed_on, template.floors, None
+            lift.last_maintenance_at, lift.next_inspection_due = now - timedelta(days=3), None
+            lift.stop_use, lift.maintenance_unit_id = False, unit.id
+        for i in range(6):  # the punctual unit keeps every due date, the late one none
+            day = today - timedelta(days=10 + 12 * i)
+            for lift, unit, kept in ((lifts[0], units[0], True), (lifts[1], units[1], False)):
+                session.add(
+                    MaintenanceVisit(
+                        elevator_id=lift.id,
+                        maintenance_unit_id=unit.id,
+                        maintained_on=day,
+                        due_on=day if kept else day - timedelta(days=5),
+                        on_time=kept,
+                        recorded_at=now,
+                        recorded_by="test",
+                        source="test",
+                        external_id=f"{unit.code}-{i}",
+                    )
+                )
+        ids = [lift.id for lift in lifts]
+    with system.sessions() as session:
+        frame = extract_features(session, now)
+    rows = np.stack([frame.X[int((frame.elevator_ids == i).nonzero()[0][0])] for i in ids])
+    column = INDEX["unit_on_time_90d"]
+    assert rows[:, column].tolist() == pytest.approx([1.0, 0.0, ON_TIME_NEUTRAL])
+    assert np.array_equal(np.delete(rows, column, axis=1), np.delete(rows[[0, 0, 0]], column, axis=1))
+
+    score_all(system)
+    punctual, late, idle = (_rows(system)[i] for i in ids)
+    assert late.score > idle.score > punctual.score
+    assert "unit_on_time_90d" in {f["factor"] for f in late.factors}
+    assert "unit_on_time_90d" not in {f["factor"] for f in idle.factors}  # the neutral value is the baseline
