@@ -41,7 +41,7 @@ test: $(STAMP) $(MODELER_LINT)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	web/node_modules/.bin/bpmnlint bpmn/*.bpmn
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25
 
 # The README's screenshots: the browser tests write them to docs/screenshots/ instead of var/.
 screenshots: $(STAMP) $(MODELER_LINT)
