@@ -71,8 +71,10 @@ def answer(request: tuple[str, str, dict[str, Any], datetime, float]) -> tuple[A
     kind, code, context, now, limit = request
     _fired = False
     _cpu_limit(limit)
-    signal.setitimer(signal.ITIMER_REAL, limit)
     try:
+        # Inside the try: with the few microseconds an engine run's budget may leave, the alarm can
+        # fire as setitimer returns, and its SandboxTimeout must be a timeout, not the child's death.
+        signal.setitimer(signal.ITIMER_REAL, limit)
         value = _run(kind, code, context, now, limit)
         signal.setitimer(signal.ITIMER_REAL, 0)
         if _fired:  # the script caught its SandboxTimeout and carried on: it is still stopped

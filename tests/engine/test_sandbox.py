@@ -279,3 +279,33 @@ def _in_fork(pool: ScriptPool, now: datetime, queue: object) -> None:
     result = pool.run("eval", "sorted(x)", {"x": [3, 1, 2]}, now, LIMIT)
     queue.put((result, [c.proc.pid for c in pool._idle]))  # type: ignore[attr-defined]
     pool.close()
+
+
+_TINY_LIMITS = """
+import signal, sys
+from datetime import UTC, datetime
+from engine import script_child
+signal.signal(signal.SIGALRM, script_child._alarm)
+kinds = {}
+for i in range(3000):
+    try:
+        reply = script_child.answer(("exec", "x = 1", {}, datetime.now(UTC), 1e-6 * (i % 50)))
+        kinds[reply[0]] = kinds.get(reply[0], 0) + 1
+    except BaseException as err:
+        print("raised", type(err).__name__)
+        sys.exit(1)
+print(sorted(kinds))
+"""
+
+
+def test_an_alarm_as_the_timer_is_set_is_a_timeout_not_the_childs_death() -> None:
+    """An engine run's budget can leave a script a few microseconds: the child's alarm may fire as
+    setitimer returns, and the child must answer "stopped", not die (the pool then reported
+    "process died (memory or CPU limit)" instead of the run's budget, found by a CI run)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", _TINY_LIMITS], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "stopped" in done.stdout
