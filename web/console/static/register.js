@@ -45,5 +45,5 @@ async function load() {
 form.addEventListener('submit', (e) => { e.preventDefault(); page = 1; load(); });
 document.getElementById('prev').addEventListener('click', () => { page -= 1; load(); });
 document.getElementById('next').addEventListener('click', () => { page += 1; load(); });
-loadClasses().catch((err) => { document.getElementById('eq-error').textContent = errorText(err); });
-load();
+// The rows name their class, so they wait for the class names (else the raw key showed, at random).
+loadClasses().catch((err) => { document.getElementById('eq-error').textContent = errorText(err); }).then(load);
