@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from connectors.ai_events import flows, service, signature
+from connectors.ai_events.models import AiSource
 from connectors.ai_events.schema import EventInvalid, parse_event
 from web.http import context
 from web.http.auth import public
@@ -26,16 +27,15 @@ bp = Blueprint("ai_events", __name__)
 def receive() -> tuple[Any, int]:
     system = context.system()
     raw = request.get_data(cache=False)
-    name = request.headers.get(signature.SOURCE_HEADER, "").strip()
-    sent = request.headers.get(signature.SIGNATURE_HEADER, "")
-    source = service.active_source(context.db(), name) if name else None
-    # One answer for unknown source and wrong signature: do not tell a prober which source names exist.
-    if source is None or not signature.valid(source.secret, raw, sent):
-        return body(
-            401,
-            f"bad or missing signature: send {signature.SOURCE_HEADER} and "
-            f"{signature.SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of the raw body>",
-        )
+    db = context.db()
+
+    def secret_of(name: str) -> tuple[AiSource, str] | None:
+        source = service.active_source(db, name)
+        return (source, source.secret) if source is not None else None
+
+    source = signature.signed_by(request.headers, raw, secret_of)
+    if source is None:
+        return body(401, signature.UNSIGNED)
     secret_owner = source.name
     context.db().rollback()  # release the read before the slower work below
     try:

@@ -30,17 +30,11 @@ bp = Blueprint("inspection_results", __name__)
 def receive() -> tuple[Any, int]:
     system = context.system()
     raw = request.get_data(cache=False)
-    name = request.headers.get(signature.SOURCE_HEADER, "").strip()
-    sent = request.headers.get(signature.SIGNATURE_HEADER, "")
-    found = service.active_source(context.db(), name, system.settings.secret_key) if name else None
-    # One answer for unknown source and wrong signature: do not tell a prober which source names exist.
-    if found is None or not signature.valid(found[1], raw, sent):
-        return body(
-            401,
-            f"bad or missing signature: send {signature.SOURCE_HEADER} and "
-            f"{signature.SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of the raw body>",
-        )
-    source_id, source_name = found[0].id, found[0].name
+    db, key = context.db(), system.settings.secret_key
+    found = signature.signed_by(request.headers, raw, lambda name: service.active_source(db, name, key))
+    if found is None:
+        return body(401, signature.UNSIGNED)
+    source_id, source_name = found.id, found.name
     context.db().rollback()  # release the read before the slower work below
     try:
         payload = loads(raw)
