@@ -70,6 +70,8 @@ class IngestService:
         self._unacked: list[int] = []
         self._cut: tuple[Any, list[int]] | None = None
         self._wake = threading.Event()
+        self._unsubacks: set[int] = set()  # answers to close barriers (`_acks_read_by_broker`)
+        self._unsuback = threading.Condition()
         self._flush_failures = 0
         self._retry_at = 0.0
         self.client = self._client()
@@ -85,6 +87,7 @@ class IngestService:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_unsubscribe = self._on_unsubscribe
         return client
 
     # -- paho callbacks (network thread) --------------------------------------------------------
@@ -115,6 +118,11 @@ class IngestService:
             if len(self._unacked) >= self.config.flush_messages:
                 self._wake.set()
 
+    def _on_unsubscribe(self, _client, _userdata, mid, _reason_codes, _props) -> None:  # type: ignore[no-untyped-def]
+        with self._unsuback:
+            self._unsubacks.add(mid)
+            self._unsuback.notify_all()
+
     # -- batches (main thread) ------------------------------------------------------------------
     def flush(self) -> bool:
         """Cut a batch under the lock, write it outside (the network thread keeps receiving), then
@@ -139,9 +147,9 @@ class IngestService:
                           self._flush_failures, delay)  # fmt: skip
             return False
         self._flush_failures = 0
-        self._cut = None
         for mid in mids:
             self.client.ack(mid, 1)
+        self._cut = None  # after the acks: idle() holds only once they are handed to paho
         return True
 
     def flowing(self) -> bool:
@@ -205,6 +213,7 @@ class IngestService:
 
     def stop(self) -> None:
         self.stopping.set()
+        self._wake.set()  # the loop may be waiting for the next flush
 
     def close(self) -> None:
         self.stopping.set()
@@ -213,6 +222,7 @@ class IngestService:
             if self.flush() and self.flush():  # the cut in hand, then anything after it
                 break
             time.sleep(0.5)
+        self._acks_read_by_broker()
         # The acks above are queued on paho's network thread; stopping that thread before it has
         # written them (and the DISCONNECT behind them) would leave the broker holding the batch
         # for redelivery. Its on_disconnect comes after every earlier packet went out.
@@ -224,3 +234,20 @@ class IngestService:
         if self.client.disconnect(properties=props) == mqtt.MQTT_ERR_SUCCESS:
             self._disconnected.wait(self.config.close_timeout_s)
         self.client.loop_stop()
+
+    def _acks_read_by_broker(self) -> None:
+        """Wait until the broker has read our last acks. Written is not read: Mosquitto takes a
+        connection's packets one at a time, and a successor connecting with our client id right
+        after we leave (a quick restart) takes the session over with the unread acks dropped, so
+        the last batch came back as redeliveries. The broker answers packets in order, so the
+        answer to an UNSUBSCRIBE of a filter we never subscribed (a no-op) follows every ack."""
+        if not self.connected.is_set():
+            return
+        rc, mid = self.client.unsubscribe(f"liftcase/close-barrier/{self.config.client_id}")
+        if rc != mqtt.MQTT_ERR_SUCCESS or mid is None:
+            return
+        with self._unsuback:
+            if not self._unsuback.wait_for(lambda: mid in self._unsubacks, self.config.close_timeout_s):
+                log.warning("the broker did not confirm our last acks within %ss; it may redeliver them",
+                            self.config.close_timeout_s)  # fmt: skip
+            self._unsubacks.discard(mid)
