@@ -6,14 +6,19 @@ detector state), loaded once at start and refreshed for boxes registered later.
 A message whose seq was already taken is a duplicate (a QoS 1 redelivery after a broker restart or
 an ingest crash, a box resending), counted and dropped. One below the last that was never taken is a
 late arrival: the rules judge it as such (it may prove an alarm, it never rolls the state back).
-`seen` remembers which of the last SEEN_WINDOW seqs were taken (after a restart: every one up to the
-stored last); a seq older than that window is refused as old.
+`seen` remembers which of the last SEEN_WINDOW seqs were taken; a seq older than that window is
+refused as old. The last seq, its time and the seqs of the window never taken (the holes) are
+written with the detector state at every flush that took a message of the box (`seq_record`), so
+whoever reads the box's state again (a restart, a partition taken over) tells duplicates from late
+messages exactly as the writer would have: with only the last seq known, a late message that
+arrived after a takeover was refused as a duplicate (lost), and a stale last seq let duplicates in.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from detectors.rules.machine import DeviceState
 from detectors.rules.messages import Reason, Rejection, StatusMessage
@@ -66,3 +71,25 @@ def rebooted(view: DeviceView, m: StatusMessage) -> bool:
     st = view.state
     last, last_ts = st.last_seq, st.last_ts
     return last is not None and m.seq <= last and last_ts is not None and m.ts >= last_ts + REBOOT_GAP
+
+
+def seq_record(view: DeviceView) -> dict[str, Any]:
+    """What the gate must find again after a restart, kept beside the detector state."""
+    st = view.state
+    span = view.seen.bit_length()  # seqs at or below (last - span) were never taken (or not seen yet)
+    return {
+        "seq": st.last_seq,
+        "seq_ts": st.last_ts.isoformat() if st.last_ts else None,
+        "span": span,
+        "holes": format(~view.seen & ((1 << span) - 1), "x"),  # bit i: seq (last - i) never taken
+    }
+
+
+def restore_seq(view: DeviceView, data: dict[str, Any] | None) -> None:
+    """Put back what `seq_record` wrote; a state written before it keeps the registry's last seq,
+    with every seq up to it taken (the conservative reading)."""
+    if not data or data.get("seq") is None:
+        return
+    view.state.last_seq = int(data["seq"])
+    view.state.last_ts = datetime.fromisoformat(data["seq_ts"]) if data.get("seq_ts") else view.state.last_ts
+    view.seen = ((1 << int(data.get("span", SEEN_WINDOW))) - 1) & ~int(data.get("holes") or "0", 16)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import sessionmaker
 
 from connectors.mqtt import dead_letters
 from connectors.mqtt.deadlines import DeadlineBook
-from connectors.mqtt.gate import DeviceView, check_status, rebooted
+from connectors.mqtt.gate import DeviceView, check_status, rebooted, seq_record
 from connectors.mqtt.store import Batch, load_devices, mark_silent_offline, write_batch
 from connectors.mqtt.topics import split
 from detectors.rules.events import judge_event
@@ -115,9 +115,8 @@ class IngestPipeline:
         findings = judge_status(st, m, view.thresholds)
         self.deadlines.observe(device_id, m.ts)
         self.deadlines.schedule(device_id, st, view.thresholds)
-        if st.dirty:
-            self.dirty.add(device_id)
-            st.dirty = False
+        self.dirty.add(device_id)  # the seq record changed, whether or not the detector state did
+        st.dirty = False
         if findings:
             self.signals.extend({**f.signal(), "elevator_id": view.elevator_id} for f in findings)
         self._accepted["status"] += 1
@@ -277,7 +276,8 @@ class IngestPipeline:
         stand now. The caller holds the lock `handle` runs under; `commit` then runs outside it."""
         batch = self.batch
         for device_id in self.dirty:
-            batch.states[device_id] = self.views[device_id].state.durable()
+            view = self.views[device_id]
+            batch.states[device_id] = {**view.state.durable(), **seq_record(view)}
         for kind, n in self._accepted.items():
             if n:
                 batch.count(f"accepted.{kind}", n)

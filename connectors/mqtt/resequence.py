@@ -24,7 +24,7 @@ _SEQ = re.compile(rb'"seq"\s*:\s*(\d{1,18})[\s,}]')
 @dataclass(slots=True)
 class _Held:
     since: float
-    items: dict[int, Any] = field(default_factory=dict)  # seq -> item
+    items: dict[int, list[Any]] = field(default_factory=dict)  # seq -> its copies (a resent one too)
 
 
 class Resequencer:
@@ -51,13 +51,15 @@ class Resequencer:
         held = self.held.get(device)
         if held is None:
             held = self.held[device] = _Held(now)
-        held.items.setdefault(seq, item)
+        # Every copy is kept: each is an entry to judge (the second as a duplicate) and acknowledge;
+        # one dropped here stayed unacknowledged and held the stream's trimming back for good.
+        held.items.setdefault(seq, []).append(item)
 
     def _contiguous(self, device: str) -> Iterator[Any]:
         held = self.held.get(device)
         while held is not None and (nxt := self.last[device] + 1) in held.items:
             self.last[device] = nxt
-            yield held.items.pop(nxt)
+            yield from held.items.pop(nxt)
         if held is not None and not held.items:
             del self.held[device]
 
@@ -67,7 +69,7 @@ class Resequencer:
             held = self.held.pop(device)
             for seq in sorted(held.items):
                 self.last[device] = max(seq, self.last.get(device, seq))
-                yield held.items[seq]
+                yield from held.items[seq]
 
     def drop(self, devices: set[str] | None = None) -> None:
         """Forget held items (their partitions were given up: they stay unacknowledged, the new owner
@@ -81,4 +83,4 @@ class Resequencer:
             self.last.pop(d, None)
 
     def holding(self) -> int:
-        return sum(len(h.items) for h in self.held.values())
+        return sum(len(copies) for h in self.held.values() for copies in h.items.values())

@@ -48,12 +48,15 @@ def drain_session(relay: StreamRelay, config: IngestConfig, client_id: str, quie
             log.warning("could not drain the session of %s: no connection", client_id)
             return drain_relay.handled
         _quiet(service, drain_relay, quiet_s, limit)
+        before_unsubscribe = drain_relay.handled
         service.client.unsubscribe(shared_filters(config.group))  # the broker stops dealing to it
         _quiet(service, drain_relay, quiet_s, limit)
         service.end_session = True
     finally:
         service.stop()
         runner.join(30)
-    log.info("drained %d message(s) the broker kept for departed ingest %s; its session is ended",
-             drain_relay.handled, client_id)  # fmt: skip
+    # A warning: a process went away, and operators want to see what its share became.
+    log.warning("drained %d message(s) the broker kept for departed ingest %s (%d before unsubscribing) in %.1fs;"
+                " its session is ended", drain_relay.handled, client_id, before_unsubscribe,
+                time.monotonic() - limit + limit_s)  # fmt: skip
     return drain_relay.handled

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.models import DeadLetter, DeviceDetectorState, IngestCounter
-from connectors.mqtt.gate import DeviceView
+from connectors.mqtt.gate import DeviceView, restore_seq
 from detectors.rules.machine import DeviceState
 from detectors.rules.thresholds import ThresholdBook
 from registry import devices
@@ -54,7 +54,7 @@ def load_devices(
             query = query.where(Device.id.in_(list(ids)))
         views = {}
         for device, code, floors, rated_speed, state in session.execute(query):
-            views[device.id] = DeviceView(
+            view = views[device.id] = DeviceView(
                 device.id,
                 device.elevator_id,
                 book.for_elevator(code, floors, rated_speed),  # the register's rated speed: overspeed's reference
@@ -62,6 +62,7 @@ def load_devices(
                 online=device.online,
                 seen_written_at=device.last_seen_at,
             )
+            restore_seq(view, state)
         return views
 
 

@@ -364,6 +364,17 @@ def test_a_silent_box_deadline_survives_an_ingest_restart(sqlite_url: str, broke
 
 
 # -- kill -9 of one of two ingests -----------------------------------------------------------------
+def stuck(redis: Redis, prefix: str) -> dict[str, Any]:
+    """What the partitions' streams still hold unacknowledged, per consumer (for a failure's message)."""
+    out: dict[str, Any] = {}
+    for key in sorted(redis.scan_iter(f"{prefix}:p*")):
+        name = key.decode()
+        pending = redis.xpending(name, "judges")
+        if pending["pending"]:
+            out[name] = {"pending": pending["pending"], "consumers": pending["consumers"], "len": redis.xlen(name)}
+    return out
+
+
 def test_one_of_two_ingests_killed_its_partitions_and_broker_session_are_taken_over_nothing_lost(
     pg_system: System, pg_server: str, broker: FleetBroker, redis: Redis, group: str, tmp_path: Path
 ) -> None:
@@ -375,7 +386,7 @@ def test_one_of_two_ingests_killed_its_partitions_and_broker_session_are_taken_o
            **broker.ingest_env()}  # fmt: skip
 
     def start(i: int) -> subprocess.Popen[bytes]:
-        cmd = [sys.executable, "-m", "liftcase.cli", "ingest", "--port", str(broker.port), "--client-id",
+        cmd = [sys.executable, "-m", "liftcase.cli", "-v", "ingest", "--port", str(broker.port), "--client-id",
                f"{group}-{i}", "--group", group]  # fmt: skip
         return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
@@ -396,7 +407,8 @@ def test_one_of_two_ingests_killed_its_partitions_and_broker_session_are_taken_o
         assert wait_for(lambda: all(redis.get(f"{prefix}:lease:{p}") == f"{group}-0".encode() for p in held_by_victim),
                         30), log.read_text()  # fmt: skip
         # Mosquitto goes on dealing the dead process's share to its session: the survivor drains it
-        assert wait_for(lambda: counters(system).get("accepted.status", 0) >= len(messages), 120), counters(system)
+        assert wait_for(lambda: counters(system).get("accepted.status", 0) >= len(messages), 120), (
+            counters(system), len(messages), log.read_text()[-4000:], stuck(redis, prefix))  # fmt: skip
     finally:
         for proc in procs:
             if proc is not None and proc.poll() is None:

@@ -45,6 +45,17 @@ def test_repeats_and_older_seqs_and_other_boxes_pass_at_once() -> None:
     assert r.holding() == 0
 
 
+def test_a_copy_arriving_while_its_seq_is_held_is_kept_and_released_with_it() -> None:
+    """Each copy is a stream entry that must be judged (as a duplicate) and acknowledged; a copy
+    dropped here stayed pending for good and held the stream's trimming back."""
+    r = Resequencer(window_s=2.0)
+    assert feed(r, "A", [1, 3, 3], now=0.0) == [1]
+    assert r.holding() == 2
+    assert feed(r, "A", [2], now=0.5) == [2, 3, 3]
+    assert feed(r, "A", [5, 5], now=1.0) == []
+    assert list(r.expired(3.0)) == [5, 5]
+
+
 def test_partitions_are_dealt_evenly_and_alike_in_every_process() -> None:
     dealt = deal(32, ["ingest-b", "ingest-a", "ingest-c"])
     assert sorted(len(p) for p in dealt.values()) == [10, 11, 11]
