@@ -141,6 +141,14 @@ def test_a_dispute_tells_the_unit_and_the_closed_case_then_the_fixed_visit_is_co
     assert other.status_code == 409 and "another reason" in other.get_json()["message"]
     listed = prop.get("/api/v1/maintenance/confirmations?status=disputed").get_json()
     assert [v["id"] for v in listed] == [visit["id"]]
+    # The elevator's history shows the visit with the use unit's answer.
+    history = maint.get(f"/api/v1/elevators/{elevator_id}/history").get_json()["maintenance"]
+    entry = next(m for m in history if m.get("visit_id") == visit["id"])
+    assert (entry["confirmation"], entry["dispute_reason"], entry["proof"]) == (
+        "disputed",
+        "当天未见维保人员到场",
+        "none",
+    )
 
     with system.sessions() as session:
         unit = session.scalar(select(User.organisation_id).where(User.username == "maint"))

@@ -613,6 +613,9 @@ ZH_CN: dict[str, str] = {
     "Photos": "照片",
     "Faults found": "发现故障",
     "No visits to show.": "暂无维保记录。",
+    "awaiting the use unit's confirmation": "待使用单位确认",
+    "confirmed by the use unit": "使用单位已确认",
+    "disputed by the use unit": "使用单位有异议",
 }
 
 # (context, message): words another package's catalog translates differently.
