@@ -12,6 +12,7 @@ from sqlalchemy import select
 from demo.activity import make_activity
 from demo.feed import start_live_telemetry
 from demo.seed import DEMO_PASSWORD, seed_city
+from demo.seed_maintenance import seed_maintenance
 from detectors.risk.flows import score_all
 from engine.models import Case
 from engine.scheduler import start_background
@@ -47,6 +48,8 @@ def prepare(system: System) -> Prepared:
                 city=system.settings.city_profile,
             )
     system.deploy_processes()
+    if not seeded:
+        seed_maintenance(system)  # tags, visits to confirm, an unproven arrival: needs the processes
     with system.sessions() as session:
         qr = session.scalar(select(Elevator.qr_code).where(Elevator.device_id.is_not(None)).order_by(Elevator.id))
     return Prepared(DEMO_PASSWORD, qr)

@@ -1,6 +1,7 @@
 """An elevator's history and the city's inspection status, as people read them: reads only,
 within scope. Maintenance and inspection records are the submitted forms of the expiry and
-rectification processes (record_maintenance, record_inspection, reinspect)."""
+rectification processes (record_maintenance, record_inspection, reinspect) and the maintenance
+visits (processes/maintenance/) with the use unit's answer."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.models import Case, CaseTask, TaskStatus
 from infra.settings import CITY_TZ
+from processes.maintenance.models import MaintenanceVisit
 from processes.models import Signal
 from registry.models import Elevator
 from registry.scope import Scope, elevators_visible
@@ -55,7 +57,28 @@ def history(session: Session, elevator_id: int) -> dict[str, Any]:
                     "case": number,
                 }
             )
+    maintenance += [_visit_entry(v) for v in session.scalars(
+        select(MaintenanceVisit).where(MaintenanceVisit.elevator_id == elevator_id)
+    )]  # fmt: skip
+    maintenance.sort(key=lambda m: m["at"], reverse=True)
     return {"maintenance": maintenance, "inspections": inspections}
+
+
+def _visit_entry(visit: MaintenanceVisit) -> dict[str, Any]:
+    """A visit recorded on the phone or imported, with how presence was proven and the use unit's
+    answer (processes/maintenance/confirmation.py)."""
+    return {
+        "at": visit.recorded_at,
+        "on": visit.maintained_on.isoformat(),
+        "record_no": visit.external_id,
+        "technician": visit.technician or visit.recorded_by,
+        "case": None,
+        "visit_id": visit.id,
+        "on_time": visit.on_time,
+        "proof": visit.proof,
+        "confirmation": visit.confirmation,
+        "dispute_reason": visit.dispute_reason,
+    }
 
 
 def inspection_overview(session: Session, scope: Scope, now: datetime) -> dict[str, Any]:

@@ -156,6 +156,15 @@ def _sentence(kind: str, p: dict[str, Any], lang: str | None, names: dict[int, s
             how = proof.get(p.get("proof") or "", ("no proof", "无凭证"))[0 if en else 1]
             far = (" (position far from the elevator)" if en else "（定位距电梯过远）") if p.get("far") else ""
             return f"Technician checked in on site: {how}{far}" if en else f"维保人员现场打卡：{how}{far}"
+        case "flag_set" if p.get("flag") == "visit_confirmed":
+            return "The use unit confirmed the maintenance visit" if en else "使用单位确认了维保记录"
+        case "flag_set" if p.get("flag") == "visit_disputed":
+            reason = _d(p.get("reason") or "")
+            return (
+                f"The use unit disputed the maintenance visit: {reason}"
+                if en
+                else f"使用单位对维保记录提出异议：{reason}"
+            )
         case "flag_set":
             on = bool(p.get("value"))
             if en:

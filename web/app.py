@@ -38,6 +38,7 @@ from web.api import (
     reports,
     session,
     tasks,
+    visit_confirmations,
 )
 from web.console import assets, filters, views
 from web.http import auth, errors, headers, i18n, json_body
@@ -58,6 +59,7 @@ API_MODULES = (
     feed,
     checkins,
     maintenance,
+    visit_confirmations,
     equipment,
     register_sync,
     organisations,

@@ -5,12 +5,16 @@ attach the snapshot to it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
 
 from connectors.ai_events import service
 from connectors.ai_events.schema import AiEvent, EventInvalid
 from engine.models import Case
 from processes import case_flows
 from processes.attachments import AttachmentRejected, store_bytes
+from processes.models import Signal
 from processes.system import System
 
 # Event type -> (case type, warning type). trapped is a rescue (P1); the others are warnings whose
@@ -57,6 +61,7 @@ def accept_event(system: System, event: AiEvent) -> Accepted:
         )
     except AttachmentRejected as err:  # decodes no further than its header says: refused, nothing written
         raise EventInvalid({"snapshot": [str(err)]}) from err
+    _refuse_a_reused_event_id(system, event, elevator_id, stored.sha256 if stored else None)
     case_type, warning_type = ROUTES[event.type]
     signal = {
         "source": "ai",
@@ -85,3 +90,36 @@ def accept_event(system: System, event: AiEvent) -> Accepted:
         case = session.get(Case, intake.case_id)
         number, priority, real_type = case.number, case.priority, case.case_type
     return Accepted(intake.case_id, number, real_type, priority, intake.joined, intake.duplicate, attachment_id)
+
+
+# What an event sent again under its event_id must repeat; its `ts` may be re-stamped by a sender's retry.
+_SAME_EVENT = ("kind", "camera_id", "confidence", "snapshot_sha256")
+
+
+def _refuse_a_reused_event_id(system: System, event: AiEvent, elevator_id: int, snapshot_sha256: str | None) -> None:
+    """EventInvalid on `event_id` when this source already sent that id for a different event (another
+    type, elevator, camera, confidence or snapshot, the photo compared as stored): answering
+    `duplicate` would tell the sender its new event reached a case when it was dropped. The same
+    event again passes (and is a duplicate)."""
+    key = idempotency_key(event.source, event.event_id)
+    with system.sessions() as session:
+        kept = session.scalar(select(Signal).where(Signal.idempotency_key == key))
+    if kept is None:
+        return
+    now: dict[str, Any] = {
+        "kind": event.type,
+        "camera_id": event.camera_id,
+        "confidence": event.confidence,
+        "snapshot_sha256": snapshot_sha256,  # of the stored (re-encoded) photo, as the signal keeps it
+    }
+    before = kept.payload or {}
+    if kept.elevator_id != elevator_id or any(before.get(k) != now[k] for k in _SAME_EVENT):
+        at = kept.received_at.isoformat()
+        raise EventInvalid(
+            {
+                "event_id": [
+                    f"event_id {event.event_id!r} was already used for a different event ({before.get('kind')} "
+                    f"received {at}); send a new event under a new event_id"
+                ]
+            }
+        )

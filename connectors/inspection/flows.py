@@ -72,6 +72,43 @@ def effect_key(source_name: str, key: str) -> str:
     return f"{source_name[:20]}:sha256:{hashlib.sha256(full.encode()).hexdigest()}"
 
 
+class KeyReused(ValueError):
+    """The report's idempotency key was already used by this source for a different report: the
+    sender reused a key (or a report number) by mistake. Answering `duplicate` would tell it the
+    new report is stored when it was dropped."""
+
+    def __init__(self, key: str, kept: InspectionReport) -> None:
+        super().__init__(
+            f"the idempotency key {key!r} was already used for a different report (report {kept.report_no} of "
+            f"{kept.inspected_on.isoformat()} on {kept.register_code}, received {kept.received_at.isoformat()}); "
+            "send a new report under a new key"
+        )
+        self.key = key
+
+
+def same_report(kept: InspectionReport, report: Report, register_code: str | None) -> bool:
+    """Whether a report sent again under its key says what the one kept says (its `ts` and its
+    signature may differ: a sender re-signs a retry). `register_code`: the register's code of the
+    equipment the new report names (an elevator may be named by its QR code)."""
+    r = report.result
+    return (
+        kept.report_no == r.report_no
+        and kept.register_code == register_code
+        and kept.inspected_on == r.inspected_on
+        and kept.conclusion == r.conclusion
+        and kept.next_due == r.next_due
+        and list(kept.nonconformities or []) == [f.as_dict() for f in r.findings]
+    )
+
+
+def _again(session: Any, kept: InspectionReport, report: Report) -> Accepted:
+    """The answer to a report whose key was used before: duplicate when it is the same report."""
+    target = inspection_results.find_target(session, report.register_code)
+    if not same_report(kept, report, target.register_code if target else None):
+        raise KeyReused(report.idempotency_key, kept)
+    return _answer(session, kept, duplicate=True)
+
+
 def accept_report(system: System, source_id: int, report: Report, *, via: str, actor: str) -> Accepted:
     """ReportInvalid (per field) when the report names no registered equipment; otherwise what it did."""
     with _one_at_a_time(system, source_id, report.idempotency_key):
@@ -85,7 +122,7 @@ def _accept(system: System, source_id: int, report: Report, *, via: str, actor: 
         assert source is not None
         before = service.received(session, source_id, key)
         if before is not None:
-            return _answer(session, before, duplicate=True)
+            return _again(session, before, report)
         target = inspection_results.find_target(session, report.register_code)
         source_name, agency_id = source.name, source.organisation_id
     if target is None:
@@ -119,7 +156,7 @@ def _accept(system: System, source_id: int, report: Report, *, via: str, actor: 
             with session.begin():
                 kept = service.received(session, source_id, key)
                 assert kept is not None
-                return _answer(session, kept, duplicate=True)
+                return _again(session, kept, report)
         # This request wrote the report's row: it is the one that accepted it, even when its case
         # was opened a moment earlier by a racing copy of the same report (that copy answers duplicate).
         return _answer(session, row, duplicate=False, expiry_case_id=outcome.expiry_case_id)
@@ -150,6 +187,10 @@ def import_rows(
         except ReportInvalid as err:
             for n in numbers:
                 errors.append({"row": n, "errors": err.errors})
+            continue
+        except KeyReused as err:  # a report number imported before for another report
+            for n in numbers:
+                errors.append({"row": n, "errors": {"report_no": [str(err)]}})
             continue
         if done.duplicate:
             duplicates += 1

@@ -57,6 +57,9 @@ def receive() -> tuple[Any, int]:
         accepted = flows.accept_report(system, source_id, report, via="webhook", actor=f"inspection:{source_name}"[:60])
     except ReportInvalid as err:
         return body(422, "the report has errors", err.errors)
+    except flows.KeyReused as err:
+        field = "idempotency_key" if payload.get("idempotency_key") else "report_no"
+        return body(422, str(err), {field: [str(err)]})
     except Conflict as err:
         # A write that met another at the same moment: not a replay (409 tells a sender to stop), so
         # 503 with Retry-After; the idempotency key keeps the report once when it comes again.

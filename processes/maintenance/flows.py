@@ -1,7 +1,7 @@
 """Recording a maintenance visit: the checklist checked, the check-in that proves presence taken
 over, the plan moved on, the register's last-maintenance date renewed (processes/register_dates.py)
 in the same transaction, and after the commit the open maintenance-overdue case closes
-(processes/expiry_scan.register_changed). The use unit then confirms the visit."""
+(processes/expiry_scan.register_changed). The use unit then answers it (confirmation_flows.py)."""
 
 from __future__ import annotations
 
@@ -128,19 +128,4 @@ def record_visit(
         )
         session.expunge(visit)
     expiry_scan.register_changed(system, [elevator_id], record_no=f"visit:{visit.id}")
-    return visit
-
-
-def confirm_visit(system: System, scope: Scope, visit_id: int) -> MaintenanceVisit:
-    """The use unit (property) signs the visit off (使用单位确认)."""
-    now = system.clock.now()
-    with system.sessions() as session, session.begin():
-        visit: MaintenanceVisit | None = session.get(MaintenanceVisit, visit_id, with_for_update=True)
-        elevator = session.get(Elevator, visit.elevator_id) if visit else None
-        if visit is None or elevator is None or elevator.use_unit_id != scope.organisation_id:
-            raise VisitRefused({"visit_id": ["no such visit of your elevators"]})
-        if visit.confirmed_at is None:
-            visit.confirmed_at, visit.confirmed_by = now, scope.username
-        session.flush()
-        session.expunge(visit)
     return visit

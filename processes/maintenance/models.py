@@ -53,5 +53,10 @@ class MaintenanceVisit(Base):
     external_id: Mapped[str | None] = mapped_column(String(80))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_by: Mapped[str] = mapped_column(String(60))
+    # The use unit's answer (processes/maintenance/confirmation.py): pending | confirmed | disputed.
+    confirmation: Mapped[str] = mapped_column(String(10), default="pending", server_default="pending", index=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_by: Mapped[str | None] = mapped_column(String(60))
+    disputed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disputed_by: Mapped[str | None] = mapped_column(String(60))
+    dispute_reason: Mapped[str | None] = mapped_column(String(500))

@@ -142,4 +142,8 @@ def visit_dict(v: MaintenanceVisit) -> dict[str, Any]:
         "recorded_at": v.recorded_at.isoformat(),
         "confirmed_at": v.confirmed_at.isoformat() if v.confirmed_at else None,
         "confirmed_by": v.confirmed_by,
+        "confirmation": v.confirmation,
+        "disputed_at": v.disputed_at.isoformat() if v.disputed_at else None,
+        "disputed_by": v.disputed_by,
+        "dispute_reason": v.dispute_reason,
     }

@@ -3,6 +3,7 @@ retire one, check an import's rows. Errors name the field they are about."""
 
 from __future__ import annotations
 
+import random
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -45,9 +46,11 @@ def normalise_code(value: Any) -> str:
     return code
 
 
-def new_code() -> str:
-    """A random printed code: not derived from the elevator, so it proves the tag was seen."""
-    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+def new_code(rng: random.Random | None = None) -> str:
+    """A random printed code: not derived from the elevator, so it proves the tag was seen. `rng`:
+    a seeded generator for the demo city's tags (the same seed, the same codes); else the system's."""
+    pick = rng.choice if rng is not None else secrets.choice
+    return "".join(pick(_CODE_ALPHABET) for _ in range(8))
 
 
 def find(session: Session, *, uid: str | None = None, code: str | None = None) -> CheckinTag | None:

@@ -102,5 +102,14 @@ def test_console_pages_log_no_csp_violation(system: System, browser: Any) -> Non
         page.click(".menu-toggle")  # was an inline onclick, which the CSP refuses
         menu_open = "menu-open" in (page.get_attribute("body", "class") or "")
         phone.close()
+
+        owner = browser.new_context(locale="zh-CN", **PHONE)  # the property company's sign-off page
+        page = owner.new_page()
+        found += watch(page)
+        sign_in(page, base, "property")
+        page.goto(f"{base}/console/visits")
+        page.wait_for_selector("#visit-list[data-loaded]", state="attached")
+        page.wait_for_load_state("networkidle")
+        owner.close()
     assert found == []
     assert menu_open

@@ -1,5 +1,5 @@
 """Maintenance supervision (维保监管): plans, the TSG T5002 checklist, visits recorded on the phone
-or imported from a paperless maintenance system, the use unit's confirmation, on-time rates."""
+or imported from a paperless maintenance system, on-time rates (the use unit's answer: visit_confirmations.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from marshmallow import Schema, fields, validate
 
 from infra.settings import CITY_TZ
 from processes.maintenance import checklist, service
-from processes.maintenance.flows import confirm_visit, cycle_days, record_visit
+from processes.maintenance.flows import cycle_days, record_visit
 from processes.maintenance.importing import VisitFileError, import_visits, read_visit_rows
 from processes.maintenance.ontime import WINDOW_DAYS, unit_on_time
 from processes.maintenance.service import VisitRefused
@@ -104,19 +104,6 @@ class VisitsView(MethodView):
         except VisitRefused as err:
             _refused(err)
         return service.visit_dict(visit)
-
-
-@blp.route("/maintenance/visits/<int:visit_id>/confirm")
-class ConfirmView(MethodView):
-    @auth.require_roles(Role.PROPERTY)
-    @blp.response(200)
-    def post(self, visit_id: int) -> Any:
-        """The use unit confirms the visit (使用单位签字确认)."""
-        context.end_reads()
-        try:
-            return service.visit_dict(confirm_visit(context.system(), context.scope(), visit_id))
-        except VisitRefused as err:
-            abort(404, message=str(err), errors=err.errors)
 
 
 @blp.route("/maintenance/visits/import")

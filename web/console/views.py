@@ -42,6 +42,8 @@ def _nav(roles: frozenset[str]) -> list[tuple[str, str, str]]:
         items.append(("console.checkin", "nav_checkin", "checkin"))
     if roles & {Role.DISPATCHER, Role.REGULATOR, Role.AUDITOR, Role.ADMIN}:
         items.append(("console.arrivals", "nav_arrivals", "arrivals"))
+    if Role.PROPERTY in roles:
+        items.append(("console.visits", "nav_visits", "visits"))
     if roles & {Role.REGULATOR, Role.AUDITOR, Role.ADMIN}:
         items.append(("console.reports", "nav_reports", "reports"))
         items.append(("console.register_conflicts", "nav_conflicts", "conflicts"))
@@ -219,6 +221,13 @@ def checkin() -> str:
 @auth.require_roles(Role.DISPATCHER, Role.REGULATOR, Role.AUDITOR, Role.ADMIN)
 def arrivals() -> str:
     return page("arrivals.html")
+
+
+@bp.get("/visits")
+@auth.require_roles(Role.PROPERTY)
+def visits() -> str:
+    """维保记录签字确认: the property company confirms or disputes the visits to its elevators."""
+    return page("visits.html")
 
 
 @bp.get("/register/conflicts")

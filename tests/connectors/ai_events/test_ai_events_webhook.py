@@ -183,6 +183,27 @@ def test_a_duplicate_event_id_reaches_the_same_case_once(hook: tuple[System, Fla
     assert joined["status"] == "joined" and joined["case_id"] == first["case_id"]
 
 
+def test_an_event_id_reused_for_a_different_event_is_refused(hook: tuple[System, Flask, str]) -> None:
+    system, app, secret = hook
+    e, other = elevators(system)[0], elevators(system)[1]
+    payload = event(system, e, snapshot=base64.b64encode(jpeg()).decode())
+    first = post(app, secret, payload).get_json()
+    for change in (
+        {"type": "ebike"},
+        {"elevator_code": other.register_code},
+        {"confidence": 0.5},
+        {"snapshot": None},
+    ):
+        body = {k: v for k, v in {**payload, **change}.items() if v is not None}
+        r = post(app, secret, body)
+        assert r.status_code == 422, (change, r.get_json())
+        assert "already used for a different event" in r.get_json()["errors"]["event_id"][0]
+    assert counts(system) == (1, 1, 1)
+    # the very same event again is still a duplicate
+    again = post(app, secret, payload).get_json()
+    assert again["status"] == "duplicate" and again["case_id"] == first["case_id"]
+
+
 @pytest.mark.parametrize(
     ("kind", "priority"), [("ebike", "P2"), ("abnormal_behavior", "P3"), ("left_object", "P3"), ("ad_violation", "P3")]
 )

@@ -241,6 +241,37 @@ def test_a_pass_without_a_case_renews_the_register_with_its_audit_entry(env: tup
     assert len(fed) == 1 and fed[0].stream == "register"
 
 
+def test_a_key_reused_for_a_different_report_is_refused_not_answered_duplicate(
+    env: tuple[System, Flask, str],
+) -> None:
+    system, app, secret = env
+    elevator, other = lift(system), lift(system, 2)
+    body = report(system, elevator.register_code, idempotency_key="evt-88")
+    assert post(app, secret, body).get_json()["status"] == "accepted"
+    # The same report again, re-signed with a new ts and naming the elevator by its QR code: duplicate.
+    same = post(app, secret, {**body, "ts": system.clock.now().isoformat(), "register_code": elevator.qr_code})
+    assert same.status_code == 200 and same.get_json()["status"] == "duplicate"
+    changed = [
+        {"conclusion": "合格", "nonconformities": [], "next_due": "2027-11-30"},
+        {"register_code": other.register_code},
+        {"nonconformities": body["nonconformities"][:2]},
+        {"inspected_on": "2026-11-21"},
+    ]
+    for change in changed:
+        r = post(app, secret, {**body, **change, "ts": system.clock.now().isoformat()})
+        answer = r.get_json()
+        assert r.status_code == 422, (change, answer)
+        assert "already used for a different report" in answer["errors"]["idempotency_key"][0]
+        assert "DZJY-2026-0001" in answer["message"]
+    # Without an idempotency key the report number is the key: the error names that field.
+    keyless = report(system, other.register_code, report_no="DZJY-2026-0009")
+    assert post(app, secret, keyless).get_json()["status"] == "accepted"
+    r = post(app, secret, {**keyless, "conclusion": "合格", "nonconformities": [], "next_due": "2027-11-30"})
+    assert r.status_code == 422 and "report_no" in r.get_json()["errors"]
+    assert count(system, InspectionReport) == 2 and count(system, Case) == 2
+    assert lift(system, other.id).next_inspection_due != date(2027, 11, 30)  # the refused pass changed nothing
+
+
 def test_the_import_keeps_good_reports_and_lists_bad_rows(env: tuple[System, Flask, str]) -> None:
     system, app, _secret = env
     lifts = [lift(system, i) for i in (1, 2, 3, 4)]
@@ -282,6 +313,19 @@ def test_the_import_keeps_good_reports_and_lists_bad_rows(env: tuple[System, Fla
         content_type="multipart/form-data",
     ).get_json()
     assert (again["accepted"], again["duplicates"]) == (0, 2) and count(system, Case) == 1
+    # a report number imported before, now for another result: that row refused, not a duplicate
+    reused = "\n".join(
+        ["报告编号,设备代码,检验日期,检验结论,下次检验日期", f"R-1,{lifts[0].register_code},2026-11-20,合格,2028-01-31"]
+    ).encode()
+    third = inspector.http.post(
+        "/api/v1/inspection-reports/import",
+        data={"file": (io.BytesIO(reused), "reports.csv")},
+        headers={"X-CSRF-Token": inspector.csrf},
+        content_type="multipart/form-data",
+    ).get_json()
+    assert (third["accepted"], third["duplicates"]) == (0, 0)
+    assert [(e["row"], list(e["errors"])) for e in third["errors"]] == [(2, ["report_no"])]
+    assert lift(system, lifts[0].id).next_inspection_due == date(2027, 11, 30)
     # only an institute's staff (or an admin naming the source) imports
     r = Client(app, "property").http.post("/api/v1/inspection-reports/import", headers={"X-CSRF-Token": "x"})
     assert r.status_code in (403, 400)

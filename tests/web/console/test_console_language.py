@@ -59,6 +59,7 @@ def cases(system: System, clock: SimulatedClock) -> dict[str, int]:
     clock.advance(timedelta(minutes=11))
     fire_due_timers(system.engine)
     _register_conflict_and_subscription(system)
+    _visits_to_answer(system)
     return {"rescue": done, "escalated": late, "arrival": task(done, "report_arrival"),
             "accept": task(late, "accept_order"), "rectification": _rectification(system)}
 
@@ -84,6 +85,26 @@ def _rectification(system: System) -> int:
     rectification_items.add_evidence(system, case_id, first, note="已更换电池", actor="maint", reference="WB-1")
     rectification_items.review(system, case_id, first, accepted=False, note="照片不清", actor="regulator")
     return case_id
+
+
+def _visits_to_answer(system: System) -> None:
+    """Two maintenance visits to the demo elevator for `property` to answer, one already disputed."""
+    from processes.maintenance.confirmation import Confirmation
+    from processes.maintenance.confirmation_flows import answer_visit
+    from processes.maintenance.flows import write_visit
+    from processes.maintenance.service import local_day
+    from registry.models import Elevator, Organisation, User
+    from registry.scope import Scope
+
+    now = system.clock.now()
+    with system.sessions() as session, session.begin():
+        lift = session.get(Elevator, demo_elevator(system))
+        ids = [write_visit(session, lift, maintained_on=local_day(now), results={"A1-01": "ok", "A1-02": "fault"},
+                           cycle=15, now=now, actor="maint", technician="演示维保员", photos=["att:1"], note="更换门刀",
+                           require_all=False).id for _ in range(2)]
+        user = session.scalars(select(User).where(User.username == "property")).one()
+        scope = Scope.of(user, session.get(Organisation, user.organisation_id))
+    answer_visit(system, scope, ids[1], Confirmation.DISPUTED, reason="当天未见维保人员到场")
 
 
 def _other_elevator(system: System, *, exclude: int) -> int:
@@ -142,6 +163,10 @@ def journeys(c: dict[str, int], elevator_id: int) -> dict[str, list[tuple[str, s
             ("/console/equipment", "#eq-table a[data-open-case]"),
             ("/console/arrivals", "#arrival-table[data-loaded]"),
             ("/console/register/conflicts", "#conflict-table tr[data-conflict-id]"),
+        ],
+        "property": [
+            ("/console/visits", "#visit-list li[data-visit-id]"),
+            ("/console/visits?status=disputed", "#visit-list li[data-confirmation=disputed]"),
         ],
         "admin": [
             ("/console/feed/subscriptions", "#sub-table tr[data-subscription-id]"),

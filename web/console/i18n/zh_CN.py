@@ -590,6 +590,32 @@ ZH_CN: dict[str, str] = {
     "Districts (none: the whole city)": "区县（不选即全市）",
     "Time limit per request (seconds)": "单次请求时限（秒）",
     "Issue a new secret": "更换密钥",
+    "Maintenance sign-off": "维保确认",
+    "Show": "显示",
+    "Awaiting your confirmation": "待确认",
+    "Disputed": "有异议",
+    "Confirmed": "已确认",
+    "All visits": "全部维保记录",
+    (
+        "Maintenance visits to the elevators your company uses. Confirm each one you have checked, or dispute "
+        "it with a reason: the maintenance unit is told."
+    ): "本单位使用电梯的维保记录。核实后逐条签字确认；如有异议请写明理由，维保单位将收到通知。",
+    "Confirm the visit": "确认维保记录",
+    "Dispute": "提出异议",
+    "What is wrong with this visit": "异议理由",
+    "Say what is wrong with the visit.": "请写明异议理由。",
+    "Send the dispute": "提交异议",
+    "Visit confirmed.": "已确认维保记录。",
+    "Dispute sent to the maintenance unit.": "异议已通知维保单位。",
+    "Maintenance technician": "维保人员",
+    "Presence proven by": "到场凭证",
+    "Items checked": "已检项目",
+    "Photos": "照片",
+    "Faults found": "发现故障",
+    "No visits to show.": "暂无维保记录。",
+    "awaiting the use unit's confirmation": "待使用单位确认",
+    "confirmed by the use unit": "使用单位已确认",
+    "disputed by the use unit": "使用单位有异议",
 }
 
 # (context, message): words another package's catalog translates differently.

@@ -108,12 +108,18 @@ async function load() {
     h('td', {}, t(`close_reason_${c.close_reason}`) !== `close_reason_${c.close_reason}` ? t(`close_reason_${c.close_reason}`) : data('span', {}, c.close_reason || '')))) : [h('tr', {}, h('td', { class: 'muted' }, t('no_items')))]));
   fill(document.getElementById('el-warnings'), weeklyChart(warnings.items), h('div', { class: 'muted' }, `${warnings.total} ${t('total')}`));
 
+  // A visit shows whether it was on time, how presence was proven and the use unit's answer.
+  const maintenanceItem = (m) => h('li', { 'data-visit-id': m.visit_id, 'data-confirmation': m.confirmation },
+    `${m.on || fmtDate(m.at)} · `, m.record_no ? [data('span', {}, m.record_no), ' · '] : null,
+    data('span', {}, m.technician || ''), m.case ? [' · ', data('span', {}, m.case)] : null,
+    m.visit_id ? ` · ${t(m.on_time ? 'on_time' : 'late')} · ${t(`proof_${m.proof}`)} · ${t(`confirmation_${m.confirmation}`)}` : null,
+    m.dispute_reason ? [': ', data('span', {}, m.dispute_reason)] : null);
   const history = document.getElementById('el-history');
   try {
     const hist = await api(`/elevators/${id}/history`);
     fill(history,
       h('p', {}, `${t('Last maintenance')}: ${fmtTime(e.last_maintenance_at)} · ${t('Next inspection due')}: ${e.next_inspection_due || '—'}`),
-      h('h3', {}, t('Maintenance')), listOr((hist.maintenance || []).map((m) => h('li', {}, `${m.on || fmtDate(m.at)} · ${m.record_no || ''} · ${m.technician || ''}`, m.case ? ` · ${m.case}` : ''))),
+      h('h3', {}, t('Maintenance')), listOr((hist.maintenance || []).map(maintenanceItem)),
       h('h3', {}, t('Inspections')), listOr((hist.inspections || []).map((i) => h('li', {}, `${i.on || fmtDate(i.at)} · ${i.result || ''} · ${i.report_no || ''}`, i.case ? ` · ${i.case}` : ''))));
   } catch {
     const related = all.items.filter((c) => ['expiry', 'rectification'].includes(c.case_type));
