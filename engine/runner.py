@@ -32,7 +32,7 @@ from engine.sandbox import ScriptStopped
 from engine.serialization import load_state
 from engine.services import ServiceCall
 from engine.starts import AlreadyOpen, CaseStart, StartBatch
-from engine.steps import finish_step, open_tasks_of, run_engine, timer_set
+from engine.steps import before_step, finish_step, run_engine
 from engine.timeline_store import append_entries
 from engine.timer_batch import Pace, TimerBatch, fill
 from engine.writes import CASES, TASKS, Writes
@@ -137,8 +137,7 @@ class CaseEngine(EngineCore):
                 recorder.timers_before = set(kept.timers)
             else:
                 workflow = load_state(case.state, parsed.spec, parsed.subprocess_specs, engine)
-                known = open_tasks_of(workflow)
-                recorder.timers_before = timer_set(workflow)
+                known, recorder.timers_before = before_step(workflow)
             if task_id is not None:
                 recorder.task = TaskRef(**{k: values[f"task_{k}"] for k in _TASK_COLUMNS})
             act(workflow, recorder, session)
