@@ -134,6 +134,9 @@ def sync_tasks(
                 **({"assignee_id": assignment.user_id} if assignment.user_id is not None else {}),
             },
         )
+    if recorder.ids is not None:  # ids known before the write: a completion can answer the next task
+        for row, task_id in zip(new_rows, recorder.new_ids("case_tasks", len(new_rows)), strict=True):
+            row["id"] = task_id
     recorder.new_tasks.extend(new_rows)
     for spiff_id, row in known.items():
         if spiff_id in ready or _status(recorder, row) != TaskStatus.OPEN:
