@@ -3,6 +3,8 @@ one task finds the next without reading the task list (engine.runner.CaseEngine.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from demo.scenarios import an_elevator, open_task
@@ -10,7 +12,7 @@ from engine.models import CaseTask, TaskStatus
 from processes.intake import open_or_join
 from processes.system import System
 
-STEPS = [
+STEPS: list[tuple[str, dict[str, Any], str]] = [
     ("verify_dispatch", {"outcome": "dispatch"}, "accept_order"),
     ("accept_order", {"eta_minutes": 15}, "report_arrival"),
     ("report_arrival", {"on_site": True}, "report_release"),

@@ -87,7 +87,7 @@ def _two_walks(workflow: BpmnWorkflow) -> tuple[list[str], set[Any]]:
 def test_one_walk_finds_the_user_tasks_and_timers_of_two(system: System) -> None:
     """At every step of a rescue, its escalation timers waiting."""
     case_id = _rescue(system)
-    steps = [
+    steps: list[tuple[str | None, dict[str, Any], str]] = [
         ("verify_dispatch", {"outcome": "dispatch"}, "dispatcher"),
         ("accept_order", {"eta_minutes": 15}, "maintenance"),
         ("report_arrival", {"on_site": True}, "maintenance"),
