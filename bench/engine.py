@@ -45,12 +45,16 @@ SIGNALS = {
 }
 
 
-def _system(url: str):  # type: ignore[no-untyped-def]
+def _system(url: str, *, warm: bool = True):  # type: ignore[no-untyped-def]
     from infra.settings import Settings
     from liftcase.bootstrap import build_system
 
-    # Deployed mode: notification sends go to rq on the real Redis, as in production.
-    return build_system(Settings(database_url=url, redis_url=REDIS))
+    # Deployed mode: notification sends go to rq on the real Redis, as in production; warmed up
+    # as every API process is (liftcase.wsgi): processes parsed, garbage collector set.
+    system = build_system(Settings(database_url=url, redis_url=REDIS))
+    if warm:
+        system.warm_up()
+    return system
 
 
 def _start_worker(url: str, process: str, elevator_ids: list[int], out: mp.Queue) -> None:
@@ -317,7 +321,7 @@ def main() -> None:
         from demo.seed import seed_city
         from liftcase.bootstrap import create_schema
 
-        system = _system(url)
+        system = _system(url, warm=False)  # no schema yet
         create_schema(system)
         with system.sessions() as session, session.begin():
             seed_city(session, clock_now=datetime.now(UTC))
