@@ -32,7 +32,7 @@ from engine.sandbox import ScriptStopped
 from engine.serialization import load_state
 from engine.services import ServiceCall
 from engine.starts import AlreadyOpen, CaseStart, StartBatch
-from engine.steps import finish_step, open_tasks_of, run_engine, timer_set
+from engine.steps import before_step, finish_step, run_engine
 from engine.timeline_store import append_entries
 from engine.timer_batch import Pace, TimerBatch, fill
 from engine.writes import CASES, TASKS, Writes
@@ -62,6 +62,33 @@ _LOCK_BY_TASK = (
 
 
 @dataclass(frozen=True)
+class OpenedTask:
+    """A task row a step opened, as committed (complete_and_next answers these)."""
+
+    id: int
+    case_id: int
+    bpmn_id: str
+    title: str
+    role: str
+    organisation_id: int | None
+    assignee_id: int | None
+    form: str | None
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """A completion's case, and the tasks its step opened on that case (in the order opened): what
+    the person who completed one task usually does next, without a look-up of the task list."""
+
+    case: Case
+    opened: list[OpenedTask]
+
+
+_OPENED_FIELDS = tuple(OpenedTask.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
 class TaskRef:
     id: int
     spiff_task_id: str
@@ -88,12 +115,14 @@ class CaseEngine(EngineCore):
         act: Callable[[BpmnWorkflow, StepRecorder, Session], None],
         *,
         task_id: int | None = None,
+        opened: list[OpenedTask] | None = None,
     ) -> Case:
         """Lock the case (found by its id, or by one of its tasks), act, run, write it all back. A
-        step that a limit stops is rolled back and the case becomes an incident (CaseFailed)."""
+        step that a limit stops is rolled back and the case becomes an incident (CaseFailed).
+        `opened`, if given, receives the task rows the step opened, once committed."""
         found: list[Case] = []
         try:
-            return self._run_step(case_id, actor, act, task_id, found)
+            return self._run_step(case_id, actor, act, task_id, found, opened)
         except Exception as err:
             stop = find_stop(err)
             if stop is None or not found:
@@ -109,6 +138,7 @@ class CaseEngine(EngineCore):
         act: Callable[[BpmnWorkflow, StepRecorder, Session], None],
         task_id: int | None,
         found: list[Case],
+        opened: list[OpenedTask] | None = None,
     ) -> Case:
         with self._transaction() as session:
             conn = session.connection()  # Core: the ORM's execute path is not needed for rows
@@ -137,8 +167,7 @@ class CaseEngine(EngineCore):
                 recorder.timers_before = set(kept.timers)
             else:
                 workflow = load_state(case.state, parsed.spec, parsed.subprocess_specs, engine)
-                known = open_tasks_of(workflow)
-                recorder.timers_before = timer_set(workflow)
+                known, recorder.timers_before = before_step(workflow)
             if task_id is not None:
                 recorder.task = TaskRef(**{k: values[f"task_{k}"] for k in _TASK_COLUMNS})
             act(workflow, recorder, session)
@@ -149,6 +178,9 @@ class CaseEngine(EngineCore):
             writes.flush(session)
         if recorder.kept is not None:  # committed: the next step here may start from it
             self.workflows.keep(case.id, recorder.kept)
+        if opened is not None:
+            rows = [row for row in recorder.new_tasks if "id" in row]
+            opened.extend(OpenedTask(**{k: row[k] for k in _OPENED_FIELDS}) for row in rows)
         self._after_commit(recorder)
         return case
 
@@ -213,6 +245,12 @@ class CaseEngine(EngineCore):
             return session.scalar(select(Case.id).where(Case.open_key == correlation_key))
 
     def complete_task(self, task_id: int, data: dict[str, Any], *, actor: str) -> Case:
+        return self.complete_and_next(task_id, data, actor=actor).case
+
+    def complete_and_next(self, task_id: int, data: dict[str, Any], *, actor: str) -> StepOutcome:
+        """complete_task, answering also the tasks its step opened on the case (committed with it;
+        the caller still decides which of them the person may see)."""
+
         def act(workflow: BpmnWorkflow, recorder: StepRecorder, session: Session) -> None:
             task_row = recorder.task
             if task_row is None or task_row.status != TaskStatus.OPEN:
@@ -245,7 +283,9 @@ class CaseEngine(EngineCore):
                 },
             )
 
-        return self._step(None, actor, act, task_id=task_id)
+        opened: list[OpenedTask] = []
+        case = self._step(None, actor, act, task_id=task_id, opened=opened)
+        return StepOutcome(case, opened)
 
     def correlate_message(
         self, correlation_key: str, message: str, payload: dict[str, Any], *, actor: str = "system"

@@ -42,7 +42,7 @@ from engine.numbers import IdSource
 from engine.recorder import StepRecorder
 from engine.sandbox import ScriptStopped
 from engine.serialization import load_state
-from engine.steps import finish_step, open_tasks_of, run_engine, timer_set
+from engine.steps import before_step, finish_step, run_engine
 from engine.writes import CASES, TIMERS, Writes
 from infra.clock import SimulatedClock
 from infra.db import UTCDateTime
@@ -173,8 +173,7 @@ class TimerBatch:
             parsed = parsed_definition(eng.definition(self.session, case.definition_id))
             script = eng.script_engine(SimulatedClock(at))  # the case's own "now": its due time
             workflow = load_state(case.state, parsed.spec, parsed.subprocess_specs, script)
-            known = open_tasks_of(workflow)
-            recorder.timers_before = timer_set(workflow)
+            known, recorder.timers_before = before_step(workflow)
             run_engine(workflow, recorder)
             finish_step(workflow, parsed, script, eng.hooks, recorder, known)
         except Exception as err:

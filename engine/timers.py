@@ -6,6 +6,7 @@ the workflow's script engine instead, so tests and scenarios move time by hand.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine import durations
@@ -144,8 +146,13 @@ def is_timer(event_definition: Any) -> bool:
 
 def pending_timers(workflow: BpmnWorkflow) -> list[tuple[str, str, datetime]]:
     """(spiff task id, BPMN element id, due time) of every waiting timer, subprocesses included."""
+    return timers_among(workflow.get_tasks(state=TaskState.WAITING))
+
+
+def timers_among(waiting: Iterable[Task]) -> list[tuple[str, str, datetime]]:
+    """pending_timers of these WAITING tasks (a caller that walked the task tree already)."""
     due: list[tuple[str, str, datetime]] = []
-    for task in workflow.get_tasks(state=TaskState.WAITING):
+    for task in waiting:
         definition = getattr(task.task_spec, "event_definition", None)
         if definition is None or not is_timer(definition):
             continue

@@ -96,7 +96,10 @@ def case_by_number(session: Session, scope: Scope, number: str) -> Case:
 
 
 def case_tasks(session: Session, case_id: int) -> list[CaseTask]:
-    return list(session.scalars(select(CaseTask).where(CaseTask.case_id == case_id).order_by(CaseTask.id)))
+    """In the order they were opened: ids come in blocks per process, so a later step in another
+    API process may open a task with a lower id; the step's time orders them, the id within a step."""
+    stmt = select(CaseTask).where(CaseTask.case_id == case_id).order_by(CaseTask.created_at, CaseTask.id)
+    return list(session.scalars(stmt))
 
 
 def sla_of(case: Case, tasks: list[CaseTask], now: datetime) -> list[dict[str, Any]]:

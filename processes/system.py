@@ -7,6 +7,7 @@ the Flask app.
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass
 
@@ -25,6 +26,16 @@ from processes.sla import SlaSource
 
 log = logging.getLogger(__name__)
 
+# The cyclic garbage collector's thresholds in a process that steps cases (System.warm_up). A step
+# allocates tens of thousands of container objects (workflow tasks and their data) that reference
+# counting frees; at Python's default (700, 10, 10) they set off a young collection every few
+# hundred and, with the workflows the engine keeps (engine.workflow_cache), a full collection of
+# the whole heap every few hundred steps, ~100 ms each with the GIL held. Measured in-process
+# (200 starts, 200 completions, 50 whole rescues): 300 ms of collections at the defaults, 40 ms at
+# these; a completion 5.5 -> 4.0 ms CPU. The price: cyclic garbage (a workflow the cache let go)
+# lives until a rarer collection, a few MB more memory.
+GC_THRESHOLDS = (20_000, 20, 20)
+
 
 @dataclass
 class System:
@@ -42,7 +53,9 @@ class System:
 
     def warm_up(self) -> None:
         """What every API or worker process needs before its first request: the deployed processes
-        read and parsed. Best effort: a database that is not up yet only defers it to first use."""
+        read and parsed, the garbage collector set for stepping cases (GC_THRESHOLDS). Best effort:
+        a database that is not up yet only defers the parsing to first use."""
+        gc.set_threshold(*GC_THRESHOLDS)
         try:
             with self.sessions() as session:
                 self.engine.warm_up(session)

@@ -175,3 +175,22 @@ def test_a_write_from_a_stale_read_is_refused(system: System) -> None:
         writes.flush(session)
     assert kinds(system, case_id, "signal_joined") == []  # nothing of the refused step was kept
     assert verify_cases(system.sessions)[1] == []
+
+
+def test_a_write_of_several_cases_with_one_stale_read_is_refused(system: System) -> None:
+    """Several cases in one write (a timer batch, entries on many timelines): checked together."""
+    sla = system.settings.sla_file
+    case_ids = [open_or_join(system.engine, sla, "warning", elevator_id=e, signal=WARNING).case_id for e in (11, 12)]
+    with system.sessions() as session:
+        rows = session.execute(select(CASES).where(CASES.c.id.in_(case_ids)).order_by(CASES.c.id)).all()
+    with system.db.begin() as conn:  # someone else's step lands on the second case in between
+        conn.execute(text("UPDATE cases SET version = version + 1 WHERE id = :c"), {"c": case_ids[1]})
+    with system.sessions() as session, pytest.raises(StaleCase), session.begin():
+        writes = Writes()
+        for row in rows:
+            recorder = StepRecorder(session, Case(**row._mapping), system.clock.now(), "t")
+            recorder.event(EventKind.SIGNAL_JOINED, {"late": True})
+            writes.add(recorder, version=row.version, columns=("timeline_seq", "timeline_head"))
+        writes.flush(session)
+    assert [kinds(system, c, "signal_joined") for c in case_ids] == [[], []]
+    assert verify_cases(system.sessions)[1] == []

@@ -1,0 +1,113 @@
+"""The stored workflow state: a text orjson reads back exactly is marked so, and read without a
+search for long integers; every other text (the standard library's, older states) reads as
+written. And the one walk of the task tree a step makes finds what the two walks it replaced did."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from demo.scenarios import an_elevator, complete
+from engine.definitions import ParsedProcess, parsed_definition
+from engine.models import Case
+from engine.serialization import STATE_FORMAT, dump_checked, load_state
+from engine.steps import before_step, timer_set, waiting_for
+from processes.intake import open_or_join
+from processes.system import System
+
+MARK = f'{{"format":{STATE_FORMAT},'
+
+
+def _state(system: System, case_id: int) -> tuple[str, ParsedProcess]:
+    with system.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        return case.state, parsed_definition(system.engine.definition(session, case.definition_id))
+
+
+def _restore(text: str, parsed: ParsedProcess) -> BpmnWorkflow:
+    return load_state(text, parsed.spec, parsed.subprocess_specs, None)
+
+
+def _rescue(system: System) -> int:
+    return open_or_join(
+        system.engine, system.settings.sla_file, "rescue", elevator_id=an_elevator(system), signal={"source": "qr"}
+    ).case_id
+
+
+def test_a_state_orjson_reads_exactly_is_marked_and_reads_back_the_same(sqlite_system: System) -> None:
+    stored, parsed = _state(sqlite_system, _rescue(sqlite_system))
+    assert stored.startswith(MARK)
+    workflow = _restore(stored, parsed)
+    workflow.data["big"] = 2**63 + 5  # past a signed 64-bit integer, still one orjson reads exactly
+    text, exact = dump_checked(workflow)
+    assert exact and text.startswith(MARK)
+    again = _restore(text, parsed)
+    assert again.data["big"] == 2**63 + 5 and isinstance(again.data["big"], int)
+    assert dump_checked(again)[0] == text
+
+
+def test_a_state_orjson_cannot_read_exactly_carries_no_mark_and_reads_as_written(sqlite_system: System) -> None:
+    stored, parsed = _state(sqlite_system, _rescue(sqlite_system))
+    workflow = _restore(stored, parsed)
+    for odd, read in ((2**70, 2**70), (-(2**64) - 1, -(2**64) - 1), (float("nan"), None), ((1, 2), [1, 2])):
+        workflow.data["odd"] = odd
+        text, exact = dump_checked(workflow)
+        assert not exact and not text.startswith(MARK), odd
+        value = _restore(text, parsed).data["odd"]
+        if read is None:
+            assert math.isnan(value)
+        else:
+            assert value == read and type(value) is type(read), odd
+
+
+def test_an_unmarked_state_of_before_the_mark_reads_long_integers_exactly(sqlite_system: System) -> None:
+    stored, parsed = _state(sqlite_system, _rescue(sqlite_system))
+    dct: dict[str, Any] = json.loads(stored)
+    fmt = dct.pop("format")
+    dct["data"]["count"] = 2**64 + 1  # orjson would read it as a float
+    dct["format"] = fmt  # last, as every state was written before the mark
+    old = json.dumps(dct, separators=(",", ":"), ensure_ascii=False)
+    assert not old.startswith(MARK)
+    assert _restore(old, parsed).data["count"] == 2**64 + 1
+    dct["data"]["count"] = 7
+    assert _restore(json.dumps(dct, separators=(",", ":")), parsed).data["count"] == 7
+
+
+def _two_walks(workflow: BpmnWorkflow) -> tuple[list[str], set[Any]]:
+    human = [str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
+    return human, timer_set(workflow)
+
+
+def test_one_walk_finds_the_user_tasks_and_timers_of_two(system: System) -> None:
+    """At every step of a rescue, its escalation timers waiting."""
+    case_id = _rescue(system)
+    steps: list[tuple[str | None, dict[str, Any], str]] = [
+        ("verify_dispatch", {"outcome": "dispatch"}, "dispatcher"),
+        ("accept_order", {"eta_minutes": 15}, "maintenance"),
+        ("report_arrival", {"on_site": True}, "maintenance"),
+        ("report_release", {"released_count": 1, "method": "manual_release"}, "maintenance"),
+    ]
+    seen_timers = 0
+    for element, data, role in [*steps, (None, {}, "")]:
+        stored, parsed = _state(system, case_id)
+        workflow = _restore(stored, parsed)
+        human, timers = _two_walks(workflow)
+        found = waiting_for(workflow)
+        assert list(found.human) == human and found.timers == timers
+        known, before = before_step(workflow)
+        assert list(known) == human and before == timers
+        assert [o.bpmn_id for o in known.values()] == [found.human[s].task_spec.bpmn_id for s in human]
+        seen_timers += len(timers)
+        if element is None:
+            break
+        assert element in [t.task_spec.bpmn_id for t in found.human.values()]
+        complete(system, case_id, element, data, role)
+    assert seen_timers > 0
+    with system.sessions() as session:
+        assert session.scalar(select(Case.status).where(Case.id == case_id)) == "open"
