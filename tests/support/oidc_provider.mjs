@@ -5,7 +5,8 @@
 //   node tests/support/oidc_provider.mjs CONFIG.json
 //
 // CONFIG: {"port": 7501, "client": {"client_id", "client_secret", "redirect_uris": [...],
-//          "post_logout_redirect_uris": [...]}, "accounts": {"<login>": {claims}}}
+//          "post_logout_redirect_uris": [...]}, "accounts": {"<login>": {claims}},
+//          "jwks": {"keys": [private JWK]} (optional)}
 // Any login the page is given signs in (the development pages ignore the password); its claims
 // are the account's in CONFIG, or just `sub` for a login CONFIG does not name.
 // Back-channel logout is on: the client's backchannel_logout_uri is /sso/backchannel-logout beside
@@ -56,6 +57,9 @@ const provider = new Provider(issuer, {
     return globalThis.fetch(url, rest);
   },
   cookies: { keys: ['liftcase-test-provider-cookie-key'] },
+  // CONFIG's `jwks` (private JWKs), when a test must sign tokens as the provider; else the
+  // package's development key.
+  ...(config.jwks ? { jwks: config.jwks } : {}),
   async findAccount(_ctx, id) {
     const claims = config.accounts[id] || {};
     return { accountId: id, async claims() { return { ...claims, sub: id }; } };
