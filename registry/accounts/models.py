@@ -38,7 +38,7 @@ class UserSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # sign_out, idle, expired, password_changed, roles_changed, deactivated, ended_by_user,
-    # ended_by_admin, signed_in_again
+    # ended_by_admin, signed_in_again, provider_logout (the city platform's back-channel logout)
     end_reason: Mapped[str | None] = mapped_column(String(20))
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(200))

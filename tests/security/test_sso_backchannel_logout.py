@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +61,9 @@ def sso_file(tmp_path_factory: pytest.TempPathFactory, provider: OidcProvider) -
 
 
 @pytest.fixture
-def app(sqlite_url: str, ports: dict[str, int], sso_file: Path) -> Iterator[tuple[System, str]]:
+def app(db_url: str, ports: dict[str, int], sso_file: Path) -> Iterator[tuple[System, str]]:
     system = make_system(
-        sqlite_url, SimulatedClock(START), elevators=20, sso_file=sso_file, sso_client_secret=CLIENT_SECRET,
+        db_url, SimulatedClock(START), elevators=20, sso_file=sso_file, sso_client_secret=CLIENT_SECRET,
         public_base_url=f"http://127.0.0.1:{ports['app']}",
     )  # fmt: skip
     with serve(system, ports["app"]) as base:
@@ -142,6 +144,7 @@ ATTACKS: dict[str, tuple[Callable[[SignedIn], str], str]] = {
 }
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("attack", list(ATTACKS))
 def test_a_forged_or_wrong_logout_token_is_refused_and_ends_nothing(signed_in: SignedIn, attack: str) -> None:
     forge, reason = ATTACKS[attack]
@@ -153,6 +156,7 @@ def test_a_forged_or_wrong_logout_token_is_refused_and_ends_nothing(signed_in: S
     _no_logout_recorded(signed_in.system)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize(
     "body",
     [
@@ -213,6 +217,24 @@ def test_a_token_with_only_sub_ends_every_sso_session_of_the_person_not_their_pa
         assert reasons == ["provider_logout", "provider_logout", None]
         entry = db.scalars(select(AdminAuditEntry).where(AdminAuditEntry.kind == "session.provider_logout")).one()
         assert len(entry.payload["changes"]["sessions_ended"]) == 2 and entry.payload["target"]["sid"] is None
+
+
+def test_one_token_delivered_twice_at_once_is_taken_once(signed_in: SignedIn) -> None:
+    """Two deliveries of one token racing (the provider retrying while the first is in flight):
+    the jti's key conflict lets one through, the other is refused; one audit entry."""
+    token = signed_in.token()
+    start = threading.Barrier(2)
+
+    def deliver() -> int:
+        start.wait()
+        return signed_in.post(token).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = sorted(pool.map(lambda _: deliver(), range(2)))
+    assert answers == [200, 400]
+    assert not signed_in.alive()
+    with signed_in.system.sessions() as db:
+        assert db.scalar(select(func.count()).where(AdminAuditEntry.kind == "session.provider_logout")) == 1
 
 
 def _no_logout_recorded(system: System) -> None:
