@@ -70,3 +70,28 @@ def test_the_jti_is_kept_as_long_as_the_token_would_be_taken() -> None:
     with pytest.raises(LogoutTokenError, match="iat"):
         verify(_token(OLD, iat=issued), issuer=ISSUER, client_id=CLIENT, algorithms=("RS256",),
                key_set=Jwks([OLD], [OLD]), now=taken.keep_until + 1)  # fmt: skip
+
+
+def test_a_fresh_jwks_is_fetched_at_most_once_a_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forged tokens with made-up key ids must not become a stream of requests to the provider."""
+    from flask import Flask
+
+    from connectors.sso import client
+
+    fetched: list[bool] = []
+
+    class Provider:
+        def fetch_jwk_set(self, force: bool = False) -> dict[str, Any]:
+            fetched.append(force)
+            return {"keys": []}
+
+    monkeypatch.setattr(client, "provider", Provider)
+    clock = [1000.0]
+    monkeypatch.setattr(client.time, "monotonic", lambda: clock[0])
+    with Flask("t").app_context():
+        client.key_set(True)
+        client.key_set(True)  # within the minute: the cached copy
+        clock[0] += client.JWKS_REFRESH_EVERY
+        client.key_set(True)
+        client.key_set(False)
+    assert fetched == [True, False, True, False]
