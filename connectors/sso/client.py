@@ -5,6 +5,8 @@ JWKS, its issuer and our client id as audience."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
 from typing import Any
 
 from authlib.integrations.flask_client import OAuth
@@ -17,6 +19,11 @@ from registry.accounts.identities import unknown_roles
 NAME = "city"
 STATE_COOKIE = "lc_sso"
 DISCOVERY = "/.well-known/openid-configuration"
+BACKCHANNEL_LOGOUT_PATH = "/sso/backchannel-logout"
+# A fresh JWKS for an unknown key id at most this often (seconds): a stream of forged tokens with
+# made-up key ids must not turn into a stream of requests to the provider.
+JWKS_REFRESH_EVERY = 60.0
+_LAST_REFRESH = "liftcase.sso.jwks_refreshed_at"
 
 
 def install(app: Flask, settings: Settings) -> None:
@@ -43,6 +50,24 @@ def install(app: Flask, settings: Settings) -> None:
 def provider() -> Any:
     """This app's Authlib client of the city platform (FlaskOAuth2App)."""
     return current_app.extensions["authlib.integrations.flask_client"].create_client(NAME)
+
+
+def key_set(refresh: bool) -> Mapping[str, Any]:
+    """The provider's JWKS, cached by Authlib in this process with the discovery document; a fresh
+    copy when `refresh` and the last one was fetched more than JWKS_REFRESH_EVERY seconds ago."""
+    extensions = current_app.extensions
+    due = time.monotonic() - extensions.get(_LAST_REFRESH, float("-inf")) >= JWKS_REFRESH_EVERY
+    if refresh and due:
+        extensions[_LAST_REFRESH] = time.monotonic()
+        return provider().fetch_jwk_set(force=True)  # type: ignore[no-any-return]
+    return provider().fetch_jwk_set()  # type: ignore[no-any-return]
+
+
+def signing_algorithms() -> list[str]:
+    """The algorithms the provider advertises for ID tokens, which sign its logout tokens too
+    (RS256 when it names none: OpenID Connect Discovery's default)."""
+    advertised = provider().load_server_metadata().get("id_token_signing_alg_values_supported")
+    return [str(alg) for alg in advertised] if isinstance(advertised, list) else ["RS256"]
 
 
 def id_token_checks(config: SsoConfig) -> dict[str, Any]:

@@ -1,20 +1,24 @@
 """The browser's round trip through the city platform: `/sso/signin` sends it to the provider's
 sign-in page, `/sso/callback` takes the code back, checks it and starts a console session (the
 same server-side session a password sign-in starts). A refusal goes back to the sign-in page,
-which says why; nothing about it travels in the URL."""
+which says why; nothing about it travels in the URL. `/sso/backchannel-logout`: the provider
+POSTs a logout token there when a session ends at its side (OpenID Connect Back-Channel Logout)."""
 
 from __future__ import annotations
 
 import logging
+import time
+from typing import Any
 
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, request, url_for
 from flask import session as browser_state
 from joserfc.errors import JoseError
 from requests import RequestException
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from connectors.sso import client, flows
+from connectors.sso import client, flows, logout_token
 from infra.sso import SsoConfig
 from web.http import auth, context
 from web.http.redirects import console_path
@@ -77,6 +81,7 @@ def callback() -> Response:
         resolved = flows.sign_in(
             writes, config, claims, token["id_token"], now=now,
             remote_addr=request.remote_addr, user_agent=request.user_agent.string,
+            sid=verified["sid"] if isinstance(verified.get("sid"), str) else None,
         )  # fmt: skip
     if resolved.user is None:
         return _refused(resolved.refusal or "token", resolved.detail)
@@ -88,3 +93,42 @@ def _refused(reason: str, detail: str = "") -> Response:
     browser_state.pop(NEXT_KEY, None)
     browser_state[REFUSAL_KEY] = {"reason": reason, "detail": detail[:80]}
     return redirect(url_for("console.signin"))
+
+
+@bp.post("/backchannel-logout")
+@auth.public  # no user signs this request: the logout token's signature is its authentication
+def backchannel_logout() -> Response:
+    """The provider's logout token (form field `logout_token`): 200 when taken (the sessions it
+    names are ended), 400 with {error, error_description} when it is not valid or seen before."""
+    config = _config()
+    raw = request.form.get("logout_token", "") if request.mimetype == "application/x-www-form-urlencoded" else ""
+    if not raw:
+        return _logout_answer(400, "invalid_request", "a form-encoded logout_token is required")
+    wall_now = time.time()  # the token's times are the provider's clock, not the app's (simulated in tests)
+    try:
+        token = logout_token.verify(
+            raw, issuer=config.issuer, client_id=config.client_id, algorithms=client.signing_algorithms(),
+            key_set=client.key_set, now=wall_now,
+        )  # fmt: skip
+    except logout_token.LogoutTokenError as err:
+        log.warning("SSO: logout token refused: %s", err)
+        return _logout_answer(400, "invalid_request", str(err))
+    except (RequestException, ValueError, RuntimeError) as err:  # discovery or JWKS not readable
+        log.warning("SSO: the provider's keys could not be read for a logout token: %s", err)
+        return _logout_answer(503, "temporarily_unavailable", "the provider's keys could not be read")
+    system = context.system()
+    try:
+        with context.writer() as writes, writes.begin():
+            flows.back_channel_logout(writes, token, now=system.clock.now(), wall_now=wall_now)
+    except IntegrityError:
+        log.warning("SSO: logout token replayed (jti %s)", token.jti)
+        return _logout_answer(400, "invalid_request", "this logout token was received before")
+    return _logout_answer(200)
+
+
+def _logout_answer(status: int, error: str = "", description: str = "") -> Response:
+    body: dict[str, Any] = {"error": error, "error_description": description} if error else {}
+    answer = jsonify(body)
+    answer.status_code = status
+    answer.headers["Cache-Control"] = "no-store"
+    return answer

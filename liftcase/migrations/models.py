@@ -6,6 +6,7 @@ import connectors.inspection.models
 import connectors.models
 import connectors.notify.models
 import connectors.qr.models  # noqa: F401
+import connectors.sso.models  # noqa: F401
 import detectors.models  # noqa: F401
 import engine.models  # noqa: F401
 import processes.checkin.models

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from infra.sso import SsoConfig
 from registry.accounts import sessions
-from registry.accounts.models import SignInEvent, SsoSession, UserIdentity
+from registry.accounts.models import SignInEvent, SsoSession, UserIdentity, UserSession
 from registry.models import Organisation, Role, User
 
 KNOWN_ROLES = frozenset(Role)
@@ -136,8 +136,34 @@ def record(db: Session, resolved: Resolved, claims: Mapping[str, Any], config: S
     ))  # fmt: skip
 
 
-def remember_session(db: Session, session_id: int, identity: UserIdentity, id_token: str) -> None:
-    db.add(SsoSession(session_id=session_id, identity_id=identity.id, id_token=id_token))
+def remember_session(
+    db: Session, session_id: int, identity: UserIdentity, id_token: str, sid: str | None = None
+) -> None:
+    db.add(SsoSession(session_id=session_id, identity_id=identity.id, id_token=id_token, sid=sid))
+
+
+def live_sso_sessions(
+    db: Session, issuer: str, *, subject: str | None, sid: str | None
+) -> list[tuple[int, UserIdentity]]:
+    """(session id, identity) of the live sessions started through `issuer` that a back-channel
+    logout names: the provider's session `sid` (of `subject` too, when both are given), or every
+    session of `subject` when no sid is given."""
+    found = (
+        select(SsoSession.session_id, UserIdentity)
+        .join(UserIdentity, UserIdentity.id == SsoSession.identity_id)
+        .join(UserSession, UserSession.id == SsoSession.session_id)
+        .where(UserIdentity.issuer == issuer, UserSession.ended_at.is_(None))
+        .order_by(SsoSession.session_id)
+    )
+    if sid is not None:
+        found = found.where(SsoSession.sid == sid)
+    if subject is not None:
+        found = found.where(UserIdentity.subject == subject)
+    return [(row[0], row[1]) for row in db.execute(found)]
+
+
+def identity_of(db: Session, issuer: str, subject: str) -> UserIdentity | None:
+    return db.scalar(select(UserIdentity).where(UserIdentity.issuer == issuer, UserIdentity.subject == subject))
 
 
 def id_token_of(db: Session, session_id: int) -> str | None:

@@ -38,7 +38,7 @@ class UserSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # sign_out, idle, expired, password_changed, roles_changed, deactivated, ended_by_user,
-    # ended_by_admin, signed_in_again
+    # ended_by_admin, signed_in_again, provider_logout (the city platform's back-channel logout)
     end_reason: Mapped[str | None] = mapped_column(String(20))
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(200))
@@ -77,9 +77,11 @@ class UserIdentity(Base):
 
 class SsoSession(Base):
     """A session started through the provider, with the ID token it was given: sign-out hands it
-    back to the provider's end-session endpoint (id_token_hint) so the provider's session ends too."""
+    back to the provider's end-session endpoint (id_token_hint) so the provider's session ends too.
+    `sid`: the provider's session (the ID token's claim), which its back-channel logout names."""
 
     __tablename__ = "sso_sessions"
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
     identity_id: Mapped[int] = mapped_column(ForeignKey("user_identities.id"), index=True)
     id_token: Mapped[str] = mapped_column(Text)
+    sid: Mapped[str | None] = mapped_column(String(255), index=True)

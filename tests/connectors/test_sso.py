@@ -5,16 +5,19 @@ round trip runs with requests (on SQLite and PostgreSQL) and in Chromium through
 What must hold: a new person is provisioned with the organisation and roles the settings map
 their claims to; an existing account is matched, not duplicated; an organisation the register
 does not have is refused with a message that names it; an answer whose state was tampered with
-starts no session; sign-out ends our session and the provider's."""
+starts no session; sign-out ends our session and the provider's; signing out at the provider
+ends ours (back-channel logout)."""
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -22,8 +25,10 @@ from joserfc.errors import JoseError
 from sqlalchemy import func, select
 
 from connectors.sso import client as sso_client
+from connectors.sso.models import SeenLogoutToken
 from infra.clock import SimulatedClock
 from infra.sso import SsoConfig
+from processes.models import AdminAuditEntry
 from processes.system import System
 from registry.accounts.models import SignInEvent, SsoSession, UserIdentity, UserSession
 from registry.accounts.service import hash_password
@@ -321,3 +326,52 @@ def test_a_callback_used_twice_or_without_a_sign_in_starts_nothing(app: tuple[Sy
         assert "lc_session" not in stranger.cookies
     with system.sessions() as db:
         assert db.scalar(select(func.count(UserSession.id))) == 1
+
+
+_XSRF = re.compile(
+    r'<form id="op.logoutForm" method="post" action="([^"]+)">'
+    r'<input type="hidden" name="xsrf" value="([^"]+)"'
+)
+
+
+def end_at_provider(http: requests.Session, issuer: str) -> None:
+    """Sign out at the provider itself (its end-session page, then "Yes, sign me out"), as someone
+    does at the city platform's own page; the provider POSTs its logout tokens before it answers."""
+    page = http.get(f"{issuer}/session/end", timeout=30)
+    form = _XSRF.search(page.text)
+    assert form is not None, page.text[:500]
+    done = http.post(urljoin(page.url, form.group(1)), data={"xsrf": form.group(2), "logout": "yes"}, timeout=30,
+                     allow_redirects=False)  # fmt: skip
+    assert done.status_code in (200, 302, 303), done.text[:300]
+
+
+def test_signing_out_at_the_platform_ends_our_session(app: tuple[System, str], provider: OidcProvider) -> None:
+    """Back-channel logout with the real provider: its logout token (with the sid of the ID token
+    we kept) ends the session it names, not the person's other one started elsewhere; the next
+    API call is 401, the console sends the browser to its sign-in page; one admin audit entry."""
+    system, base = app
+    http, other_browser = browser_session(), browser_session()
+    for browser in (http, other_browser):
+        assert through_provider(browser, f"{base}/sso/signin", "zhang.new").status_code == 302
+        assert browser.get(f"{base}/api/v1/session", timeout=10).status_code == 200
+    with system.sessions() as db:
+        sids = db.scalars(select(SsoSession.sid).order_by(SsoSession.session_id)).all()
+    assert len(sids) == 2 and all(sids) and sids[0] != sids[1]  # the provider's sid, one per browser
+
+    end_at_provider(http, provider.issuer)
+
+    assert http.get(f"{base}/api/v1/session", timeout=10).status_code == 401
+    console = http.get(f"{base}/console/cases", timeout=10, allow_redirects=False)
+    assert console.status_code in (302, 303) and "/console/signin" in console.headers["Location"]
+    assert other_browser.get(f"{base}/api/v1/session", timeout=10).status_code == 200  # another sid
+    with system.sessions() as db:
+        rows = db.execute(select(UserSession.id, UserSession.end_reason, SsoSession.sid)
+                          .join(SsoSession, SsoSession.session_id == UserSession.id)
+                          .order_by(UserSession.id)).all()  # fmt: skip
+        assert [(reason, sid) for _id, reason, sid in rows] == [("provider_logout", sids[0]), (None, sids[1])]
+        entries = db.scalars(select(AdminAuditEntry).where(AdminAuditEntry.kind == "session.provider_logout")).all()
+        assert len(entries) == 1
+        assert entries[0].actor == "sso-provider" and entries[0].payload["changes"]["sessions_ended"] == [rows[0][0]]
+        assert entries[0].payload["target"]["subject"] == "zhang.new"
+        assert entries[0].payload["target"]["sid"] == sids[0]
+        assert db.scalar(select(func.count()).select_from(SeenLogoutToken)) == 1

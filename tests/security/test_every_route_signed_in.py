@@ -33,6 +33,7 @@ PUBLIC = {
     ("GET", "/r/<code>/qr.svg"),
     ("POST", "/r/<code>/rescue"),
     ("GET", "/r/t/<token>"),
+    ("POST", "/sso/backchannel-logout"),  # the provider's logout token, signed by its keys
     ("GET", "/sso/callback"),  # the provider's redirect back; checks its own state
     ("GET", "/sso/signin"),
     ("GET", "/static/<path:filename>"),
