@@ -5,7 +5,7 @@ import connectors.feed.models
 import connectors.inspection.models
 import connectors.models
 import connectors.notify.models
-import connectors.qr.models  # noqa: F401
+import connectors.qr.models
 import connectors.sso.models  # noqa: F401
 import detectors.models  # noqa: F401
 import engine.models  # noqa: F401
