@@ -19,8 +19,8 @@ from werkzeug.serving import make_server
 from infra.clock import SimulatedClock
 from processes.intake import open_or_join
 from processes.system import System
-from registry.accounts.service import hash_password
 from registry.models import Elevator, User
+from tests.support.passwords import seeded_hash
 from tests.support.system import START, make_system
 from web.app import create_app
 
@@ -38,7 +38,7 @@ WALL = {"viewport": {"width": 1920, "height": 1080}}
 def set_passwords(system: System) -> None:
     """Every seeded user gets PASSWORD (one hash for all: seeding stays fast)."""
     with system.sessions() as session, session.begin():
-        session.execute(update(User).values(password_hash=hash_password(PASSWORD)))
+        session.execute(update(User).values(password_hash=seeded_hash(PASSWORD)))
 
 
 @contextmanager
