@@ -46,7 +46,8 @@ def serve(system: System, port: int = 0) -> Iterator[str]:
     """The app on 127.0.0.1 and `port` (0: a free one), in a thread; yields its base URL."""
     app = create_app(system)
     server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Polled every 50 ms (not 0.5 s): shutting the server down at teardown takes that long.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
