@@ -4,8 +4,9 @@ a copy of it, instead of running the migrations, the seed and the deploy again (
 
 A copy is a database of the test's own, as before: SQLite through the backup API into the test's
 own (not yet existing) file; PostgreSQL by replaying pg_dump's script of the first build into the
-test's database, which must be empty (its public schema without tables). Where a copy cannot be
-made (the file exists, the schema has tables, no pg_dump/psql), make_system builds as before.
+test's database (_replay: one round trip per run of statements, COPY for the rows), which must be
+empty (its public schema without tables). Where a copy cannot be made (the file exists, the schema
+has tables, no pg_dump), make_system builds as before.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Hashable
 from dataclasses import fields
 from pathlib import Path
 
+import psycopg
 from sqlalchemy import create_engine, inspect, make_url
 
 from infra.settings import Settings
@@ -71,13 +73,7 @@ def restore(url: str, key: Hashable) -> bool:
         path.write_bytes(_sqlite[key])
         return True
     if backend == "postgresql" and key in _postgres and _empty(url):
-        subprocess.run(
-            [_tool("psql"), "-q", "-X", "-1", "-v", "ON_ERROR_STOP=1", "-d", _libpq(url)],
-            input=_postgres[key],
-            text=True,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        _replay(url, _postgres[key])
         return True
     return False
 
@@ -126,6 +122,29 @@ def _sqlite_bytes(path: Path) -> bytes:
         target.close()
 
 
+def _replay(url: str, dump: str) -> None:
+    """pg_dump's script into the database at `url`, in one transaction: the statements between two
+    COPY blocks in one round trip, each table's rows by COPY (psql would send every statement on
+    its own, and waits for each under load)."""
+    with psycopg.connect(_libpq(url)) as conn, conn.cursor() as cur:
+        statements: list[str] = []
+        lines = iter(dump.splitlines())
+        for line in lines:
+            if line.startswith(("\\restrict", "\\unrestrict")):  # psql's meta-commands
+                continue
+            if not (line.startswith("COPY ") and line.endswith(" FROM stdin;")):
+                statements.append(line)
+                continue
+            if statements:
+                cur.execute("\n".join(statements))
+                statements = []
+            rows = "".join(f"{row}\n" for row in iter(lines.__next__, "\\."))
+            with cur.copy(line) as copy:
+                copy.write(rows)
+        if statements:
+            cur.execute("\n".join(statements))
+
+
 def _empty(url: str) -> bool:
     engine = create_engine(url)
     try:
@@ -146,4 +165,4 @@ def _tool(name: str) -> str:
 
 
 def _tools_present() -> bool:
-    return shutil.which("pg_dump") is not None and shutil.which("psql") is not None
+    return shutil.which("pg_dump") is not None
