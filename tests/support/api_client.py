@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from processes.system import System
-from registry.accounts.service import hash_password
 from registry.models import Elevator, User
+from tests.support.passwords import seeded_hash
 from web.app import create_app
 
 PASSWORD = "correct horse 96933"
@@ -43,7 +43,7 @@ class Client:
 def app_for(system: System) -> Flask:
     """The app over a seeded system, every user's password set to PASSWORD (one hash: fast)."""
     with system.sessions() as session, session.begin():
-        session.execute(update(User).values(password_hash=hash_password(PASSWORD)))
+        session.execute(update(User).values(password_hash=seeded_hash(PASSWORD)))
     app = create_app(system)
     app.config["TESTING"] = True
     return app

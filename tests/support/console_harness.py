@@ -19,8 +19,8 @@ from werkzeug.serving import make_server
 from infra.clock import SimulatedClock
 from processes.intake import open_or_join
 from processes.system import System
-from registry.accounts.service import hash_password
 from registry.models import Elevator, User
+from tests.support.passwords import seeded_hash
 from tests.support.system import START, make_system
 from web.app import create_app
 
@@ -38,7 +38,7 @@ WALL = {"viewport": {"width": 1920, "height": 1080}}
 def set_passwords(system: System) -> None:
     """Every seeded user gets PASSWORD (one hash for all: seeding stays fast)."""
     with system.sessions() as session, session.begin():
-        session.execute(update(User).values(password_hash=hash_password(PASSWORD)))
+        session.execute(update(User).values(password_hash=seeded_hash(PASSWORD)))
 
 
 @contextmanager
@@ -46,7 +46,8 @@ def serve(system: System, port: int = 0) -> Iterator[str]:
     """The app on 127.0.0.1 and `port` (0: a free one), in a thread; yields its base URL."""
     app = create_app(system)
     server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Polled every 50 ms (not 0.5 s): shutting the server down at teardown takes that long.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
