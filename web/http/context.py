@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, g
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from processes.system import System
@@ -31,23 +30,11 @@ def writer() -> Session:
 
 
 def end_reads() -> None:
-    """Before the engine writes in a transaction of its own: forget what the request read, so a
-    read after the step sees the step's rows, not the objects read before it. SQLite: end the
-    read transaction (the engine takes the write lock at BEGIN, an open read would block it).
-    PostgreSQL in READ COMMITTED: every statement sees what was committed before it, so the
-    request keeps its connection and transaction (no pool round trip, no ROLLBACK and BEGIN again
-    for the answer's reads); it holds no row lock meanwhile."""
+    """End the request's read transaction before the engine writes in its own (SQLite takes the
+    write lock at BEGIN, so an open read would block the engine's transaction)."""
     session = g.get("db")
-    if session is None:
-        return
-    if _keeps_reads_across_steps(system().db.dialect):
-        session.expunge_all()  # as close() does: the objects read stay readable, detached
-    else:
+    if session is not None:
         session.close()
-
-
-def _keeps_reads_across_steps(dialect: Dialect) -> bool:
-    return dialect.name == "postgresql" and dialect.default_isolation_level == "READ COMMITTED"
 
 
 def scope() -> Scope:
