@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from engine.models import Case, CaseTask, TaskStatus
 from registry.equipment.models import Equipment
@@ -112,6 +112,7 @@ def active_rescues(session: Session, scope: Any, limit: int = 50) -> list[dict[s
     cases = list(
         session.scalars(
             select(Case)
+            .options(defer(Case.state))  # the serialised workflow: not needed on a card
             .where(cases_visible(scope), Case.case_type == "rescue", Case.status == "open")
             .order_by(Case.opened_at, Case.id)
             .limit(limit)

@@ -9,7 +9,7 @@ from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Select, bindparam, exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from engine.definitions import parsed_definition
 from engine.models import Case, CaseStatus, CaseTask, Notification, ProcessDefinition, TaskStatus
@@ -22,6 +22,10 @@ from processes.visibility import TASK_ACTIONABLE, actionable_params, cases_visib
 from registry.equipment.models import Equipment, EquipmentStatus
 from registry.models import Elevator, Organisation, User
 from registry.scope import Scope, elevators_visible, equipment_visible
+
+# People's reads never need the serialised workflow (about 23 KB a rescue): it is loaded only
+# when touched (the diagram), never with a page of cases.
+WITHOUT_STATE = defer(Case.state)
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ def overdue_condition(now: datetime) -> Any:
 
 
 def case_query(scope: Scope, filters: CaseFilters, now: datetime) -> Select[Case]:
-    stmt = select(Case).where(cases_visible(scope))
+    stmt = select(Case).options(WITHOUT_STATE).where(cases_visible(scope))
     f = filters
     if f.case_type:
         stmt = stmt.where(Case.case_type == f.case_type)
@@ -82,14 +86,14 @@ def case_query(scope: Scope, filters: CaseFilters, now: datetime) -> Select[Case
 
 def visible_case(session: Session, scope: Scope, case_id: int) -> Case:
     """The case, or NotFound when it does not exist *or* is outside the scope (no leak)."""
-    case = session.scalar(select(Case).where(Case.id == case_id, cases_visible(scope)))
+    case = session.scalar(select(Case).options(WITHOUT_STATE).where(Case.id == case_id, cases_visible(scope)))
     if case is None:
         raise NotFound(f"case {case_id} not found")
     return case
 
 
 def case_by_number(session: Session, scope: Scope, number: str) -> Case:
-    case = session.scalar(select(Case).where(Case.number == number, cases_visible(scope)))
+    case = session.scalar(select(Case).options(WITHOUT_STATE).where(Case.number == number, cases_visible(scope)))
     if case is None:
         raise NotFound(f"case {number} not found")
     return case

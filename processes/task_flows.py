@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from engine.models import Case, CaseTask, EventKind
 from processes import rectification_items
 from processes.attachments import attach
@@ -28,14 +30,22 @@ def hand_over(system: System, task_id: int, *, to_user_id: int, actor: str) -> C
     return system.engine.assign_task(task_id, to_user_id, actor=actor)
 
 
-def complete(system: System, task_id: int, data: dict[str, Any], *, actor: str) -> Case:
+def complete(system: System, task_id: int, data: dict[str, Any], *, actor: str, checked: bool = False) -> Case:
     """Submit the task's form: checked against its JSON Schema, then the case moves on. A
-    rectification with tracked items is submitted only when every item has its evidence."""
-    with system.sessions() as session:
-        task = session.get(CaseTask, task_id)
-        if task is not None:
-            rectification_items.check_submission(session, task, data)
+    rectification with tracked items is submitted only when every item has its evidence
+    (`checked`: the caller has run `check_submission` in its own reads already)."""
+    if not checked:
+        with system.sessions() as session:
+            task = session.get(CaseTask, task_id)
+            if task is not None:
+                check_submission(session, task, data)
     return system.engine.complete_task(task_id, data, actor=actor)
+
+
+def check_submission(session: Session, task: CaseTask, data: dict[str, Any]) -> None:
+    """What a completion checks before the step beside the form (Conflict when it is refused):
+    for an API request, in the transaction that found the task, with no session of its own."""
+    rectification_items.check_submission(session, task, data)
 
 
 def attach_evidence(system: System, task: CaseTask, data: bytes, *, filename: str, uploaded_by: str) -> Attachment:

@@ -61,7 +61,10 @@ def _annotate(tasks: list[CaseTask], *, with_form: bool, all_actionable: bool = 
     if not tasks:
         return tasks
     cases = {
-        c.id: c for c in db.scalars(select(Case).where(Case.id.in_({t.case_id for t in tasks}), cases_visible(scope)))
+        c.id: c
+        for c in db.scalars(
+            select(Case).options(svc.WITHOUT_STATE).where(Case.id.in_({t.case_id for t in tasks}), cases_visible(scope))
+        )
     }
     contexts = case_contexts(db, cases.values())
     actionable = (
@@ -198,8 +201,11 @@ class TaskCompleteView(MethodView):
         case and my next open task on it (`next_task`, null when none), so a client goes on
         without asking for its task list."""
         task = _actionable(task_id)
+        task_flows.check_submission(context.db(), task, body["data"])
         context.end_reads()
-        case = task_flows.complete(context.system(), task.id, body["data"], actor=context.scope().username)
+        case = task_flows.complete(
+            context.system(), task.id, body["data"], actor=context.scope().username, checked=True
+        )
         case.next_task = svc.next_task(context.db(), context.scope(), case.id)  # type: ignore[attr-defined]
         return case
 

@@ -5,12 +5,13 @@ written at most once a minute."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from engine.models import CaseTask
 from infra.clock import SimulatedClock
@@ -159,3 +160,52 @@ def test_token_principal_in_one_query_last_use_written_once_a_minute(
     with system.sessions() as s, s.begin():
         s.execute(update(User).where(User.username == "admin").values(active=False))
     assert robot.get("/api/v1/elevators", headers=bearer).status_code == 401
+
+
+def test_page_counts_are_right_with_and_without_the_count_query(api: tuple[System, Flask]) -> None:
+    """A first page that is not full takes its length as the count; a full page and later pages ask."""
+    system, app = api
+    for elevator in (demo_elevator(system), other_elevator(system)):
+        open_or_join(system.engine, system.settings.sla_file, "rescue", elevator_id=elevator, signal={"source": "qr"})
+    regulator = Client(app, "city_regulator")
+    with system.sessions() as s:
+        total = len(list(s.scalars(select(CaseTask.id))))
+    assert total >= 2
+
+    def page(size: int, number: int) -> tuple[int, dict]:
+        r = regulator.get(f"/api/v1/tasks?scope=all&status=any&page_size={size}&page={number}")
+        assert r.status_code == 200
+        return len(r.get_json()), json.loads(r.headers["X-Pagination"])
+
+    shown, header = page(50, 1)  # not full: no count query
+    assert shown == total and header["total"] == total
+    shown, header = page(1, 1)  # full: counted
+    assert shown == 1 and header["total"] == total and header["total_pages"] == total
+    shown, header = page(1, 2)
+    assert shown == 1 and header["total"] == total
+    shown, header = page(1, total + 1)  # past the end
+    assert shown == 0 and header["total"] == total
+
+
+def test_case_lists_and_task_pages_do_not_read_the_workflow_state(api: tuple[System, Flask]) -> None:
+    system, app = api
+    case_id = open_or_join(
+        system.engine, system.settings.sla_file, "rescue", elevator_id=demo_elevator(system), signal={"source": "qr"}
+    ).case_id
+    dispatcher = Client(app, "dispatcher")
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(system.db, "before_cursor_execute", seen)
+    try:
+        assert dispatcher.get("/api/v1/cases?status=open").status_code == 200
+        assert dispatcher.get(f"/api/v1/cases/{case_id}").status_code == 200
+        assert dispatcher.get(f"/api/v1/tasks?scope=mine&case_id={case_id}").status_code == 200
+        assert not [s for s in statements if "cases.state" in s]
+        diagram = dispatcher.get(f"/api/v1/cases/{case_id}/diagram")  # the one view that needs it loads it
+        assert diagram.status_code == 200 and diagram.get_json()["active"]
+        assert [s for s in statements if "cases.state" in s]
+    finally:
+        event.remove(system.db, "before_cursor_execute", seen)
