@@ -23,7 +23,7 @@ from paho.mqtt.properties import Properties
 from sqlalchemy import func, select
 
 from connectors.models import DeadLetter, IngestCounter
-from connectors.mqtt.ingest import IngestConfig
+from connectors.mqtt.ingest import IngestConfig, IngestService
 from connectors.mqtt.publisher import connect_publisher
 from connectors.mqtt.run import build_ingest
 from connectors.mqtt.topics import shared_filters
@@ -129,17 +129,24 @@ def live_system(sqlite_url: str) -> Iterator[System]:
     system.db.dispose()
 
 
-def test_simulated_faults_become_cases_with_tasks_and_duplicates_join(live_system: System,
-                                                                     broker: FleetBroker) -> None:  # fmt: skip
-    system = live_system
+def started_ingest(system: System, broker: FleetBroker, prefix: str, group: str,
+                   **kw: Any) -> tuple[IngestConfig, IngestService, threading.Thread]:  # fmt: skip
+    """An in-process ingest on a fresh client id and share group, connected and subscribed."""
     tag = uuid.uuid4().hex[:8]
-    config = ingest_config(broker, client_id=f"test-ingest-{tag}", group=f"t{tag}", flush_seconds=0.1)
+    config = ingest_config(broker, client_id=f"{prefix}-{tag}", group=f"{group}{tag}", **kw)
     service = build_ingest(system, config)
     runner = threading.Thread(target=service.run, daemon=True)
     runner.start()
+    assert service.connected.wait(10)
+    time.sleep(0.3)  # the SUBACK
+    return config, service, runner
+
+
+def test_simulated_faults_become_cases_with_tasks_and_duplicates_join(live_system: System,
+                                                                     broker: FleetBroker) -> None:  # fmt: skip
+    system = live_system
+    config, service, runner = started_ingest(system, broker, "test-ingest", "t", flush_seconds=0.1)
     try:
-        assert service.connected.wait(10)
-        time.sleep(0.3)  # the SUBACK
         devices = registered_devices(system.sessions, 4)
         stream = city_stream(devices, datetime.now(UTC) - timedelta(seconds=900), 900, seed=7, fault_rate=0.6,
                              faults=WARNING_FAULTS)  # fmt: skip
@@ -188,14 +195,8 @@ def test_a_batch_acked_on_the_way_out_is_not_redelivered_to_a_quick_successor(li
     must find nothing held: Mosquitto reads a connection's packets one by one, and a takeover used
     to drop the acks it had not read yet."""
     system = live_system
-    tag = uuid.uuid4().hex[:8]
-    config = ingest_config(broker, client_id=f"test-close-{tag}", group=f"c{tag}", flush_seconds=600)
-    service = build_ingest(system, config)
-    runner = threading.Thread(target=service.run, daemon=True)
-    runner.start()
+    config, service, runner = started_ingest(system, broker, "test-close", "c", flush_seconds=600)
     try:
-        assert service.connected.wait(10)
-        time.sleep(0.3)  # the SUBACK
         devices = registered_devices(system.sessions, 4)
         stream = city_stream(devices, datetime.now(UTC) - timedelta(seconds=900), 900, seed=3, fault_rate=0.0)
         client = publisher(broker)
