@@ -27,24 +27,28 @@ def local_day(at: datetime) -> date:
     return at.astimezone(CITY_TZ).date()
 
 
+def first_plan(elevator: Elevator, *, cycle_days: int, now: datetime) -> MaintenancePlan:
+    """The plan an elevator's first visit makes (not added to the session): the next visit falls due
+    one cycle after the last one on the register, or after today when none is recorded."""
+    last = local_day(elevator.last_maintenance_at) if elevator.last_maintenance_at else local_day(now)
+    return MaintenancePlan(
+        elevator_id=elevator.id,
+        maintenance_unit_id=elevator.maintenance_unit_id,
+        cycle_days=cycle_days,
+        next_due_on=last + timedelta(days=cycle_days),
+        last_done={},
+    )
+
+
 def plan_for(
     session: Session, elevator: Elevator, *, cycle_days: int, now: datetime, lock: bool = False
 ) -> MaintenancePlan:
-    """The elevator's plan, made on first use: the next visit falls due one cycle after the last
-    one on the register (or after today when none is recorded)."""
+    """The elevator's plan, made on first use (`first_plan`)."""
     stmt = select(MaintenancePlan).where(MaintenancePlan.elevator_id == elevator.id)
     plan = session.scalar(stmt.with_for_update() if lock else stmt)
     if plan is None:
-        last = local_day(elevator.last_maintenance_at) if elevator.last_maintenance_at else local_day(now)
-        plan = MaintenancePlan(
-            elevator_id=elevator.id,
-            maintenance_unit_id=elevator.maintenance_unit_id,
-            cycle_days=cycle_days,
-            next_due_on=last + timedelta(days=cycle_days),
-            last_done={},
-            active=True,
-            created_at=now,
-        )
+        plan = first_plan(elevator, cycle_days=cycle_days, now=now)
+        plan.active, plan.created_at = True, now
         session.add(plan)
         session.flush()
     elif plan.maintenance_unit_id != elevator.maintenance_unit_id:
@@ -67,14 +71,7 @@ def plans(
     out = []
     for plan, elevator in session.execute(stmt):
         if plan is None:
-            last = local_day(elevator.last_maintenance_at) if elevator.last_maintenance_at else local_day(now)
-            plan = MaintenancePlan(
-                elevator_id=elevator.id,
-                maintenance_unit_id=elevator.maintenance_unit_id,
-                cycle_days=cycle_days,
-                next_due_on=last + timedelta(days=cycle_days),
-                last_done={},
-            )
+            plan = first_plan(elevator, cycle_days=cycle_days, now=now)
         if due_before is None or plan.next_due_on <= due_before:
             out.append(plan_dict(plan, elevator.register_code, elevator.address))
     out.sort(key=lambda p: (p["next_due_on"], p["elevator_id"]))
