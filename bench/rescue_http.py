@@ -12,7 +12,9 @@ engine, no HTTP.
 Besides the rates: the CPU the API processes (gunicorn's master and workers, from /proc) burnt
 per whole case — steady on a machine shared with other work, where the rates are not — the HTTP
 requests per case, and PostgreSQL's own counts of row writes and commits per case (every
-process's: the API's and the rq worker's notification sends).
+process's: the API's and the rq worker's notification sends). On stderr: where the whole
+machine's CPU per case went (API, PostgreSQL's backends, the rq worker, Redis, this client), which
+says what a rate on this 2-core machine can reach at all.
 
 Usage: python bench/rescue_http.py [--seconds 30] [--threads 8] [--workers 5] [--inprocess-seconds S]
 Last line: http_cases_per_s=… inprocess_cases_per_s=… ratio=… errors=… server_cpu_ms_per_case=…
@@ -29,7 +31,7 @@ import time
 from pathlib import Path
 
 import httpx
-from served import cpu_seconds, fresh_database, pg_counters, served
+from served import cpu_by_command, cpu_seconds, fresh_database, machine_cpu_seconds, pg_counters, served
 from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,11 +203,18 @@ def main() -> None:
             system.db.dispose()  # our own connections publish their counters before the count starts
             time.sleep(1.5)
             rows0, commits0 = pg_counters(url)
-            cpu0 = cpu_seconds(server_pid)
+            cpu0, by_command0, machine0 = cpu_seconds(server_pid), cpu_by_command(), machine_cpu_seconds()
+            client_cpu0 = time.process_time()
             n_http, err_http, t_http = run_threads(
                 args.threads, args.seconds, lambda item: case(item, requests), http_pool
             )
             server_cpu = cpu_seconds(server_pid) - cpu0
+            # where the rest of the machine's CPU went: PostgreSQL's backends, Redis, the rq worker, this client
+            by_command, machine_cpu = cpu_by_command(), machine_cpu_seconds() - machine0
+            pg_cpu, redis_cpu, worker_cpu = (
+                by_command.get(k, 0.0) - by_command0.get(k, 0.0) for k in ("postgres", "redis-server", "liftcase")
+            )
+            client_cpu = time.process_time() - client_cpu0
             client.close()
             drain_inbox(url)  # the worker's writes for these cases count too
         time.sleep(1.5)  # the server's backends are gone (counters published); the worker's idle ones too
@@ -215,9 +224,19 @@ def main() -> None:
         system.db.dispose()
     http_rate, in_rate = n_http / t_http, n_in / max(t_in, 1e-9)
     cases = max(n_http, 1)
+    per_case = 1000 / max(n_http, 1)
+    shares = {
+        "API": server_cpu,
+        "PostgreSQL": pg_cpu,
+        "rq worker": worker_cpu,
+        "Redis": redis_cpu,
+        "this client": client_cpu,
+    }
+    shares["the rest (other work)"] = machine_cpu - sum(shares.values())
     print(
         f"http: {n_http} cases in {t_http:.1f}s; in-process: {n_in} cases in {t_in:.1f}s; "
-        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; CPU ms per whole case: "
+        f"machine {machine_cpu * per_case:.1f} = " + " + ".join(f"{k} {v * per_case:.1f}" for k, v in shares.items()),
         file=sys.stderr,
     )
     print(

@@ -1,5 +1,6 @@
 """The API served as deployed, for the HTTP benchmarks: gunicorn (gthread workers) and one rq
-worker on the given PostgreSQL and Redis. Returns the base URL once /healthz answers."""
+worker on the given PostgreSQL and Redis. Returns the base URL once /healthz answers.
+LIFTCASE_BENCH_WORKER_ARGS: extra arguments for `liftcase worker` (e.g. `--fork` to compare)."""
 
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ def start_gunicorn(url: str, redis_url: str, workers: int, threads: int = 8) -> 
     procs = [
         subprocess.Popen(server, cwd=ROOT, env=env),
         subprocess.Popen(
-            [str(bin_dir / "liftcase"), "worker"],
+            [str(bin_dir / "liftcase"), "worker", *os.environ.get("LIFTCASE_BENCH_WORKER_ARGS", "").split()],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -133,6 +134,28 @@ def cpu_seconds(root_pid: int) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+def machine_cpu_seconds() -> float:
+    """Busy CPU of the whole machine (all cores, /proc/stat: everything but idle and iowait)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_command() -> dict[str, float]:
+    """User+system CPU so far of every running process, summed by command name (`postgres` for
+    PostgreSQL's backends, `redis-server`, `liftcase` for the rq worker). A process that exits
+    takes its count with it: read while the connections of the work measured are open."""
+    totals: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, tail = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        name, fields = head.split("(", 1)[1], tail.split()
+        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return totals
 
 
 def pg_counters(url: str) -> tuple[int, int]:
