@@ -1,21 +1,27 @@
 """The stored workflow state: a text orjson reads back exactly is marked so, and read without a
 search for long integers; every other text (the standard library's, older states) reads as
-written. And the one walk of the task tree a step makes finds what the two walks it replaced did."""
+written; its task dicts are the library's. And the one walk of the task tree a step makes finds
+what the two walks it replaced did."""
 
 from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from demo.scenarios import an_elevator, complete
 from engine.definitions import ParsedProcess, parsed_definition
 from engine.models import Case
-from engine.serialization import STATE_FORMAT, dump_checked, load_state
+from engine.serialization import _SERIALIZER, STATE_FORMAT, _config, dump_checked, load_state
 from engine.steps import before_step, timer_set, waiting_for
 from processes.intake import open_or_join
 from processes.system import System
@@ -111,3 +117,30 @@ def test_one_walk_finds_the_user_tasks_and_timers_of_two(system: System) -> None
     assert seen_timers > 0
     with system.sessions() as session:
         assert session.scalar(select(Case.status).where(Case.id == case_id)) == "open"
+
+
+def test_the_lean_task_dicts_are_the_librarys_at_every_step(sqlite_system: System) -> None:
+    """engine.serialization.LeanTaskConverter writes exactly what SpiffWorkflow's TaskConverter
+    does: the whole state compared at every step of a rescue, with internal data of every kind."""
+    library = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure({**_config(), Task: TaskConverter}))
+    case_id = _rescue(sqlite_system)
+    steps = [
+        ("verify_dispatch", {"outcome": "dispatch", "trapped_count": 2}, "dispatcher"),
+        ("accept_order", {"eta_minutes": 15}, "maintenance"),
+        ("report_arrival", {"on_site": True}, "maintenance"),
+        ("report_release", {"released_count": 2, "method": "manual_release"}, "maintenance"),
+    ]
+    compared = 0
+    for element, data, role in [*steps, (None, {}, "")]:
+        stored, parsed = _state(sqlite_system, case_id)
+        workflow = _restore(stored, parsed)
+        tasks = list(workflow.get_tasks())
+        tasks[len(tasks) // 2].internal_data = {"when": datetime(2026, 1, 1, tzinfo=UTC), "id": uuid4(), "n": [1, "a"]}
+        parent = next(t for t in reversed(tasks) if t._children)
+        parent.data["removed_below"] = True  # a key its children lack: a deletion in their deltas
+        assert _SERIALIZER.to_dict(workflow) == library.to_dict(workflow)
+        compared += len(tasks)
+        if element is None:
+            break
+        complete(sqlite_system, case_id, element, data, role)
+    assert compared > 100
