@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, false, or_, select, true
+from sqlalchemy import ColumnElement, bindparam, exists, false, or_, true
 
 from engine.models import Case, CaseTask
 from processes.roles import LANES
@@ -23,14 +23,16 @@ def cases_visible(scope: Scope) -> ColumnElement[bool]:
         return false()
     if scope.city_wide:
         return true()
+    # Correlated (on the case row only) EXISTS, not IN (subquery): OR-ed, an IN is a hashed subplan
+    # PostgreSQL builds in full (every task the organisation ever had) even to check one case; an
+    # EXISTS it plans both ways, probing the indexes for a few rows and hashing for many.
     conditions: list[ColumnElement[bool]] = [
-        Case.elevator_id.in_(select(Elevator.id).where(elevators_visible(scope))),
-        Case.equipment_id.in_(select(Equipment.id).where(equipment_visible(scope))),
+        exists().where(Elevator.id == Case.elevator_id, elevators_visible(scope)).correlate_except(Elevator),
+        exists().where(Equipment.id == Case.equipment_id, equipment_visible(scope)).correlate_except(Equipment),
     ]
-    if scope.organisation_id is not None:
-        conditions.append(
-            Case.id.in_(select(CaseTask.case_id).where(CaseTask.organisation_id == scope.organisation_id))
-        )
+    if scope.organisation_id is not None:  # any task of the case, not the outer query's task row
+        given = exists().where(CaseTask.case_id == Case.id, CaseTask.organisation_id == scope.organisation_id)
+        conditions.append(given.correlate_except(CaseTask))
     if scope.organisation_kind == OrgKind.DISTRICT_REGULATOR:
         conditions.append(Case.district_code == scope.district_code)
     if scope.organisation_kind == OrgKind.INSPECTION_AGENCY and scope.organisation_id is not None:
