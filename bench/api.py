@@ -269,7 +269,8 @@ def main() -> None:
         by_role = prepare(url, args.cases)
         lifts = [int(i) for i in by_role.pop("_lifts")]
         print(f"prepared in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-        with served(url, REDIS, args.workers, args.threads) as (base, server_pid):
+        with served(url, REDIS, args.workers, args.threads) as server:
+            base, server_pid = server.base, server.server_pid
             feed = threading.Thread(target=feeder, args=(url, lifts, stop), daemon=True)
             feed.start()
             users = pick_users(by_role, args.users)

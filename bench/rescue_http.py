@@ -13,10 +13,11 @@ Besides the rates: the CPU the API processes (gunicorn's master and workers, fro
 per whole case — steady on a machine shared with other work, where the rates are not — the HTTP
 requests per case, and PostgreSQL's own counts of row writes and commits per case (every
 process's: the API's and the rq worker's notification sends). On stderr: where the whole
-machine's CPU per case went (API, PostgreSQL's backends, the rq worker, Redis, this client), which
-says what a rate on this 2-core machine can reach at all.
+machine's CPU per case went (API, this database's PostgreSQL backends, the rq worker, this
+client, the rest), which says what a rate on this 2-core machine can reach at all.
 
-Usage: python bench/rescue_http.py [--seconds 30] [--threads 8] [--workers 5] [--inprocess-seconds S]
+Usage: python bench/rescue_http.py [--seconds 30] [--threads 8] [--workers 5] [--server-threads 8]
+       [--inprocess-seconds S]
 Last line: http_cases_per_s=… inprocess_cases_per_s=… ratio=… errors=… server_cpu_ms_per_case=…
 requests_per_case=… row_writes_per_case=… commits_per_case=…
 """
@@ -31,7 +32,15 @@ import time
 from pathlib import Path
 
 import httpx
-from served import cpu_by_command, cpu_seconds, fresh_database, machine_cpu_seconds, pg_counters, served
+from served import (
+    backends_cpu_seconds,
+    cpu_seconds,
+    fresh_database,
+    machine_cpu_seconds,
+    pg_counters,
+    process_cpu_seconds,
+    served,
+)
 from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,7 +190,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=5, help="gunicorn worker processes")
+    parser.add_argument("--server-threads", type=int, default=8, help="threads per gunicorn worker")
     parser.add_argument("--warmup", type=float, default=5, help="seconds of cases before measuring (steady state)")
     parser.add_argument("--inprocess-seconds", type=float, default=None, help="default: --seconds")
     args = parser.parse_args()
@@ -191,7 +201,8 @@ def main() -> None:
         inproc_pool = [e for e, _ in lifts[:half]]
         http_pool = lifts[half:]
         requests = [0]
-        with served(url, REDIS, args.workers) as (base, server_pid):
+        with served(url, REDIS, args.workers, args.server_threads) as server:
+            base, server_pid = server.base, server.server_pid
             client = httpx.Client(base_url=base, timeout=30, limits=httpx.Limits(max_connections=args.threads * 2))
 
             def case(item: tuple[int, int], counter: list[int]) -> None:
@@ -203,17 +214,17 @@ def main() -> None:
             system.db.dispose()  # our own connections publish their counters before the count starts
             time.sleep(1.5)
             rows0, commits0 = pg_counters(url)
-            cpu0, by_command0, machine0 = cpu_seconds(server_pid), cpu_by_command(), machine_cpu_seconds()
+            cpu0, machine0 = cpu_seconds(server_pid), machine_cpu_seconds()
+            pg_cpu0, worker_cpu0 = backends_cpu_seconds(url), process_cpu_seconds(server.worker_pid)
             client_cpu0 = time.process_time()
             n_http, err_http, t_http = run_threads(
                 args.threads, args.seconds, lambda item: case(item, requests), http_pool
             )
             server_cpu = cpu_seconds(server_pid) - cpu0
-            # where the rest of the machine's CPU went: PostgreSQL's backends, Redis, the rq worker, this client
-            by_command, machine_cpu = cpu_by_command(), machine_cpu_seconds() - machine0
-            pg_cpu, redis_cpu, worker_cpu = (
-                by_command.get(k, 0.0) - by_command0.get(k, 0.0) for k in ("postgres", "redis-server", "liftcase")
-            )
+            # where the rest of the machine's CPU went: this database's PostgreSQL backends, the rq worker, this client
+            machine_cpu = machine_cpu_seconds() - machine0
+            pg_cpu = backends_cpu_seconds(url) - pg_cpu0
+            worker_cpu = process_cpu_seconds(server.worker_pid) - worker_cpu0
             client_cpu = time.process_time() - client_cpu0
             client.close()
             drain_inbox(url)  # the worker's writes for these cases count too
@@ -229,10 +240,9 @@ def main() -> None:
         "API": server_cpu,
         "PostgreSQL": pg_cpu,
         "rq worker": worker_cpu,
-        "Redis": redis_cpu,
         "this client": client_cpu,
     }
-    shares["the rest (other work)"] = machine_cpu - sum(shares.values())
+    shares["the rest (Redis, PostgreSQL's WAL writer, other work)"] = machine_cpu - sum(shares.values())
     print(
         f"http: {n_http} cases in {t_http:.1f}s; in-process: {n_in} cases in {t_in:.1f}s; "
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; CPU ms per whole case: "

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -51,12 +52,19 @@ def fresh_database(admin_url: str, prefix: str) -> Iterator[str]:
         admin.dispose()
 
 
+@dataclass(frozen=True)
+class Served:
+    base: str  # the API's base URL
+    server_pid: int  # gunicorn's master
+    worker_pid: int  # the rq worker's
+
+
 @contextmanager
-def served(url: str, redis_url: str, workers: int, threads: int = 8) -> Iterator[tuple[str, int]]:
-    """Yields (base URL, gunicorn master pid); stops the server and the worker afterwards."""
+def served(url: str, redis_url: str, workers: int, threads: int = 8) -> Iterator[Served]:
+    """The API and an rq worker, running; stops both afterwards."""
     base, procs = start_gunicorn(url, redis_url, workers, threads)
     try:
-        yield base, procs[0].pid
+        yield Served(base, procs[0].pid, procs[1].pid)
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -142,20 +150,33 @@ def machine_cpu_seconds() -> float:
     return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_by_command() -> dict[str, float]:
-    """User+system CPU so far of every running process, summed by command name (`postgres` for
-    PostgreSQL's backends, `redis-server`, `liftcase` for the rq worker). A process that exits
-    takes its count with it: read while the connections of the work measured are open."""
-    totals: dict[str, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+def _cpu(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User+system CPU of one process so far (0 once it is gone)."""
+    try:
+        return _cpu(Path(f"/proc/{pid}/stat"))
+    except OSError:
+        return 0.0
+
+
+def backends_cpu_seconds(url: str) -> float:
+    """User+system CPU so far of the PostgreSQL backends connected to this URL's database (their
+    process titles name it), whatever else the server is doing for other databases. A backend
+    that exits takes its count with it: read while the connections of the work measured are open."""
+    database = url.rsplit("/", 1)[1].split("?")[0]
+    total = 0.0
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            head, tail = stat.read_text().rsplit(")", 1)
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if title.startswith("postgres: ") and f" {database} " in title:
+                total += _cpu(proc / "stat")
         except OSError:
             continue
-        name, fields = head.split("(", 1)[1], tail.split()
-        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
-    return totals
+    return total
 
 
 def pg_counters(url: str) -> tuple[int, int]:
