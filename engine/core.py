@@ -20,6 +20,7 @@ from engine.hooks import CaseHooks
 from engine.limits import Limits
 from engine.models import Case, ProcessDefinition
 from engine.numbers import IdAllocator
+from engine.recorder import QueuedNotices
 from engine.scripting import CaseScriptEngine
 from engine.services import ServiceRegistry, ServiceTask, builtin_services
 from engine.workflow_cache import WorkflowCache
@@ -44,8 +45,8 @@ class EngineCore:
         self.clock = clock
         self.hooks = hooks
         # What happens after a commit that queued notifications (the engine's outbox): the
-        # application delivers them, e.g. by enqueuing jobs. Batches of notification ids.
-        self.notifications_queued: Callable[[list[list[int]]], None] = lambda batches: None
+        # application delivers them, e.g. by enqueuing jobs. One batch per case, with its priority.
+        self.notifications_queued: Callable[[list[QueuedNotices]], None] = lambda batches: None
         # The engine's own service tasks and the domain's (each operator name once).
         self.services = ServiceRegistry([*builtin_services(hooks), *services])
         # Per script, per engine run, memory (engine.limits); tests and operators may tighten them.

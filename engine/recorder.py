@@ -19,6 +19,15 @@ from engine.timeline import GENESIS, event_hash
 from engine.workflow_cache import Kept
 
 
+@dataclass(frozen=True)
+class QueuedNotices:
+    """The notices one step (or one case start) queued, handed on after its commit with their
+    case's priority: whoever delivers them routes a P1 rescue's first without reading the case."""
+
+    ids: list[int]
+    priority: str | None
+
+
 @dataclass
 class StepRecorder:
     """Collects what a step did, then writes it in bulk (few statements per step, not per row).
@@ -63,6 +72,10 @@ class StepRecorder:
         )
         case.timeline_seq = seq
         case.timeline_head = digest
+
+    def queued_notices(self) -> QueuedNotices | None:
+        """What to hand on after the commit: the new notices and the case's priority, if any."""
+        return QueuedNotices(self.notification_ids, self.case.priority) if self.notification_ids else None
 
     def new_ids(self, table: str, n: int) -> list[int]:
         if self.ids is None:

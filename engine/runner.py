@@ -105,8 +105,9 @@ class CaseEngine(EngineCore):
         self.timer_pace = Pace()  # how much a timer batch stepped ahead takes, how early it is written
 
     def _after_commit(self, recorder: StepRecorder) -> None:
-        if recorder.notification_ids:
-            self.notifications_queued([recorder.notification_ids])
+        queued = recorder.queued_notices()
+        if queued is not None:
+            self.notifications_queued([queued])
 
     def _step(
         self,

@@ -23,7 +23,7 @@ from engine.incidents import mark_failed
 from engine.limits import find_stop
 from engine.models import Case, CaseStatus, EventKind, ProcessDefinition
 from engine.numbers import IdSource
-from engine.recorder import StepRecorder
+from engine.recorder import QueuedNotices, StepRecorder
 from engine.sandbox import ScriptStopped
 from engine.serialization import dump_state
 from engine.steps import finish_step, run_engine
@@ -98,7 +98,7 @@ class StartBatch:
 
     engine: EngineCore
     session: Session
-    notification_batches: list[list[int]] = field(default_factory=list)
+    notification_batches: list[QueuedNotices] = field(default_factory=list)
     stops: dict[int, ScriptStopped] = field(default_factory=dict)  # cases kept as incidents, by id
     kept: list[tuple[int, Kept]] = field(default_factory=list)  # new cases' workflows, by case id
 
@@ -174,8 +174,8 @@ class StartBatch:
         writes.add(recorder, new_case=True)
         if recorder.kept is not None:
             self.kept.append((case_id, recorder.kept))
-        if recorder.notification_ids:
-            self.notification_batches.append(recorder.notification_ids)
+        if (queued := recorder.queued_notices()) is not None:
+            self.notification_batches.append(queued)
         return case
 
     def _opened(

@@ -39,7 +39,7 @@ from engine.definitions import parsed_definition
 from engine.limits import find_stop
 from engine.models import Case, CaseStatus, CaseTimer
 from engine.numbers import IdSource
-from engine.recorder import StepRecorder
+from engine.recorder import QueuedNotices, StepRecorder
 from engine.sandbox import ScriptStopped
 from engine.serialization import load_state
 from engine.steps import before_step, finish_step, run_engine
@@ -129,8 +129,8 @@ class TimerBatch:
         return len(self.stepped)
 
     @property
-    def notification_batches(self) -> list[list[int]]:
-        return [s.recorder.notification_ids for s in self.stepped.values() if s.recorder.notification_ids]
+    def notification_batches(self) -> list[QueuedNotices]:
+        return [q for s in self.stepped.values() if (q := s.recorder.queued_notices()) is not None]
 
     # -- 1. claim ------------------------------------------------------------------------------
     def claim(self, now: datetime, horizon: datetime, n: int) -> list[tuple[int, datetime]]:

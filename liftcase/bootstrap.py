@@ -13,6 +13,7 @@ from connectors.feed import jobs as feed_jobs
 from connectors.mqtt import jobs as mqtt_jobs
 from connectors.notify import jobs as notify_jobs
 from detectors.risk import flows as risk_flows
+from engine.recorder import QueuedNotices
 from engine.runner import CaseEngine
 from infra.clock import Clock, SystemClock
 from infra.db import make_engine, make_sessionmaker
@@ -91,7 +92,7 @@ def build_system(settings: Settings, *, clock: Clock | None = None, jobs: JobQue
 _NOTICE_JOBS = Outage("Redis", "notification jobs not queued: the retry sweep sends those notices once it is back")
 
 
-def _wake_notifier(system: System, batches: list[list[int]]) -> None:
+def _wake_notifier(system: System, batches: list[QueuedNotices]) -> None:
     """The notices are committed with the step; their jobs only make them go out now. With Redis
     away, a committed step (a passenger's QR call, a rescue opened) must not fail for it: the
     retry sweep (`retry_notifications`) takes the notices up once Redis is back."""

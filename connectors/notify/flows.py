@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import Row, Table, case, delete, exists, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from connectors.notify.base import Channel, DeliveryError, OutboundMessage, PermanentDeliveryError
@@ -29,6 +29,7 @@ from processes.timelines import add_to_timelines
 from registry.models import User
 
 log = logging.getLogger(__name__)
+NOTIFICATIONS, CASES = cast(Table, Notification.__table__), cast(Table, Case.__table__)  # Core: rows, not objects
 ACTOR = "notifier"
 CLAIMABLE = ("queued", "retrying", "sending")
 ADDRESS_NAMES = {"email": "an e-mail address", "phone": "a phone number"}
@@ -50,19 +51,28 @@ def _lease(settings: Any, batch: int) -> timedelta:
     return timedelta(seconds=60.0 + 2 * settings.notify_timeout_seconds * rounds)
 
 
-def _insert_new(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert notices, skipping any whose dedupe_key exists (a repeated job, a racing worker)."""
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> list[Row[Any]]:
+    """Insert notices, skipping any whose dedupe_key exists (a repeated job, a racing worker); the
+    (id, case_id, channel) of those inserted, in id order."""
     if not rows:
         return []
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as insert_or_skip
     else:
         from sqlalchemy.dialects.sqlite import insert as insert_or_skip
-    stmt = insert_or_skip(Notification).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return list(session.scalars(stmt.returning(Notification.id)))
+    stmt = insert_or_skip(NOTIFICATIONS).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    inserted = session.execute(stmt.returning(NOTIFICATIONS.c.id, NOTIFICATIONS.c.case_id, NOTIFICATIONS.c.channel))
+    return sorted(inserted, key=lambda r: r.id)
 
 
 # --- the inbox and the fan-out ---------------------------------------------------------------
+
+NOBODY = "nobody to tell: no active user holds this role in the organisation"
+_N = NOTIFICATIONS.c
+# What a delivery needs of each notice it took, handed back by the UPDATE that takes them.
+_TAKEN = (_N.id, _N.case_id, _N.role, _N.organisation_id, _N.user_id, _N.subject, _N.body, _N.dedupe_key,
+          _N.status, _N.last_error)  # fmt: skip
+_CASE_PRIORITY = select(CASES.c.priority).where(CASES.c.id == _N.case_id).scalar_subquery()
 
 
 @dataclass
@@ -73,23 +83,49 @@ class InboxResult:
     outbound: list[int] = field(default_factory=list)
 
 
+def _take_inbox(session: Session, ids: list[int], now: datetime, *, with_priority: bool) -> list[Row[Any]]:
+    """One UPDATE … RETURNING (SQLite ≥ 3.35 and PostgreSQL): each queued inbox notice among `ids`
+    becomes sent (it has a recipient) or failed (nobody holds the lane's role), and comes back as it
+    now stands, in id order; with `with_priority`, with its case's priority (for the fan-out)."""
+    addressed = _N.user_id.is_not(None)
+    stmt = (
+        update(NOTIFICATIONS)
+        .where(_N.id.in_(ids), _N.channel == INBOX, _N.status == "queued")
+        .values(
+            status=case((addressed, "sent"), else_="failed"),
+            sent_at=case((addressed, literal(now, _N.sent_at.type)), else_=_N.sent_at),
+            attempts=_N.attempts + 1,
+            last_error=case((addressed, _N.last_error), else_=NOBODY),
+        )
+        .returning(*_TAKEN, *([_CASE_PRIORITY.label("priority")] if with_priority else []))
+    )
+    return sorted(session.execute(stmt), key=lambda r: r.id)
+
+
 def _fan_out_rows(
-    session: Session, notices: list[Notification], available: set[str], now: datetime
+    session: Session, notices: list[Row[Any]], available: set[str], now: datetime
 ) -> list[dict[str, Any]]:
+    """The other channels' notices for delivered inbox notices (which carry their case's priority):
+    the recipients and their own channel choices read in one query."""
     user_ids = {n.user_id for n in notices if n.user_id is not None}
-    case_ids = {n.case_id for n in notices if n.case_id is not None}
-    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids)))}
-    priorities = dict(session.execute(select(Case.id, Case.priority).where(Case.id.in_(case_ids))).all())
+    people = session.execute(
+        select(User.id, User.on_call, User.email, User.phone, ChannelPreference.channel, ChannelPreference.enabled,
+               ChannelPreference.priorities)
+        .outerjoin(ChannelPreference, ChannelPreference.user_id == User.id)
+        .where(User.id.in_(user_ids))
+    )  # fmt: skip
+    users: dict[int, Any] = {}  # rows: id, on_call, email, phone, …
     own: dict[int, dict[str, tuple[bool, str]]] = defaultdict(dict)
-    for pref in session.scalars(select(ChannelPreference).where(ChannelPreference.user_id.in_(user_ids))):
-        own[pref.user_id][pref.channel] = (pref.enabled, pref.priorities)
+    for person in people:
+        users[person.id] = person
+        if person.channel is not None:
+            own[person.id][person.channel] = (person.enabled, person.priorities)
     rows = []
     for n in notices:
-        user = users.get(n.user_id)  # type: ignore[arg-type]
+        user = users.get(n.user_id)
         if user is None:
             continue
-        priority = priorities.get(n.case_id) if n.case_id is not None else None
-        for choice in channels_for(n.role, priority, user.on_call, own[user.id], available):
+        for choice in channels_for(n.role, n.priority, user.on_call, own[user.id], available):
             if not choice.explicit and not _address(user, choice.channel):
                 continue  # a default the user never asked for, without an address: nothing to try
             stem = n.dedupe_key[: -len(INBOX)] if n.dedupe_key.endswith(f":{INBOX}") else f"{n.dedupe_key}:"
@@ -114,15 +150,16 @@ def _fan_out_rows(
 _ADDRESS_FIELD = {"email": "email", "sms": "phone", "im": "phone"}
 
 
-def _address(user: User, channel: str) -> str | None:
+def _address(user: Any, channel: str) -> str | None:
+    """The user's (a User or a row with its email and phone) address on this channel."""
     return getattr(user, _ADDRESS_FIELD.get(channel, ""), None)
 
 
-def _inbox_events(notices: list[Notification], fanned: list[Notification]) -> list[TimelineEntry]:
+def _inbox_events(notices: list[Row[Any]], fanned: list[Row[Any]]) -> list[TimelineEntry]:
     """Per case: one "sent" event for its delivered notices (with what was queued on other
     channels), one "failed" event per notice that reached nobody."""
     timeline: list[TimelineEntry] = []
-    by_case: dict[int | None, list[Notification]] = defaultdict(list)
+    by_case: dict[int | None, list[Row[Any]]] = defaultdict(list)
     for n in notices:
         by_case[n.case_id].append(n)
     for case_id, group in sorted(by_case.items(), key=lambda kv: kv[0] or 0):  # one order, case by case
@@ -132,56 +169,55 @@ def _inbox_events(notices: list[Notification], fanned: list[Notification]) -> li
             for f in fanned:
                 if f.case_id == case_id:
                     queued[f.channel].append(f.id)
-            timeline.append((case_id, EventKind.NOTIFICATION_SENT,
-                             {"channel": INBOX, "notifications": sent, "queued_on": dict(queued)}, ACTOR))
+            timeline.append(
+                (
+                    case_id,
+                    EventKind.NOTIFICATION_SENT,
+                    {"channel": INBOX, "notifications": sent, "queued_on": dict(queued)},
+                    ACTOR,
+                )
+            )
         for n in group:
             if n.status == "failed":
-                timeline.append((case_id, EventKind.NOTIFICATION_FAILED,
-                                 {"notification": n.id, "channel": INBOX, "role": n.role, "attempt": 1,
-                                  "final": True, "error": n.last_error}, ACTOR))
+                timeline.append(
+                    (
+                        case_id,
+                        EventKind.NOTIFICATION_FAILED,
+                        {
+                            "notification": n.id,
+                            "channel": INBOX,
+                            "role": n.role,
+                            "attempt": 1,
+                            "final": True,
+                            "error": n.last_error,
+                        },
+                        ACTOR,
+                    )
+                )
     return timeline
 
 
 def deliver_to_inbox(system: System, notification_ids: Iterable[int], available: set[str]) -> InboxResult:
     """Put queued inbox notices in their recipients' inboxes and queue the same notice on each
     recipient's other channels (`available`: the configured ones). A notice that reached nobody
-    (no user holds the lane's role) is failed at once: an operator sees it in the failures list."""
+    (no user holds the lane's role) is failed at once: an operator sees it in the failures list.
+    Without other channels: one UPDATE … RETURNING, then the timeline entries."""
     ids = list(notification_ids)
     result = InboxResult()
+    if not ids:
+        return result
     now = system.clock.now()
     with system.sessions() as session, session.begin():
-        base = update(Notification).where(
-            Notification.id.in_(ids), Notification.channel == INBOX, Notification.status == "queued"
-        )
-        result.delivered = list(
-            session.scalars(
-                base.where(Notification.user_id.is_not(None))
-                .values(status="sent", sent_at=now, attempts=Notification.attempts + 1)
-                .returning(Notification.id)
-            )
-        )
-        result.unaddressed = list(
-            session.scalars(
-                base.where(Notification.user_id.is_(None))
-                .values(status="failed", attempts=Notification.attempts + 1,
-                        last_error="nobody to tell: no active user holds this role in the organisation")
-                .returning(Notification.id)
-            )
-        )
-        if not result.delivered and not result.unaddressed:
+        notices = _take_inbox(session, ids, now, with_priority=bool(available))
+        if not notices:
             return result
-        notices = list(
-            session.scalars(
-                select(Notification)
-                .where(Notification.id.in_(result.delivered + result.unaddressed))
-                .order_by(Notification.id)
-            )
-        )
         delivered = [n for n in notices if n.status == "sent"]
-        result.recipients = {n.user_id for n in delivered if n.user_id is not None}
-        rows = _fan_out_rows(session, delivered, available, now) if available else []
-        result.outbound = _insert_new(session, rows)
-        fanned = list(session.scalars(select(Notification).where(Notification.id.in_(result.outbound))))
+        result.delivered = [n.id for n in delivered]
+        result.unaddressed = [n.id for n in notices if n.status == "failed"]
+        result.recipients = {n.user_id for n in delivered}
+        rows = _fan_out_rows(session, delivered, available, now) if available and delivered else []
+        fanned = _insert_new(session, rows)
+        result.outbound = [f.id for f in fanned]
         add_to_timelines(session, _inbox_events(notices, fanned), now)
     return result
 
@@ -239,8 +275,7 @@ def _messages(
     user_ids = {n.user_id for n in notices if n.user_id is not None}
     case_ids = {n.case_id for n in notices if n.case_id is not None}
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids)))}
-    cases = {c.id: c for c in session.execute(
-        select(Case.id, Case.number, Case.priority).where(Case.id.in_(case_ids)))}
+    cases = {c.id: c for c in session.execute(select(Case.id, Case.number, Case.priority).where(Case.id.in_(case_ids)))}
     out = []
     for notice in notices:
         item = _Claimed(notice, channels.get(notice.channel))
@@ -251,12 +286,18 @@ def _messages(
         elif not (address := getattr(user, item.channel.address_field, None) if user is not None else None):
             who = user.username if user is not None else "the recipient"
             item.problem = PermanentDeliveryError(
-                f"{who} has no {ADDRESS_NAMES.get(item.channel.address_field, 'address')}")
+                f"{who} has no {ADDRESS_NAMES.get(item.channel.address_field, 'address')}"
+            )
         else:
             item.message = OutboundMessage(
-                notification_id=notice.id, dedupe_key=notice.dedupe_key, to=address, subject=notice.subject,
-                body=notice.body, case_number=case.number if case else None,
-                priority=case.priority if case else None, at=now,
+                notification_id=notice.id,
+                dedupe_key=notice.dedupe_key,
+                to=address,
+                subject=notice.subject,
+                body=notice.body,
+                case_number=case.number if case else None,
+                priority=case.priority if case else None,
+                at=now,
             )
         out.append(item)
     return out
@@ -282,17 +323,30 @@ def _record(system: System, items: list[_Claimed]) -> list[Attempt]:
     ordered = sorted(items, key=lambda i: (i.notice.case_id or 0, i.notice.id))  # cases locked in one order
     for item in ordered:
         notice, problem = item.notice, item.problem
-        final = (problem is None or isinstance(problem, PermanentDeliveryError)
-                 or notice.attempts >= settings.notify_max_attempts)
+        final = (
+            problem is None
+            or isinstance(problem, PermanentDeliveryError)
+            or notice.attempts >= settings.notify_max_attempts
+        )
         retry_at = None if final else now + backoff(settings, notice.attempts)
         error = None if problem is None else str(problem)[:2000]
         status = "sent" if problem is None else ("failed" if final else "retrying")
-        updates.append({"id": notice.id, "status": status, "last_error": error,
-                        "sent_at": now if problem is None else None})
+        updates.append(
+            {"id": notice.id, "status": status, "last_error": error, "sent_at": now if problem is None else None}
+        )
         if retry_at is not None:
             due.append({"notification_id": notice.id, "due_at": retry_at})
-        history.append({"notification_id": notice.id, "attempt": notice.attempts, "channel": notice.channel,
-                        "at": now, "ok": problem is None, "error": error, "next_attempt_at": retry_at})
+        history.append(
+            {
+                "notification_id": notice.id,
+                "attempt": notice.attempts,
+                "channel": notice.channel,
+                "at": now,
+                "ok": problem is None,
+                "error": error,
+                "next_attempt_at": retry_at,
+            }
+        )
         attempts.append(Attempt(notice.id, problem is None, final, error))
     with system.sessions() as session, session.begin():
         session.execute(update(Notification), updates)  # by primary key, one statement per batch
@@ -328,7 +382,7 @@ def deliver(system: System, notification_ids: Iterable[int], channels: dict[str,
     for start in range(0, len(ids), BATCH):
         now = system.clock.now()
         with system.sessions() as session, session.begin():
-            chunk = ids[start:start + BATCH]
+            chunk = ids[start : start + BATCH]
             notices = _claim(session, chunk, now, _lease(system.settings, len(chunk)))
             items = _messages(session, notices, channels, now)
         if not items:
@@ -344,20 +398,6 @@ def deliver(system: System, notification_ids: Iterable[int], channels: dict[str,
     return out
 
 
-def of_p1_cases(system: System, notification_ids: list[int]) -> set[int]:
-    """The notices among these that are about a P1 case (a trapped passenger): they go out first."""
-    if not notification_ids:
-        return set()
-    with system.sessions() as session:
-        return set(
-            session.scalars(
-                select(Notification.id)
-                .join(Case, Case.id == Notification.case_id)
-                .where(Notification.id.in_(notification_ids), Case.priority == "P1")
-            )
-        )
-
-
 # --- the sweep ------------------------------------------------------------------------------
 
 
@@ -369,15 +409,18 @@ def due_work(system: System, limit: int = 500) -> tuple[list[int], list[int]]:
     with system.sessions() as session:
         retries = list(
             session.scalars(
-                select(DeliveryDue.notification_id).where(DeliveryDue.due_at <= now)
-                .order_by(DeliveryDue.due_at).limit(limit)
+                select(DeliveryDue.notification_id)
+                .where(DeliveryDue.due_at <= now)
+                .order_by(DeliveryDue.due_at)
+                .limit(limit)
             )
         )
         never_tried = ~exists().where(DeliveryDue.notification_id == Notification.id)
         queued = session.execute(
             select(Notification.id, Notification.channel)
             .where(Notification.status == "queued", Notification.created_at <= stale, never_tried)
-            .order_by(Notification.id).limit(limit)
+            .order_by(Notification.id)
+            .limit(limit)
         ).all()
     inbox = [nid for nid, channel in queued if channel == INBOX]
     outbound = retries + [nid for nid, channel in queued if channel != INBOX]

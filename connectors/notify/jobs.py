@@ -5,6 +5,9 @@ Each receives the running system first; the bootstrap registers them by the name
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from connectors.notify import flows, live
 from connectors.notify.base import Channel
 from connectors.notify.channels import channels_of
@@ -13,6 +16,17 @@ from processes.system import System
 
 SEND = "send_notifications"
 DELIVER = "deliver_notifications"
+URGENT_PRIORITY = "P1"  # a trapped passenger: the rescue's notices go out before every other notice
+
+
+class QueuedNotices(Protocol):
+    """One case's notices as the engine hands them on after a commit (engine.recorder.QueuedNotices)."""
+
+    @property
+    def ids(self) -> list[int]: ...
+
+    @property
+    def priority(self) -> str | None: ...
 
 
 def channels(system: System) -> dict[str, Channel]:
@@ -28,16 +42,10 @@ def _args(ids: list[int], urgent: bool) -> tuple[object, ...]:
     return (ids, True) if urgent else (ids,)
 
 
-def queue_notifications(system: System, batches: list[list[int]]) -> None:
-    """The engine's after-commit callback: deliver each batch of queued notices as one job, a P1
-    rescue's notices in jobs of their own, marked urgent."""
-    p1 = flows.of_p1_cases(system, [i for ids in batches for i in ids])
-    jobs = [
-        _args(part, flag)
-        for ids in batches
-        for part, flag in (([i for i in ids if i in p1], True), ([i for i in ids if i not in p1], False))
-        if part
-    ]
+def queue_notifications(system: System, batches: Sequence[QueuedNotices]) -> None:
+    """The engine's after-commit callback: deliver each case's queued notices as one job, a P1
+    rescue's marked urgent (the engine hands each batch with its case's priority)."""
+    jobs = [_args(b.ids, b.priority == URGENT_PRIORITY) for b in batches if b.ids]
     if len(jobs) > 1:
         system.jobs.enqueue_many(SEND, jobs)
     else:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.models import Case, EventKind, Notification, TimelineEvent
+from engine.recorder import QueuedNotices
 from engine.timeline_store import append_entries
 from processes.maintenance.confirmation import AnswerConflict, Confirmation, answerable, move
 from processes.maintenance.models import MaintenanceVisit
@@ -33,7 +34,7 @@ def answer_visit(
     AnswerConflict when the visit's state does not allow it; the same answer again is a no-op."""
     now = system.clock.now()
     reason = (reason or "").strip() or None
-    notices: list[int] = []
+    notices: QueuedNotices | None = None
     with system.sessions() as session, session.begin():
         visit: MaintenanceVisit | None = session.scalar(
             select(MaintenanceVisit).where(MaintenanceVisit.id == visit_id, answerable(scope)).with_for_update()
@@ -51,10 +52,13 @@ def answer_visit(
                 payload = {"flag": f"visit_{answer.value}", "visit_id": visit.id, "reason": reason}
                 append_entries(session, [(case_id, EventKind.FLAG_SET, payload, scope.username)], now)
             if answer is Confirmation.DISPUTED:
-                notices = _tell_the_unit(session, visit, case_id, now)
+                ids = _tell_the_unit(session, visit, case_id, now)
+                if ids:  # routed by the closed case's priority, like a step's notices
+                    priority = session.scalar(select(Case.priority).where(Case.id == case_id)) if case_id else None
+                    notices = QueuedNotices(ids, priority)
         session.flush()
         session.expunge(visit)
-    if notices:
+    if notices is not None:
         system.engine.notifications_queued([notices])
     return visit
 

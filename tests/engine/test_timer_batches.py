@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from engine.models import Case, CaseTimer
+from engine.recorder import QueuedNotices
 from engine.scheduler import TimerLoop, fire_due_timers, start_background
 from engine.timeline_store import verify_cases
 from engine.timer_batch import TimerBatch
@@ -158,7 +159,7 @@ def test_committed_firings_are_not_logged_as_failures(
     due = START + timedelta(hours=1)
     ids = open_rescues(system, clock, 5, due)
 
-    def queue_down(batches: list[list[int]]) -> None:
+    def queue_down(batches: list[QueuedNotices]) -> None:
         raise ConnectionError("Error 111 connecting to redis")
 
     system.engine.notifications_queued = queue_down

@@ -19,6 +19,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from sqlalchemy import insert, select
 
+from connectors.notify.flows import NOBODY, deliver_to_inbox
 from connectors.notify.gateway import DEDUPE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from connectors.notify.jobs import deliver_notifications, retry_notifications, send_notifications
 from connectors.notify.models import DeliveryAttempt, DeliveryDue
@@ -29,8 +30,8 @@ from infra.jobs import NOTIFY_P1, RqJobs, serve_jobs
 from liftcase.bootstrap import JOBS, use_jobs
 from processes.intake import open_or_join
 from processes.system import System
-from registry.models import User
-from tests.support.helpers import kinds
+from registry.models import Elevator, User
+from tests.support.helpers import events, kinds
 from tests.support.services import REDIS_URL, need_service
 from tests.support.system import make_system
 
@@ -55,8 +56,14 @@ class Mailbox:
         from email import message_from_bytes, policy
 
         mail = message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append({"to": envelope.rcpt_tos, "subject": mail["Subject"], "body": mail.get_content(),
-                              "dedupe": mail["X-Liftcase-Dedupe"]})
+        self.messages.append(
+            {
+                "to": envelope.rcpt_tos,
+                "subject": mail["Subject"],
+                "body": mail.get_content(),
+                "dedupe": mail["X-Liftcase-Dedupe"],
+            }
+        )
         return "250 Message accepted"
 
 
@@ -87,8 +94,9 @@ class Gateway:
             self.seen[key] = self.seen.get(key, 0) + 1
             failing = self.seen[key] <= self.fail_first
             status = 401 if not signed else (self.fail_status if failing else 200)
-            self.requests.append({"path": path, "json": json.loads(body), "key": key, "signed": signed,
-                                  "status": status})
+            self.requests.append(
+                {"path": path, "json": json.loads(body), "key": key, "signed": signed, "status": status}
+            )
         return status
 
 
@@ -123,17 +131,27 @@ def gateway() -> Iterator[tuple[Gateway, str]]:
 
 def notify_system(url: str, clock: SimulatedClock, smtp_port: int, gateway_url: str, **extra: Any) -> System:
     return make_system(
-        url, clock, elevators=30,
-        smtp_host="127.0.0.1", smtp_port=smtp_port, smtp_from="liftcase@example.com",
-        sms_gateway_url=f"{gateway_url}/sms", im_webhook_url=f"{gateway_url}/im", im_flavour="wecom",
-        gateway_secret=SECRET, notify_max_attempts=3, notify_backoff_seconds=30, notify_timeout_seconds=5,
+        url,
+        clock,
+        elevators=30,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        smtp_from="liftcase@example.com",
+        sms_gateway_url=f"{gateway_url}/sms",
+        im_webhook_url=f"{gateway_url}/im",
+        im_flavour="wecom",
+        gateway_secret=SECRET,
+        notify_max_attempts=3,
+        notify_backoff_seconds=30,
+        notify_timeout_seconds=5,
         **extra,
     )
 
 
 def open_rescue(system: System) -> int:
-    return open_or_join(system.engine, system.settings.sla_file, "rescue", elevator_id=an_elevator(system),
-                        signal={"source": "qr"}).case_id
+    return open_or_join(
+        system.engine, system.settings.sla_file, "rescue", elevator_id=an_elevator(system), signal={"source": "qr"}
+    ).case_id
 
 
 def notices(system: System, case_id: int, channel: str | None = None) -> list[Notification]:
@@ -155,11 +173,22 @@ def notify_regulator(system: System, case_id: int, key: str) -> int:
     """An inbox notice to a district regulator, as a BPMN escalation step would queue it."""
     with system.sessions() as session, session.begin():
         regulator = session.scalar(select(User).where(User.username == "regulator"))
-        return session.scalar(insert(Notification).returning(Notification.id), {
-            "case_id": case_id, "role": "district_regulator", "organisation_id": regulator.organisation_id,
-            "user_id": regulator.id, "channel": "inbox", "subject": "[test] overdue", "body": "not on site",
-            "dedupe_key": f"{key}:inbox", "status": "queued", "attempts": 0, "created_at": system.clock.now(),
-        })
+        return session.scalar(
+            insert(Notification).returning(Notification.id),
+            {
+                "case_id": case_id,
+                "role": "district_regulator",
+                "organisation_id": regulator.organisation_id,
+                "user_id": regulator.id,
+                "channel": "inbox",
+                "subject": "[test] overdue",
+                "body": "not on site",
+                "dedupe_key": f"{key}:inbox",
+                "status": "queued",
+                "attempts": 0,
+                "created_at": system.clock.now(),
+            },
+        )
 
 
 # --- tests ----------------------------------------------------------------------------------
@@ -333,14 +362,77 @@ def test_a_notice_nobody_can_receive_is_failed_not_dropped(
     system = notify_system(sqlite_url, clock, smtp[1], gateway[1])
     case_id = open_rescue(system)
     with system.sessions() as session, session.begin():
-        nid = session.scalar(insert(Notification).returning(Notification.id), {
-            "case_id": case_id, "role": "city_regulator", "organisation_id": None, "user_id": None,
-            "channel": "inbox", "subject": "x", "body": "", "dedupe_key": "nobody:inbox", "status": "queued",
-            "attempts": 0, "created_at": clock.now()})
+        nid = session.scalar(
+            insert(Notification).returning(Notification.id),
+            {
+                "case_id": case_id,
+                "role": "city_regulator",
+                "organisation_id": None,
+                "user_id": None,
+                "channel": "inbox",
+                "subject": "x",
+                "body": "",
+                "dedupe_key": "nobody:inbox",
+                "status": "queued",
+                "attempts": 0,
+                "created_at": clock.now(),
+            },
+        )
     send_notifications(system, [nid])
     [row] = [n for n in notices(system, case_id) if n.id == nid]
     assert row.status == "failed" and "nobody to tell" in (row.last_error or "")
     assert [e["notification"] for e in kinds(system, case_id, "notification_failed")] == [nid]
+    system.db.dispose()
+
+
+def test_one_inbox_job_over_several_cases_writes_each_case_its_entries(
+    db_url: str, clock: SimulatedClock, smtp: tuple[Mailbox, int], gateway: tuple[Gateway, str]
+) -> None:
+    """One send over two rescues' notices (ids in no order) and one that reaches nobody: each notice
+    is sent or failed once, and each case's timeline gets exactly its "sent" entry (its inbox notices
+    and what every other channel queued, in id order) and a "failed" entry per unreachable notice."""
+    system = notify_system(db_url, clock, smtp[1], gateway[1])
+    held: list[Any] = []
+    system.engine.notifications_queued = held.extend  # no job yet: the one send below takes them all
+    with system.sessions() as session:
+        lifts = session.scalars(select(Elevator.id).order_by(Elevator.id).limit(2)).all()
+    first, second = (open_or_join(system.engine, system.settings.sla_file, "rescue", elevator_id=e,
+                                  signal={"source": "qr"}).case_id for e in lifts)  # fmt: skip
+    with system.sessions() as session, session.begin():
+        nobody = session.scalar(insert(Notification).returning(Notification.id), {
+            "case_id": first, "role": "city_regulator", "organisation_id": None, "user_id": None,
+            "channel": "inbox", "subject": "x", "body": "", "dedupe_key": "nobody:inbox", "status": "queued",
+            "attempts": 0, "created_at": clock.now()})  # fmt: skip
+    ids = [i for batch in held for i in batch.ids] + [nobody]
+    assert [b.priority for b in held] == ["P1", "P1"]
+    clock.advance(timedelta(seconds=3))
+
+    result = deliver_to_inbox(system, list(reversed(ids)), {"email", "sms", "im"})
+
+    assert sorted(result.delivered) == result.delivered == sorted(set(ids) - {nobody})
+    assert result.unaddressed == [nobody]
+    inbox = [n for c in (first, second) for n in notices(system, c, "inbox")]
+    assert {(n.status, n.attempts, n.sent_at) for n in inbox if n.id != nobody} == {("sent", 1, clock.now())}
+    assert result.recipients == {n.user_id for n in inbox if n.id != nobody}
+    [gone] = [n for n in inbox if n.id == nobody]
+    assert (gone.status, gone.attempts, gone.sent_at, gone.last_error) == ("failed", 1, None, NOBODY)
+    for case_id in (first, second):
+        rows = notices(system, case_id)
+        queued_on: dict[str, list[int]] = {}
+        for n in rows:
+            if n.channel != "inbox":
+                queued_on.setdefault(n.channel, []).append(n.id)
+        assert set(queued_on) == {"sms", "im"}  # a P1 rescue: the on-call technician's SMS and IM
+        sent = [n.id for n in rows if n.channel == "inbox" and n.id != nobody]
+        expected = [("notification_sent", {"channel": "inbox", "notifications": sent, "queued_on": queued_on})]
+        if case_id == first:
+            failed = {"notification": nobody, "channel": "inbox", "role": "city_regulator", "attempt": 1,
+                      "final": True, "error": NOBODY}  # fmt: skip
+            expected.append(("notification_failed", failed))
+        entries = [(e.kind, e.payload) for e in events(system, case_id) if e.actor == "notifier"]
+        assert entries == expected
+        assert sorted(result.outbound) == result.outbound
+        assert set(result.outbound) >= {i for group in queued_on.values() for i in group}
     system.db.dispose()
 
 
