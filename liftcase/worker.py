@@ -133,12 +133,14 @@ def work(
     system: System,
     *,
     queues: Sequence[str] = QUEUES,
-    fork: bool = True,
+    fork: bool = False,
     burst: bool = False,
 ) -> None:
     """Run until stopped (or, with `burst`, until the queues are empty). `queues` in priority order:
-    a worker always takes from the first one that is not empty. `fork` runs each job in a child
-    (isolation); without it, jobs run in the worker itself (keeps parsed BPMN and connections)."""
+    a worker always takes from the first one that is not empty. Jobs run in the worker itself (rq's
+    SimpleWorker: parsed BPMN and connections kept, no fork per job; a job past its timeout is
+    stopped by rq's SIGALRM death penalty all the same); `fork` runs each in a child instead, for
+    the memory-heavy report jobs (WeasyPrint), whose memory then goes back with the child."""
     url = system.settings.redis_url
     if not url:
         raise ValueError("a worker needs LIFTCASE_REDIS_URL (embedded mode runs jobs in-process)")

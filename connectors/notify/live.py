@@ -51,9 +51,10 @@ def publish(redis_url: str | None, user_ids: set[int]) -> None:
     if not redis_url or not user_ids:
         return
     try:
-        client = _redis(redis_url)
-        for user_id in user_ids:
-            client.publish(topic(user_id), "1")
+        pipe = _redis(redis_url).pipeline(transaction=False)  # one round trip for all of them
+        for user_id in sorted(user_ids):
+            pipe.publish(topic(user_id), "1")
+        pipe.execute()
     except Exception:  # the poll delivers anyway
         pass
 

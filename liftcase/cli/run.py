@@ -29,9 +29,10 @@ def serve(host: str, port: int) -> None:
 @click.command()
 @click.option(
     "--fork/--no-fork",
-    default=True,
+    default=False,
     show_default=True,
-    help="fork per job (isolation), or run jobs in the worker itself (keeps parsed BPMN and connections)",
+    help="run jobs in the worker itself (keeps parsed BPMN and connections; no fork per job), or fork per "
+    "job: for a worker that makes reports (WeasyPrint: its memory goes with the child)",
 )
 @click.option(
     "--queues",

@@ -4,12 +4,14 @@ before a backlog of notices queued ahead of it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
 from redis import Redis
-from rq import Queue
+from rq import Queue, SimpleWorker
+from rq.job import JobStatus
 from sqlalchemy import select
 
 from connectors.notify.jobs import DELIVER, SEND
@@ -105,6 +107,27 @@ def test_a_worker_takes_the_rescue_before_the_notices_queued_ahead_of_it(
     assert [job.args[0] for job in Queue(NOTIFY, connection=redis).get_jobs()] == [DELIVER] * 300  # none taken
     assert [job.args[0] for job in Queue(NOTIFY_P1, connection=redis).get_jobs()] == [SEND]  # the rescue's own
     system.db.dispose()
+
+
+def test_a_job_past_its_timeout_is_stopped_in_a_worker_that_does_not_fork(redis: Redis) -> None:
+    """No horse to kill: rq's death penalty (SIGALRM) stops the job in the worker itself, which fails
+    it and goes on with the next. Without it the sleep would run its 60 s and finish."""
+    queue = Queue(NOTIFY, connection=redis)
+    slow = queue.enqueue(time.sleep, 60, job_timeout=1)
+    after = queue.enqueue(abs, -2)
+    worker = Supervisor(redis, [NOTIFY], fork=False).make_worker(1)
+    assert isinstance(worker, SimpleWorker)
+    worker.work(burst=True)
+    assert slow.get_status(refresh=True) == JobStatus.FAILED
+    assert "JobTimeoutException" in (slow.latest_result().exc_string or "")
+    assert after.get_status(refresh=True) == JobStatus.FINISHED and after.return_value() == 2
+
+
+def test_a_worker_does_not_fork_unless_asked() -> None:
+    """Forking per job is for a worker that makes reports (WeasyPrint's memory goes with the child)."""
+    from liftcase.cli.run import worker
+
+    assert {p.name: p.default for p in worker.params}["fork"] is False
 
 
 def test_worker_cli_refuses_unknown_queues(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -77,7 +77,7 @@ def test_workers_stay_up_through_a_redis_outage_and_finish_every_job(
     env = {"LIFTCASE_DATABASE_URL": db_url, "LIFTCASE_REDIS_URL": private_redis.url,
            "LIFTCASE_SMS_GATEWAY_URL": gateway.url, "LIFTCASE_GATEWAY_SECRET": SECRET}  # fmt: skip
     logs = [tmp_path / "worker-nofork.log", tmp_path / "worker-fork.log"]
-    workers = [spawn_liftcase(["worker", "--no-fork"], env, logs[0]), spawn_liftcase(["worker"], env, logs[1])]
+    workers = [spawn_liftcase(["worker"], env, logs[0]), spawn_liftcase(["worker", "--fork"], env, logs[1])]
     try:
         # Both workers busy: the rescues are taken first (cases-p1), then sends are in flight.
         wait_until(lambda: gateway.arrived >= 3, 60, "both workers sending")
