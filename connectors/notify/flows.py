@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, case, delete, exists, insert, literal, select, update
+from sqlalchemy import Row, Table, bindparam, case, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from connectors.notify.base import Channel, DeliveryError, OutboundMessage, PermanentDeliveryError
@@ -83,23 +83,31 @@ class InboxResult:
     outbound: list[int] = field(default_factory=list)
 
 
-def _take_inbox(session: Session, ids: list[int], now: datetime, *, with_priority: bool) -> list[Row[Any]]:
-    """One UPDATE … RETURNING (SQLite ≥ 3.35 and PostgreSQL): each queued inbox notice among `ids`
-    becomes sent (it has a recipient) or failed (nobody holds the lane's role), and comes back as it
-    now stands, in id order; with `with_priority`, with its case's priority (for the fan-out)."""
+def _take_statement(with_priority: bool) -> Any:
     addressed = _N.user_id.is_not(None)
-    stmt = (
+    return (
         update(NOTIFICATIONS)
-        .where(_N.id.in_(ids), _N.channel == INBOX, _N.status == "queued")
+        .where(_N.id.in_(bindparam("ids", expanding=True)), _N.channel == INBOX, _N.status == "queued")
         .values(
             status=case((addressed, "sent"), else_="failed"),
-            sent_at=case((addressed, literal(now, _N.sent_at.type)), else_=_N.sent_at),
+            sent_at=case((addressed, bindparam("now", type_=_N.sent_at.type)), else_=_N.sent_at),
             attempts=_N.attempts + 1,
             last_error=case((addressed, _N.last_error), else_=NOBODY),
         )
         .returning(*_TAKEN, *([_CASE_PRIORITY.label("priority")] if with_priority else []))
     )
-    return sorted(session.execute(stmt), key=lambda r: r.id)
+
+
+# Built once (every send job runs one): without and with the case's priority.
+_TAKE = {False: _take_statement(False), True: _take_statement(True)}
+
+
+def _take_inbox(session: Session, ids: list[int], now: datetime, *, with_priority: bool) -> list[Row[Any]]:
+    """One UPDATE … RETURNING (SQLite ≥ 3.35 and PostgreSQL): each queued inbox notice among `ids`
+    becomes sent (it has a recipient) or failed (nobody holds the lane's role), and comes back as it
+    now stands, in id order; with `with_priority`, with its case's priority (for the fan-out)."""
+    taken = session.connection().execute(_TAKE[with_priority], {"ids": ids, "now": now})
+    return sorted(taken, key=lambda r: r.id)
 
 
 def _fan_out_rows(
