@@ -46,27 +46,20 @@ def smtp_from_settings(s: Settings) -> Channel:
     from connectors.notify.smtp import SmtpChannel
 
     return SmtpChannel(
-        s.smtp_host or "",
-        s.smtp_port,
-        s.smtp_from,
-        user=s.smtp_user,
-        password=s.smtp_password,
-        starttls=s.smtp_starttls,
-        timeout=s.notify_timeout_seconds,
+        s.smtp_host or "", s.smtp_port, s.smtp_from, user=s.smtp_user, password=s.smtp_password,
+        starttls=s.smtp_starttls, timeout=s.notify_timeout_seconds,
     )
 
 
 def sms_from_settings(s: Settings) -> Channel:
     from connectors.notify.gateway import HttpGateway
 
-    return HttpGateway(
-        "sms", s.sms_gateway_url or "", s.gateway_secret, flavour="sms", timeout=s.notify_timeout_seconds
-    )
+    return HttpGateway("sms", s.sms_gateway_url or "", s.gateway_secret, flavour="sms",
+                       timeout=s.notify_timeout_seconds)
 
 
 def im_from_settings(s: Settings) -> Channel:
     from connectors.notify.gateway import HttpGateway
 
-    return HttpGateway(
-        "im", s.im_webhook_url or "", s.gateway_secret, flavour=s.im_flavour, timeout=s.notify_timeout_seconds
-    )
+    return HttpGateway("im", s.im_webhook_url or "", s.gateway_secret, flavour=s.im_flavour,
+                       timeout=s.notify_timeout_seconds)

@@ -63,20 +63,15 @@ def failures(scope: Scope, *, states: tuple[str, ...] = FAILURE_STATES) -> Selec
 
 
 def next_attempts(session: Session, ids: list[int]) -> dict[int, datetime]:
-    rows = session.execute(
-        select(DeliveryDue.notification_id, DeliveryDue.due_at).where(DeliveryDue.notification_id.in_(ids))
-    )
+    rows = session.execute(select(DeliveryDue.notification_id, DeliveryDue.due_at).where(
+        DeliveryDue.notification_id.in_(ids)))
     return dict(rows.all())
 
 
 def attempts_of(session: Session, notification_id: int) -> list[DeliveryAttempt]:
-    return list(
-        session.scalars(
-            select(DeliveryAttempt)
-            .where(DeliveryAttempt.notification_id == notification_id)
-            .order_by(DeliveryAttempt.id)
-        )
-    )
+    return list(session.scalars(
+        select(DeliveryAttempt).where(DeliveryAttempt.notification_id == notification_id).order_by(DeliveryAttempt.id)
+    ))
 
 
 def requeue(session: Session, notice: Notification) -> None:
@@ -109,11 +104,8 @@ def preferences_of(session: Session, user: User, available: set[str] | frozenset
             pref = own[channel]
             out.append(Preference(channel, pref.enabled, pref.priorities, "own", channel in available))
         else:
-            out.append(
-                Preference(
-                    channel, channel in defaults, defaults.get(channel, ""), "role default", channel in available
-                )
-            )
+            out.append(Preference(channel, channel in defaults, defaults.get(channel, ""), "role default",
+                                  channel in available))
     return out
 
 
@@ -124,6 +116,5 @@ def set_preference(session: Session, user_id: int, channel: str, *, enabled: boo
 
 
 def reset_preference(session: Session, user_id: int, channel: str) -> None:
-    session.execute(
-        delete(ChannelPreference).where(ChannelPreference.user_id == user_id, ChannelPreference.channel == channel)
-    )
+    session.execute(delete(ChannelPreference).where(
+        ChannelPreference.user_id == user_id, ChannelPreference.channel == channel))
