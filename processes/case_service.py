@@ -13,12 +13,22 @@ from sqlalchemy.orm import Session, defer
 
 from engine.definitions import parsed_definition
 from engine.models import Case, CaseStatus, CaseTask, Notification, ProcessDefinition, TaskStatus
+from engine.runner import StepOutcome
 from engine.serialization import load_state
 from infra.errors import NotFound
 from processes.catalogue import CASE_TYPES
 from processes.models import Attachment, CaseComment
 from processes.sla_state import milestone_states
-from processes.visibility import TASK_ACTIONABLE, actionable_params, cases_visible, tasks_actionable
+from processes.visibility import (
+    TASK_ACTIONABLE,
+    TASK_TAKEABLE,
+    TaskLike,
+    actionable_params,
+    cases_visible,
+    may_take,
+    next_first,
+    tasks_actionable,
+)
 from registry.equipment.models import Equipment, EquipmentStatus
 from registry.models import Elevator, Organisation, User
 from registry.scope import Scope, elevators_visible, equipment_visible
@@ -211,12 +221,8 @@ def visible_task(session: Session, scope: Scope, task_id: int) -> CaseTask:
 _ACTIONABLE_TASK = select(CaseTask).where(CaseTask.id == bindparam("task_id"), TASK_ACTIONABLE)
 _MY_NEXT_TASK = (
     select(CaseTask)
-    .where(
-        CaseTask.case_id == bindparam("case_id"),
-        CaseTask.status == TaskStatus.OPEN,
-        or_(CaseTask.assignee_id == bindparam("act_user"), TASK_ACTIONABLE & CaseTask.assignee_id.is_(None)),
-    )
-    .order_by(CaseTask.due_at.is_(None), CaseTask.due_at, CaseTask.id)
+    .where(CaseTask.case_id == bindparam("case_id"), TASK_TAKEABLE)
+    .order_by(CaseTask.due_at.is_(None), CaseTask.due_at, CaseTask.id)  # visibility.next_first
     .limit(1)
 )
 
@@ -234,6 +240,16 @@ def next_task(session: Session, scope: Scope, case_id: int) -> CaseTask | None:
     """My next open task on the case (what `scope=mine` lists first for it), or None: what a
     start or a completion answers, so the caller needs no task list to go on."""
     return session.scalar(_MY_NEXT_TASK, {"case_id": case_id, **actionable_params(scope)})
+
+
+def next_task_after(session: Session, scope: Scope, outcome: StepOutcome) -> TaskLike | None:
+    """next_task after a completion, the same answer: when no task open before the step is open
+    after it, the tasks the step opened are all the case's open tasks, and the answer is the
+    first of them the caller may take (no query); else next_task asks the database."""
+    if outcome.others_open:
+        return next_task(session, scope, outcome.case.id)
+    mine = [task for task in outcome.opened if may_take(scope, task)]
+    return min(mine, key=next_first) if mine else None
 
 
 def task_form(session: Session, task: CaseTask) -> dict[str, Any] | None:

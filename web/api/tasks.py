@@ -203,10 +203,12 @@ class TaskCompleteView(MethodView):
         task = _actionable(task_id)
         task_flows.check_submission(context.db(), task, body["data"])
         context.end_reads()
-        case = task_flows.complete(
-            context.system(), task.id, body["data"], actor=context.scope().username, checked=True
+        scope = context.scope()
+        outcome = task_flows.complete_and_next(
+            context.system(), task.id, body["data"], actor=scope.username, checked=True
         )
-        case.next_task = svc.next_task(context.db(), context.scope(), case.id)  # type: ignore[attr-defined]
+        case = outcome.case
+        case.next_task = svc.next_task_after(context.db(), scope, outcome)  # type: ignore[attr-defined]
         return case
 
 
