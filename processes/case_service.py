@@ -218,7 +218,10 @@ def visible_task(session: Session, scope: Scope, task_id: int) -> CaseTask:
 
 
 # The two reads of every completion, built once (TASK_ACTIONABLE takes the scope as parameters).
-_ACTIONABLE_TASK = select(CaseTask).where(CaseTask.id == bindparam("task_id"), TASK_ACTIONABLE)
+# The first as a Core statement (the table's columns, not the entity): the row is read without
+# the ORM's loading and identity map, and becomes a detached CaseTask (task_for_action).
+_TASK_COLUMNS = CaseTask.__table__.columns
+_ACTIONABLE_TASK = select(*_TASK_COLUMNS).where(CaseTask.id == bindparam("task_id"), TASK_ACTIONABLE)
 _MY_NEXT_TASK = (
     select(CaseTask)
     .where(CaseTask.case_id == bindparam("case_id"), TASK_TAKEABLE)
@@ -230,9 +233,10 @@ _MY_NEXT_TASK = (
 def task_for_action(session: Session, scope: Scope, task_id: int) -> tuple[CaseTask, bool]:
     """(the task, whether I may act on it); NotFound when I cannot see it. A task I may act on is
     found by one prebuilt query; only a refusal asks again whether I may see it (403 or 404)."""
-    task = session.scalar(_ACTIONABLE_TASK, {"task_id": task_id, **actionable_params(scope)})
-    if task is not None:
-        return task, True
+    row = session.connection().execute(_ACTIONABLE_TASK, {"task_id": task_id, **actionable_params(scope)}).first()
+    if row is not None:  # not in the session: the step that follows reads the task with its lock
+        values = row._mapping
+        return CaseTask(**{c.key: values[c] for c in _TASK_COLUMNS}), True
     return visible_task(session, scope, task_id), False
 
 

@@ -245,7 +245,7 @@ class CasesView(MethodView):
         stmt = svc.case_query(context.scope(), case_filters(args), context.system().clock.now())
         return paged(stmt, pagination_parameters, Case.opened_at.desc(), Case.id.desc())
 
-    @blp.arguments(CaseStartSchema)
+    @blp.arguments(CaseStartSchema())
     @blp.response(201, CaseStartedSchema)
     @blp.alt_response(200, schema=CaseStartedSchema, description="joined the elevator's open case of that type")
     def post(self, body: dict[str, Any]) -> Any:

@@ -111,7 +111,8 @@ class TasksView(MethodView):
     # An ETag over the listed data: a client polling its inbox sends If-None-Match and gets a
     # bodiless 304 while nothing changed.
     @blp.etag
-    @blp.arguments(TaskListArgs, location="query")
+    # Argument schemas as instances on the hot routes: given a class, webargs builds it on every request.
+    @blp.arguments(TaskListArgs(), location="query")
     @blp.response(200, TaskSchema(many=True))
     @blp.paginate()
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[CaseTask]:
@@ -192,7 +193,7 @@ class TaskAssignView(MethodView):
 
 @blp.route("/tasks/<int:task_id>/complete")
 class TaskCompleteView(MethodView):
-    @blp.arguments(CompleteSchema)
+    @blp.arguments(CompleteSchema())
     @blp.response(200, CompletedSchema)
     @blp.alt_response(422, description="the form has errors: one message per field")
     @blp.alt_response(409, description="the task was completed by someone else first")
