@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -32,7 +32,7 @@ from engine.sandbox import ScriptStopped
 from engine.serialization import load_state
 from engine.services import ServiceCall
 from engine.starts import AlreadyOpen, CaseStart, StartBatch
-from engine.steps import before_step, finish_step, run_engine
+from engine.steps import OpenedTask, before_step, finish_step, opened_tasks, run_engine
 from engine.timeline_store import append_entries
 from engine.timer_batch import Pace, TimerBatch, fill
 from engine.writes import CASES, TASKS, Writes
@@ -62,27 +62,6 @@ _LOCK_BY_TASK = (
 
 
 @dataclass(frozen=True)
-class OpenedTask:
-    """A task row a step opened, as committed (complete_and_next answers these): every column a
-    task row shows but its spiff task id; a new row has no completion and no data yet."""
-
-    id: int
-    case_id: int
-    bpmn_id: str
-    title: str
-    role: str
-    organisation_id: int | None
-    assignee_id: int | None
-    form: str | None
-    status: str
-    created_at: datetime
-    due_at: datetime | None
-    completed_at: datetime | None = None
-    completed_by: str | None = None
-    data: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
 class StepOutcome:
     """A completion's case, the tasks its step opened on that case (in the order opened), and
     whether tasks opened before the step are still open on it (a parallel branch's): without
@@ -92,10 +71,6 @@ class StepOutcome:
     case: Case
     opened: list[OpenedTask]
     others_open: bool = True
-
-
-# The columns of a new task row that OpenedTask takes (the rest have their defaults).
-_OPENED_FIELDS = tuple(f.name for f in fields(OpenedTask) if f.default is MISSING)
 
 
 @dataclass(frozen=True)
@@ -192,8 +167,7 @@ class CaseEngine(EngineCore):
         if recorder.kept is not None:  # committed: the next step here may start from it
             self.workflows.keep(case.id, recorder.kept)
         if opened is not None:
-            rows = [row for row in recorder.new_tasks if "id" in row]
-            opened.extend(OpenedTask(**{k: row[k] for k in _OPENED_FIELDS}) for row in rows)
+            opened.extend(opened_tasks(recorder))
         if still_open is not None:  # neither completed nor cancelled by the step (engine.steps.sync_tasks)
             changes = recorder.task_changes
             still_open.extend(

@@ -3,6 +3,7 @@ No side effects; the engine (engine/runner.py) does the writes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -246,14 +247,21 @@ def next_task(session: Session, scope: Scope, case_id: int) -> CaseTask | None:
     return session.scalar(_MY_NEXT_TASK, {"case_id": case_id, **actionable_params(scope)})
 
 
-def next_task_after(session: Session, scope: Scope, outcome: StepOutcome) -> TaskLike | None:
-    """next_task after a completion, the same answer: when no task open before the step is open
-    after it, the tasks the step opened are all the case's open tasks, and the answer is the
-    first of them the caller may take (no query); else next_task asks the database."""
-    if outcome.others_open:
-        return next_task(session, scope, outcome.case.id)
-    mine = [task for task in outcome.opened if may_take(scope, task)]
+def next_task_among(
+    session: Session, scope: Scope, case_id: int, open_now: Sequence[TaskLike] | None
+) -> TaskLike | None:
+    """next_task, the same answer: from `open_now`, every open task of the case when a step just
+    opened them and nothing else is open there (no query); None: next_task asks the database."""
+    if open_now is None:
+        return next_task(session, scope, case_id)
+    mine = [task for task in open_now if may_take(scope, task)]
     return min(mine, key=next_first) if mine else None
+
+
+def next_task_after(session: Session, scope: Scope, outcome: StepOutcome) -> TaskLike | None:
+    """next_task after a completion: when no task open before the step is open after it, the
+    tasks the step opened are all the case's open tasks and the answer is among them."""
+    return next_task_among(session, scope, outcome.case.id, None if outcome.others_open else outcome.opened)
 
 
 def task_form(session: Session, task: CaseTask) -> dict[str, Any] | None:

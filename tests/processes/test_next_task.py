@@ -110,13 +110,22 @@ def _same_answer_for_everyone(system: System, outcome: StepOutcome, scopes: list
 
 def test_next_task_after_each_rescue_step_is_the_querys_answer_for_everyone(system: System) -> None:
     elevators = [an_elevator(system), an_elevator(system, urban=False)]
-    cases = [
-        open_or_join(system.engine, system.settings.sla_file, "rescue", elevator_id=e, signal={"source": "qr"}).case_id
+    started = [
+        open_or_join(system.engine, system.settings.sla_file, "rescue", elevator_id=e, signal={"source": "qr"})
         for e in elevators
     ]
     scopes = _everyone(system)
     assert len({s.organisation_id for s in scopes}) > 3
-    case_id = cases[0]  # the other case's open tasks (another unit's, other lanes) must not leak in
+    case_id = started[0].case_id  # the other case's open tasks (another unit's, other lanes) must not leak in
+    joined = open_or_join(
+        system.engine, system.settings.sla_file, "rescue", elevator_id=elevators[0], signal={"source": "phone"}
+    )
+    assert joined.joined and joined.opened is None  # a join does not know what is open: the query answers
+    with system.sessions() as s:  # a start answers from the tasks it opened, as the query would
+        for scope in scopes:
+            derived = svc.next_task_among(s, scope, case_id, started[0].opened)
+            assert _shown(derived) == _shown(svc.next_task(s, scope, case_id)), scope.username
+        assert [t.bpmn_id for t in started[0].opened or ()] == ["verify_dispatch"]
     for bpmn_id, data in RESCUE:
         outcome = task_flows.complete_and_next(system, open_task(system, case_id, bpmn_id), data, actor="tester")
         assert not outcome.others_open  # the rescue is one path: the step's own tasks are all that is open

@@ -278,7 +278,7 @@ class CasesView(MethodView):
             "case_id": result.case_id,
             "number": result.number,
             "joined": result.joined,
-            "next_task": svc.next_task(context.db(), scope, result.case_id),
+            "next_task": svc.next_task_among(context.db(), scope, result.case_id, result.opened),
         }
         return (out, 200) if result.joined else out
 
