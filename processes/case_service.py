@@ -218,7 +218,8 @@ def visible_task(session: Session, scope: Scope, task_id: int) -> CaseTask:
     return task
 
 
-# The two reads of every completion, built once (TASK_ACTIONABLE takes the scope as parameters).
+# Two reads of the task routes, built once (TASK_ACTIONABLE takes the scope as parameters); the
+# second only when a step's own tasks cannot answer (next_task_among).
 # The first as a Core statement (the table's columns, not the entity): the row is read without
 # the ORM's loading and identity map, and becomes a detached CaseTask (task_for_action).
 _TASK_COLUMNS = CaseTask.__table__.columns
