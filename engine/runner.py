@@ -32,7 +32,7 @@ from engine.sandbox import ScriptStopped
 from engine.serialization import load_state
 from engine.services import ServiceCall
 from engine.starts import AlreadyOpen, CaseStart, StartBatch
-from engine.steps import before_step, finish_step, run_engine
+from engine.steps import OpenedTask, before_step, finish_step, opened_tasks, run_engine
 from engine.timeline_store import append_entries
 from engine.timer_batch import Pace, TimerBatch, fill
 from engine.writes import CASES, TASKS, Writes
@@ -62,30 +62,15 @@ _LOCK_BY_TASK = (
 
 
 @dataclass(frozen=True)
-class OpenedTask:
-    """A task row a step opened, as committed (complete_and_next answers these)."""
-
-    id: int
-    case_id: int
-    bpmn_id: str
-    title: str
-    role: str
-    organisation_id: int | None
-    assignee_id: int | None
-    form: str | None
-    due_at: datetime | None
-
-
-@dataclass(frozen=True)
 class StepOutcome:
-    """A completion's case, and the tasks its step opened on that case (in the order opened): what
-    the person who completed one task usually does next, without a look-up of the task list."""
+    """A completion's case, the tasks its step opened on that case (in the order opened), and
+    whether tasks opened before the step are still open on it (a parallel branch's): without
+    them, the opened ones are every open task of the case, and the caller's next task is among
+    them, found without a look-up of the task list."""
 
     case: Case
     opened: list[OpenedTask]
-
-
-_OPENED_FIELDS = tuple(OpenedTask.__dataclass_fields__)
+    others_open: bool = True
 
 
 @dataclass(frozen=True)
@@ -117,13 +102,15 @@ class CaseEngine(EngineCore):
         *,
         task_id: int | None = None,
         opened: list[OpenedTask] | None = None,
+        still_open: list[str] | None = None,
     ) -> Case:
         """Lock the case (found by its id, or by one of its tasks), act, run, write it all back. A
         step that a limit stops is rolled back and the case becomes an incident (CaseFailed).
-        `opened`, if given, receives the task rows the step opened, once committed."""
+        `opened`, if given, receives the task rows the step opened, once committed; `still_open`
+        the spiff ids of the tasks open before the step that are open after it."""
         found: list[Case] = []
         try:
-            return self._run_step(case_id, actor, act, task_id, found, opened)
+            return self._run_step(case_id, actor, act, task_id, found, opened, still_open)
         except Exception as err:
             stop = find_stop(err)
             if stop is None or not found:
@@ -140,6 +127,7 @@ class CaseEngine(EngineCore):
         task_id: int | None,
         found: list[Case],
         opened: list[OpenedTask] | None = None,
+        still_open: list[str] | None = None,
     ) -> Case:
         with self._transaction() as session:
             conn = session.connection()  # Core: the ORM's execute path is not needed for rows
@@ -180,8 +168,12 @@ class CaseEngine(EngineCore):
         if recorder.kept is not None:  # committed: the next step here may start from it
             self.workflows.keep(case.id, recorder.kept)
         if opened is not None:
-            rows = [row for row in recorder.new_tasks if "id" in row]
-            opened.extend(OpenedTask(**{k: row[k] for k in _OPENED_FIELDS}) for row in rows)
+            opened.extend(opened_tasks(recorder))
+        if still_open is not None:  # neither completed nor cancelled by the step (engine.steps.sync_tasks)
+            changes = recorder.task_changes
+            still_open.extend(
+                sid for sid, row in known.items() if changes.get(sid, {}).get("status", row.status) == TaskStatus.OPEN
+            )
         self._after_commit(recorder)
         return case
 
@@ -285,8 +277,9 @@ class CaseEngine(EngineCore):
             )
 
         opened: list[OpenedTask] = []
-        case = self._step(None, actor, act, task_id=task_id, opened=opened)
-        return StepOutcome(case, opened)
+        still_open: list[str] = []
+        case = self._step(None, actor, act, task_id=task_id, opened=opened, still_open=still_open)
+        return StepOutcome(case, opened, others_open=bool(still_open))
 
     def correlate_message(
         self, correlation_key: str, message: str, payload: dict[str, Any], *, actor: str = "system"

@@ -26,7 +26,7 @@ from engine.numbers import IdSource
 from engine.recorder import QueuedNotices, StepRecorder
 from engine.sandbox import ScriptStopped
 from engine.serialization import dump_state
-from engine.steps import finish_step, run_engine
+from engine.steps import OpenedTask, finish_step, opened_tasks, run_engine
 from engine.timeline_store import Entry, append_entries
 from engine.workflow_cache import Kept
 from engine.writes import CASES, Writes
@@ -101,6 +101,7 @@ class StartBatch:
     notification_batches: list[QueuedNotices] = field(default_factory=list)
     stops: dict[int, ScriptStopped] = field(default_factory=dict)  # cases kept as incidents, by id
     kept: list[tuple[int, Kept]] = field(default_factory=list)  # new cases' workflows, by case id
+    opened: dict[int, list[OpenedTask]] = field(default_factory=dict)  # new cases' task rows, by case id
 
     def start(self, starts: Sequence[CaseStart]) -> list[Case | AlreadyOpen]:
         """Each start becomes a case, or AlreadyOpen when its correlation key has an open case
@@ -172,6 +173,7 @@ class StartBatch:
             mark_failed(recorder, stop)
             self.stops[case_id] = stop
         writes.add(recorder, new_case=True)
+        self.opened[case_id] = opened_tasks(recorder)  # a new case's every open task: what the opener does next
         if recorder.kept is not None:
             self.kept.append((case_id, recorder.kept))
         if (queued := recorder.queued_notices()) is not None:

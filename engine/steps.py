@@ -10,7 +10,7 @@ collected by its StepRecorder (engine.recorder); engine.writes.Writes puts it in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -52,6 +52,36 @@ def waiting_for(workflow: BpmnWorkflow) -> Waiting:
         else:
             waiting.append(task)
     return Waiting(human, set() if workflow.completed else set(timers_among(waiting)))
+
+
+@dataclass(frozen=True)
+class OpenedTask:
+    """A task row a step opened, as committed (a completion or a start answers these): every column a
+    task row shows but its spiff task id; a new row has no completion and no data yet."""
+
+    id: int
+    case_id: int
+    bpmn_id: str
+    title: str
+    role: str
+    organisation_id: int | None
+    assignee_id: int | None
+    form: str | None
+    status: str
+    created_at: datetime
+    due_at: datetime | None
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+    data: dict[str, Any] | None = None
+
+
+# The columns of a new task row (sync_tasks) that OpenedTask takes (the rest have their defaults).
+_OPENED_FIELDS = tuple(f.name for f in fields(OpenedTask) if f.default is MISSING)
+
+
+def opened_tasks(recorder: StepRecorder) -> list[OpenedTask]:
+    """The task rows the recorder's step opened, in the order opened (those given their ids)."""
+    return [OpenedTask(**{k: row[k] for k in _OPENED_FIELDS}) for row in recorder.new_tasks if "id" in row]
 
 
 def run_engine(workflow: BpmnWorkflow, recorder: StepRecorder) -> None:

@@ -3,6 +3,7 @@ No side effects; the engine (engine/runner.py) does the writes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,12 +14,22 @@ from sqlalchemy.orm import Session, defer
 
 from engine.definitions import parsed_definition
 from engine.models import Case, CaseStatus, CaseTask, Notification, ProcessDefinition, TaskStatus
+from engine.runner import StepOutcome
 from engine.serialization import load_state
 from infra.errors import NotFound
 from processes.catalogue import CASE_TYPES
 from processes.models import Attachment, CaseComment
 from processes.sla_state import milestone_states
-from processes.visibility import TASK_ACTIONABLE, actionable_params, cases_visible, tasks_actionable
+from processes.visibility import (
+    TASK_ACTIONABLE,
+    TASK_TAKEABLE,
+    TaskLike,
+    actionable_params,
+    cases_visible,
+    may_take,
+    next_first,
+    tasks_actionable,
+)
 from registry.equipment.models import Equipment, EquipmentStatus
 from registry.models import Elevator, Organisation, User
 from registry.scope import Scope, elevators_visible, equipment_visible
@@ -207,16 +218,16 @@ def visible_task(session: Session, scope: Scope, task_id: int) -> CaseTask:
     return task
 
 
-# The two reads of every completion, built once (TASK_ACTIONABLE takes the scope as parameters).
-_ACTIONABLE_TASK = select(CaseTask).where(CaseTask.id == bindparam("task_id"), TASK_ACTIONABLE)
+# Two reads of the task routes, built once (TASK_ACTIONABLE takes the scope as parameters); the
+# second only when a step's own tasks cannot answer (next_task_among).
+# The first as a Core statement (the table's columns, not the entity): the row is read without
+# the ORM's loading and identity map, and becomes a detached CaseTask (task_for_action).
+_TASK_COLUMNS = CaseTask.__table__.columns
+_ACTIONABLE_TASK = select(*_TASK_COLUMNS).where(CaseTask.id == bindparam("task_id"), TASK_ACTIONABLE)
 _MY_NEXT_TASK = (
     select(CaseTask)
-    .where(
-        CaseTask.case_id == bindparam("case_id"),
-        CaseTask.status == TaskStatus.OPEN,
-        or_(CaseTask.assignee_id == bindparam("act_user"), TASK_ACTIONABLE & CaseTask.assignee_id.is_(None)),
-    )
-    .order_by(CaseTask.due_at.is_(None), CaseTask.due_at, CaseTask.id)
+    .where(CaseTask.case_id == bindparam("case_id"), TASK_TAKEABLE)
+    .order_by(CaseTask.due_at.is_(None), CaseTask.due_at, CaseTask.id)  # visibility.next_first
     .limit(1)
 )
 
@@ -224,9 +235,10 @@ _MY_NEXT_TASK = (
 def task_for_action(session: Session, scope: Scope, task_id: int) -> tuple[CaseTask, bool]:
     """(the task, whether I may act on it); NotFound when I cannot see it. A task I may act on is
     found by one prebuilt query; only a refusal asks again whether I may see it (403 or 404)."""
-    task = session.scalar(_ACTIONABLE_TASK, {"task_id": task_id, **actionable_params(scope)})
-    if task is not None:
-        return task, True
+    row = session.connection().execute(_ACTIONABLE_TASK, {"task_id": task_id, **actionable_params(scope)}).first()
+    if row is not None:  # not in the session: the step that follows reads the task with its lock
+        values = row._mapping
+        return CaseTask(**{c.key: values[c] for c in _TASK_COLUMNS}), True
     return visible_task(session, scope, task_id), False
 
 
@@ -234,6 +246,23 @@ def next_task(session: Session, scope: Scope, case_id: int) -> CaseTask | None:
     """My next open task on the case (what `scope=mine` lists first for it), or None: what a
     start or a completion answers, so the caller needs no task list to go on."""
     return session.scalar(_MY_NEXT_TASK, {"case_id": case_id, **actionable_params(scope)})
+
+
+def next_task_among(
+    session: Session, scope: Scope, case_id: int, open_now: Sequence[TaskLike] | None
+) -> TaskLike | None:
+    """next_task, the same answer: from `open_now`, every open task of the case when a step just
+    opened them and nothing else is open there (no query); None: next_task asks the database."""
+    if open_now is None:
+        return next_task(session, scope, case_id)
+    mine = [task for task in open_now if may_take(scope, task)]
+    return min(mine, key=next_first) if mine else None
+
+
+def next_task_after(session: Session, scope: Scope, outcome: StepOutcome) -> TaskLike | None:
+    """next_task after a completion: when no task open before the step is open after it, the
+    tasks the step opened are all the case's open tasks and the answer is among them."""
+    return next_task_among(session, scope, outcome.case.id, None if outcome.others_open else outcome.opened)
 
 
 def task_form(session: Session, task: CaseTask) -> dict[str, Any] | None:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from engine.models import EventKind
 from engine.runner import CaseEngine
 from engine.starts import AlreadyOpen, CaseStart, StartBatch
+from engine.steps import OpenedTask
 from processes.case_type import StartContext
 from processes.catalogue import CASE_TYPES
 from processes.models import Signal
@@ -35,6 +36,9 @@ class IntakeResult:
     number: str | None
     joined: bool
     duplicate: bool = False
+    # A case this signal opened: the task rows its start opened, all the case's open tasks (None
+    # for a join or a repeat: what is open there is the database's to say).
+    opened: tuple[OpenedTask, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,8 @@ def _intake(batch: StartBatch, sla: dict[str, Any], items: Sequence[IntakeItem])
             joins.append((outcome.case_id, EventKind.SIGNAL_JOINED, payload, items[i].actor))
             results[i] = IntakeResult(outcome.case_id, None, joined=True)
         else:
-            results[i] = IntakeResult(outcome.id, outcome.number, joined=False)
+            opened = tuple(batch.opened.get(outcome.id, ()))
+            results[i] = IntakeResult(outcome.id, outcome.number, joined=False, opened=opened)
     if joins:
         batch.record(joins)
     for i, key in enumerate(keys):

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.models import Case, CaseTask, EventKind
+from engine.runner import StepOutcome
 from processes import rectification_items
 from processes.attachments import attach
 from processes.models import Attachment
@@ -34,12 +35,20 @@ def complete(system: System, task_id: int, data: dict[str, Any], *, actor: str, 
     """Submit the task's form: checked against its JSON Schema, then the case moves on. A
     rectification with tracked items is submitted only when every item has its evidence
     (`checked`: the caller has run `check_submission` in its own reads already)."""
+    return complete_and_next(system, task_id, data, actor=actor, checked=checked).case
+
+
+def complete_and_next(
+    system: System, task_id: int, data: dict[str, Any], *, actor: str, checked: bool = False
+) -> StepOutcome:
+    """complete, answering also what the step opened (case_service.next_task_after finds the
+    caller's next task in it)."""
     if not checked:
         with system.sessions() as session:
             task = session.get(CaseTask, task_id)
             if task is not None:
                 check_submission(session, task, data)
-    return system.engine.complete_task(task_id, data, actor=actor)
+    return system.engine.complete_and_next(task_id, data, actor=actor)
 
 
 def check_submission(session: Session, task: CaseTask, data: dict[str, Any]) -> None:

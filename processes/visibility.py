@@ -3,11 +3,12 @@ reads them (registry.scope does the same for elevators)."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, bindparam, exists, false, or_, true
 
-from engine.models import Case, CaseTask
+from engine.models import Case, CaseTask, TaskStatus
 from processes.roles import LANES
 from registry.equipment.models import Equipment
 from registry.models import Elevator, OrgKind
@@ -48,6 +49,48 @@ TASK_ACTIONABLE = or_(
     CaseTask.assignee_id == bindparam("act_user"),
     (CaseTask.organisation_id == bindparam("act_org")) & CaseTask.role.in_(bindparam("act_lanes", expanding=True)),
 )
+
+
+# What a person may take up next (the tasks `scope=mine` lists open): open, and held by them, or
+# free and actionable by them. may_take is the same rule on a row already in memory.
+TASK_TAKEABLE = (CaseTask.status == TaskStatus.OPEN) & or_(
+    CaseTask.assignee_id == bindparam("act_user"), TASK_ACTIONABLE & CaseTask.assignee_id.is_(None)
+)
+
+
+class TaskLike(Protocol):
+    """The columns of a task row that may_take and next_first read (a CaseTask, an OpenedTask)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def organisation_id(self) -> int | None: ...
+    @property
+    def assignee_id(self) -> int | None: ...
+    @property
+    def due_at(self) -> datetime | None: ...
+
+
+def may_take(scope: Scope, task: TaskLike) -> bool:
+    """TASK_TAKEABLE in Python, SQL's NULLs included (a NULL never equals anything)."""
+    if task.status != TaskStatus.OPEN:
+        return False
+    if task.assignee_id is not None:
+        return task.assignee_id == scope.user_id
+    return (
+        task.organisation_id is not None
+        and task.organisation_id == scope.organisation_id
+        and task.role in _lanes(scope)
+    )
+
+
+def next_first(task: TaskLike) -> tuple[bool, datetime, int]:
+    """Sort key of the order a person's tasks are listed in: soonest due first, undated last, then by id."""
+    return (task.due_at is None, task.due_at or datetime.min, task.id)
 
 
 def actionable_params(scope: Scope) -> dict[str, Any]:

@@ -48,7 +48,11 @@ def test_each_completion_answers_the_task_rows_its_step_opened(system: System) -
             assert (task.organisation_id, task.assignee_id, task.due_at) == (
                 row.organisation_id, row.assignee_id, row.due_at,
             )  # fmt: skip
+            assert (task.status, task.created_at, task.completed_at, task.completed_by, task.data) == (
+                row.status, row.created_at, row.completed_at, row.completed_by, row.data,
+            )  # fmt: skip
         assert set(rows) == {t.id for t in outcome.opened}
+        assert not outcome.others_open  # the task completed was the only one open before
 
 
 def test_complete_task_is_the_same_step(system: System) -> None:

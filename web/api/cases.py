@@ -245,7 +245,7 @@ class CasesView(MethodView):
         stmt = svc.case_query(context.scope(), case_filters(args), context.system().clock.now())
         return paged(stmt, pagination_parameters, Case.opened_at.desc(), Case.id.desc())
 
-    @blp.arguments(CaseStartSchema)
+    @blp.arguments(CaseStartSchema())
     @blp.response(201, CaseStartedSchema)
     @blp.alt_response(200, schema=CaseStartedSchema, description="joined the elevator's open case of that type")
     def post(self, body: dict[str, Any]) -> Any:
@@ -278,7 +278,7 @@ class CasesView(MethodView):
             "case_id": result.case_id,
             "number": result.number,
             "joined": result.joined,
-            "next_task": svc.next_task(context.db(), scope, result.case_id),
+            "next_task": svc.next_task_among(context.db(), scope, result.case_id, result.opened),
         }
         return (out, 200) if result.joined else out
 

@@ -111,7 +111,8 @@ class TasksView(MethodView):
     # An ETag over the listed data: a client polling its inbox sends If-None-Match and gets a
     # bodiless 304 while nothing changed.
     @blp.etag
-    @blp.arguments(TaskListArgs, location="query")
+    # Argument schemas as instances on the hot routes: given a class, webargs builds it on every request.
+    @blp.arguments(TaskListArgs(), location="query")
     @blp.response(200, TaskSchema(many=True))
     @blp.paginate()
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[CaseTask]:
@@ -192,7 +193,7 @@ class TaskAssignView(MethodView):
 
 @blp.route("/tasks/<int:task_id>/complete")
 class TaskCompleteView(MethodView):
-    @blp.arguments(CompleteSchema)
+    @blp.arguments(CompleteSchema())
     @blp.response(200, CompletedSchema)
     @blp.alt_response(422, description="the form has errors: one message per field")
     @blp.alt_response(409, description="the task was completed by someone else first")
@@ -203,10 +204,12 @@ class TaskCompleteView(MethodView):
         task = _actionable(task_id)
         task_flows.check_submission(context.db(), task, body["data"])
         context.end_reads()
-        case = task_flows.complete(
-            context.system(), task.id, body["data"], actor=context.scope().username, checked=True
+        scope = context.scope()
+        outcome = task_flows.complete_and_next(
+            context.system(), task.id, body["data"], actor=scope.username, checked=True
         )
-        case.next_task = svc.next_task(context.db(), context.scope(), case.id)  # type: ignore[attr-defined]
+        case = outcome.case
+        case.next_task = svc.next_task_after(context.db(), scope, outcome)  # type: ignore[attr-defined]
         return case
 
 
