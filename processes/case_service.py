@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
@@ -21,6 +22,7 @@ from processes.catalogue import CASE_TYPES
 from processes.models import Attachment, CaseComment
 from processes.sla_state import milestone_states
 from processes.visibility import (
+    SCOPES_KEPT,
     TASK_ACTIONABLE,
     TASK_TAKEABLE,
     TaskLike,
@@ -188,6 +190,7 @@ def attachments(session: Session, case_id: int) -> list[Attachment]:
 # -- tasks ----------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=SCOPES_KEPT)  # a statement per scope and filter, built once (visibility.py says why)
 def task_query(scope: Scope, which: str, status: str | None) -> Select[CaseTask]:
     """mine: assigned to me, or open to my organisation and my roles and not taken by someone else;
     org: everything open to my organisation and roles; all: every task of the cases I can see."""
