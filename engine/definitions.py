@@ -84,10 +84,15 @@ def parse_xml(xml: str | bytes) -> Any:
         raise DefinitionError([Problem("", f"not well-formed XML: {err}", f"不是格式正确的 XML：{err}")]) from err
     doctype = tree.getroottree().docinfo.doctype
     if doctype:
-        raise DefinitionError([Problem(
-            "", "DOCTYPE declarations are not allowed in BPMN files",
-            "BPMN 文件中不允许 DOCTYPE 声明（可能引用外部实体）",
-        )])
+        raise DefinitionError(
+            [
+                Problem(
+                    "",
+                    "DOCTYPE declarations are not allowed in BPMN files",
+                    "BPMN 文件中不允许 DOCTYPE 声明（可能引用外部实体）",
+                )
+            ]
+        )
     return tree
 
 
@@ -121,10 +126,15 @@ def parse_process(xml: str | bytes, filename: str = "<bpmn>") -> ParsedProcess:
             )
         ]
         if len(executable) != 1:
-            raise DefinitionError([Problem(
-                "", f"expected one executable process, found {len(executable)}",
-                f"文件中应有且只有一个可执行流程，现有 {len(executable)} 个",
-            )])
+            raise DefinitionError(
+                [
+                    Problem(
+                        "",
+                        f"expected one executable process, found {len(executable)}",
+                        f"文件中应有且只有一个可执行流程，现有 {len(executable)} 个",
+                    )
+                ]
+            )
         key = executable[0]
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
@@ -154,8 +164,14 @@ def parse_process(xml: str | bytes, filename: str = "<bpmn>") -> ParsedProcess:
     return parsed
 
 
-_WHAT_ZH = {"condition": "条件表达式", "dueIn": "办理时限 dueIn", "timer": "定时器表达式", "parameter": "服务参数 ",
-            "cardinality": "多实例数量", "loop": "循环条件"}
+_WHAT_ZH = {
+    "condition": "条件表达式",
+    "dueIn": "办理时限 dueIn",
+    "timer": "定时器表达式",
+    "parameter": "服务参数 ",
+    "cardinality": "多实例数量",
+    "loop": "循环条件",
+}
 
 
 def _lint_expression(element: str, expression: str | None, what: str, problems: list[Problem]) -> None:
@@ -185,10 +201,13 @@ def load_forms(parsed: ParsedProcess, forms_dir: Path) -> tuple[dict[str, Any], 
             schema = json.loads(path.read_text(encoding="utf-8"))
             Draft202012Validator.check_schema(schema)
         except (json.JSONDecodeError, SchemaError) as err:
-            problems.append(Problem(
-                task.bpmn_id, f"form {task.form} is not a valid JSON Schema: {err}",
-                f"表单 {task.form} 不是有效的 JSON Schema：{err}",
-            ))
+            problems.append(
+                Problem(
+                    task.bpmn_id,
+                    f"form {task.form} is not a valid JSON Schema: {err}",
+                    f"表单 {task.form} 不是有效的 JSON Schema：{err}",
+                )
+            )
             continue
         forms[task.form] = schema
     return forms, problems
@@ -227,13 +246,21 @@ def lint(parsed: ParsedProcess, *, known_roles: Collection[str], services: Colle
     problems: list[Problem] = []
     for task in parsed.human_tasks.values():
         if not task.role:
-            problems.append(Problem(
-                task.bpmn_id, "user task is in no lane (a lane names the role)", "用户任务不在任何泳道中（泳道即角色）"
-            ))
+            problems.append(
+                Problem(
+                    task.bpmn_id,
+                    "user task is in no lane (a lane names the role)",
+                    "用户任务不在任何泳道中（泳道即角色）",
+                )
+            )
         elif task.role not in known_roles:
-            problems.append(Problem(
-                task.bpmn_id, f"lane/role {task.role!r} is not a known role", f"泳道（角色）{task.role!r} 不是已知角色"
-            ))
+            problems.append(
+                Problem(
+                    task.bpmn_id,
+                    f"lane/role {task.role!r} is not a known role",
+                    f"泳道（角色）{task.role!r} 不是已知角色",
+                )
+            )
         _lint_expression(task.bpmn_id, task.due_in, "dueIn", problems)
         refusals = code_refusals(task.due_in, "eval")
         problems.extend(Problem(task.bpmn_id, say(r, task.bpmn_id, task.title), r.zh, r.en) for r in refusals)

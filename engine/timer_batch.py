@@ -143,6 +143,8 @@ class TimerBatch:
         held = [*self.stepped, *self.closed, *self.failed, *self.stops]
         if self.session.get_bind().dialect.name == "postgresql":
             rows = self.session.execute(_CLAIM_PG, {"cap": cap, "held": held, "n": n}).all()
+            if rows:
+                rows = self._still_due([r.case_id for r in rows], cap)
         else:
             due = func.min(CaseTimer.fire_at).label("due")
             stmt = select(CaseTimer.case_id, due).where(CaseTimer.fire_at <= cap)
@@ -153,6 +155,20 @@ class TimerBatch:
             ).all()
         self.claimed += len(rows)
         return [(r.case_id, _aware(r.due)) for r in rows]
+
+    def _still_due(self, ids: list[int], cap: datetime) -> list[Row[Any]]:
+        """The claimed cases that are still due, read after their locks were taken. The claim's
+        candidates come from the snapshot its statement began with; a scheduler that committed a
+        case and released its lock before the try reached it has already fired it, and stepping
+        it again would write a step that fires nothing."""
+        due = func.min(CaseTimer.fire_at).label("due")
+        stmt = (
+            select(CaseTimer.case_id, due)
+            .where(CaseTimer.case_id.in_(ids), CaseTimer.fire_at <= cap)
+            .group_by(CaseTimer.case_id)
+            .order_by(due, CaseTimer.case_id)
+        )
+        return list(self.session.execute(stmt).all())
 
     # -- 2. step -------------------------------------------------------------------------------
     def step(self, claims: list[tuple[int, datetime]], now: datetime, ids: IdSource) -> None:

@@ -30,8 +30,10 @@ def test_names_conditions_timers_lanes_forms_and_due_times_are_named() -> None:
         .replace('value="onsite_deadline"', 'value="fix_deadline"')
         # verify_fix moves from the property lane to maintenance
         .replace("<bpmn:flowNodeRef>verify_fix</bpmn:flowNodeRef>", "")
-        .replace("<bpmn:flowNodeRef>report_fix</bpmn:flowNodeRef>", "<bpmn:flowNodeRef>report_fix</bpmn:flowNodeRef>"
-                 "<bpmn:flowNodeRef>verify_fix</bpmn:flowNodeRef>")
+        .replace(
+            "<bpmn:flowNodeRef>report_fix</bpmn:flowNodeRef>",
+            "<bpmn:flowNodeRef>report_fix</bpmn:flowNodeRef><bpmn:flowNodeRef>verify_fix</bpmn:flowNodeRef>",
+        )
     )
     changes = _by_id(diff(WARNING_XML, after))
     props = {e: {p.property: (p.before, p.after) for p in c.properties} for e, c in changes.items()}
@@ -59,8 +61,8 @@ def test_added_and_removed_elements_and_changed_form_content() -> None:
 
 
 def test_the_diff_parses_without_entities() -> None:
-    hostile = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>' + WARNING_XML.split(
-        "?>", 1
-    )[1]
+    hostile = (
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>' + WARNING_XML.split("?>", 1)[1]
+    )
     with pytest.raises(DefinitionError, match="DOCTYPE"):
         diff(WARNING_XML, hostile)

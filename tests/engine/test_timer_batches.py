@@ -11,14 +11,16 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Integer, bindparam, func, select, text, update
 
+from engine import timer_batch
 from engine.models import Case, CaseTimer
 from engine.recorder import QueuedNotices
 from engine.scheduler import TimerLoop, fire_due_timers, start_background
 from engine.timeline_store import verify_cases
 from engine.timer_batch import TimerBatch
 from infra.clock import SimulatedClock
+from infra.db import UTCDateTime
 from infra.settings import Settings
 from liftcase.bootstrap import build_system
 from processes.system import System
@@ -98,6 +100,37 @@ def test_a_second_scheduler_claims_what_the_first_does_not_hold(pg_system: Syste
     finally:
         other.db.dispose()
     assert verify_cases(pg_system.sessions)[1] == []
+
+
+def test_a_claim_read_before_another_scheduler_committed_steps_nothing_twice(
+    pg_system: System, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim's candidates come from its statement's snapshot, its locks are tried after: a
+    scheduler that fired a case and released its lock in between leaves a stale candidate. Such a
+    claim (made stale here on purpose: a claim statement that still offers the fired case) is
+    dropped once the lock is held, so the case is not stepped a second time."""
+    due = START + timedelta(hours=1)
+    ids = open_rescues(pg_system, clock, 3, due)
+    clock.set(due)
+    pg_system.engine.notifications_queued = lambda batches: None  # delivered, they move versions too
+    pg_system.engine.fire_timers(ids[0])  # the other scheduler's batch, committed
+    before = _versions(pg_system, ids)
+    stale = (
+        text(
+            "SELECT id AS case_id, CAST(:cap AS timestamptz) AS due FROM cases "
+            "WHERE id = ANY(CAST(:ids AS integer[])) AND NOT (id = ANY(CAST(:held AS integer[]))) "
+            f"AND pg_try_advisory_xact_lock({timer_batch.CLAIM_CLASS}, id) ORDER BY id LIMIT :n"
+        )
+        .bindparams(bindparam("cap", type_=UTCDateTime()), bindparam("ids", value=ids))
+        .columns(case_id=Integer, due=UTCDateTime())
+    )
+    monkeypatch.setattr(timer_batch, "_CLAIM_PG", stale)
+    batch = pg_system.engine.fire_due()
+    after = _versions(pg_system, ids)
+    assert batch.fired == 2
+    assert after[ids[0]] == before[ids[0]], "the fired case was stepped again"
+    assert all(after[cid] == before[cid] + 1 for cid in ids[1:])
+    assert set(firings(pg_system).values()) == {1}
 
 
 def test_a_batch_stepped_ahead_commits_at_its_due_time_not_before(pg_system: System, clock: SimulatedClock) -> None:
