@@ -11,11 +11,18 @@ import json
 import re
 from copy import copy
 from typing import Any
+from uuid import UUID
 
 import orjson
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnSubWorkflowConverter,
+    BpmnWorkflowConverter,
+    TaskConverter,
+    WorkflowConverter,
+)
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
@@ -26,18 +33,30 @@ from engine.timers import CLOCKED
 STATE_FORMAT = 1
 
 
+def _workflow_dict(converter: WorkflowConverter, workflow: Any) -> dict[str, Any]:
+    """WorkflowConverter.to_dict's dict, its tasks built by tasks_to_dict."""
+    registry = converter.registry
+    return {
+        "data": registry.convert(registry.clean(workflow.data)),
+        "correlations": workflow.correlations,
+        "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+        "success": workflow.success,
+        "completed": workflow.completed,
+        "tasks": tasks_to_dict(workflow.tasks, registry),
+        "root": str(workflow.task_tree.id),
+    }
+
+
 class SpeclessWorkflowConverter(BpmnWorkflowConverter):
     """Leaves the spec out of the dict; restoring takes the cached spec as an argument."""
 
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
-        dct: dict[str, Any] = super(BpmnWorkflowConverter, self).to_dict(workflow)
+        dct = _workflow_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
     def from_dict(self, dct: dict[str, Any], spec: Any = None, subprocess_specs: Any = None) -> BpmnWorkflow:
-        from uuid import UUID
-
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
@@ -47,45 +66,88 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
+class LeanSubWorkflowConverter(BpmnSubWorkflowConverter):
+    """The library's subprocess dict, its tasks built by tasks_to_dict."""
+
+    def to_dict(self, workflow: BpmnSubWorkflow) -> dict[str, Any]:
+        dct = _workflow_dict(self, workflow)
+        dct["parent_task_id"] = str(workflow.parent_task_id)
+        dct["spec"] = workflow.spec.name
+        return dct
+
+
+def _task_dict(task: Task, parent: Task | None, ids: tuple[str, str | None, list[str]], convert: Any) -> dict[str, Any]:
+    """SpiffWorkflow's task dict (TaskConverter.to_dict); `ids` are the task's, its parent's and
+    its children's ids as text."""
+    data = task.data
+    if parent is None:
+        delta: dict[str, Any] = {}
+    else:
+        above = parent.data
+        delta = {
+            "updates": DeepMerge.get_updated_keys(above, data),
+            "deletions": DeepMerge.get_deleted_keys(above, data),
+        }
+        data = {}
+    internal = task.internal_data
+    return {
+        "id": ids[0],
+        "parent": ids[1],
+        "children": ids[2],
+        "last_state_change": task.last_state_change,
+        "state": task._state,
+        "task_spec": task.task_spec.name,
+        "triggered": task.triggered,
+        "internal_data": convert(internal) if internal else {},
+        "data": data,
+        "delta": delta,
+    }
+
+
+def tasks_to_dict(tasks: dict[UUID, Task], registry: Any) -> dict[str, dict[str, Any]]:
+    """A workflow's task mapping as BpmnConverter.mapping_to_dict writes it, in one loop. A step
+    writes every task of the case (~60 for a rescue, with its subprocesses): the library's way
+    turns each task id into text four times (its key, its own, its parent's, its children's),
+    UUID.__str__ in Python each time, and dispatches each task through the registry. Here each id
+    is made text once and found again by its integer (hashed in C)."""
+    typename = registry.typenames[Task]
+    convert = registry.convert
+    text = {uid.int: str(uid) for uid in tasks}
+    by_int = {uid.int: task for uid, task in tasks.items()}
+    out: dict[str, dict[str, Any]] = {}
+    for uid, task in tasks.items():
+        if task.__class__ is not Task:  # another registered class: the library's own way
+            out[str(uid)] = convert(task)
+            continue
+        key = text[uid.int]
+        parent_id = task._parent
+        parent = by_int.get(parent_id.int) if parent_id is not None else None
+        children = [text.get(c.int) or str(c) for c in task._children]
+        dct = _task_dict(task, parent, (key, text[parent_id.int] if parent is not None else None, children), convert)
+        dct["typename"] = typename
+        out[key] = dct
+    return out
+
+
 class LeanTaskConverter(TaskConverter):
-    """SpiffWorkflow's task dict, built with less work: a step writes every task of the case
-    (~55 for a rescue), and the library's to_dict looks the parent up three times (a dict lookup
-    hashing a UUID in Python each) and runs the generic converter over an empty internal_data.
-    The dict is the library's exactly (tests/engine/test_serialization.py compares them); reading
-    it back is the library's from_dict."""
+    """SpiffWorkflow's task dict, built with less work: the library's to_dict looks the parent up
+    three times (a dict lookup hashing a UUID in Python each) and runs the generic converter over
+    an empty internal_data. The dict is the library's exactly (tests/engine/test_state_text.py
+    compares them); reading it back is the library's from_dict. Whole workflows use
+    tasks_to_dict."""
 
     def to_dict(self, task: Task) -> dict[str, Any]:
         parent_id = task._parent
         parent = task.workflow.tasks.get(parent_id) if parent_id is not None else None
-        data = task.data
-        if parent is None:
-            delta: dict[str, Any] = {}
-        else:
-            above = parent.data
-            delta = {
-                "updates": DeepMerge.get_updated_keys(above, data),
-                "deletions": DeepMerge.get_deleted_keys(above, data),
-            }
-            data = {}
-        internal = task.internal_data
-        return {
-            "id": str(task.id),
-            "parent": str(parent_id) if parent is not None else None,
-            "children": [str(child) for child in task._children],
-            "last_state_change": task.last_state_change,
-            "state": task._state,
-            "task_spec": task.task_spec.name,
-            "triggered": task.triggered,
-            "internal_data": self.registry.convert(internal) if internal else {},
-            "data": data,
-            "delta": delta,
-        }
+        ids = (str(task.id), str(parent_id) if parent is not None else None, [str(c) for c in task._children])
+        return _task_dict(task, parent, ids, self.registry.convert)
 
 
 def _config() -> dict[type, type]:
     config: dict[type, type] = copy(SPIFF_CONFIG)
     config[BpmnWorkflow] = SpeclessWorkflowConverter
     config[Task] = LeanTaskConverter
+    config[BpmnSubWorkflow] = LeanSubWorkflowConverter
     for clocked in CLOCKED.values():
         config[clocked] = TimerConditionalEventDefinitionConverter
     return config

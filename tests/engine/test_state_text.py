@@ -12,7 +12,12 @@ from typing import Any
 from uuid import uuid4
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnSubWorkflowConverter,
+    BpmnWorkflowConverter,
+    TaskConverter,
+)
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -120,9 +125,16 @@ def test_one_walk_finds_the_user_tasks_and_timers_of_two(system: System) -> None
 
 
 def test_the_lean_task_dicts_are_the_librarys_at_every_step(sqlite_system: System) -> None:
-    """engine.serialization.LeanTaskConverter writes exactly what SpiffWorkflow's TaskConverter
-    does: the whole state compared at every step of a rescue, with internal data of every kind."""
-    library = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure({**_config(), Task: TaskConverter}))
+    """engine.serialization's task dicts (tasks_to_dict, LeanTaskConverter) are exactly what
+    SpiffWorkflow's converters write, but for the spec: the whole state compared at every step of a
+    rescue (its subprocesses included), with internal data of every kind."""
+    library_config = {
+        **_config(),
+        Task: TaskConverter,
+        BpmnSubWorkflow: BpmnSubWorkflowConverter,
+        BpmnWorkflow: BpmnWorkflowConverter,
+    }
+    library = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(library_config))
     case_id = _rescue(sqlite_system)
     steps = [
         ("verify_dispatch", {"outcome": "dispatch", "trapped_count": 2}, "dispatcher"),
@@ -138,7 +150,12 @@ def test_the_lean_task_dicts_are_the_librarys_at_every_step(sqlite_system: Syste
         tasks[len(tasks) // 2].internal_data = {"when": datetime(2026, 1, 1, tzinfo=UTC), "id": uuid4(), "n": [1, "a"]}
         parent = next(t for t in reversed(tasks) if t._children)
         parent.data["removed_below"] = True  # a key its children lack: a deletion in their deltas
-        assert _SERIALIZER.to_dict(workflow) == library.to_dict(workflow)
+        for wf in (workflow, *workflow.subprocesses.values()):  # the stored tree is whole: both sides were written
+            assert all(c in wf.tasks and wf.tasks[c]._parent == t.id for t in wf.tasks.values() for c in t._children)
+            assert all(t.id in wf.tasks[t._parent]._children for t in wf.tasks.values() if t._parent in wf.tasks)
+        expected = library.to_dict(workflow)
+        del expected["spec"], expected["subprocess_specs"]  # ours leaves the spec out (parsed once per version)
+        assert _SERIALIZER.to_dict(workflow) == expected
         compared += len(tasks)
         if element is None:
             break
