@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -156,7 +156,7 @@ class TimerBatch:
         self.claimed += len(rows)
         return [(r.case_id, _aware(r.due)) for r in rows]
 
-    def _still_due(self, ids: list[int], cap: datetime) -> list[Row[Any]]:
+    def _still_due(self, ids: list[int], cap: datetime) -> Sequence[Row[int, datetime]]:
         """The claimed cases that are still due, read after their locks were taken. The claim's
         candidates come from the snapshot its statement began with; a scheduler that committed a
         case and released its lock before the try reached it has already fired it, and stepping
@@ -168,7 +168,7 @@ class TimerBatch:
             .group_by(CaseTimer.case_id)
             .order_by(due, CaseTimer.case_id)
         )
-        return list(self.session.execute(stmt).all())
+        return self.session.execute(stmt).all()
 
     # -- 2. step -------------------------------------------------------------------------------
     def step(self, claims: list[tuple[int, datetime]], now: datetime, ids: IdSource) -> None:
