@@ -9,7 +9,7 @@ import json
 import math
 from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import (
@@ -26,7 +26,7 @@ from sqlalchemy import select
 from demo.scenarios import an_elevator, complete
 from engine.definitions import ParsedProcess, parsed_definition
 from engine.models import Case
-from engine.serialization import _SERIALIZER, STATE_FORMAT, _config, dump_checked, load_state
+from engine.serialization import _SERIALIZER, STATE_FORMAT, SpeclessWorkflowConverter, _config, dump_checked, load_state
 from engine.steps import before_step, timer_set, waiting_for
 from processes.intake import open_or_join
 from processes.system import System
@@ -124,6 +124,43 @@ def test_one_walk_finds_the_user_tasks_and_timers_of_two(system: System) -> None
         assert session.scalar(select(Case.status).where(Case.id == case_id)) == "open"
 
 
+class _LibraryRestore(SpeclessWorkflowConverter):
+    """Ours without the spec, its tasks restored the library's way (mapping_from_dict, each task by
+    TaskConverter.from_dict): the reference engine.serialization.tasks_from_dict must match."""
+
+    def from_dict(self, dct: dict[str, Any], spec: Any = None, subprocess_specs: Any = None) -> BpmnWorkflow:
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _assert_same(ours: BpmnWorkflow, reference: BpmnWorkflow) -> None:
+    """Two restored workflows hold the same tasks, with the same links, states and data, in every
+    subprocess, and wait for the same events."""
+    assert list(ours.subprocesses) == list(reference.subprocesses)
+    for a, b in zip([ours, *ours.subprocesses.values()], [reference, *reference.subprocesses.values()], strict=True):
+        assert list(a.tasks) == list(b.tasks) and a.task_tree.id == b.task_tree.id
+        assert (a.data, a.success, a.completed, a.correlations) == (b.data, b.success, b.completed, b.correlations)
+        assert (a.last_task and a.last_task.id) == (b.last_task and b.last_task.id)
+        for uid, x in a.tasks.items():
+            y = b.tasks[uid]
+            assert x.workflow is a and x.task_spec is y.task_spec
+            assert (x._parent, x._children, x._state, x.triggered, x.last_state_change) == (
+                y._parent,
+                y._children,
+                y._state,
+                y.triggered,
+                y.last_state_change,
+            )
+            assert (x.internal_data, x.data) == (y.internal_data, y.data)
+    assert list(ours.event_manager.tasks) == list(reference.event_manager.tasks)
+    assert ours.bpmn_events == reference.bpmn_events
+
+
 def test_the_lean_task_dicts_are_the_librarys_at_every_step(sqlite_system: System) -> None:
     """engine.serialization's task dicts (tasks_to_dict, LeanTaskConverter) are exactly what
     SpiffWorkflow's converters write, but for the spec: the whole state compared at every step of a
@@ -135,6 +172,9 @@ def test_the_lean_task_dicts_are_the_librarys_at_every_step(sqlite_system: Syste
         BpmnWorkflow: BpmnWorkflowConverter,
     }
     library = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(library_config))
+    reference = BpmnWorkflowSerializer(
+        BpmnWorkflowSerializer.configure({**library_config, BpmnWorkflow: _LibraryRestore})
+    )
     case_id = _rescue(sqlite_system)
     steps = [
         ("verify_dispatch", {"outcome": "dispatch", "trapped_count": 2}, "dispatcher"),
@@ -146,6 +186,8 @@ def test_the_lean_task_dicts_are_the_librarys_at_every_step(sqlite_system: Syste
     for element, data, role in [*steps, (None, {}, "")]:
         stored, parsed = _state(sqlite_system, case_id)
         workflow = _restore(stored, parsed)
+        dct = {k: v for k, v in json.loads(stored).items() if k != "format"}
+        _assert_same(workflow, reference.from_dict(dct, spec=parsed.spec, subprocess_specs=parsed.subprocess_specs))
         tasks = list(workflow.get_tasks())
         tasks[len(tasks) // 2].internal_data = {"when": datetime(2026, 1, 1, tzinfo=UTC), "id": uuid4(), "n": [1, "a"]}
         parent = next(t for t in reversed(tasks) if t._children)
