@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, defer
 
 from engine.models import Case, CaseTask, TaskStatus
@@ -30,34 +30,42 @@ _FROM_FORMS: dict[str, dict[str, str]] = {
 }
 
 
+# Built once: every task list, inbox card and case page runs them (building and keying a select
+# cost about as much as running it). Columns, not entities: a context shows five of a row's ~40.
+_ELEVATORS = select(Elevator.id, Elevator.register_code, Elevator.address, Elevator.lat, Elevator.lon).where(
+    Elevator.id.in_(bindparam("ids", expanding=True))
+)
+_EQUIPMENT = select(
+    Equipment.id,
+    Equipment.equipment_class,
+    Equipment.name,
+    Equipment.register_code,
+    Equipment.address,
+    Equipment.lat,
+    Equipment.lon,
+).where(Equipment.id.in_(bindparam("ids", expanding=True)))
+_DISTRICTS = select(District.code, District.name).where(District.code.in_(bindparam("codes", expanding=True)))
+_DONE = (
+    select(CaseTask.case_id, CaseTask.role, CaseTask.data, CaseTask.completed_at)
+    .where(CaseTask.case_id.in_(bindparam("ids", expanding=True)), CaseTask.status == TaskStatus.COMPLETED)
+    .order_by(CaseTask.completed_at, CaseTask.id)
+)
+
+
 def case_contexts(session: Session, cases: Iterable[Case]) -> dict[int, dict[str, Any]]:
     """case id -> its context (keys without a value are left out)."""
     by_id = {c.id: c for c in cases}
     if not by_id:
         return {}
-    elevator_ids = {c.elevator_id for c in by_id.values() if c.elevator_id}
-    elevators = (
-        {e.id: e for e in session.scalars(select(Elevator).where(Elevator.id.in_(elevator_ids)))}
-        if elevator_ids
-        else {}
-    )
-    equipment_ids = {c.equipment_id for c in by_id.values() if c.equipment_id}
-    equipment = (
-        {q.id: q for q in session.scalars(select(Equipment).where(Equipment.id.in_(equipment_ids)))}
-        if equipment_ids
-        else {}
-    )
-    district_codes = {c.district_code for c in by_id.values() if c.district_code}
+    elevator_ids = list({c.elevator_id for c in by_id.values() if c.elevator_id})
+    elevators = {e.id: e for e in session.execute(_ELEVATORS, {"ids": elevator_ids})} if elevator_ids else {}
+    equipment_ids = list({c.equipment_id for c in by_id.values() if c.equipment_id})
+    equipment = {q.id: q for q in session.execute(_EQUIPMENT, {"ids": equipment_ids})} if equipment_ids else {}
+    district_codes = list({c.district_code for c in by_id.values() if c.district_code})
     districts = (
-        dict(session.execute(select(District.code, District.name).where(District.code.in_(district_codes))).all())
-        if district_codes
-        else {}
+        {code: name for code, name in session.execute(_DISTRICTS, {"codes": district_codes})} if district_codes else {}
     )
-    done = session.execute(
-        select(CaseTask.case_id, CaseTask.role, CaseTask.data, CaseTask.completed_at)
-        .where(CaseTask.case_id.in_(by_id), CaseTask.status == TaskStatus.COMPLETED)
-        .order_by(CaseTask.completed_at, CaseTask.id)
-    )
+    done = session.execute(_DONE, {"ids": list(by_id)})
     added: dict[int, dict[str, Any]] = {}
     for case_id, role, data, completed_at in done:
         wanted = _FROM_FORMS.get(role)
