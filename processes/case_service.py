@@ -97,9 +97,32 @@ def case_query(scope: Scope, filters: CaseFilters, now: datetime) -> Select[Case
     return stmt
 
 
+@lru_cache(maxsize=SCOPES_KEPT)  # built once per scope (visibility.py says why); ids bound per call
+def _cases_among(scope: Scope) -> Select[Case]:
+    return (
+        select(Case).options(WITHOUT_STATE).where(Case.id.in_(bindparam("ids", expanding=True)), cases_visible(scope))
+    )
+
+
+@lru_cache(maxsize=SCOPES_KEPT)
+def _tasks_actionable_among(scope: Scope) -> Select[Any]:
+    return select(CaseTask.id).where(CaseTask.id.in_(bindparam("ids", expanding=True)), tasks_actionable(scope))
+
+
+def visible_cases(session: Session, scope: Scope, ids: Sequence[int]) -> dict[int, Case]:
+    """The cases among `ids` that the scope may see (without their workflow state), by id."""
+    return {c.id: c for c in session.scalars(_cases_among(scope), {"ids": list(ids)})} if ids else {}
+
+
+def actionable_among(session: Session, scope: Scope, task_ids: Sequence[int]) -> set[int]:
+    """The tasks among `task_ids` that the scope may act on (organisation and role; who holds a task
+    is the caller's to check)."""
+    return set(session.scalars(_tasks_actionable_among(scope), {"ids": list(task_ids)})) if task_ids else set()
+
+
 def visible_case(session: Session, scope: Scope, case_id: int) -> Case:
     """The case, or NotFound when it does not exist *or* is outside the scope (no leak)."""
-    case = session.scalar(select(Case).options(WITHOUT_STATE).where(Case.id == case_id, cases_visible(scope)))
+    case = visible_cases(session, scope, [case_id]).get(case_id)
     if case is None:
         raise NotFound(f"case {case_id} not found")
     return case

@@ -10,12 +10,11 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from engine.models import Case, CaseTask, TaskStatus
+from engine.models import CaseTask, TaskStatus
 from processes import case_service as svc
 from processes import task_flows
 from processes.attachments import AttachmentRejected
 from processes.case_context import case_contexts
-from processes.visibility import cases_visible, tasks_actionable
 from registry.models import Role, User
 from web.api.cases import AttachmentSchema, CaseSchema, NextTaskSchema, TaskBriefSchema
 from web.api.paging import PageArgs, paged
@@ -60,18 +59,9 @@ def _annotate(tasks: list[CaseTask], *, with_form: bool, all_actionable: bool = 
     db, scope = context.db(), context.scope()
     if not tasks:
         return tasks
-    cases = {
-        c.id: c
-        for c in db.scalars(
-            select(Case).options(svc.WITHOUT_STATE).where(Case.id.in_({t.case_id for t in tasks}), cases_visible(scope))
-        )
-    }
+    cases = svc.visible_cases(db, scope, list({t.case_id for t in tasks}))
     contexts = case_contexts(db, cases.values())
-    actionable = (
-        {t.id for t in tasks}
-        if all_actionable
-        else set(db.scalars(select(CaseTask.id).where(CaseTask.id.in_([t.id for t in tasks]), tasks_actionable(scope))))
-    )
+    actionable = {t.id for t in tasks} if all_actionable else svc.actionable_among(db, scope, [t.id for t in tasks])
     for task in tasks:  # plain attributes for the schema; never persisted
         task.case = cases.get(task.case_id)  # type: ignore[attr-defined]
         task.context = contexts.get(task.case_id)  # type: ignore[attr-defined]
