@@ -50,7 +50,8 @@ def _workflow_dict(converter: WorkflowConverter, workflow: Any) -> dict[str, Any
 
 
 class SpeclessWorkflowConverter(BpmnWorkflowConverter):
-    """Leaves the spec out of the dict; restoring takes the cached spec as an argument."""
+    """Leaves the spec out of the dict; restoring takes the cached spec as an argument. Tasks go
+    through tasks_to_dict and tasks_from_dict."""
 
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
         dct = _workflow_dict(self, workflow)
@@ -69,7 +70,7 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
 
 
 class LeanSubWorkflowConverter(BpmnSubWorkflowConverter):
-    """The library's subprocess dict, its tasks built by tasks_to_dict."""
+    """The library's subprocess dict and restore, its tasks by tasks_to_dict and tasks_from_dict."""
 
     def to_dict(self, workflow: BpmnSubWorkflow) -> dict[str, Any]:
         dct = _workflow_dict(self, workflow)
