@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Select, bindparam, exists, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, defer
 
 from engine.definitions import parsed_definition
@@ -135,11 +135,24 @@ def case_by_number(session: Session, scope: Scope, number: str) -> Case:
     return case
 
 
+# A case page's reads, built once (building and keying a select cost about what running it does).
+_CASE: BindParameter[int] = bindparam("case_id")
+_CASE_TASKS = select(CaseTask).where(CaseTask.case_id == _CASE).order_by(CaseTask.created_at, CaseTask.id)
+_COMMENTS = select(CaseComment).where(CaseComment.case_id == _CASE).order_by(CaseComment.id)
+_ATTACHMENTS = select(Attachment).where(Attachment.case_id == _CASE).order_by(Attachment.id)
+_TOLD = (
+    select(Notification.role, Notification.organisation_id, Notification.user_id)
+    .where(Notification.case_id == _CASE, Notification.channel == "inbox")
+    .distinct()
+)
+_ORG_NAMES = select(Organisation.id, Organisation.name).where(Organisation.id.in_(bindparam("ids", expanding=True)))
+_USER_NAMES = select(User.id, User.display_name).where(User.id.in_(bindparam("ids", expanding=True)))
+
+
 def case_tasks(session: Session, case_id: int) -> list[CaseTask]:
     """In the order they were opened: ids come in blocks per process, so a later step in another
     API process may open a task with a lower id; the step's time orders them, the id within a step."""
-    stmt = select(CaseTask).where(CaseTask.case_id == case_id).order_by(CaseTask.created_at, CaseTask.id)
-    return list(session.scalars(stmt))
+    return list(session.scalars(_CASE_TASKS, {"case_id": case_id}))
 
 
 def sla_of(case: Case, tasks: list[CaseTask], now: datetime) -> list[dict[str, Any]]:
@@ -154,19 +167,15 @@ def participants(session: Session, case: Case, tasks: list[CaseTask]) -> list[di
         pairs.setdefault((t.role, t.organisation_id), set())
         if t.assignee_id:
             pairs[(t.role, t.organisation_id)].add(t.assignee_id)
-    told = session.execute(
-        select(Notification.role, Notification.organisation_id, Notification.user_id)
-        .where(Notification.case_id == case.id, Notification.channel == "inbox")
-        .distinct()
-    )
+    told = session.execute(_TOLD, {"case_id": case.id})
     for role, org_id, user_id in told:
         pairs.setdefault((role, org_id), set())
         if user_id:
             pairs[(role, org_id)].add(user_id)
     org_ids = {o for _, o in pairs if o}
     user_ids = set().union(*pairs.values()) if pairs else set()
-    orgs = dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))).all())
-    users = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all())
+    orgs = {i: name for i, name in session.execute(_ORG_NAMES, {"ids": list(org_ids)})} if org_ids else {}
+    users = {i: name for i, name in session.execute(_USER_NAMES, {"ids": list(user_ids)})} if user_ids else {}
     return [
         {
             "role": role,
@@ -203,11 +212,11 @@ def diagram(session: Session, case: Case) -> dict[str, Any]:
 
 
 def comments(session: Session, case_id: int) -> list[CaseComment]:
-    return list(session.scalars(select(CaseComment).where(CaseComment.case_id == case_id).order_by(CaseComment.id)))
+    return list(session.scalars(_COMMENTS, {"case_id": case_id}))
 
 
 def attachments(session: Session, case_id: int) -> list[Attachment]:
-    return list(session.scalars(select(Attachment).where(Attachment.case_id == case_id).order_by(Attachment.id)))
+    return list(session.scalars(_ATTACHMENTS, {"case_id": case_id}))
 
 
 # -- tasks ----------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.models import Case, CaseTask, EventKind, TimelineEvent
@@ -212,13 +212,16 @@ def case_timeline(sessions: sessionmaker, case_id: int) -> dict[str, Any]:
         return timeline_of(session, case)
 
 
+# Built once: every case page and timeline export reads them.
+_ENTRIES = select(TimelineEvent).where(TimelineEvent.case_id == bindparam("case_id")).order_by(TimelineEvent.id)
+_TITLES = select(CaseTask.bpmn_id, CaseTask.title).where(CaseTask.case_id == bindparam("case_id"))
+
+
 def timeline_of(session: Session, case: Case, lang: str | None = "zh-CN") -> dict[str, Any]:
     """The case's events for reading (sentences in `lang`, people by their names), and the check of
     its hash chain, from one read of the rows (in insertion order, which is what the check needs;
     shown in sequence order)."""
-    rows = list(
-        session.scalars(select(TimelineEvent).where(TimelineEvent.case_id == case.id).order_by(TimelineEvent.id))
-    )
+    rows = list(session.scalars(_ENTRIES, {"case_id": case.id}))
     links = [chain_link(r) for r in rows]
     broken = verify_chain(case.id, links, case.timeline_head, case.timeline_seq)
     events = sorted(rows, key=lambda r: r.seq)
@@ -273,5 +276,5 @@ def _names(
         ):
             names[uid] = display
             people[username] = display
-    titles = dict(session.execute(select(CaseTask.bpmn_id, CaseTask.title).where(CaseTask.case_id == case_id)).all())
+    titles = {bpmn_id: title for bpmn_id, title in session.execute(_TITLES, {"case_id": case_id})}
     return names, titles, people

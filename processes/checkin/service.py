@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.models import Case, CaseTask, TaskStatus
@@ -32,8 +32,18 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
 
 
+class Positioned(Protocol):
+    """An elevator's position: its register row, or the two columns read for it."""
+
+    @property
+    def lat(self) -> float | None: ...
+
+    @property
+    def lon(self) -> float | None: ...
+
+
 def position_check(
-    elevator: Elevator, lat: float | None, lon: float | None, max_distance_m: float
+    elevator: Positioned, lat: float | None, lon: float | None, max_distance_m: float
 ) -> tuple[float | None, bool, bool]:
     """(distance, within, far) of a reported position: `within` proves presence, `far` flags it.
     Without a position, elevator coordinates or a configured distance, neither."""
@@ -49,6 +59,20 @@ def strongest(proofs: Iterable[str]) -> str:
     return min(proofs, key=PROOFS.index, default="none")
 
 
+# Built once: every case page and rescue list runs them (building one cost about what running it does).
+_ARRIVALS = select(CaseTask.case_id, CaseTask.completed_at, CaseTask.data, CaseTask.organisation_id).where(
+    CaseTask.case_id.in_(bindparam("ids", expanding=True)),
+    CaseTask.bpmn_id == ARRIVAL_TASK,
+    CaseTask.status == TaskStatus.COMPLETED,
+)
+_POSITIONS = select(Elevator.id, Elevator.lat, Elevator.lon).where(Elevator.id.in_(bindparam("ids", expanding=True)))
+_CHECKINS = select(CheckIn).where(
+    CheckIn.elevator_id.in_(bindparam("ids", expanding=True)),
+    CheckIn.at >= bindparam("earliest", type_=CheckIn.at.type),
+    CheckIn.proof != "none",
+)
+
+
 def arrival_proofs(session: Session, cases: Iterable[Case], max_distance_m: float) -> dict[int, dict[str, Any]]:
     """case id -> how its technician's arrival was proven, for the rescues whose arrival was
     reported: the strongest check-in at the case's elevator from the case's opening to the
@@ -59,24 +83,15 @@ def arrival_proofs(session: Session, cases: Iterable[Case], max_distance_m: floa
         return {}
     arrivals = {
         case_id: (completed_at, data or {}, org_id)
-        for case_id, completed_at, data, org_id in session.execute(
-            select(CaseTask.case_id, CaseTask.completed_at, CaseTask.data, CaseTask.organisation_id).where(
-                CaseTask.case_id.in_(by_id), CaseTask.bpmn_id == ARRIVAL_TASK, CaseTask.status == TaskStatus.COMPLETED
-            )
-        )
+        for case_id, completed_at, data, org_id in session.execute(_ARRIVALS, {"ids": list(by_id)})
         if completed_at is not None
     }
     if not arrivals:
         return {}
-    elevators = {
-        e.id: e
-        for e in session.scalars(select(Elevator).where(Elevator.id.in_({by_id[c].elevator_id for c in arrivals})))
-    }
+    elevators = {e.id: e for e in session.execute(_POSITIONS, {"ids": list({by_id[c].elevator_id for c in arrivals})})}
     earliest = min(by_id[c].opened_at for c in arrivals)
     checkins: dict[int, list[CheckIn]] = {}
-    for row in session.scalars(
-        select(CheckIn).where(CheckIn.elevator_id.in_(list(elevators)), CheckIn.at >= earliest, CheckIn.proof != "none")
-    ):
+    for row in session.scalars(_CHECKINS, {"ids": list(elevators), "earliest": earliest}):
         checkins.setdefault(row.elevator_id, []).append(row)
     out: dict[int, dict[str, Any]] = {}
     for case_id, (arrived_at, data, org_id) in arrivals.items():
