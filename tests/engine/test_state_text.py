@@ -63,18 +63,47 @@ def test_a_state_orjson_reads_exactly_is_marked_and_reads_back_the_same(sqlite_s
     assert dump_checked(again)[0] == text
 
 
+def _places(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """Where a state holds what processes and people put in: name -> a dict in the workflow to put
+    a value in (the workflow's data, a task's data, nested in it, a subprocess task's data, a
+    task's internal data)."""
+    root = workflow.task_tree
+    child = next(t for t in workflow.get_tasks() if t.parent is not None and t.parent.parent is not None)
+    sub_task = next(t for sp in workflow.subprocesses.values() for t in sp.tasks.values())
+    child.data.setdefault("nested", {"inner": {}})
+    if not child.internal_data:
+        child.internal_data = {}
+    return {
+        "workflow data": workflow.data,
+        "root task data": root.data,
+        "a task's data (its delta)": child.data,
+        "nested in a task's data": child.data["nested"]["inner"],
+        "a subprocess task's data": sub_task.data,
+        "internal data": child.internal_data,
+    }
+
+
 def test_a_state_orjson_cannot_read_exactly_carries_no_mark_and_reads_as_written(sqlite_system: System) -> None:
+    """Wherever a value orjson cannot read back exactly sits (the workflow's data, a task's, nested,
+    a subprocess's, internal data), the state is written by the standard library, unmarked, and
+    reads back as that writes it; values it reads exactly keep the mark."""
     stored, parsed = _state(sqlite_system, _rescue(sqlite_system))
-    workflow = _restore(stored, parsed)
-    for odd, read in ((2**70, 2**70), (-(2**64) - 1, -(2**64) - 1), (float("nan"), None), ((1, 2), [1, 2])):
-        workflow.data["odd"] = odd
+    odd_values = ((2**70, 2**70), (-(2**64) - 1, -(2**64) - 1), (float("nan"), None), ((1, 2), [1, 2]))
+    for place in _places(_restore(stored, parsed)):
+        for odd, read in odd_values:
+            workflow = _restore(stored, parsed)
+            _places(workflow)[place]["odd"] = odd
+            text, exact = dump_checked(workflow)
+            assert not exact and not text.startswith(MARK), (place, odd)
+            value = _places(_restore(text, parsed))[place].get("odd")
+            if read is None:
+                assert math.isnan(value), place
+            else:
+                assert value == read and type(value) is type(read), (place, odd)
+        workflow = _restore(stored, parsed)
+        _places(workflow)[place]["even"] = [1, "二", {"x": 2**63 + 5}]  # orjson reads these exactly
         text, exact = dump_checked(workflow)
-        assert not exact and not text.startswith(MARK), odd
-        value = _restore(text, parsed).data["odd"]
-        if read is None:
-            assert math.isnan(value)
-        else:
-            assert value == read and type(value) is type(read), odd
+        assert exact and text.startswith(MARK), place
 
 
 def test_an_unmarked_state_of_before_the_mark_reads_long_integers_exactly(sqlite_system: System) -> None:
