@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Row, bindparam, delete, func, select, text, update
+from sqlalchemy import ColumnElement, Integer, Row, Select, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from engine.core import EngineCore
@@ -72,6 +72,14 @@ _CLAIM_PG = (
     .bindparams(bindparam("cap", type_=UTCDateTime()))
     .columns(case_id=Integer, due=UTCDateTime())
 )
+
+
+def _due_by_case(*conditions: ColumnElement[bool]) -> Select[int, datetime]:
+    """(case id, its earliest due time) of the timer rows meeting `conditions`, in due order."""
+    due = func.min(CaseTimer.fire_at).label("due")
+    return (
+        select(CaseTimer.case_id, due).where(*conditions).group_by(CaseTimer.case_id).order_by(due, CaseTimer.case_id)
+    )
 
 
 class Pace:
@@ -146,13 +154,8 @@ class TimerBatch:
             if rows:
                 rows = self._still_due([r.case_id for r in rows], cap)
         else:
-            due = func.min(CaseTimer.fire_at).label("due")
-            stmt = select(CaseTimer.case_id, due).where(CaseTimer.fire_at <= cap)
-            if held:
-                stmt = stmt.where(CaseTimer.case_id.not_in(held))
-            rows = self.session.execute(
-                stmt.group_by(CaseTimer.case_id).order_by(due, CaseTimer.case_id).limit(n)
-            ).all()
+            unheld = [CaseTimer.case_id.not_in(held)] if held else []
+            rows = self.session.execute(_due_by_case(CaseTimer.fire_at <= cap, *unheld).limit(n)).all()
         self.claimed += len(rows)
         return [(r.case_id, _aware(r.due)) for r in rows]
 
@@ -161,14 +164,7 @@ class TimerBatch:
         candidates come from the snapshot its statement began with; a scheduler that committed a
         case and released its lock before the try reached it has already fired it, and stepping
         it again would write a step that fires nothing."""
-        due = func.min(CaseTimer.fire_at).label("due")
-        stmt = (
-            select(CaseTimer.case_id, due)
-            .where(CaseTimer.case_id.in_(ids), CaseTimer.fire_at <= cap)
-            .group_by(CaseTimer.case_id)
-            .order_by(due, CaseTimer.case_id)
-        )
-        return self.session.execute(stmt).all()
+        return self.session.execute(_due_by_case(CaseTimer.case_id.in_(ids), CaseTimer.fire_at <= cap)).all()
 
     # -- 2. step -------------------------------------------------------------------------------
     def step(self, claims: list[tuple[int, datetime]], now: datetime, ids: IdSource) -> None:
