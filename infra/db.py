@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import weakref
 from datetime import UTC, datetime
@@ -80,6 +81,7 @@ def make_engine(url: str) -> Engine:
     # idle), so the first request after PostgreSQL returns succeeds.
     engine = create_engine(url, pool_size=10, max_overflow=20)
     _ping_when_idle(engine)
+    _end_reads_with_commit(engine)
     outage = _OUTAGES[engine] = Outage("PostgreSQL", "requests answer 503 and jobs wait until it is back")
 
     @event.listens_for(engine, "handle_error")
@@ -159,6 +161,47 @@ def _ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError("connection found dead at checkout") from err
         if not alive:
             raise DisconnectionError("connection found dead at checkout")
+
+
+# A statement that reads only (a SELECT, also one that locks rows or draws a sequence number).
+_READS_ONLY = re.compile(r"\s*SELECT\b", re.IGNORECASE).match
+
+
+def _end_reads_with_commit(engine: Engine) -> None:
+    """A transaction that sent nothing but SELECTs ends in COMMIT where SQLAlchemy would roll it back.
+
+    psycopg forgets every statement it prepared at each ROLLBACK (it cannot know what a rolled-back
+    transaction did to the schema), and a request's read transaction, closed unfinished, ends in
+    one: a pooled connection then never keeps a statement prepared, and PostgreSQL parses and plans
+    every statement of every step again. For a transaction that wrote nothing, COMMIT and ROLLBACK
+    end it alike (sequence numbers drawn and advisory locks behave the same either way); one that
+    sent anything else, or failed, is rolled back as before. The ROLLBACK that follows finds no
+    transaction open and costs nothing."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not _READS_ONLY(statement):
+            conn.info["wrote"] = True
+
+    @event.listens_for(engine, "commit")
+    def _committed(conn: Any) -> None:
+        conn.info.pop("wrote", None)
+
+    @event.listens_for(engine, "rollback")
+    def _rollback(conn: Any) -> None:
+        if conn.invalidated or conn.info.pop("wrote", False):  # (an invalidated one has no info to read)
+            return
+        raw = conn.connection.dbapi_connection
+        if raw is None or raw.autocommit:
+            return
+        from psycopg.pq import PipelineStatus, TransactionStatus
+
+        pgconn = raw.pgconn
+        if pgconn.transaction_status == TransactionStatus.INTRANS and pgconn.pipeline_status == PipelineStatus.OFF:
+            try:
+                raw.commit()
+            except engine.dialect.loaded_dbapi.Error:
+                pass  # the rollback that follows meets the same trouble, and reports it as usual
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:
