@@ -12,13 +12,16 @@ per completion (SQLAlchemy engine events: statements sent, cursor rowcount of wr
 
 Usage: python bench/engine.py [--cases 2000] [--workers 2] [--process warning] [--batch 50]
 Last line: start_per_s=… complete_per_s=… raw_start_per_s=… raw_complete_per_s=… start_ratio=… complete_ratio=…
-batch_start_per_s=… batch_start_ratio=… whole_rescue_cases_per_s=… whole_rescue_cpu_ms=… start_cpu_ms=…
+batch_start_per_s=… batch_start_ratio=… whole_rescue_cases_per_s=… whole_rescue_cpu_ms=… raw_whole_rescue_cpu_ms=…
+whole_rescue_cpu_ratio=… start_cpu_ms=…
 batch_start_cpu_ms=… complete_cpu_ms=… raw_start_cpu_ms=… raw_complete_cpu_ms=… statements_per_whole_rescue=…
 row_writes_per_whole_rescue=… commits_per_whole_rescue=… statements_per_start=… row_writes_per_start=…
 commits_per_start=… statements_per_complete=… row_writes_per_complete=… commits_per_complete=…
 (*_cpu_ms: CPU of our worker processes per operation, the database's not included; on a machine
 shared with other work they are steadier than the rates. whole_rescue_cpu_ms: per whole case, the
-four task look-ups a client would make included.)
+four task look-ups a client would make included. raw_whole_rescue_cpu_ms: SpiffWorkflow alone on the
+same rescue, restoring each step from its JSON as a stateless server does; whole_rescue_cpu_ratio:
+ours over it, measured in the same run — the library's floor under any whole-rescue CPU target.)
 """
 
 from __future__ import annotations
@@ -246,20 +249,20 @@ def _parallel(target, arg_sets: list[tuple]) -> tuple[float, list]:  # type: ign
 LAST_CPU = 0.0  # CPU seconds the last _parallel's workers used (the database's own CPU not included)
 
 
-def raw_spiff(bpmn: Path, process: str, variables: dict, cases: int, task: tuple | None) -> tuple[float, float]:
-    """SpiffWorkflow alone: create + run + JSON round trip per start; load + complete + run + dump per completion."""
+def _raw_parts(bpmn: Path, process: str):  # type: ignore[no-untyped-def]
+    """SpiffWorkflow alone on `process`: its spec and subprocess specs, the library's own JSON
+    serializer, and a plain script engine with the same time helpers as ours."""
+    from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
     from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
     from SpiffWorkflow.spiff.parser import SpiffBpmnParser
     from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-    from SpiffWorkflow.util.task import TaskState
+
+    from engine.sandbox import iso_helpers
 
     parser = SpiffBpmnParser()
     parser.add_bpmn_file(str(bpmn))
     spec, subs = parser.get_spec(process), parser.get_subprocess_specs(process)
     serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
-
-    from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
     class RawEngine(PythonScriptEngine):
         def call_service(self, task, **kwargs):  # type: ignore[no-untyped-def]
@@ -267,9 +270,16 @@ def raw_spiff(bpmn: Path, process: str, variables: dict, cases: int, task: tuple
             return '{"queued": true}'
 
     engine = RawEngine()
-    from engine.sandbox import iso_helpers
-
     engine.environment.globals.update(iso_helpers(lambda: datetime.now(UTC)))
+    return spec, subs, serializer, engine
+
+
+def raw_spiff(bpmn: Path, process: str, variables: dict, cases: int, task: tuple | None) -> tuple[float, float]:
+    """SpiffWorkflow alone: create + run + JSON round trip per start; load + complete + run + dump per completion."""
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.util.task import TaskState
+
+    spec, subs, serializer, engine = _raw_parts(bpmn, process)
     states = []
     c0 = time.process_time()
     t0 = time.perf_counter()
@@ -296,6 +306,34 @@ def raw_spiff(bpmn: Path, process: str, variables: dict, cases: int, task: tuple
     complete_s = time.perf_counter() - t0
     RAW_CPU["complete"] = (time.process_time() - c0) / cases
     return cases / start_s, cases / complete_s
+
+
+def raw_whole_rescue(variables: dict, cases: int) -> float:
+    """SpiffWorkflow alone, a whole rescue as our engine steps it when it restores each step from
+    the stored state: create + run + dump, then per task load + complete + run + dump. CPU seconds
+    per case: the library's own floor for what whole_rescue_cpu_ms measures (no database, no
+    timeline, no notices, no task look-ups)."""
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.util.task import TaskState
+
+    spec, subs, serializer, engine = _raw_parts(ROOT / "bpmn" / "rescue.bpmn", "rescue")
+    c0 = time.process_time()
+    for _ in range(cases):
+        wf = BpmnWorkflow(spec, subs, script_engine=engine)
+        reported = {"reported_at": datetime.now(UTC).isoformat()}  # as intake sets it: no deadline passed
+        for t in wf.get_tasks(state=TaskState.READY):
+            t.data.update(variables, **reported)
+        wf.do_engine_steps()
+        state = serializer.serialize_json(wf)
+        for bpmn_id, data in RESCUE_TASKS:
+            wf = serializer.deserialize_json(state)
+            wf.script_engine = engine
+            task = next(t for t in wf.get_tasks(state=TaskState.READY, manual=True) if t.task_spec.bpmn_id == bpmn_id)
+            task.data.update(data)
+            task.run()
+            wf.do_engine_steps()
+            state = serializer.serialize_json(wf)
+    return (time.process_time() - c0) / cases
 
 
 RAW_CPU: dict[str, float] = {}  # CPU seconds per raw start / completion
@@ -376,6 +414,7 @@ def main() -> None:
         raw_start, raw_complete = raw_spiff(
             ROOT / "bpmn" / f"{args.process}.bpmn", args.process, variables, raw_n, (bpmn_id, data)
         )
+        raw_whole = raw_whole_rescue(_variables(url, "rescue"), min(args.whole, 200)) if args.whole else 0.0
         # Raw Spiff runs in one process; ours used `workers` processes: compare per process.
         per = args.workers
         print(f"# cases={len(case_ids)} workers={args.workers} first task={bpmn_id} (ratios are per process)")
@@ -385,6 +424,8 @@ def main() -> None:
             f"complete_ratio={complete_per_s / per / raw_complete:.3f} "
             f"batch_start_per_s={batch_per_s:.1f} batch_start_ratio={batch_per_s / per / raw_start:.3f} "
             f"whole_rescue_cases_per_s={whole_per_s:.1f} whole_rescue_cpu_ms={whole_cpu * 1000:.2f} "
+            f"raw_whole_rescue_cpu_ms={raw_whole * 1000:.2f} "
+            f"whole_rescue_cpu_ratio={whole_cpu / raw_whole if raw_whole else 0:.2f} "
             f"start_cpu_ms={start_cpu * 1000:.2f} batch_start_cpu_ms={batch_cpu * 1000:.2f} "
             f"complete_cpu_ms={complete_cpu * 1000:.2f} raw_start_cpu_ms={RAW_CPU['start'] * 1000:.2f} "
             f"raw_complete_cpu_ms={RAW_CPU['complete'] * 1000:.2f} "
@@ -400,7 +441,7 @@ def _variables(url: str, process: str) -> dict:
 
     system = _system(url)
     with system.sessions() as session:
-        variables = session.scalar(select(Case.variables).limit(1))
+        variables = session.scalar(select(Case.variables).where(Case.case_type == process).limit(1))
     system.db.dispose()
     return dict(variables or {})
 
