@@ -35,6 +35,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from raw_spiff import raw_parts, raw_whole_rescue
 from sqlalchemy import create_engine, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -249,37 +250,12 @@ def _parallel(target, arg_sets: list[tuple]) -> tuple[float, list]:  # type: ign
 LAST_CPU = 0.0  # CPU seconds the last _parallel's workers used (the database's own CPU not included)
 
 
-def _raw_parts(bpmn: Path, process: str):  # type: ignore[no-untyped-def]
-    """SpiffWorkflow alone on `process`: its spec and subprocess specs, the library's own JSON
-    serializer, and a plain script engine with the same time helpers as ours."""
-    from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-    from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-    from SpiffWorkflow.spiff.parser import SpiffBpmnParser
-    from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-
-    from engine.sandbox import iso_helpers
-
-    parser = SpiffBpmnParser()
-    parser.add_bpmn_file(str(bpmn))
-    spec, subs = parser.get_spec(process), parser.get_subprocess_specs(process)
-    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
-
-    class RawEngine(PythonScriptEngine):
-        def call_service(self, task, **kwargs):  # type: ignore[no-untyped-def]
-            # raw Spiff has no notify service: answer like ours does, with no side effects
-            return '{"queued": true}'
-
-    engine = RawEngine()
-    engine.environment.globals.update(iso_helpers(lambda: datetime.now(UTC)))
-    return spec, subs, serializer, engine
-
-
 def raw_spiff(bpmn: Path, process: str, variables: dict, cases: int, task: tuple | None) -> tuple[float, float]:
     """SpiffWorkflow alone: create + run + JSON round trip per start; load + complete + run + dump per completion."""
     from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
     from SpiffWorkflow.util.task import TaskState
 
-    spec, subs, serializer, engine = _raw_parts(bpmn, process)
+    spec, subs, serializer, engine = raw_parts(bpmn, process)
     states = []
     c0 = time.process_time()
     t0 = time.perf_counter()
@@ -306,34 +282,6 @@ def raw_spiff(bpmn: Path, process: str, variables: dict, cases: int, task: tuple
     complete_s = time.perf_counter() - t0
     RAW_CPU["complete"] = (time.process_time() - c0) / cases
     return cases / start_s, cases / complete_s
-
-
-def raw_whole_rescue(variables: dict, cases: int) -> float:
-    """SpiffWorkflow alone, a whole rescue as our engine steps it when it restores each step from
-    the stored state: create + run + dump, then per task load + complete + run + dump. CPU seconds
-    per case: the library's own floor for what whole_rescue_cpu_ms measures (no database, no
-    timeline, no notices, no task look-ups)."""
-    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-    from SpiffWorkflow.util.task import TaskState
-
-    spec, subs, serializer, engine = _raw_parts(ROOT / "bpmn" / "rescue.bpmn", "rescue")
-    c0 = time.process_time()
-    for _ in range(cases):
-        wf = BpmnWorkflow(spec, subs, script_engine=engine)
-        reported = {"reported_at": datetime.now(UTC).isoformat()}  # as intake sets it: no deadline passed
-        for t in wf.get_tasks(state=TaskState.READY):
-            t.data.update(variables, **reported)
-        wf.do_engine_steps()
-        state = serializer.serialize_json(wf)
-        for bpmn_id, data in RESCUE_TASKS:
-            wf = serializer.deserialize_json(state)
-            wf.script_engine = engine
-            task = next(t for t in wf.get_tasks(state=TaskState.READY, manual=True) if t.task_spec.bpmn_id == bpmn_id)
-            task.data.update(data)
-            task.run()
-            wf.do_engine_steps()
-            state = serializer.serialize_json(wf)
-    return (time.process_time() - c0) / cases
 
 
 RAW_CPU: dict[str, float] = {}  # CPU seconds per raw start / completion
@@ -414,7 +362,9 @@ def main() -> None:
         raw_start, raw_complete = raw_spiff(
             ROOT / "bpmn" / f"{args.process}.bpmn", args.process, variables, raw_n, (bpmn_id, data)
         )
-        raw_whole = raw_whole_rescue(_variables(url, "rescue"), min(args.whole, 200)) if args.whole else 0.0
+        raw_whole = 0.0
+        if args.whole:
+            raw_whole = raw_whole_rescue(_variables(url, "rescue"), RESCUE_TASKS, min(args.whole, 200))
         # Raw Spiff runs in one process; ours used `workers` processes: compare per process.
         per = args.workers
         print(f"# cases={len(case_ids)} workers={args.workers} first task={bpmn_id} (ratios are per process)")

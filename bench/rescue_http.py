@@ -19,7 +19,12 @@ client, the rest), which says what a rate on this 2-core machine can reach at al
 Usage: python bench/rescue_http.py [--seconds 30] [--threads 8] [--workers 5] [--server-threads 8]
        [--inprocess-seconds S]
 Last line: http_cases_per_s=… inprocess_cases_per_s=… ratio=… errors=… server_cpu_ms_per_case=…
-requests_per_case=… row_writes_per_case=… commits_per_case=…
+requests_per_case=… row_writes_per_case=… commits_per_case=… raw_whole_rescue_cpu_ms=… server_cpu_ratio=…
+
+raw_whole_rescue_cpu_ms is SpiffWorkflow alone stepping the same rescue (bench/raw_spiff.py: restored
+from its JSON at every step, no database, no HTTP) in this process after the run, and
+server_cpu_ratio the API's CPU per whole case over it: the machine's speed moves both alike, so the
+ratio compares runs on different days where the milliseconds do not.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import time
 from pathlib import Path
 
 import httpx
+from raw_spiff import raw_whole_rescue
 from served import (
     backends_cpu_seconds,
     cpu_seconds,
@@ -195,6 +201,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5, help="seconds of cases before measuring (steady state)")
     parser.add_argument("--inprocess-seconds", type=float, default=None, help="default: --seconds")
     args = parser.parse_args()
+    from engine.models import Case
+
     with fresh_database(PG, "rescue") as url:
         system, dispatcher_token, unit_tokens, lifts = prepare(url)
         half = len(lifts) // 2
@@ -232,7 +240,10 @@ def main() -> None:
         rows1, commits1 = pg_counters(url)
         in_seconds = args.inprocess_seconds if args.inprocess_seconds is not None else args.seconds
         n_in, err_in, t_in = run_threads(args.threads, in_seconds, lambda e: inprocess_case(system, e), inproc_pool)
+        with system.sessions() as session:
+            variables = session.scalar(select(Case.variables).where(Case.case_type == "rescue").limit(1)) or {}
         system.db.dispose()
+    raw_whole = raw_whole_rescue(variables, [(bpmn_id, data) for bpmn_id, _role, data in STEPS], 100)
     http_rate, in_rate = n_http / t_http, n_in / max(t_in, 1e-9)
     cases = max(n_http, 1)
     per_case = 1000 / max(n_http, 1)
@@ -253,7 +264,8 @@ def main() -> None:
         f"http_cases_per_s={http_rate:.1f} inprocess_cases_per_s={in_rate:.1f} "
         f"ratio={http_rate / max(in_rate, 1e-9):.2f} errors={err_http + err_in} "
         f"server_cpu_ms_per_case={server_cpu * 1000 / cases:.1f} requests_per_case={requests[0] / cases:.2f} "
-        f"row_writes_per_case={(rows1 - rows0) / cases:.1f} commits_per_case={(commits1 - commits0) / cases:.1f}"
+        f"row_writes_per_case={(rows1 - rows0) / cases:.1f} commits_per_case={(commits1 - commits0) / cases:.1f} "
+        f"raw_whole_rescue_cpu_ms={raw_whole * 1000:.1f} server_cpu_ratio={server_cpu / cases / raw_whole:.2f}"
     )
 
 
