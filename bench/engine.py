@@ -35,7 +35,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from raw_spiff import raw_parts, raw_whole_rescue
+from raw_spiff import RAW_CPU, raw_spiff, raw_whole_rescue
 from sqlalchemy import create_engine, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -248,43 +248,6 @@ def _parallel(target, arg_sets: list[tuple]) -> tuple[float, list]:  # type: ign
 
 
 LAST_CPU = 0.0  # CPU seconds the last _parallel's workers used (the database's own CPU not included)
-
-
-def raw_spiff(bpmn: Path, process: str, variables: dict, cases: int, task: tuple | None) -> tuple[float, float]:
-    """SpiffWorkflow alone: create + run + JSON round trip per start; load + complete + run + dump per completion."""
-    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-    from SpiffWorkflow.util.task import TaskState
-
-    spec, subs, serializer, engine = raw_parts(bpmn, process)
-    states = []
-    c0 = time.process_time()
-    t0 = time.perf_counter()
-    for _ in range(cases):
-        wf = BpmnWorkflow(spec, subs, script_engine=engine)
-        for t in wf.get_tasks(state=TaskState.READY):
-            t.data.update(variables)
-        wf.do_engine_steps()
-        states.append(serializer.serialize_json(wf))
-        serializer.deserialize_json(states[-1])
-    start_s = time.perf_counter() - t0
-    RAW_CPU["start"] = (time.process_time() - c0) / cases
-    c0 = time.process_time()
-    t0 = time.perf_counter()
-    for state in states:
-        wf = serializer.deserialize_json(state)
-        wf.script_engine = engine
-        ready = wf.get_tasks(state=TaskState.READY, manual=True)
-        if ready:
-            ready[0].data.update(task[1] if task else {})
-            ready[0].run()
-        wf.do_engine_steps()
-        serializer.serialize_json(wf)
-    complete_s = time.perf_counter() - t0
-    RAW_CPU["complete"] = (time.process_time() - c0) / cases
-    return cases / start_s, cases / complete_s
-
-
-RAW_CPU: dict[str, float] = {}  # CPU seconds per raw start / completion
 
 
 def main() -> None:

@@ -177,6 +177,7 @@ def _end_reads_with_commit(engine: Engine) -> None:
     end it alike (sequence numbers drawn and advisory locks behave the same either way); one that
     sent anything else, or failed, is rolled back as before. The ROLLBACK that follows finds no
     transaction open and costs nothing."""
+    from psycopg.pq import PipelineStatus, TransactionStatus  # once per PostgreSQL engine, not per rollback
 
     @event.listens_for(engine, "before_cursor_execute")
     def _note(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -194,8 +195,6 @@ def _end_reads_with_commit(engine: Engine) -> None:
         raw = conn.connection.dbapi_connection
         if raw is None or raw.autocommit:
             return
-        from psycopg.pq import PipelineStatus, TransactionStatus
-
         pgconn = raw.pgconn
         if pgconn.transaction_status == TransactionStatus.INTRANS and pgconn.pipeline_status == PipelineStatus.OFF:
             try:
