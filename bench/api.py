@@ -24,11 +24,12 @@ import random
 import sys
 import threading
 import time
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from statistics import quantiles
 
 import httpx
-from served import cpu_seconds, fresh_database, served
+from served import backends_cpu_seconds, cpu_seconds, fresh_database, machine_cpu_seconds, process_cpu_seconds, served
 from sqlalchemy import select, update
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -274,18 +275,45 @@ def main() -> None:
             feed = threading.Thread(target=feeder, args=(url, lifts, stop), daemon=True)
             feed.start()
             users = pick_users(by_role, args.users)
-            cpu_before = cpu_seconds(server_pid)
+            cpu_before = Cpu.now(url, server_pid, server.worker_pid)
             started = time.perf_counter()
             try:
                 stats = asyncio.run(drive(base, users, args.seconds, think))
             finally:
                 stop.set()
-            server_cpu = cpu_seconds(server_pid) - cpu_before
+            cpu = Cpu.now(url, server_pid, server.worker_pid) - cpu_before
             elapsed = min(time.perf_counter() - started, args.seconds + think[1])
-    report(stats, users, server_cpu, elapsed)
+    report(stats, users, cpu, elapsed)
 
 
-def report(stats: Stats, users: list[tuple[str, str]], server_cpu: float, elapsed: float) -> None:
+@dataclass(frozen=True)
+class Cpu:
+    """CPU seconds so far, by who burnt them: p95 on a 2-core machine is queueing once it is busy,
+    and the simulated users and the feeder (this process) share the machine with the API."""
+
+    api: float  # gunicorn and its workers
+    database: float  # this run's PostgreSQL backends
+    jobs: float  # the rq worker (notices)
+    bench: float  # this process: 200 users' HTTP client and the feeder
+    machine: float  # every core's busy time, whoever burnt it
+    wall: float
+
+    @classmethod
+    def now(cls, url: str, server_pid: int, worker_pid: int) -> Cpu:
+        return cls(
+            cpu_seconds(server_pid),
+            backends_cpu_seconds(url),
+            process_cpu_seconds(worker_pid),
+            time.process_time(),
+            machine_cpu_seconds(),
+            time.perf_counter(),
+        )
+
+    def __sub__(self, other: Cpu) -> Cpu:
+        return Cpu(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+
+def report(stats: Stats, users: list[tuple[str, str]], cpu: Cpu, elapsed: float) -> None:
     lat = sorted(stats.latencies)
     cuts = quantiles(lat, n=100) if len(lat) > 1 else [0.0] * 99
     for action, values in sorted(stats.by_action.items()):
@@ -293,10 +321,13 @@ def report(stats: Stats, users: list[tuple[str, str]], server_cpu: float, elapse
         print(
             f"  {action:10s} n={len(values):6d} p50_ms={vq[49] * 1000:.0f} p95_ms={vq[94] * 1000:.0f}", file=sys.stderr
         )
+    per = 1000 / max(len(lat), 1)
     print(
         f"completed={stats.completed} conflicts={stats.conflicts} requests={len(lat)} "
-        f"server_cpu_ms_per_request={server_cpu * 1000 / max(len(lat), 1):.1f} "
-        f"(load average {os.getloadavg()[0]:.1f})",
+        f"server_cpu_ms_per_request={cpu.api * per:.1f} (load average {os.getloadavg()[0]:.1f})\n"
+        f"  CPU ms per request: database {cpu.database * per:.1f}, rq worker {cpu.jobs * per:.1f}, "
+        f"users and feeder {cpu.bench * per:.1f}, machine {cpu.machine * per:.1f}; "
+        f"machine busy {cpu.machine / cpu.wall / (os.cpu_count() or 1):.0%} of {os.cpu_count()} cores",
         file=sys.stderr,
     )
     for sample in stats.samples:

@@ -41,7 +41,7 @@ from web.api import (
     visit_confirmations,
 )
 from web.console import assets, filters, views
-from web.http import auth, errors, headers, i18n, json_body
+from web.http import auth, errors, headers, i18n, json_body, json_out
 
 # Each module exposes `blp` (a flask_smorest.Blueprint); they appear in the OpenAPI document.
 API_MODULES = (
@@ -103,6 +103,7 @@ def create_app(system: System, *, config: dict[str, object] | None = None) -> Fl
     )
     app.config.update(config or {})
     app.extensions["liftcase"] = system
+    json_out.install(app)
     if system.settings.proxy_hops:
         # Only then are X-Forwarded-For/-Proto believed: the client's address (sign-in throttle,
         # audit trail) and https (Secure cookies) as the last `proxy_hops` proxies saw them.
