@@ -22,6 +22,7 @@ from processes.timelines import timeline_of
 from registry.equipment.classes import CLASSES
 from registry.models import Elevator, Role
 from web.api.paging import PageArgs, paged
+from web.api.plain_dump import written_plainly
 from web.http import auth, context
 
 blp = Blueprint("cases", __name__, description="Cases: list, detail, timeline, SLA, diagram, comments, actions")
@@ -203,6 +204,11 @@ class CaseStartedSchema(Schema):
     next_task = fields.Nested(NextTaskSchema, allow_none=True, metadata={"description": "my next open task"})
 
 
+# The answers written most often, by the plain writer (web.api.plain_dump)
+CASE_PAGE = written_plainly(CaseSchema(many=True))
+CASE_STARTED = written_plainly(CaseStartedSchema())
+
+
 # Who may open which case by hand: the 96933 seat takes rescue and complaint calls by phone,
 # a regulator registers an inspection report with nonconformities (and complaints) and opens an
 # expiry case the daily scan has not (yet) opened.
@@ -237,7 +243,7 @@ def case_filters(args: dict[str, Any]) -> svc.CaseFilters:
 @blp.route("/cases")
 class CasesView(MethodView):
     @blp.arguments(CaseFilterArgs, location="query")
-    @blp.response(200, CaseSchema(many=True))
+    @blp.response(200, CASE_PAGE)
     @blp.paginate()
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[Case]:
         """Cases in my scope, newest first. Filters: type, status, district, elevator or other
@@ -246,7 +252,7 @@ class CasesView(MethodView):
         return paged(stmt, pagination_parameters, Case.opened_at.desc(), Case.id.desc())
 
     @blp.arguments(CaseStartSchema())
-    @blp.response(201, CaseStartedSchema)
+    @blp.response(201, CASE_STARTED)
     @blp.alt_response(200, schema=CaseStartedSchema, description="joined the elevator's open case of that type")
     def post(self, body: dict[str, Any]) -> Any:
         """Open a case by hand: a rescue or complaint phoned in to 96933, an inspection report with

@@ -18,6 +18,7 @@ from processes.case_context import case_contexts
 from registry.models import Role, User
 from web.api.cases import AttachmentSchema, CaseSchema, NextTaskSchema, TaskBriefSchema
 from web.api.paging import PageArgs, paged
+from web.api.plain_dump import written_plainly
 from web.http import auth, context
 
 blp = Blueprint("tasks", __name__, description="Tasks: inbox, claim, assign, complete with a form, evidence")
@@ -47,6 +48,11 @@ class CompleteSchema(Schema):
 
 class CompletedSchema(CaseSchema):
     next_task = fields.Nested(NextTaskSchema, allow_none=True, metadata={"description": "my next open task"})
+
+
+# The answers written most often, by the plain writer (web.api.plain_dump)
+TASK_PAGE = written_plainly(TaskSchema(many=True))
+COMPLETED = written_plainly(CompletedSchema())
 
 
 class AssignSchema(Schema):
@@ -103,7 +109,7 @@ class TasksView(MethodView):
     @blp.etag
     # Argument schemas as instances on the hot routes: given a class, webargs builds it on every request.
     @blp.arguments(TaskListArgs(), location="query")
-    @blp.response(200, TaskSchema(many=True))
+    @blp.response(200, TASK_PAGE)
     @blp.paginate()
     def get(self, args: dict[str, Any], pagination_parameters: Any) -> list[CaseTask]:
         """My tasks (scope=mine), my organisation's (org) or every task I can see (all); soonest due first."""
@@ -184,7 +190,7 @@ class TaskAssignView(MethodView):
 @blp.route("/tasks/<int:task_id>/complete")
 class TaskCompleteView(MethodView):
     @blp.arguments(CompleteSchema())
-    @blp.response(200, CompletedSchema)
+    @blp.response(200, COMPLETED)
     @blp.alt_response(422, description="the form has errors: one message per field")
     @blp.alt_response(409, description="the task was completed by someone else first")
     def post(self, body: dict[str, Any], task_id: int) -> Any:
