@@ -6,6 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test install lint bench clean screenshots
 
+# Test files run on this many processes (pytest-xdist, a file's tests together on one): the suite
+# mostly waits (browsers, private servers), so two share two cores well. Tests marked `alone`
+# (outages, message timing judged against deadlines) run afterwards with nothing beside them.
+TEST_WORKERS ?= 2
+
 # Debian packages the tests and the demo use: Chromium for browser tests, CJK fonts for PDFs,
 # poppler-utils (pdftotext) to read PDFs back. Installed once when missing (needs root or sudo).
 SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils
@@ -41,7 +46,8 @@ test: $(STAMP) $(MODELER_LINT)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	web/node_modules/.bin/bpmnlint bpmn/*.bpmn
-	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile -m "not alone" --durations=20
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m alone --durations=10
 
 # The README's screenshots: the browser tests write them to docs/screenshots/ instead of var/.
 screenshots: $(STAMP) $(MODELER_LINT)

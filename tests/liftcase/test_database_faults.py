@@ -27,6 +27,9 @@ from tests.support.private_pg import PrivatePostgres, need_private_cluster
 from tests.support.private_servers import PrivateRedis, spawn_liftcase, spawn_module, stop_process
 from tests.support.system import START, make_system
 
+# Outages and message timing, judged against deadlines: run with nothing else on the machine
+pytestmark = pytest.mark.alone
+
 PG_PORT, API_PORT, REDIS_PORT = free_ports(3)
 OUTAGE_SECONDS = 20
 RECOVERY_SECONDS = 2.0

@@ -26,6 +26,9 @@ from tests.support.private_pg import PrivatePostgres, need_private_cluster
 from tests.support.system import make_system
 from tests.support.timer_cases import ELEMENT, firings_at, open_rescues
 
+# Outages and message timing, judged against deadlines: run with nothing else on the machine
+pytestmark = pytest.mark.alone
+
 ROOT = Path(__file__).resolve().parents[2]
 [PRIVATE_PG_PORT] = free_ports(1)  # a private cluster's port, free on this machine
 

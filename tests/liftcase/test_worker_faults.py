@@ -26,6 +26,9 @@ from tests.support.broker import free_ports
 from tests.support.private_servers import PrivateRedis, SlowGateway, spawn_liftcase, stop_process
 from tests.support.system import START, make_system
 
+# Outages and message timing, judged against deadlines: run with nothing else on the machine
+pytestmark = pytest.mark.alone
+
 [REDIS_PORT] = free_ports(1)
 SECRET = "fault-test-secret"
 NOTICES, RESCUES = 24, 8

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.support.services import xdist_worker
+
 ROOT = Path(__file__).resolve().parents[2]
 BROKER_CONF = ROOT / "connectors" / "mqtt" / "mosquitto.conf"
 INGEST_USER = "liftcase-ingest"
@@ -58,12 +60,15 @@ def free_ports(n: int) -> list[int]:
 
 
 def test_ports() -> range | None:
-    """LIFTCASE_TEST_PORTS=7400-7499: private instances of one test run stay in that range."""
+    """LIFTCASE_TEST_PORTS=7400-7499: private instances of one test run stay in that range, each
+    xdist worker in its own slice of it (two workers never race for one port)."""
     spec = os.environ.get("LIFTCASE_TEST_PORTS")
     if not spec:
         return None
     low, high = (int(x) for x in spec.split("-"))
-    return range(low, high + 1)
+    index, count = xdist_worker()
+    size = (high + 1 - low) // count
+    return range(low + index * size, low + (index + 1) * size)
 
 
 def _broker_group_dir() -> Path:

@@ -9,7 +9,23 @@ import socket
 import pytest
 
 PG_ADMIN = os.environ.get("LIFTCASE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("LIFTCASE_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+def xdist_worker() -> tuple[int, int]:
+    """(this worker's index, how many workers) under pytest-xdist; (0, 1) in a plain run."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker.removeprefix("gw") or 0), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+
+
+def _own_redis_database(url: str) -> str:
+    """Tests flush their Redis database: each xdist worker takes its own, counting down from the
+    given one (gw0 the given, gw1 the one below it)."""
+    index, _ = xdist_worker()
+    base, _, database = url.rpartition("/")
+    return f"{base}/{(int(database or 0) - index) % 16}"
+
+
+REDIS_URL = _own_redis_database(os.environ.get("LIFTCASE_TEST_REDIS", "redis://127.0.0.1:6379/15"))
 
 
 def reachable(port: int) -> bool:

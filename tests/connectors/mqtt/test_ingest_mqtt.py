@@ -37,6 +37,9 @@ from tests.support.broker import FleetBroker
 from tests.support.helpers import open_tasks
 from tests.support.system import make_system
 
+# Outages and message timing, judged against deadlines: run with nothing else on the machine
+pytestmark = pytest.mark.alone
+
 ROOT = Path(__file__).resolve().parents[3]
 WARNING_FAULTS = ("door_held_open", "abnormal_stop", "door_lock_fault", "overrun_top", "power_loss")
 
