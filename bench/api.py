@@ -24,12 +24,11 @@ import random
 import sys
 import threading
 import time
-from dataclasses import astuple, dataclass
 from pathlib import Path
 from statistics import quantiles
 
 import httpx
-from served import backends_cpu_seconds, cpu_seconds, fresh_database, machine_cpu_seconds, process_cpu_seconds, served
+from served import Cpu, fresh_database, served
 from sqlalchemy import select, update
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -271,46 +270,19 @@ def main() -> None:
         lifts = [int(i) for i in by_role.pop("_lifts")]
         print(f"prepared in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
         with served(url, REDIS, args.workers, args.threads) as server:
-            base, server_pid = server.base, server.server_pid
+            base = server.base
             feed = threading.Thread(target=feeder, args=(url, lifts, stop), daemon=True)
             feed.start()
             users = pick_users(by_role, args.users)
-            cpu_before = Cpu.now(url, server_pid, server.worker_pid)
+            cpu_before = Cpu.now(url, server)
             started = time.perf_counter()
             try:
                 stats = asyncio.run(drive(base, users, args.seconds, think))
             finally:
                 stop.set()
-            cpu = Cpu.now(url, server_pid, server.worker_pid) - cpu_before
+            cpu = Cpu.now(url, server) - cpu_before
             elapsed = min(time.perf_counter() - started, args.seconds + think[1])
     report(stats, users, cpu, elapsed)
-
-
-@dataclass(frozen=True)
-class Cpu:
-    """CPU seconds so far, by who burnt them: p95 on a 2-core machine is queueing once it is busy,
-    and the simulated users and the feeder (this process) share the machine with the API."""
-
-    api: float  # gunicorn and its workers
-    database: float  # this run's PostgreSQL backends
-    jobs: float  # the rq worker (notices)
-    bench: float  # this process: 200 users' HTTP client and the feeder
-    machine: float  # every core's busy time, whoever burnt it
-    wall: float
-
-    @classmethod
-    def now(cls, url: str, server_pid: int, worker_pid: int) -> Cpu:
-        return cls(
-            cpu_seconds(server_pid),
-            backends_cpu_seconds(url),
-            process_cpu_seconds(worker_pid),
-            time.process_time(),
-            machine_cpu_seconds(),
-            time.perf_counter(),
-        )
-
-    def __sub__(self, other: Cpu) -> Cpu:
-        return Cpu(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
 def report(stats: Stats, users: list[tuple[str, str]], cpu: Cpu, elapsed: float) -> None:

@@ -38,15 +38,7 @@ from pathlib import Path
 
 import httpx
 from raw_spiff import raw_whole_rescue
-from served import (
-    backends_cpu_seconds,
-    cpu_seconds,
-    fresh_database,
-    machine_cpu_seconds,
-    pg_counters,
-    process_cpu_seconds,
-    served,
-)
+from served import Cpu, fresh_database, pg_counters, served
 from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,7 +202,7 @@ def main() -> None:
         http_pool = lifts[half:]
         requests = [0]
         with served(url, REDIS, args.workers, args.server_threads) as server:
-            base, server_pid = server.base, server.server_pid
+            base = server.base
             client = httpx.Client(base_url=base, timeout=30, limits=httpx.Limits(max_connections=args.threads * 2))
 
             def case(item: tuple[int, int], counter: list[int]) -> None:
@@ -222,18 +214,11 @@ def main() -> None:
             system.db.dispose()  # our own connections publish their counters before the count starts
             time.sleep(1.5)
             rows0, commits0 = pg_counters(url)
-            cpu0, machine0 = cpu_seconds(server_pid), machine_cpu_seconds()
-            pg_cpu0, worker_cpu0 = backends_cpu_seconds(url), process_cpu_seconds(server.worker_pid)
-            client_cpu0 = time.process_time()
+            cpu0 = Cpu.now(url, server)
             n_http, err_http, t_http = run_threads(
                 args.threads, args.seconds, lambda item: case(item, requests), http_pool
             )
-            server_cpu = cpu_seconds(server_pid) - cpu0
-            # where the rest of the machine's CPU went: this database's PostgreSQL backends, the rq worker, this client
-            machine_cpu = machine_cpu_seconds() - machine0
-            pg_cpu = backends_cpu_seconds(url) - pg_cpu0
-            worker_cpu = process_cpu_seconds(server.worker_pid) - worker_cpu0
-            client_cpu = time.process_time() - client_cpu0
+            cpu = Cpu.now(url, server) - cpu0
             client.close()
             drain_inbox(url)  # the worker's writes for these cases count too
         time.sleep(1.5)  # the server's backends are gone (counters published); the worker's idle ones too
@@ -247,25 +232,21 @@ def main() -> None:
     http_rate, in_rate = n_http / t_http, n_in / max(t_in, 1e-9)
     cases = max(n_http, 1)
     per_case = 1000 / max(n_http, 1)
-    shares = {
-        "API": server_cpu,
-        "PostgreSQL": pg_cpu,
-        "rq worker": worker_cpu,
-        "this client": client_cpu,
-    }
-    shares["the rest (Redis, PostgreSQL's WAL writer, other work)"] = machine_cpu - sum(shares.values())
+    # where the machine's CPU went: the API, this database's PostgreSQL backends, the rq worker, this client
+    shares = {"API": cpu.api, "PostgreSQL": cpu.database, "rq worker": cpu.jobs, "this client": cpu.bench}
+    shares["the rest (Redis, PostgreSQL's WAL writer, other work)"] = cpu.machine - sum(shares.values())
     print(
         f"http: {n_http} cases in {t_http:.1f}s; in-process: {n_in} cases in {t_in:.1f}s; "
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; CPU ms per whole case: "
-        f"machine {machine_cpu * per_case:.1f} = " + " + ".join(f"{k} {v * per_case:.1f}" for k, v in shares.items()),
+        f"machine {cpu.machine * per_case:.1f} = " + " + ".join(f"{k} {v * per_case:.1f}" for k, v in shares.items()),
         file=sys.stderr,
     )
     print(
         f"http_cases_per_s={http_rate:.1f} inprocess_cases_per_s={in_rate:.1f} "
         f"ratio={http_rate / max(in_rate, 1e-9):.2f} errors={err_http + err_in} "
-        f"server_cpu_ms_per_case={server_cpu * 1000 / cases:.1f} requests_per_case={requests[0] / cases:.2f} "
+        f"server_cpu_ms_per_case={cpu.api * 1000 / cases:.1f} requests_per_case={requests[0] / cases:.2f} "
         f"row_writes_per_case={(rows1 - rows0) / cases:.1f} commits_per_case={(commits1 - commits0) / cases:.1f} "
-        f"raw_whole_rescue_cpu_ms={raw_whole * 1000:.1f} server_cpu_ratio={server_cpu / cases / raw_whole:.2f}"
+        f"raw_whole_rescue_cpu_ms={raw_whole * 1000:.1f} server_cpu_ratio={cpu.api / cases / raw_whole:.2f}"
     )
 
 

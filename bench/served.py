@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import httpx
@@ -199,3 +199,30 @@ def pg_counters(url: str) -> tuple[int, int]:
     finally:
         db.dispose()
     return int(rows), int(commits)
+
+
+@dataclass(frozen=True)
+class Cpu:
+    """CPU seconds so far of the served API, by who burnt them: the benches' clients share the
+    machine with the API, and where its CPU went says what a figure measured."""
+
+    api: float  # gunicorn and its workers
+    database: float  # this run's PostgreSQL backends
+    jobs: float  # the rq worker (notices)
+    bench: float  # this process: the bench's HTTP client (and whatever else it runs)
+    machine: float  # every core's busy time, whoever burnt it
+    wall: float
+
+    @classmethod
+    def now(cls, url: str, server: Served) -> Cpu:
+        return cls(
+            cpu_seconds(server.server_pid),
+            backends_cpu_seconds(url),
+            process_cpu_seconds(server.worker_pid),
+            time.process_time(),
+            machine_cpu_seconds(),
+            time.perf_counter(),
+        )
+
+    def __sub__(self, other: Cpu) -> Cpu:
+        return Cpu(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
