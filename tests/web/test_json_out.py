@@ -71,6 +71,7 @@ def test_dumps_sorts_keys_and_leaves_other_options_to_the_standard_library(app: 
         # flask-smorest's ETag hashes flask.json.dumps(data, sort_keys=True)
         assert flask_json.dumps({"b": 1, "a": "梯"}, sort_keys=True) == '{"a":"梯","b":1}'
         assert flask_json.dumps({"b": 1, "a": 2}, indent=2) == '{\n  "a": 2,\n  "b": 1\n}'
+        assert flask_json.dumps({"b": 1, "a": 2}, sort_keys=False) == '{"b": 1, "a": 2}'
 
 
 def test_debug_answers_stay_pretty_printed(app: Flask) -> None:

@@ -29,7 +29,7 @@ class OrjsonProvider(DefaultJSONProvider):
             return None
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
-        if set(kwargs) <= {"sort_keys"}:  # flask-smorest's ETag asks for sorted keys: always so here
+        if set(kwargs) <= {"sort_keys"} and kwargs.get("sort_keys", True):  # flask-smorest's ETag sorts
             encoded = self._encode(obj)
             if encoded is not None:
                 return encoded.decode()
