@@ -62,10 +62,12 @@ _CLAIM_PG = (
         # over a sorted subquery for more rows than an outer LIMIT returns, so a claim of 10 took
         # the locks of every due case and a second scheduler found nothing. Cases another
         # scheduler holds are left out of the candidates (pg_locks), so they never fill the n.
+        # pg_locks shows every database's locks, advisory locks are per database: only this one's.
         "SELECT d.case_id, d.due FROM (SELECT case_id, min(fire_at) AS due FROM case_timers "
         "WHERE fire_at <= :cap AND NOT (case_id = ANY(CAST(:held AS integer[]))) "
         "AND case_id::bigint NOT IN (SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' "
-        f"AND classid = {CLAIM_CLASS} AND objsubid = 2) "
+        f"AND classid = {CLAIM_CLASS} AND objsubid = 2 "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) "
         "GROUP BY case_id ORDER BY due, case_id LIMIT :n) AS d "
         f"WHERE pg_try_advisory_xact_lock({CLAIM_CLASS}, d.case_id)"
     )

@@ -7,11 +7,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Integer, bindparam, func, select, text, update
+from sqlalchemy import Integer, bindparam, create_engine, func, select, text, update
 
 from engine import timer_batch
 from engine.models import Case, CaseTimer
@@ -25,6 +26,7 @@ from infra.settings import Settings
 from liftcase.bootstrap import build_system
 from processes.system import System
 from tests.conftest import _fresh_pg
+from tests.support.services import PG_ADMIN
 from tests.support.system import START, make_system
 from tests.support.timer_cases import ELEMENT, firings, open_rescues
 
@@ -100,6 +102,31 @@ def test_a_second_scheduler_claims_what_the_first_does_not_hold(pg_system: Syste
     finally:
         other.db.dispose()
     assert verify_cases(pg_system.sessions)[1] == []
+
+
+def test_claims_in_another_database_on_the_server_hide_no_case(pg_system: System, clock: SimulatedClock) -> None:
+    """Advisory locks are per database, and so is the claim's look at the held ones: a scheduler of
+    another database on the same PostgreSQL (a second city, the test suite's other process) holding
+    its own cases 1..n leaves every due case of this database claimable."""
+    due = START + timedelta(hours=1)
+    ids = open_rescues(pg_system, clock, 5, due)
+    clock.set(due)
+    name = f"liftcase_other_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    other = create_engine(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        with other.connect() as conn, conn.begin():  # its claim open, on the same case ids as ours
+            for cid in ids:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:c, :id)"), {"c": timer_batch.CLAIM_CLASS, "id": cid})
+            with pg_system.sessions() as session, session.begin():
+                assert {cid for cid, _ in TimerBatch(pg_system.engine, session).claim(due, due, 10)} == set(ids)
+    finally:
+        other.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def test_a_claim_read_before_another_scheduler_committed_steps_nothing_twice(
