@@ -26,7 +26,15 @@ from sqlalchemy import select
 from demo.scenarios import an_elevator, complete
 from engine.definitions import ParsedProcess, parsed_definition
 from engine.models import Case
-from engine.serialization import _SERIALIZER, STATE_FORMAT, SpeclessWorkflowConverter, _config, dump_checked, load_state
+from engine.serialization import (
+    _SERIALIZER,
+    STATE_FORMAT,
+    SpeclessWorkflowConverter,
+    _config,
+    _restored,
+    dump_checked,
+    load_state,
+)
 from engine.steps import before_step, timer_set, waiting_for
 from processes.intake import open_or_join
 from processes.system import System
@@ -232,3 +240,48 @@ def test_the_lean_task_dicts_are_the_librarys_at_every_step(sqlite_system: Syste
             break
         complete(sqlite_system, case_id, element, data, role)
     assert compared > 100
+
+
+def test_task_data_of_every_kind_is_restored_as_the_library_restores_it(sqlite_system: System) -> None:
+    """tasks_from_dict takes plain values as they are and copies a parent's data itself; what it
+    restores (registered objects at any depth, lists, nested dicts, values beside them) is what the
+    library's TaskConverter.from_dict restores, and a task's dicts and lists are its own, not its
+    parent's."""
+    stored, parsed = _state(sqlite_system, _rescue(sqlite_system))
+    workflow = _restore(stored, parsed)
+    convert = _SERIALIZER.registry.convert
+    when = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
+    kinds = {
+        "registered": convert(when),  # {"typename": "datetime", ...}: restored to a datetime
+        "nested registered": {"at": convert(when), "n": 1, "deeper": {"id": convert(uuid4())}},
+        "list": [1, "二", convert(when), {"k": [None, True]}],
+        "plain": "电梯",
+        "number": 2.5,
+        "flag": False,
+        "none": None,
+        "big": 2**62,
+    }
+    for place in _places(workflow).values():
+        place.update(kinds)
+    parent = next(t for t in workflow.get_tasks() if t._children and t.parent is not None)
+    below = workflow.tasks[parent._children[0]]
+    for task in (parent, below):  # equal in both: the child's delta leaves them out, it has its parent's
+        task.data["shared"] = {"a": [1]}
+        task.data["list below"] = [{"b": 2}]
+    dct = {k: v for k, v in json.loads(dump_checked(workflow)[0]).items() if k != "format"}
+    library = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure({**_config(), BpmnWorkflow: _LibraryRestore}))
+    reference = library.from_dict(
+        json.loads(json.dumps(dct)), spec=parsed.spec, subprocess_specs=parsed.subprocess_specs
+    )
+    ours = _restore(dump_checked(workflow)[0], parsed)
+    _assert_same(ours, reference)
+    child = ours.tasks[parent._children[0]]
+    assert child.data["nested registered"]["at"] == when and child.data["list"][2] == when
+    parent_data, child_data = ours.tasks[parent.id].data, child.data
+    assert child_data["shared"] == parent_data["shared"] and child_data["shared"] is not parent_data["shared"]
+    assert child_data["list below"] is not parent_data["list below"]
+    child_data["shared"]["a"].append(2)  # copied one level down only, as the library's DeepMerge.merge copies
+    assert parent_data["shared"]["a"] == [1, 2]
+    restore = _SERIALIZER.registry.restore
+    for value in (*kinds.values(), kinds, {}, [convert(when)]):  # a registered object itself too
+        assert _restored(value, restore) == restore(value)
