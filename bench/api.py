@@ -11,7 +11,7 @@ task from their inbox with a valid form. Every answer's latency is recorded. Err
 transport failures and any answer other than the expected one; a 409 (someone completed that
 task first) is the expected outcome of a race and is counted apart as `conflicts`.
 
-Usage: python bench/api.py [--users 200] [--seconds 60] [--workers 5] [--threads 8]
+Usage: python bench/api.py [--users 200] [--seconds 60] [--workers N: one per core] [--threads 8]
 Last line: users=… p50_ms=… p95_ms=… p99_ms=… errors=… rps=…
 """
 
@@ -256,7 +256,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 2, help="gunicorn worker processes (README: one per core)"
+    )
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--cases", type=int, default=400)
     parser.add_argument("--think", default="1,3", help="think time range in seconds, 'low,high'")

@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from raw_spiff import RAW_CPU, raw_spiff, raw_whole_rescue
+from served import empty_redis
 from sqlalchemy import create_engine, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -394,6 +395,7 @@ def main() -> None:
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        empty_redis(REDIS)  # the notices it queued: no worker of this run takes them
 
 
 def _variables(url: str, process: str) -> dict:

@@ -16,8 +16,8 @@ process's: the API's and the rq worker's notification sends). On stderr: where t
 machine's CPU per case went (API, this database's PostgreSQL backends, the rq worker, this
 client, the rest), which says what a rate on this 2-core machine can reach at all.
 
-Usage: python bench/rescue_http.py [--seconds 30] [--threads 8] [--workers 5] [--server-threads 8]
-       [--inprocess-seconds S]
+Usage: python bench/rescue_http.py [--seconds 30] [--threads 8] [--workers N: one per core] [--server-threads 8]
+       [--inprocess-seconds S] [--spread]
 Last line: http_cases_per_s=… inprocess_cases_per_s=… ratio=… errors=… server_cpu_ms_per_case=…
 requests_per_case=… row_writes_per_case=… commits_per_case=… raw_whole_rescue_cpu_ms=… server_cpu_ratio=…
 
@@ -38,7 +38,7 @@ from pathlib import Path
 
 import httpx
 from raw_spiff import raw_whole_rescue
-from served import Cpu, fresh_database, pg_counters, served
+from served import Cpu, fresh_database, pg_counters, served, workers_cpu_seconds
 from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -188,10 +188,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=5, help="gunicorn worker processes")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 2, help="gunicorn worker processes (README: one per core)"
+    )
     parser.add_argument("--server-threads", type=int, default=8, help="threads per gunicorn worker")
     parser.add_argument("--warmup", type=float, default=5, help="seconds of cases before measuring (steady state)")
     parser.add_argument("--inprocess-seconds", type=float, default=None, help="default: --seconds")
+    parser.add_argument("--spread", action="store_true", help="a new connection per request (see above)")
     args = parser.parse_args()
     from engine.models import Case
 
@@ -203,7 +206,11 @@ def main() -> None:
         requests = [0]
         with served(url, REDIS, args.workers, args.server_threads) as server:
             base = server.base
-            client = httpx.Client(base_url=base, timeout=30, limits=httpx.Limits(max_connections=args.threads * 2))
+            # --spread: a connection per request, so any worker may serve any step of a case, as
+            # behind a load balancer that opens one per request (nginx's default upstream)
+            keepalive = 0 if args.spread else None
+            limits = httpx.Limits(max_connections=args.threads * 2, max_keepalive_connections=keepalive)
+            client = httpx.Client(base_url=base, timeout=30, limits=limits)
 
             def case(item: tuple[int, int], counter: list[int]) -> None:
                 tokens = {"dispatcher": dispatcher_token, "tech": unit_tokens[item[1]]}
@@ -214,11 +221,13 @@ def main() -> None:
             system.db.dispose()  # our own connections publish their counters before the count starts
             time.sleep(1.5)
             rows0, commits0 = pg_counters(url)
-            cpu0 = Cpu.now(url, server)
+            cpu0, by_worker0 = Cpu.now(url, server), workers_cpu_seconds(server.server_pid)
             n_http, err_http, t_http = run_threads(
                 args.threads, args.seconds, lambda item: case(item, requests), http_pool
             )
             cpu = Cpu.now(url, server) - cpu0
+            by_worker = workers_cpu_seconds(server.server_pid)
+            spread = sorted((by_worker[p] - by_worker0.get(p, 0.0) for p in by_worker), reverse=True)
             client.close()
             drain_inbox(url)  # the worker's writes for these cases count too
         time.sleep(1.5)  # the server's backends are gone (counters published); the worker's idle ones too
@@ -238,7 +247,10 @@ def main() -> None:
     print(
         f"http: {n_http} cases in {t_http:.1f}s; in-process: {n_in} cases in {t_in:.1f}s; "
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; CPU ms per whole case: "
-        f"machine {cpu.machine * per_case:.1f} = " + " + ".join(f"{k} {v * per_case:.1f}" for k, v in shares.items()),
+        f"machine {cpu.machine * per_case:.1f} = "
+        + " + ".join(f"{k} {v * per_case:.1f}" for k, v in shares.items())
+        + "; the API's CPU by worker process: "
+        + " ".join(f"{100 * w / max(sum(spread), 1e-9):.0f}%" for w in spread),
         file=sys.stderr,
     )
     print(

@@ -59,9 +59,23 @@ class Served:
     worker_pid: int  # the rq worker's
 
 
+def empty_redis(redis_url: str) -> None:
+    """Empty the benchmark's own Redis database (LIFTCASE_BENCH_REDIS): jobs an earlier run left
+    queued (bench/engine.py queues notices and runs no worker) would otherwise be worked by this
+    run's rq worker, against this run's database, and counted in its figures."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
 @contextmanager
 def served(url: str, redis_url: str, workers: int, threads: int = 8) -> Iterator[Served]:
-    """The API and an rq worker, running; stops both afterwards."""
+    """The API and an rq worker, running on an emptied Redis database; stops both afterwards."""
+    empty_redis(redis_url)
     base, procs = start_gunicorn(url, redis_url, workers, threads)
     try:
         yield Served(base, procs[0].pid, procs[1].pid)
@@ -142,6 +156,17 @@ def cpu_seconds(root_pid: int) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+def workers_cpu_seconds(root_pid: int) -> dict[int, float]:
+    """User+system CPU so far of each of gunicorn's worker processes, by pid: how the load was
+    spread (a worker accepts a kept-alive connection for good, so a few clients' requests may all
+    land on one)."""
+    try:
+        children = [int(c) for c in Path(f"/proc/{root_pid}/task/{root_pid}/children").read_text().split()]
+    except OSError:
+        return {}
+    return {pid: process_cpu_seconds(pid) for pid in children}
 
 
 def machine_cpu_seconds() -> float:
