@@ -66,44 +66,32 @@ def _system(url: str, *, warm: bool = True):  # type: ignore[no-untyped-def]
     return system
 
 
-def _measured(ready, out: mp.Queue, loop) -> None:  # type: ignore[no-untyped-def]
-    """Run `loop` once every worker is warmed up (a served process starts once and then serves for
-    days: its start-up is not a step's cost); put its wall and CPU seconds and its result."""
+def _worker(url: str, loop, args: tuple, ready, out: mp.Queue) -> None:  # type: ignore[no-untyped-def]
+    """One worker process: built and warmed up as an API process is before its first request, then
+    `loop(system, *args)` once every worker is ready (a served process starts once and serves for
+    days: its start-up is not a step's cost); puts the loop's wall and CPU seconds and its result."""
+    system = _system(url)
     ready.wait()
     t0, c0 = time.perf_counter(), time.process_time()
-    result = loop()
+    result = loop(system, *args)
     out.put((time.perf_counter() - t0, time.process_time() - c0, result))
 
 
-def _start_worker(url: str, process: str, elevator_ids: list[int], ready, out: mp.Queue) -> None:  # type: ignore[no-untyped-def]
+def _starts(system, process: str, elevator_ids: list[int]) -> list[int]:  # type: ignore[no-untyped-def]
     from processes.intake import open_or_join
 
-    system = _system(url)
-    _measured(
-        ready,
-        out,
-        lambda: [
-            open_or_join(
-                system.engine, system.settings.sla_file, process, elevator_id=e, signal=SIGNALS[process]
-            ).case_id
-            for e in elevator_ids
-        ],
-    )
+    sla, signal = system.settings.sla_file, SIGNALS[process]
+    return [open_or_join(system.engine, sla, process, elevator_id=e, signal=signal).case_id for e in elevator_ids]
 
 
-def _batch_worker(url: str, process: str, elevator_ids: list[int], batch: int, ready, out: mp.Queue) -> None:  # type: ignore[no-untyped-def]
+def _bursts(system, process: str, elevator_ids: list[int], batch: int) -> list[int]:  # type: ignore[no-untyped-def]
     from processes.intake import IntakeItem, open_or_join_many
 
-    system = _system(url)
     items = [IntakeItem(process, e, SIGNALS[process]) for e in elevator_ids]
-
-    def loop() -> list[int]:
-        ids: list[int] = []
-        for i in range(0, len(items), batch):
-            ids += [r.case_id for r in open_or_join_many(system.engine, system.settings.sla_file, items[i : i + batch])]
-        return ids
-
-    _measured(ready, out, loop)
+    ids: list[int] = []
+    for i in range(0, len(items), batch):
+        ids += [r.case_id for r in open_or_join_many(system.engine, system.settings.sla_file, items[i : i + batch])]
+    return ids
 
 
 # The happy path's first four user tasks of a rescue (DESIGN's "whole rescue case": start + four tasks).
@@ -113,11 +101,6 @@ RESCUE_TASKS = [
     ("report_arrival", {"on_site": True}),
     ("report_release", {"released_count": 1, "method": "manual_release"}),
 ]
-
-
-def _whole_worker(url: str, elevator_ids: list[int], ready, out: mp.Queue) -> None:  # type: ignore[no-untyped-def]
-    system = _system(url)
-    _measured(ready, out, lambda: _whole_cases(system, elevator_ids))
 
 
 def _whole_cases(system, elevator_ids: list[int]) -> int:  # type: ignore[no-untyped-def]
@@ -238,15 +221,10 @@ def count_writes(url: str, process: str, elevator_ids: list[int], data: dict) ->
     }
 
 
-def _complete_worker(url: str, task_ids: list[int], data: dict, ready, out: mp.Queue) -> None:  # type: ignore[no-untyped-def]
-    system = _system(url)
-
-    def loop() -> int:
-        for task_id in task_ids:
-            system.engine.complete_task(task_id, data, actor="bench")
-        return len(task_ids)
-
-    _measured(ready, out, loop)
+def _completions(system, task_ids: list[int], data: dict) -> int:  # type: ignore[no-untyped-def]
+    for task_id in task_ids:
+        system.engine.complete_task(task_id, data, actor="bench")
+    return len(task_ids)
 
 
 def _children_cpu() -> float:
@@ -268,12 +246,12 @@ class Run:
     cpu_with_startup: float  # the workers' whole CPU (start-up included; the database's not)
 
 
-def _parallel(target, arg_sets: list[tuple]) -> Run:  # type: ignore[no-untyped-def]
-    """Run one worker process per argument set, all released together once warmed up."""
+def _parallel(url: str, loop, arg_sets: list[tuple]) -> Run:  # type: ignore[no-untyped-def]
+    """Run `loop` in one worker process per argument set (_worker), all released together once warmed up."""
     ctx = mp.get_context("fork")
     out: mp.Queue = ctx.Queue()
     ready = ctx.Barrier(len(arg_sets))
-    procs = [ctx.Process(target=target, args=(*a, ready, out)) for a in arg_sets]
+    procs = [ctx.Process(target=_worker, args=(url, loop, a, ready, out)) for a in arg_sets]
     t0 = time.perf_counter()
     cpu0 = _children_cpu()
     for p in procs:
@@ -319,7 +297,7 @@ def main() -> None:
         system.db.dispose()
         elevators = list(range(1, args.cases + 1))
         chunks = [elevators[i :: args.workers] for i in range(args.workers)]
-        starts = _parallel(_start_worker, [(url, args.process, c) for c in chunks])
+        starts = _parallel(url, _starts, [(args.process, c) for c in chunks])
         case_ids = [cid for ids in starts.results for cid in ids]
         start_per_s = len(case_ids) / starts.wall
         start_cpu = starts.cpu / len(case_ids)
@@ -339,14 +317,14 @@ def main() -> None:
         bpmn_id = next(iter(first.values()))[1]
         data = _form_data(args.process, bpmn_id)
         chunks = [task_ids[i :: args.workers] for i in range(args.workers)]
-        completions = _parallel(_complete_worker, [(url, c, data) for c in chunks])
+        completions = _parallel(url, _completions, [(c, data) for c in chunks])
         complete_per_s = len(task_ids) / completions.wall
         complete_cpu = completions.cpu / len(task_ids)
 
         # Bursts: the next block of elevators, `--batch` signals per transaction.
         burst = list(range(args.cases + 1, 2 * args.cases + 1))
         chunks = [burst[i :: args.workers] for i in range(args.workers)]
-        batches = _parallel(_batch_worker, [(url, args.process, c, args.batch) for c in chunks])
+        batches = _parallel(url, _bursts, [(args.process, c, args.batch) for c in chunks])
         batch_per_s = sum(len(ids) for ids in batches.results) / batches.wall
         batch_cpu = batches.cpu / len(burst)
 
@@ -354,7 +332,7 @@ def main() -> None:
         if args.whole:
             block = list(range(2 * args.cases + 1, 2 * args.cases + args.whole + 1))
             chunks = [block[i :: args.workers] for i in range(args.workers)]
-            wholes = _parallel(_whole_worker, [(url, c) for c in chunks])
+            wholes = _parallel(url, _whole_cases, [(c,) for c in chunks])
             whole_per_s = len(block) / wholes.wall
             whole_cpu = wholes.cpu / len(block)
 
