@@ -109,6 +109,8 @@ def start_gunicorn(url: str, redis_url: str, workers: int, threads: int = 8) -> 
         # keep-alive beyond the simulated users' think time, as a load balancer would hold it
         "--keep-alive",
         "75",
+        # each worker its own listening socket: the kernel spreads connections among them (README)
+        "--reuse-port",
         "-b",
         f"127.0.0.1:{port}",
         "--log-level",
