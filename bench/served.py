@@ -143,21 +143,7 @@ def start_gunicorn(url: str, redis_url: str, workers: int, threads: int = 8) -> 
 def cpu_seconds(root_pid: int) -> float:
     """User+system CPU of a process and its children (gunicorn's workers), from /proc: what the
     API processes burnt, whatever else the machine is doing."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    pids = [root_pid]
-    try:
-        children = Path(f"/proc/{root_pid}/task/{root_pid}/children").read_text().split()
-        pids += [int(c) for c in children]
-    except OSError:
-        pass
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    return process_cpu_seconds(root_pid) + sum(workers_cpu_seconds(root_pid).values())
 
 
 def workers_cpu_seconds(root_pid: int) -> dict[int, float]:

@@ -8,8 +8,6 @@ need_service, START, ...) live in tests/support/, which the tests import them fr
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from infra.clock import SimulatedClock
 from processes.system import System
-from tests.support.services import PG_ADMIN, need_service
+from tests.support.services import need_service, throwaway_database
 from tests.support.system import START, make_system
 
 
@@ -26,14 +24,8 @@ from tests.support.system import START, make_system
 def pg_server() -> Iterator[str]:
     """A database of this run's own on the real PostgreSQL, dropped afterwards."""
     need_service(5432, "PostgreSQL")
-    name = f"liftcase_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database("liftcase_test") as url:
+        yield url
 
 
 def _fresh_pg(pg_server: str) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
@@ -26,7 +25,7 @@ from infra.settings import Settings
 from liftcase.bootstrap import build_system
 from processes.system import System
 from tests.conftest import _fresh_pg
-from tests.support.services import PG_ADMIN
+from tests.support.services import throwaway_database
 from tests.support.system import START, make_system
 from tests.support.timer_cases import ELEMENT, firings, open_rescues
 
@@ -111,22 +110,17 @@ def test_claims_in_another_database_on_the_server_hide_no_case(pg_system: System
     due = START + timedelta(hours=1)
     ids = open_rescues(pg_system, clock, 5, due)
     clock.set(due)
-    name = f"liftcase_other_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    other = create_engine(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        with other.connect() as conn, conn.begin():  # its claim open, on the same case ids as ours
-            for cid in ids:
-                conn.execute(text("SELECT pg_advisory_xact_lock(:c, :id)"), {"c": timer_batch.CLAIM_CLASS, "id": cid})
-            with pg_system.sessions() as session, session.begin():
-                assert {cid for cid, _ in TimerBatch(pg_system.engine, session).claim(due, due, 10)} == set(ids)
-    finally:
-        other.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database("liftcase_other") as url:
+        other = create_engine(url)
+        try:
+            with other.connect() as conn, conn.begin():  # its claim open, on the same case ids as ours
+                for cid in ids:
+                    lock = text("SELECT pg_advisory_xact_lock(:c, :id)")
+                    conn.execute(lock, {"c": timer_batch.CLAIM_CLASS, "id": cid})
+                with pg_system.sessions() as session, session.begin():
+                    assert {cid for cid, _ in TimerBatch(pg_system.engine, session).claim(due, due, 10)} == set(ids)
+        finally:
+            other.dispose()
 
 
 def test_a_claim_read_before_another_scheduler_committed_steps_nothing_twice(

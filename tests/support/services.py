@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import create_engine, text
 
 PG_ADMIN = os.environ.get("LIFTCASE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -41,3 +45,19 @@ def need_service(port: int, name: str) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{name} on 127.0.0.1:{port} is unreachable and CI=true requires it")
         pytest.skip(f"{name} on 127.0.0.1:{port} is unreachable")
+
+
+@contextmanager
+def throwaway_database(prefix: str) -> Iterator[str]:
+    """A database of its own on the shared PostgreSQL (PG_ADMIN's server), dropped afterwards;
+    yields its URL."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
